@@ -1,0 +1,58 @@
+"""The one small interface every channel implements.
+
+A channel turns platform input into `InboundMessage`s and hands each to the `Intake`,
+which returns only after the message is durably stored (so the adapter acknowledges the
+platform after the commit, never before). Outbound, the outbox dispatcher calls `send`;
+a `ChannelError` says whether to retry (and after how long) or give up.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from router.model import InboundMessage, OutboundMessage
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What the pipeline did with one inbound message."""
+
+    duplicate: bool
+    message_id: int | None
+    conversation_id: int | None
+    ignored: str = ""  # non-empty: why nothing was stored (e.g. "edit of unknown message")
+
+
+Intake = Callable[[InboundMessage], Awaitable[IngestResult]]
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    external_id: str = ""
+    # keys under which later inbound replies find this conversation (e.g. our Message-ID)
+    thread_keys: tuple[str, ...] = ()
+
+
+class ChannelAdapter(ABC):
+    """Base class of channel adapters (email, telegram, slack, webchat, loopback)."""
+
+    #: the channel name stored on messages and used as the outbox route
+    name: str = ""
+
+    async def start(self, intake: Intake) -> None:  # noqa: B027 - optional hook
+        """Begin receiving (polling, IMAP IDLE...). Webhook channels use `routes`."""
+
+    async def stop(self) -> None:  # noqa: B027 - optional hook
+        """Stop receiving and release connections."""
+
+    def routes(self, intake: Intake) -> Sequence[web.RouteDef]:
+        """HTTP routes (webhooks) this channel adds to the service's app."""
+        return ()
+
+    @abstractmethod
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Deliver one outbound message; raise ChannelError on failure."""

@@ -1,0 +1,213 @@
+"""Domain model: the only types that cross between channels, rules, bots and the core.
+
+Platform objects (aiogram, slack_sdk, email.message) never leave `channels/`; adapters
+translate them into these frozen dataclasses. Rules and bots see read-only snapshots
+(`ConversationView`, `ContactView`) so that they stay pure functions of their inputs.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Status(enum.StrEnum):
+    """Conversation states: bot -> queued -> assigned -> resolved (-> queued on reopen)."""
+
+    BOT = "bot"
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    RESOLVED = "resolved"
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "in"
+    OUTBOUND = "out"
+
+
+class AuthorKind(enum.StrEnum):
+    CUSTOMER = "customer"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class Priority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+PRIORITY_RANK: Mapping[str, int] = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+
+
+class InboundKind(enum.StrEnum):
+    """What an adapter saw: a new message, an edit of one, or a button press."""
+
+    MESSAGE = "message"
+    EDIT = "edit"
+    CALLBACK = "callback"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    kind: str  # photo, document, voice, video, sticker, location, contact, file, image
+    name: str = ""
+    mime: str = ""
+    size: int = 0
+    ref: str = ""  # platform file id, storage key or URL
+    caption: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "mime": self.mime,
+            "size": self.size,
+            "ref": self.ref,
+            "caption": self.caption,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who wrote a message, as the platform identifies them."""
+
+    external_id: str  # chat user id, email address, slack user id, web visitor id
+    display_name: str = ""
+    username: str = ""  # telegram @username, slack handle
+    email: str = ""
+    team: str = ""  # slack team id
+    language_hint: str = ""  # telegram language_code, slack locale, browser language
+    is_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """A normalised customer message, as an adapter hands it to the pipeline.
+
+    `external_id` is the inbox dedupe key within `channel`: a redelivery carries the same
+    value and is recognised. `thread_key` says which conversation thread on the platform
+    the message belongs to (a Telegram chat, a Slack channel+thread, an email thread root).
+    """
+
+    channel: str
+    external_id: str
+    thread_key: str
+    sender: Sender
+    text: str
+    received_at: datetime
+    attachments: tuple[Attachment, ...] = ()
+    kind: InboundKind = InboundKind.MESSAGE
+    is_automatic: bool = False  # auto-replies, bounces, bots: never answered
+    reply_to: str = ""  # external id of the message this one answers, if known
+    thread_aliases: tuple[str, ...] = ()  # further keys that identify the same thread
+    edits: str = ""  # for kind=EDIT: external id of the edited message
+    callback_data: str = ""  # for kind=CALLBACK: the button's payload
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuickReply:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """One row of the outbox as the channel's `send` sees it."""
+
+    outbox_id: int
+    idempotency_key: str
+    channel: str
+    thread_key: str
+    recipient: str  # the identity's external id on that channel
+    text: str
+    author_kind: AuthorKind = AuthorKind.BOT
+    author_name: str = ""
+    conversation_id: int | None = None
+    quick_replies: tuple[QuickReply, ...] = ()
+    html: str = ""  # optional rich alternative, already escaped for the channel
+    reply_to: str = ""  # external id of the message being answered
+    attempt: int = 1
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactView:
+    id: int
+    display_name: str = ""
+    email: str = ""
+    language: str = ""
+    tags: frozenset[str] = frozenset()
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def first_name(self) -> str:
+        return self.display_name.split(" ", 1)[0] if self.display_name else ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationView:
+    id: int
+    channel: str
+    status: Status
+    language: str = ""
+    queue: str = ""
+    priority: str = Priority.NORMAL
+    tags: frozenset[str] = frozenset()
+    assignee: str = ""
+    message_count: int = 0  # customer messages including the current one
+    bot_turns: int = 0
+    is_new: bool = False  # opened by the current message
+    created_at: datetime | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One effect decided by rules or bots, applied by the pipeline in the same transaction.
+
+    kinds: reply, route, assign, priority, tag, untag, set_language, handoff, resolve,
+    note, webhook, stop, record (bot bookkeeping stored as an event).
+    """
+
+    kind: str
+    value: Any = None
+    source: str = ""  # rule name or bot name, for the trace
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyContent:
+    """A rendered reply ready for one channel."""
+
+    text: str
+    html: str = ""
+    quick_replies: tuple[QuickReply, ...] = ()
+    reply_id: str = ""
+    language: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionContext:
+    """Everything a decision stage may look at; it must not do I/O."""
+
+    message: InboundMessage
+    conversation: ConversationView
+    contact: ContactView
+    now: datetime
+    event: str = "message"
+    recent_bot_replies: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Decision:
+    actions: list[Action] = field(default_factory=list)
+    language: str = ""
+    trace: list[dict[str, Any]] = field(default_factory=list)
+    rules_version: str = ""
