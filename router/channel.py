@@ -11,10 +11,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
 from router.model import InboundMessage, OutboundMessage
+from router.store.base import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +58,12 @@ class ChannelAdapter(ABC):
     @abstractmethod
     async def send(self, message: OutboundMessage) -> SendResult:
         """Deliver one outbound message; raise ChannelError on failure."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelContext:
+    """What the service hands a channel factory besides the channel's own settings."""
+
+    data_dir: Path
+    public_url: str = ""
+    store: Store | None = None

@@ -71,3 +71,7 @@ class PayloadRejected(RouterError):
         super().__init__(reason)
         self.reason = reason
         self.status = status
+
+
+class ServiceStopping(RouterError):
+    """Intake is closed for shutdown; the platform should retry later (HTTP 503)."""

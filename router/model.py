@@ -211,3 +211,133 @@ class Decision:
     language: str = ""
     trace: list[dict[str, Any]] = field(default_factory=list)
     rules_version: str = ""
+
+
+# --- Stored records -------------------------------------------------------------------
+# Plain mutable records as the store returns them. Rules and bots never see these; they
+# get the frozen *View snapshots above.
+
+
+@dataclass(slots=True)
+class Contact:
+    id: int
+    display_name: str = ""
+    email: str = ""
+    phone: str = ""
+    language: str = ""
+    tags: list[str] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)
+    unreachable: bool = False
+    created_at: datetime | None = None
+
+    def view(self) -> ContactView:
+        return ContactView(self.id, self.display_name, self.email, self.language,
+                           frozenset(self.tags), dict(self.fields))
+
+
+@dataclass(slots=True)
+class Identity:
+    id: int
+    contact_id: int
+    channel: str
+    external_id: str
+    username: str = ""
+    display_name: str = ""
+
+
+@dataclass(slots=True)
+class Conversation:
+    id: int
+    contact_id: int
+    channel: str
+    thread_key: str
+    status: Status = Status.BOT
+    language: str = ""
+    queue: str = ""
+    priority: str = Priority.NORMAL
+    tags: list[str] = field(default_factory=list)
+    assignee: str = ""
+    message_count: int = 0
+    bot_turns: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    queued_at: datetime | None = None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    last_customer_at: datetime | None = None
+    recipient: str = ""  # the customer's identity on this channel (outbound address)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def view(self, *, is_new: bool = False) -> ConversationView:
+        return ConversationView(
+            id=self.id, channel=self.channel, status=self.status, language=self.language,
+            queue=self.queue, priority=self.priority, tags=frozenset(self.tags),
+            assignee=self.assignee, message_count=self.message_count,
+            bot_turns=self.bot_turns, is_new=is_new, created_at=self.created_at,
+            metadata=dict(self.metadata),
+        )
+
+
+@dataclass(slots=True)
+class Message:
+    id: int
+    conversation_id: int
+    direction: Direction
+    author_kind: AuthorKind
+    text: str
+    created_at: datetime
+    author_id: str = ""
+    external_id: str = ""
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    language: str = ""
+    edited_at: datetime | None = None
+    internal: bool = False  # agent notes: never sent to the customer
+
+
+@dataclass(slots=True)
+class Event:
+    id: int
+    kind: str
+    created_at: datetime
+    conversation_id: int | None = None
+    actor: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # permanent error: never retried automatically
+    DEAD = "dead"  # gave up after max attempts: an admin may retry
+
+
+@dataclass(slots=True)
+class OutboxRow:
+    id: int
+    idempotency_key: str
+    channel: str
+    thread_key: str
+    recipient: str
+    payload: dict[str, Any]
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    conversation_id: int | None = None
+    message_id: int | None = None
+    last_error: str = ""
+    sent_at: datetime | None = None
+    external_id: str = ""
+
+    def to_outbound(self) -> OutboundMessage:
+        p = self.payload
+        return OutboundMessage(
+            outbox_id=self.id, idempotency_key=self.idempotency_key, channel=self.channel,
+            thread_key=self.thread_key, recipient=self.recipient, text=p.get("text", ""),
+            author_kind=AuthorKind(p.get("author_kind", "bot")),
+            author_name=p.get("author_name", ""), conversation_id=self.conversation_id,
+            quick_replies=tuple(QuickReply(q["label"], q["payload"])
+                                for q in p.get("quick_replies", ())),
+            html=p.get("html", ""), reply_to=p.get("reply_to", ""), attempt=self.attempts,
+            metadata=p.get("metadata", {}),
+        )

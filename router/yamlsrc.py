@@ -133,7 +133,7 @@ def _parse_file(file: str, env: Mapping[str, str]) -> tuple[Any, _Builder]:
     except FileNotFoundError:
         raise ConfigError([Problem(file, 0, 0, "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(file, 0, 0, f"cannot read file: {exc.__class__.__name__}")])
+        raise ConfigError([Problem(file, 0, 0, f"cannot read file: {exc.__class__.__name__}")]) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:

@@ -1,0 +1,1 @@
+"""The built-in loopback channel: JSON over HTTP, for tests, demos and local use."""

@@ -1,0 +1,78 @@
+"""Loopback adapter: `POST /webhooks/loopback` in, JSON POST to `deliver_url` out."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Sequence
+
+import aiohttp
+from aiohttp import web
+
+from channels.loopback.parse import parse_payload
+from channels.loopback.settings import LoopbackSettings
+from router.channel import ChannelAdapter, Intake, SendResult
+from router.errors import ChannelError, ChannelRateLimited, PayloadRejected
+from router.http_errors import json_error, read_json
+from router.model import OutboundMessage
+
+log = logging.getLogger(__name__)
+
+
+class LoopbackAdapter(ChannelAdapter):
+    name = "loopback"
+
+    def __init__(self, *, settings: LoopbackSettings) -> None:
+        self.settings = settings
+        self._session: aiohttp.ClientSession | None = None
+
+    async def stop(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def routes(self, intake: Intake) -> Sequence[web.RouteDef]:
+        async def receive(request: web.Request) -> web.StreamResponse:
+            if self.settings.token:
+                given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+                if not hmac.compare_digest(given.encode(), self.settings.token.encode()):
+                    return json_error(401, "unauthorized", "missing or wrong bearer token")
+            try:
+                message = parse_payload(await read_json(request))
+            except PayloadRejected as exc:
+                log.warning("loopback: rejected payload: %s", exc.reason)
+                return json_error(exc.status, "rejected", exc.reason)
+            result = await intake(message)
+            return web.json_response({"duplicate": result.duplicate,
+                                      "message_id": result.message_id,
+                                      "conversation_id": result.conversation_id})
+
+        return [web.post("/webhooks/loopback", receive)]
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        if not self.settings.deliver_url:
+            log.info("loopback reply to %s: %s", message.thread_key, message.text[:200])
+            return SendResult(external_id=f"loopback-{message.outbox_id}")
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.settings.timeout))
+        body = {
+            "outbox_id": message.outbox_id, "thread": message.thread_key,
+            "to": message.recipient, "text": message.text, "author_kind": str(message.author_kind),
+            "author_name": message.author_name,
+            "quick_replies": [{"label": q.label, "payload": q.payload}
+                              for q in message.quick_replies],
+        }
+        try:
+            async with self._session.post(self.settings.deliver_url, json=body, headers={
+                    "Idempotency-Key": message.idempotency_key}) as resp:
+                if resp.status < 300:
+                    data = await resp.json(content_type=None)
+                    return SendResult(external_id=str((data or {}).get("id", "")))
+                if resp.status == 429:
+                    retry = float(resp.headers.get("Retry-After", "1"))
+                    raise ChannelRateLimited("HTTP 429 from loopback endpoint", retry)
+                permanent = 400 <= resp.status < 500 and resp.status != 408
+                raise ChannelError(f"HTTP {resp.status} from loopback endpoint",
+                                   permanent=permanent)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ChannelError(f"cannot reach loopback endpoint: {exc.__class__.__name__}") from None

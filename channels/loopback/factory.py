@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from channels.loopback.adapter import LoopbackAdapter
+from channels.loopback.settings import LoopbackSettings
+from router.channel import ChannelContext
+
+
+def create(settings: LoopbackSettings, ctx: ChannelContext) -> LoopbackAdapter:
+    return LoopbackAdapter(settings=settings)

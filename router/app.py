@@ -1,0 +1,59 @@
+"""The aiohttp application: core routes, error middleware and channel webhooks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from router.errors import PayloadRejected, ServiceStopping
+from router.http_errors import json_error
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes a JSON body; nothing a client sends can crash the service."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status == 413:
+            log.warning("rejected %s %s: body too large", request.method, request.path)
+            return json_error(413, "too_large", "request body too large")
+        if exc.status >= 400 and exc.content_type != "application/json":
+            return json_error(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
+        raise
+    except PayloadRejected as exc:
+        log.warning("rejected %s %s: %s", request.method, request.path, exc.reason)
+        return json_error(exc.status, "rejected", exc.reason)
+    except ServiceStopping:
+        return json_error(503, "stopping", "the service is shutting down; retry shortly")
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_error(500, "internal", "internal error; see the service log")
+
+
+def create_app(*, max_body_bytes: int, state: dict[str, Any]) -> web.Application:
+    app = web.Application(client_max_size=max_body_bytes, middlewares=[error_middleware])
+    app["max_body_bytes"] = max_body_bytes
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        ready = bool(state.get("ready")) and not state.get("stopping")
+        return web.json_response({"ready": ready}, status=200 if ready else 503)
+
+    async def status(_: web.Request) -> web.Response:
+        provider = state.get("status")
+        return web.json_response(provider() if callable(provider) else {})
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/status", status)
+    return app

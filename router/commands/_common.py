@@ -1,0 +1,38 @@
+"""Helpers shared by sub-commands: the --config option and friendly config errors."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from router.config import Config, load_config
+from router.errors import ConfigError
+
+DEFAULT_CONFIG = os.environ.get("INQUIRY_ROUTER_CONFIG", "config.yaml")
+
+
+def add_config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", "-c", default=DEFAULT_CONFIG,
+                        help="path to config.yaml (default: %(default)s)")
+
+
+def print_problems(exc: ConfigError, stream=sys.stderr) -> None:  # type: ignore[no-untyped-def]
+    for problem in exc.problems:
+        print(f"error: {problem}", file=stream)
+    n = len(exc.problems)
+    print(f"{n} problem{'s' if n != 1 else ''} found", file=stream)
+
+
+def load_or_report(path: str, *, with_rules: bool = True) -> Config | None:
+    """The validated config, or None after printing every problem (one line each)."""
+    try:
+        config = load_config(path)
+        if with_rules:
+            from router.wiring import build_decide
+
+            build_decide(config)
+        return config
+    except ConfigError as exc:
+        print_problems(exc)
+        return None

@@ -1,0 +1,70 @@
+"""`inquiry-router serve`: run the service until SIGTERM/SIGINT; SIGHUP reloads rules."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+
+from router.commands._common import add_config_arg, load_or_report
+from router.config import Config
+from router.errors import RouterError
+from router.logs import setup_logging
+from router.service import Decider, Service
+from router.wiring import build_decide
+
+log = logging.getLogger("router.serve")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("serve", help="run the service")
+    add_config_arg(parser)
+    parser.add_argument("--host", help="listen address (default: http.host from config)")
+    parser.add_argument("--port", type=int, help="listen port (default: http.port; 0 = any free)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_or_report(args.config, with_rules=False)
+    if config is None:
+        return 1
+    setup_logging(config.settings.logging.level, config.settings.logging.format, config.secrets())
+    try:
+        decide = build_decide(config)
+    except RouterError as exc:
+        from router.commands._common import print_problems
+        from router.errors import ConfigError
+
+        if isinstance(exc, ConfigError):
+            print_problems(exc)
+            return 1
+        raise
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(serve(config, Decider(decide), args.host, args.port))
+    return 0
+
+
+async def serve(config: Config, decider: Decider, host: str | None, port: int | None) -> int:
+    service = Service(config, decider=decider)
+    try:
+        await service.start(host=host, port=port)
+    except (RouterError, OSError) as exc:
+        log.error("cannot start: %s", exc)
+        with contextlib.suppress(Exception):
+            await service.stop()
+        return 1
+    shown_host = host or config.settings.http.host
+    print(f"listening on http://{shown_host}:{service.port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    reload = service.extra_status.get("reload_now")
+    if reload is not None:
+        loop.add_signal_handler(signal.SIGHUP, reload)
+    await stop.wait()
+    log.info("shutting down")
+    await service.stop()
+    return 0

@@ -1,0 +1,265 @@
+"""Service configuration: `config.yaml` validated with pydantic, errors located at file:line.
+
+The router validates the keys it owns (service, http, storage, logging, outbox, channels,
+queues, agents, teams); the rules and bots packages validate theirs from the same
+`Source` when the service is wired together. Unknown keys are errors everywhere, because a
+typo that silently does nothing is the worst kind of configuration bug.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from router import yamlsrc
+from router.durations import Duration
+from router.errors import ConfigError, Problem
+
+# Top-level keys validated by other packages (rules/, bots/) from the same source.
+FOREIGN_KEYS = frozenset(
+    {"languages", "default_language", "language_fallbacks", "business_hours", "replies",
+     "rules", "faq", "bots"}
+)
+
+# Channel settings models live with their channel; imported only when configured.
+CHANNEL_SETTINGS = {
+    "email": "channels.email.settings:EmailSettings",
+    "telegram": "channels.telegram.settings:TelegramSettings",
+    "slack": "channels.slack.settings:SlackSettings",
+    "webchat": "channels.webchat.settings:WebchatSettings",
+    "loopback": "channels.loopback.settings:LoopbackSettings",
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServiceSettings(Strict):
+    name: str = "Inquiry Router"
+    public_url: str = ""
+    data_dir: str = "data"
+    default_queue: str = "general"
+    reopen_window: Duration = timedelta(days=7)
+    shutdown_grace: Duration = timedelta(seconds=10)
+
+
+class HttpSettings(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+
+
+class StorageSettings(Strict):
+    url: str = "sqlite:///data/router.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("use sqlite:///path/to/file.db or postgresql://user@host/db")
+        return value
+
+
+class LoggingSettings(Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "json", "text"] = "auto"
+
+
+class OutboxSettings(Strict):
+    max_attempts: int = Field(8, ge=1)
+    base_delay: Duration = timedelta(seconds=1)
+    max_delay: Duration = timedelta(minutes=10)
+    lease: Duration = timedelta(seconds=60)
+    concurrency: int = Field(16, ge=1)
+
+
+class SlaSettings(Strict):
+    first_response: Duration | None = None
+    resolution: Duration | None = None
+    business_hours: bool = True
+
+
+class QueueSettings(Strict):
+    description: str = ""
+    sla: SlaSettings = SlaSettings()
+    auto_assign: bool = False
+
+
+class AgentSettings(Strict):
+    name: str = ""
+    email: str = ""
+    role: Literal["admin", "agent"] = "agent"
+    languages: list[str] = []
+    capacity: int = Field(5, ge=1)
+
+
+class TeamSettings(Strict):
+    description: str = ""
+    members: list[str] = []
+
+
+class Settings(Strict):
+    service: ServiceSettings = ServiceSettings()
+    http: HttpSettings = HttpSettings()
+    storage: StorageSettings = StorageSettings()
+    logging: LoggingSettings = LoggingSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    channels: dict[str, Any] = {}
+    queues: dict[str, QueueSettings] = {"general": QueueSettings()}
+    agents: dict[str, AgentSettings] = {}
+    teams: dict[str, TeamSettings] = {}
+
+
+@dataclass
+class Config:
+    """Validated settings plus the located source they came from."""
+
+    settings: Settings
+    source: yamlsrc.Source
+    path: str
+    channels: dict[str, Any] = field(default_factory=dict)  # name -> channel settings model
+
+    @property
+    def queue_names(self) -> set[str]:
+        return set(self.settings.queues)
+
+    @property
+    def agent_names(self) -> set[str]:
+        return set(self.settings.agents)
+
+    @property
+    def team_names(self) -> set[str]:
+        return set(self.settings.teams)
+
+    def data_path(self, *parts: str) -> Path:
+        base = Path(self.settings.service.data_dir)
+        if not base.is_absolute():
+            base = Path(self.path).resolve().parent / base
+        return base.joinpath(*parts)
+
+    def sqlite_path(self) -> Path:
+        raw = self.settings.storage.url.removeprefix("sqlite:///")
+        p = Path(raw)
+        return p if p.is_absolute() else Path(self.path).resolve().parent / p
+
+    def secrets(self) -> list[str]:
+        """Every configured value that must never be logged (tokens, passwords, secrets)."""
+        found: list[str] = []
+        _collect_secrets(self.source.data, found)
+        return found
+
+
+_SECRET_WORDS = ("token", "secret", "password", "passwd", "api_key", "apikey")
+
+
+def _collect_secrets(node: Any, out: list[str], key: str = "") -> None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _collect_secrets(v, out, str(k).lower())
+    elif isinstance(node, list):
+        for v in node:
+            _collect_secrets(v, out, key)
+    elif isinstance(node, str) and len(node) >= 6 and any(w in key for w in _SECRET_WORDS):
+        out.append(node)
+
+
+def _model_problems(source: yamlsrc.Source, exc: ValidationError, prefix: tuple[Any, ...],
+                    model: type[BaseModel]) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = (*prefix, *err["loc"])
+        if err["type"] == "extra_forbidden":
+            key = str(err["loc"][-1])
+            parent_model = _model_at(model, err["loc"][:-1])
+            known = sorted(parent_model.model_fields) if parent_model else []
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else (
+                f"known keys: {', '.join(known)}" if known else "")
+            problems.append(source.problem(loc, f"unknown key '{key}'", hint))
+            continue
+        dotted = ".".join(str(p) for p in loc)
+        msg = err["msg"].removeprefix("Value error, ")
+        problems.append(source.problem(loc, f"{dotted}: {msg}"))
+    return problems
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """Follow `loc` through nested pydantic models (dict keys are skipped)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel) and part in current.model_fields:
+            current = current.model_fields[part].annotation
+            args = getattr(current, "__args__", ())
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            if models:
+                current = models[-1]
+        elif isinstance(part, str | int):
+            continue
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
+    """Load and validate `path`. Raises ConfigError listing every problem found."""
+    source = yamlsrc.load(path, env)
+    own = {k: v for k, v in source.data.items() if k not in FOREIGN_KEYS}
+    problems: list[Problem] = []
+    try:
+        settings = Settings.model_validate(own)
+    except ValidationError as exc:
+        problems.extend(_model_problems(source, exc, (), Settings))
+        settings = None
+    config = Config(settings=settings or Settings(), source=source, path=str(path))
+    if settings is not None:
+        problems.extend(_validate_channels(config))
+        problems.extend(_validate_references(config))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _validate_channels(config: Config) -> list[Problem]:
+    problems = []
+    for name, raw in config.settings.channels.items():
+        target = CHANNEL_SETTINGS.get(name)
+        if target is None:
+            close = difflib.get_close_matches(name, list(CHANNEL_SETTINGS), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(CHANNEL_SETTINGS)}"
+            problems.append(config.source.problem(("channels", name), f"unknown channel '{name}'", hint))
+            continue
+        if raw is None:  # `telegram:` with nothing under it: the channel is simply off
+            continue
+        module_name, _, cls_name = target.partition(":")
+        try:
+            model = getattr(importlib.import_module(module_name), cls_name)
+        except (ImportError, AttributeError):
+            problems.append(config.source.problem(
+                ("channels", name), f"channel '{name}' is not available in this build"))
+            continue
+        try:
+            config.channels[name] = model.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(_model_problems(config.source, exc, ("channels", name), model))
+    return problems
+
+
+def _validate_references(config: Config) -> list[Problem]:
+    s = config.settings
+    problems = []
+    if s.service.default_queue not in s.queues:
+        problems.append(config.source.problem(
+            ("service", "default_queue"), f"default_queue '{s.service.default_queue}' is not a "
+            f"queue", f"define it under queues: or pick one of {', '.join(sorted(s.queues))}"))
+    for team, team_settings in s.teams.items():
+        for i, member in enumerate(team_settings.members):
+            if member not in s.agents:
+                problems.append(config.source.problem(
+                    ("teams", team, "members", i), f"team '{team}': unknown agent '{member}'",
+                    "define the agent under agents:"))
+    return problems

@@ -1,0 +1,158 @@
+"""Applying decided actions to a conversation inside the caller's transaction.
+
+Rules, bots and agents all change conversations through here, so every change writes
+its event and every reply becomes an outbox row in the same transaction as the decision
+that caused it: a crash can lose neither the reply nor the record of why it was sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from router.model import (
+    Action,
+    AuthorKind,
+    Contact,
+    Conversation,
+    Direction,
+    Event,
+    InboundMessage,
+    Message,
+    OutboxRow,
+    OutboxStatus,
+    ReplyContent,
+    Status,
+)
+from router.store.base import Tx
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_CHANNEL = "webhook"
+
+
+@dataclass(slots=True)
+class Applied:
+    """What a batch of actions did; the pipeline uses it for follow-ups and wake-ups."""
+
+    replies: int = 0
+    outbox_rows: int = 0
+    changed: bool = False
+    stopped: bool = False
+    resolved: bool = False
+    events: list[str] = field(default_factory=list)
+
+
+async def set_status(tx: Tx, conv: Conversation, status: Status, now: datetime, actor: str,
+                     reason: str = "") -> None:
+    if conv.status == status:
+        return
+    previous = conv.status
+    conv.status = status
+    if status == Status.QUEUED:
+        conv.queued_at = now
+        conv.assignee = ""
+    elif status == Status.RESOLVED:
+        conv.resolved_at = now
+    elif status in (Status.BOT, Status.ASSIGNED):
+        conv.resolved_at = None
+    await tx.insert_event(Event(0, "status_changed", now, conv.id, actor,
+                                {"from": str(previous), "to": str(status), "reason": reason}))
+
+
+async def enqueue_reply(tx: Tx, conv: Conversation, reply: ReplyContent, now: datetime, *,
+                        author_kind: AuthorKind, author_id: str = "", author_name: str = "",
+                        reply_to: str = "", metadata: dict[str, Any] | None = None) -> int:
+    """Store an outbound message and its outbox row; returns the message id."""
+    message_id = await tx.insert_message(Message(
+        0, conv.id, Direction.OUTBOUND, author_kind, reply.text, now, author_id=author_id,
+        language=reply.language))
+    payload = {
+        "text": reply.text,
+        "html": reply.html,
+        "quick_replies": [{"label": q.label, "payload": q.payload} for q in reply.quick_replies],
+        "author_kind": str(author_kind),
+        "author_name": author_name,
+        "reply_to": reply_to,
+        "reply_id": reply.reply_id,
+        "language": reply.language,
+        "metadata": metadata or {},
+    }
+    await tx.outbox_add(OutboxRow(
+        0, uuid.uuid4().hex, conv.channel, conv.thread_key, conv.recipient, payload,
+        OutboxStatus.PENDING, 0, now, now, conversation_id=conv.id, message_id=message_id))
+    return message_id
+
+
+async def apply_actions(tx: Tx, conv: Conversation, contact: Contact, actions: list[Action],
+                        now: datetime, *, default_queue: str,
+                        inbound: InboundMessage | None = None) -> Applied:
+    applied = Applied()
+    for action in actions:
+        actor = f"rule:{action.source}" if action.source else "system"
+        kind, value = action.kind, action.value
+        if kind == "stop":
+            applied.stopped = True
+            break
+        if kind == "reply" and isinstance(value, ReplyContent):
+            await enqueue_reply(
+                tx, conv, value, now, author_kind=AuthorKind.BOT, author_id=action.source,
+                reply_to=inbound.external_id if inbound else "",
+                metadata=dict(inbound.metadata) if inbound else None)
+            conv.bot_turns += 1
+            applied.replies += 1
+            applied.outbox_rows += 1
+        elif kind == "route":
+            conv.queue = str(value)
+            if conv.status == Status.BOT:
+                await set_status(tx, conv, Status.QUEUED, now, actor, "route")
+        elif kind == "handoff":
+            queue = (value or {}).get("queue") if isinstance(value, dict) else value
+            conv.queue = queue or conv.queue or default_queue
+            if conv.status in (Status.BOT, Status.RESOLVED):
+                await set_status(tx, conv, Status.QUEUED, now, actor, "handoff")
+            await tx.insert_event(Event(0, "handoff", now, conv.id, actor,
+                                        {"queue": conv.queue, "reason": _reason(value, action)}))
+        elif kind == "assign":
+            conv.assignee = str(value)
+            await set_status(tx, conv, Status.ASSIGNED, now, actor, "assign")
+        elif kind == "priority":
+            conv.priority = str(value)
+        elif kind == "tag":
+            if value not in conv.tags:
+                conv.tags.append(str(value))
+        elif kind == "untag":
+            conv.tags = [t for t in conv.tags if t != value]
+        elif kind == "set_language":
+            conv.language = contact.language = str(value)
+            await tx.update_contact(contact)
+        elif kind == "resolve":
+            await set_status(tx, conv, Status.RESOLVED, now, actor, "resolve")
+            applied.resolved = True
+        elif kind == "note":
+            await tx.insert_message(Message(0, conv.id, Direction.OUTBOUND, AuthorKind.SYSTEM,
+                                            str(value), now, author_id=actor, internal=True))
+        elif kind == "webhook" and isinstance(value, dict):
+            await tx.outbox_add(OutboxRow(
+                0, uuid.uuid4().hex, WEBHOOK_CHANNEL, f"webhook:{conv.id}", str(value["url"]),
+                {"metadata": {"json": value.get("payload", {})}}, OutboxStatus.PENDING, 0,
+                now, now, conversation_id=conv.id))
+            applied.outbox_rows += 1
+        elif kind == "record":
+            await tx.insert_event(Event(0, str((value or {}).get("kind", "bot")), now, conv.id,
+                                        actor, dict(value or {})))
+        else:
+            log.warning("ignoring unknown action %r from %s", kind, actor)
+            continue
+        applied.changed = True
+        applied.events.append(kind)
+    return applied
+
+
+def _reason(value: Any, action: Action) -> str:
+    if isinstance(value, dict) and value.get("reason"):
+        return str(value["reason"])
+    return f"rule:{action.source}" if action.source else "requested"

@@ -1,0 +1,29 @@
+"""Consistent JSON error bodies and safe request-body reading for every HTTP route."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from router.errors import PayloadRejected
+
+
+def json_error(status: int, code: str, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message, **extra}}, status=status)
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request's JSON body; PayloadRejected (400/413/415) with a clear reason otherwise."""
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app.get("max_body_bytes") or request._client_max_size
+        raise PayloadRejected(f"body larger than the {limit}-byte limit", 413) from None
+    if not raw:
+        raise PayloadRejected("empty body")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadRejected(f"malformed JSON: {exc}") from None

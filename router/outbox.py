@@ -1,0 +1,162 @@
+"""The outbox dispatcher: delivers stored replies with retries, backoff and leases.
+
+Rows are leased before sending (attempts counted at lease time) and settled after. A
+crash between send and settle leaves a leased row that becomes due again when its lease
+expires; it is then resent with the same idempotency key, so a platform or endpoint that
+honours the key sees it once. Platforms without idempotency (Telegram, Slack) can see
+such a message twice after a crash at exactly that instant: at-least-once, documented.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from router.channel import ChannelAdapter, SendResult
+from router.errors import ChannelError
+from router.model import OutboxRow, OutboxStatus
+from router.store.base import Store, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter (AWS architecture blog): spreads retries out."""
+    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+class Dispatcher:
+    def __init__(self, store: Store, channels: Mapping[str, ChannelAdapter], *,
+                 max_attempts: int = 8, base_delay: float = 1.0, max_delay: float = 600.0,
+                 lease: float = 60.0, concurrency: int = 16,
+                 clock: Callable[[], datetime] = utcnow,
+                 on_settled: Callable[[OutboxRow, str], None] | None = None) -> None:
+        self.store = store
+        self.channels = channels
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.lease = lease
+        self.concurrency = concurrency
+        self.clock = clock
+        self.on_settled = on_settled
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(concurrency)
+
+    def wake(self, *_: object) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop leasing new rows and wait up to `grace` seconds for sends in flight."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        if self._inflight:
+            _, pending = await asyncio.wait(self._inflight, timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning("%d sends still in flight at shutdown; they resume after restart",
+                            len(pending))
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                leased = await self.dispatch_due()
+            except Exception:
+                log.exception("outbox dispatch failed; retrying")
+                leased = 0
+            if self._stopping:
+                break
+            if leased:
+                continue
+            timeout = await self._sleep_for()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _sleep_for(self) -> float:
+        due = await self.store.read(lambda tx: tx.outbox_next_due())
+        if due is None:
+            return 30.0
+        return min(30.0, max(0.01, (due - self.clock()).total_seconds()))
+
+    async def dispatch_due(self) -> int:
+        """Lease what is due (as many as free send slots) and start sending it."""
+        free = self.concurrency - len(self._inflight)
+        if free <= 0:
+            return 0
+        now = self.clock()
+        until = now + timedelta(seconds=self.lease)
+        rows = await self.store.write(lambda tx: tx.outbox_lease(now, until, free))
+        for row in rows:
+            task = asyncio.create_task(self._send(row))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+            task.add_done_callback(self.wake)
+        return len(rows)
+
+    async def _send(self, row: OutboxRow) -> None:
+        channel = self.channels.get(row.channel)
+        if channel is None:
+            await self._settle_failure(row, ChannelError(
+                f"channel '{row.channel}' is not configured", permanent=False))
+            return
+        try:
+            result = await channel.send(row.to_outbound())
+        except ChannelError as exc:
+            await self._settle_failure(row, exc)
+            return
+        except Exception as exc:  # an adapter bug is retried, never a crash of the loop
+            log.exception("channel %s raised while sending outbox row %s", row.channel, row.id)
+            await self._settle_failure(row, ChannelError(f"{exc.__class__.__name__}: {exc}"))
+            return
+        await self._settle_sent(row, result)
+
+    async def _settle_sent(self, row: OutboxRow, result: SendResult) -> None:
+        now = self.clock()
+
+        async def unit(tx):  # type: ignore[no-untyped-def]
+            await tx.outbox_sent(row.id, result.external_id, now)
+            if result.thread_keys and row.conversation_id is not None:
+                await tx.add_thread_keys(row.channel, result.thread_keys, row.conversation_id)
+
+        await self.store.write(unit)
+        log.info("sent outbox row %s on %s", row.id, row.channel,
+                 extra={"outbox_id": row.id, "channel": row.channel, "attempt": row.attempts})
+        if self.on_settled:
+            self.on_settled(row, "sent")
+
+    async def _settle_failure(self, row: OutboxRow, exc: ChannelError) -> None:
+        reason = exc.reason[:500]
+        if exc.permanent:
+            await self.store.write(lambda tx: tx.outbox_give_up(row.id, OutboxStatus.FAILED, reason))
+            log.warning("outbox row %s failed permanently on %s: %s", row.id, row.channel, reason)
+            outcome = "failed"
+        elif row.attempts >= self.max_attempts:
+            await self.store.write(lambda tx: tx.outbox_give_up(row.id, OutboxStatus.DEAD, reason))
+            log.error("outbox row %s dead after %d attempts on %s: %s", row.id, row.attempts,
+                      row.channel, reason)
+            outcome = "dead"
+        else:
+            delay = backoff_delay(row.attempts, self.base_delay, self.max_delay)
+            if exc.retry_after is not None:
+                delay = max(delay, float(exc.retry_after))
+            when = self.clock() + timedelta(seconds=delay)
+            await self.store.write(lambda tx: tx.outbox_retry_later(row.id, when, reason))
+            log.info("outbox row %s retry in %.1fs on %s: %s", row.id, delay, row.channel, reason)
+            outcome = "retry"
+        if self.on_settled:
+            self.on_settled(row, outcome)

@@ -1,0 +1,191 @@
+"""The inbound pipeline: one transaction from a normalised message to its decided effects.
+
+inbox dedupe -> contact/identity -> conversation (thread keys, reopen window) -> message
+-> decision (rules, bots: pure) -> effects (conversation changes, events, outbox rows).
+Everything happens in one unit of work, so the adapter's acknowledgement after `ingest`
+returns means the message and every reply it caused are durable; a redelivery finds the
+inbox key and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from router.channel import IngestResult
+from router.effects import Applied, apply_actions, set_status
+from router.model import (
+    AuthorKind,
+    Contact,
+    Conversation,
+    Decision,
+    DecisionContext,
+    Direction,
+    Event,
+    Identity,
+    InboundKind,
+    InboundMessage,
+    Message,
+    Status,
+)
+from router.store.base import Store, Tx, utcnow
+
+log = logging.getLogger(__name__)
+
+Decide = Callable[[DecisionContext], Decision]
+MAX_FOLLOW_UP_DEPTH = 3  # rules reacting to effects of rules: bounded, never a loop
+
+
+def queue_everything(ctx: DecisionContext) -> Decision:
+    """The default decision before any rules or bots: leave it to the agents."""
+    return Decision()
+
+
+@dataclass(slots=True)
+class _Outcome:
+    result: IngestResult
+    outbox_rows: int = 0
+
+
+class Pipeline:
+    def __init__(self, store: Store, decider: Callable[[], Decide] = lambda: queue_everything, *,
+                 default_queue: str = "general", reopen_window: timedelta = timedelta(days=7),
+                 clock: Callable[[], datetime] = utcnow,
+                 on_commit: Callable[[int], None] | None = None) -> None:
+        """`decider` returns the current decision function (a hot-reload holder swaps
+        it): it is read once per message, so a message is never evaluated against two
+        rule sets."""
+        self.store = store
+        self.decider = decider
+        self.default_queue = default_queue
+        self.reopen_window = reopen_window
+        self.clock = clock
+        self.on_commit = on_commit
+
+    async def ingest(self, message: InboundMessage) -> IngestResult:
+        decide = self.decider()
+        now = self.clock()
+        outcome = await self.store.write(lambda tx: self._ingest(tx, message, decide, now))
+        if self.on_commit is not None and (outcome.outbox_rows or not outcome.result.duplicate):
+            self.on_commit(outcome.outbox_rows)
+        return outcome.result
+
+    async def _ingest(self, tx: Tx, msg: InboundMessage, decide: Decide, now: datetime) -> _Outcome:
+        if not await tx.inbox_claim(msg.channel, msg.external_id, now):
+            return _Outcome(IngestResult(duplicate=True, message_id=None, conversation_id=None))
+        if msg.kind == InboundKind.EDIT and msg.edits:
+            edited = await tx.find_message(msg.channel, msg.edits)
+            if edited is not None:
+                await tx.edit_message(edited.id, msg.text, now)
+                await tx.insert_event(Event(0, "message_edited", now, edited.conversation_id,
+                                            "customer", {"message_id": edited.id}))
+                await tx.inbox_link(msg.channel, msg.external_id, edited.id)
+                return _Outcome(IngestResult(False, edited.id, edited.conversation_id))
+        contact = await self._contact(tx, msg, now)
+        conv, is_new = await self._conversation(tx, msg, contact, now)
+        message_id = await tx.insert_message(
+            Message(0, conv.id, Direction.INBOUND, AuthorKind.CUSTOMER, msg.text, now,
+                    author_id=msg.sender.external_id, external_id=msg.external_id,
+                    attachments=[a.as_dict() for a in msg.attachments]),
+            raw=dict(msg.raw) if msg.raw is not None else None)
+        await tx.inbox_link(msg.channel, msg.external_id, message_id)
+        conv.message_count += 1
+        conv.last_customer_at = now
+        conv.recipient = msg.sender.external_id or conv.recipient
+        await tx.insert_event(Event(0, "message_received", now, conv.id, "customer",
+                                    {"message_id": message_id, "channel": msg.channel}))
+        outcome = _Outcome(IngestResult(False, message_id, conv.id))
+        if msg.is_automatic or msg.sender.is_bot:
+            # Never answer a machine: that is how reply loops start.
+            await tx.insert_event(Event(0, "automatic_ignored", now, conv.id, "system",
+                                        {"message_id": message_id}))
+            await tx.save_conversation(conv, now)
+            return outcome
+        events = ["conversation_opened", "message"] if is_new else ["message"]
+        replied = False
+        for event in events:
+            applied = await self._decide_and_apply(tx, decide, msg, conv, contact, now, event,
+                                                   is_new, depth=0)
+            outcome.outbox_rows += applied.outbox_rows
+            replied = replied or applied.replies > 0
+            if applied.stopped:
+                break
+        if conv.status == Status.BOT and not replied:
+            # Nothing answered the customer: a person must, so nothing is left unanswered.
+            conv.queue = conv.queue or self.default_queue
+            await set_status(tx, conv, Status.QUEUED, now, "system", "unanswered")
+            await tx.insert_event(Event(0, "handoff", now, conv.id, "system",
+                                        {"queue": conv.queue, "reason": "unanswered"}))
+        await tx.save_conversation(conv, now)
+        return outcome
+
+    async def _decide_and_apply(self, tx: Tx, decide: Decide, msg: InboundMessage,
+                                conv: Conversation, contact: Contact, now: datetime, event: str,
+                                is_new: bool, depth: int) -> Applied:
+        ctx = DecisionContext(message=msg, conversation=conv.view(is_new=is_new),
+                              contact=contact.view(), now=now, event=event)
+        try:
+            decision = decide(ctx)
+        except Exception:  # a broken rule must not lose the message: it still queues
+            log.exception("decision failed for conversation %s", conv.id)
+            return Applied()
+        if decision.language and decision.language != conv.language:
+            conv.language = decision.language
+            if not contact.language:
+                contact.language = decision.language
+                await tx.update_contact(contact)
+        applied = await apply_actions(tx, conv, contact, decision.actions, now,
+                                      default_queue=self.default_queue, inbound=msg)
+        if applied.changed:
+            await tx.insert_event(Event(0, "rules_applied", now, conv.id, "rules", {
+                "event": event, "version": decision.rules_version, "trace": decision.trace,
+                "actions": applied.events}))
+        if applied.resolved and depth < MAX_FOLLOW_UP_DEPTH:
+            follow = await self._decide_and_apply(tx, decide, msg, conv, contact, now, "resolved",
+                                                  False, depth + 1)
+            applied.outbox_rows += follow.outbox_rows
+        return applied
+
+    async def _contact(self, tx: Tx, msg: InboundMessage, now: datetime) -> Contact:
+        s = msg.sender
+        identity = await tx.find_identity(msg.channel, s.external_id)
+        if identity is not None:
+            contact = await tx.get_contact(identity.contact_id)
+            if contact is not None:
+                return contact
+        contact = Contact(0, display_name=s.display_name or s.username, email=s.email,
+                          language=_base_language(s.language_hint))
+        contact.id = await tx.create_contact(contact, now)
+        await tx.create_identity(Identity(0, contact.id, msg.channel, s.external_id, s.username,
+                                          s.display_name), now)
+        return contact
+
+    async def _conversation(self, tx: Tx, msg: InboundMessage, contact: Contact,
+                            now: datetime) -> tuple[Conversation, bool]:
+        keys = [msg.thread_key, *msg.thread_aliases]
+        conv = await tx.find_conversation(msg.channel, keys)
+        if conv is not None and conv.status == Status.RESOLVED:
+            if conv.resolved_at and now - conv.resolved_at <= self.reopen_window:
+                await set_status(tx, conv, Status.QUEUED if conv.queue else Status.BOT, now,
+                                 "customer", "reopened")
+                await tx.insert_event(Event(0, "reopened", now, conv.id, "customer", {}))
+            else:
+                conv = None
+        if conv is not None:
+            await tx.add_thread_keys(msg.channel, keys, conv.id)
+            return conv, False
+        conv = Conversation(0, contact.id, msg.channel, msg.thread_key, status=Status.BOT,
+                            language=contact.language, created_at=now, updated_at=now,
+                            recipient=msg.sender.external_id)
+        conv.id = await tx.create_conversation(conv)
+        await tx.add_thread_keys(msg.channel, keys, conv.id)
+        await tx.insert_event(Event(0, "conversation_opened", now, conv.id, "customer",
+                                    {"channel": msg.channel}))
+        return conv, True
+
+
+def _base_language(hint: str) -> str:
+    return hint.split("-", 1)[0].split("_", 1)[0].lower() if hint else ""
+

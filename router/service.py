@@ -1,0 +1,136 @@
+"""The running service: store, pipeline, outbox dispatcher, channels and HTTP, wired once.
+
+Start order makes the service safe to kill at any point: the store opens (and migrates)
+first, the dispatcher resumes any replies left pending by a previous run, and intake
+opens last. Shutdown runs in reverse: intake closes (platforms get 503 and retry), the
+dispatcher drains for a bounded time, then the store closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from router.app import create_app
+from router.channel import ChannelAdapter, ChannelContext, IngestResult
+from router.config import Config
+from router.errors import ServiceStopping
+from router.model import InboundMessage
+from router.outbox import Dispatcher
+from router.pipeline import Decide, Pipeline, queue_everything
+from router.store import Store, open_store
+from router.webhook_channel import WebhookChannel
+
+log = logging.getLogger(__name__)
+
+# channel name -> "module:factory"; a factory takes (settings, ChannelContext) and returns
+# one adapter or a list of them (e.g. several Telegram bots).
+CHANNEL_FACTORIES = {
+    "loopback": "channels.loopback.factory:create",
+    "email": "channels.email.factory:create",
+    "telegram": "channels.telegram.factory:create",
+    "slack": "channels.slack.factory:create",
+    "webchat": "channels.webchat.factory:create",
+}
+
+
+@dataclass
+class Decider:
+    """Holds the current decision function; a reload swaps it in one assignment."""
+
+    current: Decide = queue_everything
+
+    def __call__(self) -> Decide:
+        return self.current
+
+
+class Service:
+    def __init__(self, config: Config, *, decider: Callable[[], Decide] | None = None,
+                 store: Store | None = None) -> None:
+        self.config = config
+        s = config.settings
+        self.store = store or open_store(s.storage.url, base_dir=Path(config.path).resolve().parent)
+        self.decider = decider or Decider()
+        self.state: dict[str, Any] = {"ready": False, "stopping": False, "status": self.status}
+        self.channels: dict[str, ChannelAdapter] = {}
+        self.dispatcher: Dispatcher | None = None
+        self.pipeline: Pipeline | None = None
+        self.app: web.Application | None = None
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+        self.extra_status: dict[str, Callable[[], Any]] = {}
+
+    def status(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"service": self.config.settings.service.name,
+                               "channels": sorted(self.channels),
+                               "ready": self.state["ready"]}
+        for key, fn in self.extra_status.items():
+            out[key] = fn()
+        return out
+
+    async def intake(self, message: InboundMessage) -> IngestResult:
+        if self.state["stopping"] or self.pipeline is None:
+            raise ServiceStopping()
+        return await self.pipeline.ingest(message)
+
+    def build_channels(self) -> dict[str, ChannelAdapter]:
+        ctx = ChannelContext(data_dir=self.config.data_path(),
+                             public_url=self.config.settings.service.public_url, store=self.store)
+        adapters: dict[str, ChannelAdapter] = {"webhook": WebhookChannel()}
+        for name, settings in self.config.channels.items():
+            module_name, _, fn_name = CHANNEL_FACTORIES[name].partition(":")
+            factory = getattr(importlib.import_module(module_name), fn_name)
+            made = factory(settings, ctx)
+            for adapter in made if isinstance(made, list) else [made]:
+                adapters[adapter.name] = adapter
+        return adapters
+
+    async def start(self, *, host: str | None = None, port: int | None = None) -> None:
+        s = self.config.settings
+        await self.store.open()
+        self.channels = self.build_channels()
+        self.dispatcher = Dispatcher(
+            self.store, self.channels, max_attempts=s.outbox.max_attempts,
+            base_delay=s.outbox.base_delay.total_seconds(),
+            max_delay=s.outbox.max_delay.total_seconds(), lease=s.outbox.lease.total_seconds(),
+            concurrency=s.outbox.concurrency)
+        self.pipeline = Pipeline(self.store, self.decider, default_queue=s.service.default_queue,
+                                 reopen_window=s.service.reopen_window,
+                                 on_commit=self.dispatcher.wake)
+        self.app = create_app(max_body_bytes=s.http.max_body_bytes, state=self.state)
+        for adapter in self.channels.values():
+            self.app.router.add_routes(adapter.routes(self.intake))
+        self.dispatcher.start()
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host or s.http.host, s.http.port if port is None else port)
+        await site.start()
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else port
+        for adapter in self.channels.values():
+            await adapter.start(self.intake)
+        self.state["ready"] = True
+        log.info("serving on http://%s:%s", host or s.http.host, self.port)
+
+    async def stop(self) -> None:
+        grace = self.config.settings.service.shutdown_grace.total_seconds()
+        self.state["stopping"] = True  # intake answers 503 from here on
+        if self.dispatcher is not None:
+            await self.dispatcher.stop(grace)
+        for adapter in self.channels.values():
+            try:
+                await asyncio.wait_for(adapter.stop(), timeout=grace)
+            except Exception:
+                log.exception("channel %s did not stop cleanly", adapter.name)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.store.close()
+        log.info("stopped")
