@@ -1,0 +1,133 @@
+"""Loop guards: which mail must never get an automatic answer, and how many we send.
+
+Auto-reply loops are the classic helpdesk failure: our bot answers a vacation notice, the
+vacation responder answers our bot, forever. RFC 3834 says an automatic responder must
+not answer mail that is itself automatic (Auto-Submitted other than "no"), list or bulk
+mail, bounces (empty Return-Path, mailer-daemon) or mail from itself; we also rate-limit
+automatic replies per sender per day as the last line of defence.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+_ROBOT_LOCALPART = re.compile(
+    r"^(?:mailer-daemon|postmaster|no-?reply|do-?not-?reply|donotreply|noreply-.*|bounces?"
+    r"|bounce-.*|mail-daemon|auto-?reply|autoresponder)$",
+    re.IGNORECASE,
+)
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(?:automatic reply|auto(?:matic)?[- ]?reply|out of (?:the )?office|autosvar|"
+    r"automatiskt svar|frånvaro|automaattinen vastaus|poissa toimistolta|automatisk svar|"
+    r"fraværende|ikke til stede|abwesenheitsnotiz|automatische antwort|"
+    r"автоматична відповідь|автоматический ответ|undeliverable|undelivered mail|"
+    r"delivery status notification|mail delivery (?:failed|failure|subsystem)|"
+    r"returned mail|kan inte levereras|ei voitu toimittaa|unzustellbar)\b",
+    re.IGNORECASE,
+)
+
+HeaderGetter = Callable[[str], str]
+
+
+def automatic_reasons(
+    header: HeaderGetter,
+    *,
+    sender: str,
+    content_type: str,
+    own_addresses: Iterable[str] = (),
+) -> tuple[str, ...]:
+    """Why this mail must not be answered automatically (empty tuple: it may be).
+
+    :param header: returns a header's (decoded) value or "" when absent
+    :param sender: the From address, lower case
+    :param content_type: the top-level content type, lower case
+    :param own_addresses: our addresses, lower case
+    """
+    reasons: list[str] = []
+    auto = header("Auto-Submitted").strip().lower()
+    if auto and not auto.startswith("no"):
+        reasons.append(f"auto-submitted:{auto.split(';')[0].strip()}")
+    precedence = header("Precedence").strip().lower()
+    if precedence in ("bulk", "list", "junk", "auto_reply"):
+        reasons.append(f"precedence:{precedence}")
+    if header("List-Id").strip():
+        reasons.append("list-id")
+    return_path = header("Return-Path").strip()
+    if return_path and not return_path.strip("<> \t"):
+        reasons.append("empty-return-path")
+    for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder"):
+        if header(name).strip():
+            reasons.append(name.lower())
+    suppress = header("X-Auto-Response-Suppress").lower()
+    if any(word in suppress for word in ("all", "oof", "autoreply")):
+        reasons.append("x-auto-response-suppress")
+    if header("X-Failed-Recipients").strip() or content_type == "multipart/report":
+        reasons.append("delivery-report")
+    local = sender.split("@", 1)[0] if sender else ""
+    if local and _ROBOT_LOCALPART.match(local):
+        reasons.append(f"robot-sender:{local.lower()}")
+    if sender and sender.lower() in {a.lower() for a in own_addresses}:
+        reasons.append("own-address")
+    if _AUTO_SUBJECT.match(header("Subject")):
+        reasons.append("auto-subject")
+    return tuple(reasons)
+
+
+class AutoReplyLimiter:
+    """At most `limit` automatic replies per recipient per UTC day, persisted in SQLite.
+
+    Persisted so a restart (or a crash loop) does not reset the budget. `try_acquire` is
+    called just before an automatic reply is sent; `release` gives the slot back when the
+    send then fails, so failed attempts do not use up the day's budget.
+    """
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS auto_replies (address TEXT NOT NULL, day TEXT NOT NULL,"
+            " count INTEGER NOT NULL, PRIMARY KEY (address, day))"
+        )
+
+    @staticmethod
+    def _day(now: datetime | None) -> str:
+        return (now or datetime.now(UTC)).astimezone(UTC).date().isoformat()
+
+    def count(self, address: str, now: datetime | None = None) -> int:
+        row = self._db.execute(
+            "SELECT count FROM auto_replies WHERE address = ? AND day = ?",
+            (address.lower(), self._day(now)),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def try_acquire(self, address: str, now: datetime | None = None) -> bool:
+        """Take one slot for `address` today; False when the daily limit is reached."""
+        day = self._day(now)
+        with self._lock:
+            if self.count(address, now) >= self.limit:
+                return False
+            self._db.execute(
+                "INSERT INTO auto_replies (address, day, count) VALUES (?, ?, 1)"
+                " ON CONFLICT (address, day) DO UPDATE SET count = count + 1",
+                (address.lower(), day),
+            )
+            self._db.execute("DELETE FROM auto_replies WHERE day < date(?, '-7 days')", (day,))
+            return True
+
+    def release(self, address: str, now: datetime | None = None) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE auto_replies SET count = max(count - 1, 0) WHERE address = ? AND day = ?",
+                (address.lower(), self._day(now)),
+            )
+
+    def close(self) -> None:
+        self._db.close()
