@@ -13,6 +13,7 @@ from router.http_errors import json_error
 
 log = logging.getLogger(__name__)
 
+MAX_BODY = web.AppKey("max_body_bytes", int)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -40,7 +41,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 def create_app(*, max_body_bytes: int, state: dict[str, Any]) -> web.Application:
     app = web.Application(client_max_size=max_body_bytes, middlewares=[error_middleware])
-    app["max_body_bytes"] = max_body_bytes
+    app[MAX_BODY] = max_body_bytes
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

@@ -19,8 +19,8 @@ async def read_json(request: web.Request) -> Any:
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        limit = request.app.get("max_body_bytes") or request._client_max_size
-        raise PayloadRejected(f"body larger than the {limit}-byte limit", 413) from None
+        raise PayloadRejected(f"body larger than the {request._client_max_size}-byte limit",
+                              413) from None
     if not raw:
         raise PayloadRejected("empty body")
     try:

@@ -1,0 +1,103 @@
+"""Shared fixtures: a real SQLite-backed service on 127.0.0.1 and a CI guard against skips."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from router.config import Config, load_config
+from router.model import Action, Decision, DecisionContext, ReplyContent
+from router.service import Decider, Service
+from tests.fakes import Recorder
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+# --- CI: nothing may be skipped silently ------------------------------------------------
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("CI", "").lower() not in ("true", "1"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped:
+        print(f"\nCI: {skipped} test(s) were skipped; under CI every test must run.",
+              file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if session.testscollected == 0:
+        print("\nCI: no tests were collected.", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- config and service -------------------------------------------------------------
+BASE_CONFIG = """\
+service:
+  data_dir: data
+  shutdown_grace: 2s
+http:
+  host: 127.0.0.1
+  port: 0
+storage:
+  url: sqlite:///data/router.db
+logging:
+  format: text
+outbox:
+  base_delay: 0.05s
+  max_delay: 1s
+  max_attempts: 4
+"""
+
+
+def write_config(directory: Path, extra: str = "", *, name: str = "config.yaml") -> Path:
+    """A config file: the test base plus `extra` YAML (top-level keys it adds)."""
+    path = directory / name
+    path.write_text(BASE_CONFIG + textwrap.dedent(extra), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., Config]:
+    def make(extra: str = "") -> Config:
+        return load_config(write_config(tmp_path, extra))
+
+    return make
+
+
+def echo_decide(ctx: DecisionContext) -> Decision:
+    """A decision that answers every message: lets tests see replies without rules."""
+    if ctx.event != "message":
+        return Decision()
+    return Decision(actions=[Action("reply", ReplyContent(text=f"echo: {ctx.message.text}"),
+                                    source="echo")])
+
+
+@pytest_asyncio.fixture
+async def recorder() -> AsyncIterator[Recorder]:
+    rec = Recorder()
+    await rec.start()
+    yield rec
+    await rec.stop()
+
+
+@pytest_asyncio.fixture
+async def start_service() -> AsyncIterator[Callable[..., object]]:
+    """Start Services on a free port; every one started is stopped at teardown."""
+    started: list[Service] = []
+
+    async def start(config: Config, decide: Callable[[DecisionContext], Decision] | None = None
+                    ) -> Service:
+        service = Service(config, decider=Decider(decide) if decide else None)
+        await service.start(port=0)
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        if not service.state["stopping"]:
+            await service.stop()

@@ -1,0 +1,127 @@
+"""The pipeline stores every message once and answers it once, however it is delivered."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from router.model import (
+    Action,
+    Decision,
+    DecisionContext,
+    InboundKind,
+    InboundMessage,
+    ReplyContent,
+    Sender,
+    Status,
+)
+from router.pipeline import Pipeline
+from router.store.sqlite import SqliteStore
+from tests.conftest import echo_decide
+
+
+def inbound(ext: str, text: str = "hello", thread: str = "t1", sender: str = "u1",
+            **kw: object) -> InboundMessage:
+    return InboundMessage(channel="loopback", external_id=ext, thread_key=thread,
+                          sender=Sender(external_id=sender, display_name="Ulla Test"),
+                          text=text, received_at=datetime.now(UTC), **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def store(tmp_path):
+    s = SqliteStore(tmp_path / "router.db")
+    await s.open()
+    yield s
+    await s.close()
+
+
+async def count(store: SqliteStore, sql: str) -> int:
+    async def q(tx):
+        return tx.c.execute(sql).fetchone()[0]
+    return await store.read(q)
+
+
+async def test_redelivered_sequentially_is_stored_and_answered_once(store):
+    pipeline = Pipeline(store, lambda: echo_decide)
+    results = [await pipeline.ingest(inbound("m1")) for _ in range(100)]
+    assert [r.duplicate for r in results].count(False) == 1
+    assert await count(store, "SELECT COUNT(*) FROM messages WHERE direction = 'in'") == 1
+    assert await count(store, "SELECT COUNT(*) FROM outbox") == 1
+
+
+async def test_redelivered_concurrently_is_stored_and_answered_once(store):
+    pipeline = Pipeline(store, lambda: echo_decide)
+    results = await asyncio.gather(*(pipeline.ingest(inbound("m1")) for _ in range(100)))
+    assert sum(not r.duplicate for r in results) == 1
+    assert await count(store, "SELECT COUNT(*) FROM messages WHERE direction = 'in'") == 1
+    assert await count(store, "SELECT COUNT(*) FROM outbox") == 1
+    # group commit: the 100 units did not need 100 commits
+    assert store.commits < 100
+
+
+async def test_same_thread_joins_one_conversation_and_new_thread_opens_another(store):
+    pipeline = Pipeline(store, lambda: echo_decide)
+    a = await pipeline.ingest(inbound("m1", thread="t1"))
+    b = await pipeline.ingest(inbound("m2", thread="t1"))
+    c = await pipeline.ingest(inbound("m3", thread="t2"))
+    assert a.conversation_id == b.conversation_id != c.conversation_id
+    # one contact: same sender identity on the same channel
+    assert await count(store, "SELECT COUNT(*) FROM contacts") == 1
+
+
+async def test_unanswered_message_is_queued_for_agents(store):
+    pipeline = Pipeline(store, default_queue="general")
+    r = await pipeline.ingest(inbound("m1"))
+    conv = await store.read(lambda tx: tx.get_conversation(r.conversation_id))
+    assert conv.status == Status.QUEUED and conv.queue == "general"
+    events = await store.read(lambda tx: tx.list_events(r.conversation_id))
+    assert [e.kind for e in events] == ["conversation_opened", "message_received",
+                                       "status_changed", "handoff"]
+
+
+async def test_automatic_messages_are_stored_but_never_answered(store):
+    pipeline = Pipeline(store, lambda: echo_decide)
+    await pipeline.ingest(inbound("m1", is_automatic=True))
+    await pipeline.ingest(inbound("m2", thread="t2"))
+    assert await count(store, "SELECT COUNT(*) FROM messages WHERE direction = 'in'") == 2
+    assert await count(store, "SELECT COUNT(*) FROM outbox") == 1  # only the human one
+
+
+async def test_resolved_conversation_reopens_within_window_and_not_after(store):
+    now = [datetime(2026, 1, 5, 10, tzinfo=UTC)]
+    resolve = lambda ctx: Decision(actions=[Action("reply", ReplyContent("ok")),  # noqa: E731
+                                            Action("resolve")])
+    pipeline = Pipeline(store, lambda: resolve, reopen_window=timedelta(days=1),
+                        clock=lambda: now[0])
+    first = await pipeline.ingest(inbound("m1"))
+    now[0] += timedelta(hours=2)
+    pipeline.decider = lambda: echo_decide
+    again = await pipeline.ingest(inbound("m2"))
+    assert again.conversation_id == first.conversation_id
+    conv = await store.read(lambda tx: tx.get_conversation(first.conversation_id))
+    assert conv.status != Status.RESOLVED
+    pipeline.decider = lambda: resolve
+    await pipeline.ingest(inbound("m3"))
+    now[0] += timedelta(days=2)
+    later = await pipeline.ingest(inbound("m4"))
+    assert later.conversation_id != first.conversation_id
+
+
+async def test_edit_updates_the_stored_message(store):
+    pipeline = Pipeline(store, lambda: echo_decide)
+    r = await pipeline.ingest(inbound("m1", text="helo"))
+    await pipeline.ingest(inbound("e1", text="hello", kind=InboundKind.EDIT, edits="m1"))
+    msgs = await store.read(lambda tx: tx.list_messages(r.conversation_id))
+    inbound_msgs = [m for m in msgs if m.direction == "in"]
+    assert [m.text for m in inbound_msgs] == ["hello"] and inbound_msgs[0].edited_at is not None
+
+
+async def test_a_failing_decision_still_stores_and_queues_the_message(store):
+    def broken(ctx: DecisionContext) -> Decision:
+        raise RuntimeError("bad rule")
+    pipeline = Pipeline(store, lambda: broken)
+    r = await pipeline.ingest(inbound("m1"))
+    conv = await store.read(lambda tx: tx.get_conversation(r.conversation_id))
+    assert conv.status == Status.QUEUED
