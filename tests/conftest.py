@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+import yaml
 
 from router.config import Config, load_config
 from router.model import Action, Decision, DecisionContext, ReplyContent
@@ -54,10 +55,21 @@ outbox:
 """
 
 
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def write_config(directory: Path, extra: str = "", *, name: str = "config.yaml") -> Path:
-    """A config file: the test base plus `extra` YAML (top-level keys it adds)."""
+    """A config file: the test base deep-merged with `extra` YAML."""
     path = directory / name
-    path.write_text(BASE_CONFIG + textwrap.dedent(extra), encoding="utf-8")
+    data = _merge(yaml.safe_load(BASE_CONFIG), yaml.safe_load(textwrap.dedent(extra)) or {})
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
 

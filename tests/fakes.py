@@ -32,6 +32,7 @@ class Recorder:
         self.delivered: dict[str, Recorded] = {}
         self.repeats: list[Recorded] = []
         self.respond: Callable[[Recorded], tuple[int, dict[str, str]]] | None = None
+        self.delay = 0.0  # seconds before answering: keeps deliveries in flight
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -58,6 +59,8 @@ class Recorder:
             body = await request.json()
         except ValueError:
             body = await request.text()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         rec = Recorded(request.path, dict(request.headers), body)
         self.requests.append(rec)
         status, headers = self.respond(rec) if self.respond else (200, {})
