@@ -220,7 +220,7 @@ def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
         problems.extend(_validate_channels(config))
         problems.extend(_validate_references(config))
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(sorted(problems, key=lambda p: (p.file, p.line, p.column)))
     return config
 
 

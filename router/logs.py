@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 _TOKEN_PATTERNS = [
-    re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b"),  # telegram bot token
+    re.compile(r"\d{6,12}:[A-Za-z0-9_-]{30,}"),  # telegram bot token, also inside URLs
     re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{8,}\b"),  # slack tokens
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"(?i)((?:password|passwd|secret|token|api_key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"),
