@@ -58,11 +58,16 @@ def message_ids(value: str) -> list[str]:
     return ids
 
 
-def normalise_subject(subject: str) -> str:
-    """Subject without Re:/SV:/VS:/AW:/Відп:... prefixes, ticket tags and case."""
+def strip_subject(subject: str) -> str:
+    """Subject without Re:/SV:/VS:/AW:/Відп:... prefixes and ticket tags, casing kept."""
     text = _PREFIX.sub("", subject or "")
     text = _TAG.sub(" ", text)
-    return re.sub(r"\s+", " ", text).strip().lower()
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def normalise_subject(subject: str) -> str:
+    """The subject as a thread key: `strip_subject`, lower case."""
+    return strip_subject(subject).lower()
 
 
 def is_forward(subject: str, body: str = "") -> bool:

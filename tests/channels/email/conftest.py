@@ -130,7 +130,12 @@ def dovecot() -> Iterator[Dovecot]:
     maildir = root / "mail" / "alice" / "Maildir"
     for sub in ("cur", "new", "tmp"):
         (maildir / sub).mkdir(parents=True)
-    for path in (root / "mail", root / "mail" / "alice", maildir, *(maildir / s for s in ("cur", "new", "tmp"))):
+    for path in (
+        root / "mail",
+        root / "mail" / "alice",
+        maildir,
+        *(maildir / s for s in ("cur", "new", "tmp")),
+    ):
         os.chown(path, MAIL_UID, MAIL_UID)
     proc = _spawn(root)
     server = Dovecot(root=root, port=port, proc=proc)
@@ -155,7 +160,7 @@ class SmtpSink:
     reject: list[str] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.reject:
             return self.reject.pop(0)
         self.messages.append(envelope)

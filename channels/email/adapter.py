@@ -1,0 +1,164 @@
+"""The email channel adapter: IMAP importers + SMTP listener in, aiosmtplib out.
+
+Wiring: `EmailAdapter(settings=EmailSettings(...), state_dir=<data dir>/email)`; the service
+calls `start(intake)`, `send(OutboundMessage)` from the outbox dispatcher and `stop()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+
+from channels.email.automatic import AutoReplyLimiter
+from channels.email.compose import compose_reply
+from channels.email.imap import ImapImporter
+from channels.email.parse import CHANNEL, parse_email, to_inbound
+from channels.email.settings import EmailSettings, SmtpOutSettings
+from channels.email.smtp_in import SmtpListener
+from channels.email.state import ImapState, RawStore
+from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
+from router.errors import ChannelError
+from router.model import AuthorKind, OutboundMessage
+
+log = logging.getLogger(__name__)
+
+
+class EmailAdapter(ChannelAdapter):
+    """Email in (IMAP and/or SMTP) and out (SMTP), with loop guards on automatic replies."""
+
+    name = CHANNEL
+
+    def __init__(self, *, settings: EmailSettings, state_dir: Path, imap_min_backoff: float = 1.0) -> None:
+        self.settings = settings
+        self.state_dir = Path(state_dir)
+        self.own = settings.all_own_addresses()
+        self.raw_store = RawStore(self.state_dir / "raw")
+        self.imap_state = ImapState(self.state_dir / "email-state.sqlite3")
+        self.limiter = AutoReplyLimiter(
+            self.state_dir / "email-autoreply.sqlite3", settings.max_auto_replies_per_sender_per_day
+        )
+        self.importers: list[ImapImporter] = []
+        self.listener: SmtpListener | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._intake: Intake | None = None
+        self._imap_min_backoff = imap_min_backoff
+
+    # -- inbound -------------------------------------------------------------------------
+    async def ingest_raw(self, raw: bytes, headers_only: bool = False, mailbox: str = "") -> IngestResult:
+        """Store the raw bytes, parse, hand to the pipeline; returns after its commit."""
+        if self._intake is None:
+            raise RuntimeError("EmailAdapter.start() was not called")
+        ref = self.raw_store.put(raw) if self.settings.keep_raw else ""
+        parsed = parse_email(
+            raw,
+            own_addresses=self.own,
+            max_attachments=self.settings.max_attachments,
+            raw_ref=ref,
+            headers_only=headers_only,
+        )
+        message = to_inbound(parsed, raw_ref=ref, mailbox=mailbox)
+        result = await self._intake(message)
+        log.info("email %s from %s: %s", parsed.message_id, parsed.sender,
+                 "duplicate" if result.duplicate else f"conversation {result.conversation_id}")  # fmt: skip
+        return result
+
+    async def start(self, intake: Intake) -> None:
+        self._intake = intake
+        for box in self.settings.mailboxes:
+
+            async def ingest(raw: bytes, headers_only: bool, _box: str = box.name) -> IngestResult:
+                return await self.ingest_raw(raw, headers_only, mailbox=_box)
+
+            importer = ImapImporter(
+                name=box.name,
+                settings=box.imap,
+                state=self.imap_state,
+                ingest=ingest,
+                max_message_bytes=self.settings.max_message_bytes,
+                min_backoff=self._imap_min_backoff,
+            )
+            self.importers.append(importer)
+            self._tasks.append(asyncio.create_task(importer.run(), name=f"imap:{box.name}"))
+        if self.settings.smtp_in is not None:
+            s = self.settings.smtp_in
+            self.listener = SmtpListener(
+                host=s.host, port=s.port, addresses=s.addresses, max_bytes=s.max_bytes, ingest=self.ingest_raw
+            )
+            await self.listener.start()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self.listener is not None:
+            await self.listener.stop()
+        self.imap_state.close()
+        self.limiter.close()
+
+    # -- outbound ------------------------------------------------------------------------
+    async def send(self, message: OutboundMessage) -> SendResult:
+        out = self.settings.smtp_out
+        if out is None:
+            raise ChannelError("email: no smtp_out configured; add channels.email.smtp_out", permanent=True)
+        automatic = message.author_kind != AuthorKind.AGENT
+        recipient = message.recipient.strip().lower()
+        if automatic:
+            self._guard_automatic(message, recipient)
+            if not self.limiter.try_acquire(recipient):
+                raise ChannelError(
+                    f"email: daily limit of {self.limiter.limit} automatic replies to {recipient} reached",
+                    permanent=True,
+                )
+        mail, mid = compose_reply(message, from_address=out.from_address, from_name=out.from_name)
+        try:
+            await _deliver(out, mail, recipient)
+        except ChannelError:
+            if automatic:
+                self.limiter.release(recipient)
+            raise
+        return SendResult(external_id=mid, thread_keys=(mid,))
+
+    def _guard_automatic(self, message: OutboundMessage, recipient: str) -> None:
+        """Refuse automatic replies the pipeline should not have asked for (defence in depth)."""
+        parent: dict[str, Any] = dict(message.metadata.get("in_reply_to_meta") or {})
+        if parent.get("automatic"):
+            raise ChannelError(f"email: not answering automatic mail ({parent['automatic']})", permanent=True)
+        if recipient in self.own:
+            raise ChannelError(f"email: not auto-replying to our own address {recipient}", permanent=True)
+
+
+async def _deliver(out: SmtpOutSettings, mail: Any, recipient: str) -> None:
+    """Send through aiosmtplib; classify failures as retryable (4xx, network) or not (5xx)."""
+    try:
+        await aiosmtplib.send(
+            mail,
+            sender=out.from_address,
+            recipients=[recipient],
+            hostname=out.host,
+            port=out.port,
+            username=out.username or None,
+            password=out.password or None,
+            use_tls=out.tls == "tls",
+            start_tls=out.tls == "starttls",
+            timeout=out.timeout,
+        )
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        codes = [e.code for e in exc.recipients]
+        raise ChannelError(
+            f"email: recipient refused: {exc}", permanent=all(c >= 500 for c in codes)
+        ) from exc
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        # a credentials problem, not this message's fault: retry (the admin fixes the password)
+        raise ChannelError(f"email: SMTP authentication failed: {exc}", permanent=False) from exc
+    except aiosmtplib.SMTPResponseException as exc:
+        raise ChannelError(f"email: SMTP {exc.code} {exc.message}", permanent=exc.code >= 500) from exc
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        raise ChannelError(f"email: SMTP connection failed: {exc}", permanent=False) from exc
