@@ -110,6 +110,9 @@ class InboundMessage:
     callback_data: str = ""  # for kind=CALLBACK: the button's payload
     metadata: Mapping[str, Any] = field(default_factory=dict)
     raw: Mapping[str, Any] | None = None
+    # the stored message's external id when it differs from the inbox key (Telegram: the
+    # inbox key is the update_id, an edit finds its message by chat:message_id); "" = same
+    message_external_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,7 +87,8 @@ class Pipeline:
         conv, is_new = await self._conversation(tx, msg, contact, now)
         message_id = await tx.insert_message(
             Message(0, conv.id, Direction.INBOUND, AuthorKind.CUSTOMER, msg.text, now,
-                    author_id=msg.sender.external_id, external_id=msg.external_id,
+                    author_id=msg.sender.external_id,
+                    external_id=msg.message_external_id or msg.external_id,
                     attachments=[a.as_dict() for a in msg.attachments]),
             raw=dict(msg.raw) if msg.raw is not None else None)
         await tx.inbox_link(msg.channel, msg.external_id, message_id)
