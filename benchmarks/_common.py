@@ -1,0 +1,124 @@
+"""Helpers shared by the benchmarks: percentiles, temp configs and `serve` subprocesses.
+
+The service benchmarks run the production entry point (`inquiry-router serve`) as a
+separate process, so that what is measured includes everything a deployment pays for
+(HTTP parsing, logging, the writer task) and nothing of the load generator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(__file__).resolve().parent / ".cache"
+PYTHON = sys.executable
+#: every subprocess sees the working tree first, so a bench measures the code checked out
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of an already sorted sequence (0 when empty)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(0, min(len(sorted_values) - 1, round(q / 100 * len(sorted_values)) - 1))
+    return sorted_values[rank]
+
+
+def rnd(value: float, digits: int = 1) -> float:
+    return round(value, digits)
+
+
+def write_config(directory: Path, *, db: Path, extra: dict[str, Any] | None = None) -> Path:
+    """A minimal service config: SQLite at `db`, port 0, logs at WARNING.
+
+    Logs go at WARNING because the INFO line per sent reply would measure the terminal or
+    the log pipe rather than the service; production deployments ship logs asynchronously.
+    """
+    data: dict[str, Any] = {
+        "service": {"data_dir": str(directory / "data"), "shutdown_grace": "2s"},
+        "http": {"host": "127.0.0.1", "port": 0},
+        "storage": {"url": f"sqlite:///{db}"},
+        "logging": {"level": "WARNING", "format": "json"},
+        "channels": {"loopback": {}},
+    }
+    for key, value in (extra or {}).items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+class Serve:
+    """`inquiry-router serve` in a subprocess; `port` is read from its "listening on" line."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.config = config
+        self.log = log
+        self.proc: asyncio.subprocess.Process | None = None
+        self.port = 0
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    async def start(self, timeout: float = 60.0) -> None:
+        with self.log.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                PYTHON, "-m", "router", "serve", "--config", str(self.config), cwd=ROOT,
+                env=ENV, stdout=asyncio.subprocess.PIPE, stderr=log)
+        self.port = await read_port(self.proc, timeout, self.log)
+
+    async def stop(self) -> None:
+        await stop_process(self.proc)
+
+
+async def read_port(proc: asyncio.subprocess.Process, timeout: float, log: Path | None = None) -> int:
+    """Wait for the `listening on http://host:port` line a server prints when ready."""
+    assert proc.stdout is not None
+
+    async def scan() -> int:
+        assert proc.stdout is not None
+        while True:
+            line = (await proc.stdout.readline()).decode()
+            if not line:
+                tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+                raise RuntimeError(f"server exited before listening:\n{tail}")
+            if line.startswith("listening on http://"):
+                return int(line.strip().rsplit(":", 1)[1])
+
+    return await asyncio.wait_for(scan(), timeout)
+
+
+async def stop_process(proc: asyncio.subprocess.Process | None, grace: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after `grace` seconds: a bench never leaves a process behind."""
+    if proc is None or proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), grace)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process in MiB, from /proc (Linux only)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")

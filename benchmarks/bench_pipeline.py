@@ -1,0 +1,121 @@
+"""Messages through the whole pipeline in process: dedupe, conversation, rules, outbox.
+
+Many producers (one task each, like concurrent webhook requests) push messages for many
+conversations into one `Pipeline` over a real `SqliteStore` in a temporary directory,
+with real commits (WAL, `synchronous=NORMAL`, group commit). Every message is answered
+(an outbox row per message), so the write path is the full one. Latency is the time one
+`ingest` call takes, i.e. what a webhook would wait before acknowledging.
+
+The decision is the compiled rule set of the shipped config when the rules package can
+compile one (`"decide": "rules"`), else a canned reply to every message (`"echo"`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import itertools
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import ROOT, percentile, rnd
+from router.model import Action, Decision, DecisionContext, InboundMessage, ReplyContent, Sender
+from router.pipeline import Decide, Pipeline
+from router.store.sqlite import SqliteStore
+
+TEXTS = (
+    "Hej! Jag har fått en faktura som inte stämmer, kan ni hjälpa mig?",
+    "Hei, laskussani on virhe. Voitteko tarkistaa sen?",
+    "Hello, I would like a refund for my last order please.",
+    "Hallo, jeg får ikke logget inn på kontoen min.",
+    "Добрий день! Де мій рахунок за березень?",
+    "Can I talk to a human? The app keeps crashing on start.",
+    "What are your opening hours during the holidays?",
+    "Jag vill säga upp mitt abonnemang.",
+    "Thanks, that solved it!",
+    "Do you offer discounts for non-profits? We are looking for a quote.",
+)
+
+
+def echo_decide(ctx: DecisionContext) -> Decision:
+    """A canned reply to every customer message, so each message writes an outbox row."""
+    if ctx.event != "message":
+        return Decision()
+    return Decision(actions=[Action("reply", ReplyContent(text="Thanks, we are on it."),
+                                    source="bench")])
+
+
+def load_decide() -> tuple[str, Decide]:
+    """The shipped config's compiled rules when the rules package provides them."""
+    rules = importlib.import_module("rules") if importlib.util.find_spec("rules") else None
+    if rules is None or not hasattr(rules, "compile_rules"):
+        return "echo", echo_decide
+    from router.config import load_config
+    from router.wiring import build_decide
+
+    return "rules", build_decide(load_config(ROOT / "config.yaml"))
+
+
+def message(i: int, conversations: int, now: datetime) -> InboundMessage:
+    thread = i % conversations
+    return InboundMessage(
+        channel="loopback", external_id=f"m{i}", thread_key=f"chat-{thread}",
+        sender=Sender(external_id=f"user-{thread}", display_name=f"Customer {thread}",
+                      language_hint="en"),
+        text=TEXTS[i % len(TEXTS)], received_at=now)
+
+
+async def measure(directory: Path, *, producers: int, conversations: int, duration: float,
+                  warmup: float, decide: Decide) -> dict[str, Any]:
+    store = SqliteStore(directory / "router.db")
+    await store.open()
+    pipeline = Pipeline(store, lambda: decide)
+    counter = itertools.count()
+    latencies: list[float] = []
+    measuring = False
+    deadline = 0.0
+
+    async def producer() -> None:
+        now = datetime.now(UTC)
+        while time.perf_counter() < deadline:
+            msg = message(next(counter), conversations, now)
+            started = time.perf_counter()
+            result = await pipeline.ingest(msg)
+            if measuring:
+                latencies.append(time.perf_counter() - started)
+            assert not result.duplicate
+
+    try:
+        deadline = time.perf_counter() + warmup
+        await asyncio.gather(*(producer() for _ in range(producers)))
+        commits, units = store.commits, store.units
+        measuring = True
+        started = time.perf_counter()
+        deadline = started + duration
+        await asyncio.gather(*(producer() for _ in range(producers)))
+        elapsed = time.perf_counter() - started
+        commits, units = store.commits - commits, store.units - units
+    finally:
+        await store.close()
+    latencies.sort()
+    return {
+        "msgs_per_s": rnd(len(latencies) / elapsed),
+        "p50_ms": rnd(percentile(latencies, 50) * 1000, 2),
+        "p99_ms": rnd(percentile(latencies, 99) * 1000, 2),
+        "messages": len(latencies),
+        "units_per_commit": rnd(units / max(1, commits)),
+    }
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    kind, decide = load_decide()
+    producers, conversations = (16, 50) if quick else (128, 5000)
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        figures = asyncio.run(measure(
+            Path(tmp), producers=producers, conversations=conversations,
+            duration=0.5 if quick else 10.0, warmup=0.2 if quick else 2.0, decide=decide))
+    return [{"bench": "pipeline", "backend": "sqlite", **figures, "decide": kind,
+             "producers": producers, "conversations": conversations}]
