@@ -99,7 +99,7 @@ class _TextExtractor(HTMLParser):
             self.quote_depth += 1
             return
         if tag in ("ul", "ol"):
-            self._flush()
+            self._flush(force_blank=not self.list_stack)
             self.list_stack.append(0 if tag == "ul" else 1)
             return
         if tag in _BLOCK:

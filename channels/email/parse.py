@@ -9,8 +9,11 @@ adapter) rather than lost or retried forever.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +35,14 @@ log = logging.getLogger(__name__)
 CHANNEL = "email"
 MAX_TEXT_CHARS = 200_000  # the body text kept on the message; the raw mail has the rest
 MAX_PARTS = 5_000  # stop walking absurd MIME trees
+# Big attachments: the feed parser holds every line of a part as a str (about 8x the raw
+# size in peak memory). Above SHRINK_OVER bytes, long base64 runs are cut to their first
+# KEEP_B64 bytes before parsing, with a marker that records how much was cut (for the
+# attachment size). The stored raw message is untouched; only our view of it shrinks.
+SHRINK_OVER = 4 * 1024 * 1024
+KEEP_B64 = 256 * 1024
+_B64_RUN = re.compile(rb"(?:[A-Za-z0-9+/=]{40,998}\r?\n){1000,}")
+_CUT_MARK = re.compile(r"!ir-cut-bytes=(\d+)!")
 # labels that real mail uses for something else (browsers do the same)
 _CHARSET_ALIASES = {
     "iso-8859-1": "cp1252",
@@ -152,7 +163,33 @@ def _is_attachment(part: Message) -> bool:
     return disposition == "attachment" or bool(filename)
 
 
+def _shrink(raw: bytes) -> bytes:
+    """Cut long base64 runs (attachments) of a big message; see SHRINK_OVER."""
+    if len(raw) < SHRINK_OVER:
+        return raw
+    out: list[bytes] = []
+    pos = 0
+    for m in _B64_RUN.finditer(raw):
+        start, end = m.span()
+        if end - start <= 2 * KEEP_B64:
+            continue
+        cut = raw.rfind(b"\n", start, start + KEEP_B64) + 1
+        out.append(raw[pos:cut])
+        out.append(b"!ir-cut-bytes=%d!\r\n" % (end - cut))
+        pos = end
+    if not out:
+        return raw
+    out.append(raw[pos:])
+    return b"".join(out)
+
+
 def _decoded_payload(part: Message) -> bytes:
+    raw = part.get_payload()
+    if isinstance(raw, str) and "!ir-cut-bytes=" in raw[-100:]:
+        try:
+            return base64.b64decode(_CUT_MARK.sub("", raw).encode("ascii", "ignore"), validate=False)
+        except (binascii.Error, ValueError):
+            return b""
     try:
         payload = part.get_payload(decode=True)
     except Exception:
@@ -169,6 +206,10 @@ def _encoded_size(part: Message) -> int:
     if not isinstance(raw, str):
         return 0
     cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    cut = _CUT_MARK.search(raw[-100:])
+    if cut:  # the part was shortened by _shrink: count what was cut (76 of 78 bytes are data)
+        raw = _CUT_MARK.sub("", raw)
+        return (len(raw.replace("\n", "").replace("\r", "")) + int(cut.group(1)) * 76 // 78) * 3 // 4
     if cte == "base64":
         return len(raw.replace("\n", "").replace("\r", "")) * 3 // 4
     return len(raw)
@@ -253,7 +294,9 @@ def parse_email(
     own = [a.lower() for a in own_addresses]
     defects: list[str] = []
     try:
-        msg: Message = BytesParser(policy=policy.default).parsebytes(raw, headersonly=headers_only)
+        view = raw if headers_only else _shrink(raw)
+        msg: Message = BytesParser(policy=policy.default).parsebytes(view, headersonly=headers_only)
+        del view
     except Exception as exc:  # pragma: no cover - the feed parser is very tolerant
         defects.append(f"unparseable: {exc!r}")
         msg = EmailMessage()
