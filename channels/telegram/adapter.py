@@ -1,0 +1,167 @@
+"""One Telegram bot as a channel: webhook route or polling loop in, Bot API out.
+
+aiogram's `Bot` makes every API call; its Dispatcher is not used for intake, because it
+acknowledges a webhook before the handler has run, and we acknowledge only after the
+inbox commit (a crash before the commit then means a redelivery, not a lost message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+from collections.abc import Sequence
+
+import aiohttp
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiohttp import web
+
+from channels.telegram.inbound import InboundHandler
+from channels.telegram.outbound import Sender
+from channels.telegram.ratelimit import RateLimiter
+from channels.telegram.settings import BotSettings
+from router.channel import ChannelAdapter, Intake, SendResult
+from router.errors import ServiceStopping
+from router.http_errors import json_error
+from router.model import OutboundMessage
+from router.store.base import Store
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_BACKOFF = 30.0
+
+
+class TelegramAdapter(ChannelAdapter):
+    def __init__(self, *, settings: BotSettings, store: Store | None = None) -> None:
+        self.settings = settings
+        self.name = settings.channel
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base),
+                                 timeout=settings.request_timeout)
+        self.bot = Bot(settings.token, session=session)
+        self.inbound = InboundHandler(settings=settings, bot=self.bot, store=store)
+        self.sender = Sender(channel=self.name, bot=self.bot,
+                             limiter=RateLimiter(settings.rate_limits), store=store)
+        self._stopping = asyncio.Event()
+        self._poller: asyncio.Task[None] | None = None
+
+    # --- lifecycle -------------------------------------------------------------------
+    async def start(self, intake: Intake) -> None:
+        s = self.settings
+        if s.group_mode == "mention" and not s.username:
+            await self._learn_username()
+        if s.mode == "polling":
+            self._poller = asyncio.create_task(self._poll(intake), name=f"{self.name}-poll")
+        elif s.webhook_url:
+            self.inbound.spawn(self._register_webhook())
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        await self.inbound.close()
+        await self.bot.session.close()
+
+    async def _learn_username(self) -> None:
+        """Group mentions are recognised by @username; without it only replies count."""
+        try:
+            me = await self.bot.get_me(request_timeout=5)
+            self.inbound.username = me.username or ""
+        except (TelegramAPIError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("%s: getMe failed (%s); set `username:` so group mentions are "
+                        "recognised", self.name, exc.__class__.__name__)
+
+    async def _register_webhook(self) -> None:
+        s = self.settings
+        delay = 1.0
+        while not self._stopping.is_set():
+            try:
+                await self.bot.set_webhook(s.webhook_url, secret_token=s.webhook_secret,
+                                           allowed_updates=list(s.allowed_updates))
+                log.info("%s: webhook registered at %s", self.name, s.webhook_url)
+                return
+            except (TelegramAPIError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                log.warning("%s: setWebhook failed (%s); retrying in %.0fs", self.name,
+                            exc.__class__.__name__, delay)
+            if await self._pause(delay):
+                return
+            delay = min(MAX_BACKOFF, delay * 2)
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep unless stopping; True when the adapter is stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return self._stopping.is_set()
+
+    # --- webhook ---------------------------------------------------------------------
+    def routes(self, intake: Intake) -> Sequence[web.RouteDef]:
+        if self.settings.mode != "webhook":
+            return ()
+        secret = self.settings.webhook_secret.encode()
+
+        async def receive(request: web.Request) -> web.StreamResponse:
+            given = request.headers.get(SECRET_HEADER, "").encode()
+            if not hmac.compare_digest(given, secret):
+                log.warning("%s: webhook call with a missing or wrong secret token", self.name)
+                return json_error(401, "unauthorized", "missing or wrong secret token")
+            body = await request.read()
+            try:
+                update = json.loads(body)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                # 200: any other answer makes Telegram resend the same bytes for hours.
+                self.inbound.reject("malformed_json", str(exc))
+                return web.json_response({})
+            await self.inbound.handle(update, intake)  # ServiceStopping -> 503 (middleware)
+            return web.json_response({})
+
+        return [web.post(f"/webhooks/telegram/{self.settings.name}", receive)]
+
+    # --- long polling ----------------------------------------------------------------
+    async def _poll(self, intake: Intake) -> None:
+        """getUpdates loop. Offset = last committed update_id + 1, kept in memory only:
+        Telegram itself keeps every update not yet confirmed by a higher offset, and the
+        inbox dedupe absorbs any redelivery after a restart."""
+        s = self.settings
+        with contextlib.suppress(TelegramAPIError, aiohttp.ClientError, OSError, TimeoutError):
+            await self.bot.delete_webhook()  # getUpdates answers 409 while a webhook is set
+        offset: int | None = None
+        delay = 1.0
+        while not self._stopping.is_set():
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=s.polling_timeout,
+                    allowed_updates=list(s.allowed_updates),
+                    request_timeout=int(s.request_timeout + s.polling_timeout))
+                delay = 1.0
+            except TelegramRetryAfter as exc:
+                await self._pause(float(exc.retry_after))
+                continue
+            except (TelegramAPIError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                log.warning("%s: getUpdates failed (%s); retrying in %.0fs", self.name,
+                            exc.__class__.__name__, delay)
+                await self._pause(delay)
+                delay = min(MAX_BACKOFF, delay * 2)
+                continue
+            for update in updates:
+                raw = update.model_dump(mode="json", exclude_unset=True, by_alias=True)
+                try:
+                    await self.inbound.handle(raw, intake)
+                except ServiceStopping:
+                    return  # offset not advanced: Telegram keeps the update for next time
+                except Exception:
+                    log.exception("%s: update %s not stored; will retry", self.name,
+                                  update.update_id)
+                    await self._pause(delay)
+                    break
+                offset = update.update_id + 1
+
+    # --- outbound --------------------------------------------------------------------
+    async def send(self, message: OutboundMessage) -> SendResult:
+        return await self.sender.send(message)

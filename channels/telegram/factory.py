@@ -1,0 +1,11 @@
+"""Builds one adapter per configured bot (`channels.telegram.bots`)."""
+
+from __future__ import annotations
+
+from channels.telegram.adapter import TelegramAdapter
+from channels.telegram.settings import TelegramSettings
+from router.channel import ChannelAdapter, ChannelContext
+
+
+def create(settings: TelegramSettings, ctx: ChannelContext) -> list[ChannelAdapter]:
+    return [TelegramAdapter(settings=bot, store=ctx.store) for bot in settings.bots]

@@ -1,0 +1,87 @@
+"""One update in, from either the webhook or the polling loop, to a durable outcome.
+
+`handle` returns only after the update's effect is committed (the intake's commit, or
+the contact flag for a block); callers acknowledge Telegram after that. Work that needs
+no durability (answering a button press) is started after the commit and not awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+
+from channels.telegram.contacts import set_unreachable
+from channels.telegram.metrics import IGNORED, REJECTED
+from channels.telegram.parse import ChatMemberChange, Ignored, UpdateRejected, parse_update
+from channels.telegram.settings import BotSettings
+from router.channel import Intake
+from router.model import InboundKind
+from router.store.base import Store
+
+log = logging.getLogger(__name__)
+
+
+class InboundHandler:
+    def __init__(self, *, settings: BotSettings, bot: Bot, store: Store | None) -> None:
+        self.settings = settings
+        self.bot = bot
+        self.store = store
+        self.channel = settings.channel
+        self.username = settings.username
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def reject(self, code: str, reason: str) -> str:
+        REJECTED.labels(self.channel, code).inc()
+        log.warning("%s: rejected update (%s): %s", self.channel, code, reason[:300])
+        return "rejected"
+
+    async def handle(self, update: Any, intake: Intake) -> str:
+        """Process one decoded update; returns what happened (for logs and tests).
+
+        Raises ServiceStopping (from the intake) when the service is shutting down: the
+        caller must not acknowledge, so Telegram delivers the update again later.
+        """
+        s = self.settings
+        try:
+            parsed = parse_update(update, bot_name=s.name, bot_username=self.username,
+                                  group_mode=s.group_mode, bot_id=s.bot_id,
+                                  rerun_rules_on_edit=s.rerun_rules_on_edit)
+        except UpdateRejected as exc:
+            return self.reject(exc.code, exc.reason)
+        if isinstance(parsed, Ignored):
+            IGNORED.labels(self.channel, parsed.reason).inc()
+            log.debug("%s: ignored update %s: %s", self.channel, parsed.update_id, parsed.reason)
+            return "ignored"
+        if isinstance(parsed, ChatMemberChange):
+            await set_unreachable(self.store, self.channel, parsed.chat_id, parsed.blocked)
+            return "blocked" if parsed.blocked else "unblocked"
+        result = await intake(parsed)
+        if parsed.kind == InboundKind.CALLBACK:
+            # Answered even on a redelivery: a crash may have come between commit and answer,
+            # and Telegram keeps the button spinning until someone answers.
+            self.spawn(self._answer_callback(str(parsed.metadata["callback_query_id"])))
+        return "duplicate" if result.duplicate else "stored"
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer_callback(self, query_id: str) -> None:
+        try:
+            await self.bot.answer_callback_query(query_id)
+        except (TelegramAPIError, OSError, TimeoutError) as exc:
+            # Best effort: an unanswered query only shows a spinner that times out.
+            log.info("%s: answerCallbackQuery failed: %s", self.channel, exc)
+
+    async def close(self) -> None:
+        tasks = list(self._tasks)
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
+        for task in tasks:
+            task.cancel()
