@@ -246,7 +246,14 @@ class ImapImporter:
 
 
 async def _logout(client: aioimaplib.IMAP4) -> None:
+    """Leave politely if the server lets us within a second, else just close."""
     try:
-        await asyncio.wait_for(client.logout(), 2)
+        if client.has_pending_idle():
+            client.idle_done()
+        await asyncio.wait_for(client.logout(), 1)
     except Exception:
-        client.protocol.transport.close() if client.protocol.transport else None
+        pass
+    finally:
+        transport = client.protocol.transport
+        if transport is not None:
+            transport.close()

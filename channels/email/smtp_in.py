@@ -45,8 +45,12 @@ class IntakeHandler:
         raw = envelope.original_content or b""
         if isinstance(envelope.content, bytes) and not raw:
             raw = envelope.content
-        if envelope.mail_from is not None and envelope.mail_from in ("", "<>"):
-            raw = b"Return-Path: <>\r\n" + raw  # the MTA's envelope says: a bounce
+        # what an MDA records: the envelope recipients (the plus-address reply token lives
+        # there when the To: header names someone else) and the envelope sender
+        trace = b"".join(b"Delivered-To: %s\r\n" % r.encode("utf-8", "replace") for r in envelope.rcpt_tos)
+        sender = (envelope.mail_from or "").strip()
+        trace = b"Return-Path: <%s>\r\n" % sender.strip("<>").encode("utf-8", "replace") + trace
+        raw = trace + raw
         try:
             await self.ingest(raw, False)
         except Exception:

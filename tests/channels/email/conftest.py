@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -102,6 +103,21 @@ class Dovecot:
         final = self.maildir / "new" / name
         tmp.rename(final)
         return final
+
+    def drop_connections(self) -> int:
+        """Kill this server's own imap session processes: clients see the connection drop."""
+        killed = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().split(") ", 1)
+                comm = fields[0].split("(", 1)[1]
+                ppid = int(fields[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == self.proc.pid and comm == "imap":
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+                killed += 1
+        return killed
 
     def restart(self) -> None:
         """Stop and start the server on the same port and data (a dropped connection)."""
