@@ -12,11 +12,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from router.model import InboundMessage, OutboundMessage
 from router.store.base import Store
+
+if TYPE_CHECKING:
+    from router.metrics import Metrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +71,4 @@ class ChannelContext:
     data_dir: Path
     public_url: str = ""
     store: Store | None = None
+    metrics: Metrics | None = None  # count rejections: metrics.rejected.labels(ch, why).inc()

@@ -80,16 +80,27 @@ class OutboxSettings(Strict):
     concurrency: int = Field(16, ge=1)
 
 
+class MetricsSettings(Strict):
+    enabled: bool = True
+    #: when set, `/metrics` needs `Authorization: Bearer <token>`
+    token: str = ""
+
+
 class SlaSettings(Strict):
     first_response: Duration | None = None
     resolution: Duration | None = None
     business_hours: bool = True
+    # the resolution clock stops while the last word is the agent's (waiting on the customer)
+    pause_when_waiting: bool = False
 
 
 class QueueSettings(Strict):
     description: str = ""
     sla: SlaSettings = SlaSettings()
     auto_assign: bool = False
+    # an assigned, unanswered conversation goes back to the queue when its agent has been
+    # offline this long (None: never)
+    requeue_offline_after: Duration | None = timedelta(minutes=15)
 
 
 class AgentSettings(Strict):
@@ -111,6 +122,7 @@ class Settings(Strict):
     storage: StorageSettings = StorageSettings()
     logging: LoggingSettings = LoggingSettings()
     outbox: OutboxSettings = OutboxSettings()
+    metrics: MetricsSettings = MetricsSettings()
     channels: dict[str, Any] = {}
     queues: dict[str, QueueSettings] = {"general": QueueSettings()}
     agents: dict[str, AgentSettings] = {}

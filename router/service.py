@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,8 @@ from router.app import create_app
 from router.channel import ChannelAdapter, ChannelContext, IngestResult
 from router.config import Config
 from router.errors import ServiceStopping
-from router.model import InboundMessage
+from router.metrics import Metrics, metrics_handler
+from router.model import InboundMessage, OutboxRow
 from router.outbox import Dispatcher
 from router.pipeline import Decide, Pipeline, queue_everything
 from router.store import Store, open_store
@@ -66,6 +68,7 @@ class Service:
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.extra_status: dict[str, Callable[[], Any]] = {}
+        self.metrics = Metrics()
 
     def status(self) -> dict[str, Any]:
         out: dict[str, Any] = {"service": self.config.settings.service.name,
@@ -78,11 +81,22 @@ class Service:
     async def intake(self, message: InboundMessage) -> IngestResult:
         if self.state["stopping"] or self.pipeline is None:
             raise ServiceStopping()
-        return await self.pipeline.ingest(message)
+        started = time.perf_counter()
+        result = await self.pipeline.ingest(message)
+        self.metrics.pipeline_seconds.labels(message.channel).observe(time.perf_counter() - started)
+        self.metrics.inbound.labels(message.channel,
+                                    "duplicate" if result.duplicate else "stored").inc()
+        return result
+
+    def _on_settled(self, row: OutboxRow, outcome: str) -> None:
+        self.metrics.outbound.labels(row.channel, outcome).inc()
+        if outcome != "sent":
+            self.metrics.channel_errors.labels(row.channel, outcome).inc()
 
     def build_channels(self) -> dict[str, ChannelAdapter]:
         ctx = ChannelContext(data_dir=self.config.data_path(),
-                             public_url=self.config.settings.service.public_url, store=self.store)
+                             public_url=self.config.settings.service.public_url, store=self.store,
+                             metrics=self.metrics)
         adapters: dict[str, ChannelAdapter] = {"webhook": WebhookChannel()}
         for name, settings in self.config.channels.items():
             module_name, _, fn_name = CHANNEL_FACTORIES[name].partition(":")
@@ -100,13 +114,17 @@ class Service:
             self.store, self.channels, max_attempts=s.outbox.max_attempts,
             base_delay=s.outbox.base_delay.total_seconds(),
             max_delay=s.outbox.max_delay.total_seconds(), lease=s.outbox.lease.total_seconds(),
-            concurrency=s.outbox.concurrency)
+            concurrency=s.outbox.concurrency, on_settled=self._on_settled)
         self.pipeline = Pipeline(self.store, self.decider, default_queue=s.service.default_queue,
                                  reopen_window=s.service.reopen_window,
                                  on_commit=self.dispatcher.wake)
         self.app = create_app(max_body_bytes=s.http.max_body_bytes, state=self.state)
         for adapter in self.channels.values():
             self.app.router.add_routes(adapter.routes(self.intake))
+        if s.metrics.enabled:
+            queues = list(s.queues)
+            self.app.router.add_get("/metrics", metrics_handler(
+                self.metrics, lambda: self.metrics.refresh(self.store, queues), s.metrics.token))
         self.dispatcher.start()
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()

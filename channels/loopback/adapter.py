@@ -14,6 +14,7 @@ from channels.loopback.settings import LoopbackSettings
 from router.channel import ChannelAdapter, Intake, SendResult
 from router.errors import ChannelError, ChannelRateLimited, PayloadRejected
 from router.http_errors import json_error, read_json
+from router.metrics import Metrics
 from router.model import OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -22,8 +23,9 @@ log = logging.getLogger(__name__)
 class LoopbackAdapter(ChannelAdapter):
     name = "loopback"
 
-    def __init__(self, *, settings: LoopbackSettings) -> None:
+    def __init__(self, *, settings: LoopbackSettings, metrics: Metrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics
         self._session: aiohttp.ClientSession | None = None
 
     async def stop(self) -> None:
@@ -40,6 +42,9 @@ class LoopbackAdapter(ChannelAdapter):
                 message = parse_payload(await read_json(request))
             except PayloadRejected as exc:
                 log.warning("loopback: rejected payload: %s", exc.reason)
+                if self.metrics is not None:
+                    self.metrics.rejected.labels("loopback", "too_large" if exc.status == 413
+                                                 else "malformed").inc()
                 return json_error(exc.status, "rejected", exc.reason)
             result = await intake(message)
             return web.json_response({"duplicate": result.duplicate,

@@ -6,4 +6,4 @@ from router.channel import ChannelContext
 
 
 def create(settings: LoopbackSettings, ctx: ChannelContext) -> LoopbackAdapter:
-    return LoopbackAdapter(settings=settings)
+    return LoopbackAdapter(settings=settings, metrics=ctx.metrics)

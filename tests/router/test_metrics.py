@@ -1,0 +1,54 @@
+"""`/metrics` parses as Prometheus text and its counters move with traffic."""
+
+from __future__ import annotations
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import echo_decide
+
+
+async def scrape(port: int, token: str = "") -> dict[tuple[str, tuple], float]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with aiohttp.ClientSession() as http, http.get(
+            f"http://127.0.0.1:{port}/metrics", headers=headers) as resp:
+        assert resp.status == 200
+        text = await resp.text()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+async def test_counters_and_gauges_follow_traffic(make_config, start_service, recorder):
+    config = make_config(f"""
+channels:
+  loopback: {{deliver_url: "{recorder.url}"}}
+queues:
+  general: {{}}
+""")
+    service = await start_service(config, echo_decide)
+    before = await scrape(service.port)
+    assert before[("inquiry_router_queue_depth", (("queue", "general"),))] == 0
+    url = f"http://127.0.0.1:{service.port}/webhooks/loopback"
+    async with aiohttp.ClientSession() as http:
+        for body in ({"id": "1", "thread": "t", "from": "u", "text": "hi"},
+                     {"id": "1", "thread": "t", "from": "u", "text": "hi"}):
+            async with http.post(url, json=body) as resp:
+                assert resp.status == 200
+        async with http.post(url, data=b"{broken") as resp:
+            assert resp.status == 400
+    await recorder.wait_for(lambda r: len(r.delivered) == 1)
+    after = await scrape(service.port)
+    inbound = "inquiry_router_inbound_total"
+    assert after[(inbound, (("channel", "loopback"), ("result", "stored")))] == 1
+    assert after[(inbound, (("channel", "loopback"), ("result", "duplicate")))] == 1
+    assert after[("inquiry_router_rejected_total",
+                  (("channel", "loopback"), ("reason", "malformed")))] == 1
+    assert after[("inquiry_router_pipeline_seconds_count", (("channel", "loopback"),))] == 2
+
+
+async def test_metrics_can_require_a_token(make_config, start_service):
+    service = await start_service(make_config("metrics: {token: metrics-secret-1}\n"))
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{service.port}/metrics") as resp:
+            assert resp.status == 401
+    assert await scrape(service.port, "metrics-secret-1")
