@@ -227,5 +227,8 @@ def _button_label(msg: Message, data: str) -> str:
     return ""
 
 
-def _utc(value: datetime) -> datetime:
+def _utc(value: datetime | int) -> datetime:
+    # aiogram types `date` as a datetime but leaves `edit_date` a Unix timestamp
+    if isinstance(value, int):
+        return datetime.fromtimestamp(value, UTC)
     return value if value.tzinfo else value.replace(tzinfo=UTC)

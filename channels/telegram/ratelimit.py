@@ -10,6 +10,7 @@ sends in one event loop never race for the same slot.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 
@@ -23,16 +24,23 @@ class RateLimiter:
         self.limits = limits
         self.clock = clock
         self._chat_next: dict[str, float] = {}
-        self._global_next = 0.0
+        self._slots: set[int] = set()
         self._last_sweep = 0.0
 
     def reserve(self, chat_id: str) -> float:
         """Reserve the next slot for `chat_id`; returns how many seconds to wait for it."""
         now = self.clock()
         self._sweep(now)
-        start = max(now, self._chat_next.get(chat_id, 0.0), self._global_next)
+        ready = max(now, self._chat_next.get(chat_id, 0.0))
+        # Global pace: time is cut into 1/rate slots and each send takes a free one, so a
+        # chat waiting for its own next second never holds up the other chats.
+        rate = self.limits.global_per_second
+        slot = math.ceil(ready * rate)
+        while slot in self._slots:
+            slot += 1
+        self._slots.add(slot)
+        start = max(ready, slot / rate)
         self._chat_next[chat_id] = start + self._chat_interval(chat_id)
-        self._global_next = start + 1.0 / self.limits.global_per_second
         return start - now
 
     async def wait(self, chat_id: str) -> None:
@@ -46,6 +54,9 @@ class RateLimiter:
         return 1.0 / self.limits.per_chat_per_second
 
     def _sweep(self, now: float) -> None:
+        if len(self._slots) > 1000:
+            past = math.floor(now * self.limits.global_per_second)
+            self._slots = {s for s in self._slots if s >= past}
         if now - self._last_sweep < _FORGET_AFTER:
             return
         self._last_sweep = now

@@ -1,0 +1,89 @@
+"""Fixtures: the stand-in Bot API, Telegram configs, and a helper that posts webhooks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from router.model import Action, Decision, DecisionContext, ReplyContent
+from tests.channels.telegram.fake_api import TOKEN, FakeTelegramAPI
+
+PAYLOADS = Path(__file__).parent / "payloads"
+SECRET = "s3cret-Token_1"
+CHANNEL = "telegram:support"
+CANNED = {
+    "sv": "Hej! Vi har fått ditt meddelande: {text}",
+    "fi": "Hei! Olemme vastaanottaneet viestisi: {text}",
+    "nb": "Hei! Vi har mottatt meldingen din: {text}",
+    "uk": "Вітаємо! Ми отримали ваше повідомлення: {text}",
+    "en": "Hi! We got your message: {text}",
+}
+
+
+def payload(name: str) -> dict[str, Any]:
+    return json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def canned_decide(ctx: DecisionContext) -> Decision:
+    """A stand-in for the rules engine: a canned reply in the contact's language that
+    quotes the customer's text (so escaping is visible in what is sent)."""
+    if ctx.event != "message":
+        return Decision()
+    lang = ctx.contact.language if ctx.contact.language in CANNED else "en"
+    text = CANNED[lang].format(text=ctx.message.text)
+    return Decision(actions=[Action("reply", ReplyContent(text=text, language=lang),
+                                    source="canned")])
+
+
+def bot_yaml(api: FakeTelegramAPI, **overrides: Any) -> str:
+    """`channels.telegram` for one bot named support, pointed at the stand-in."""
+    bot: dict[str, Any] = {
+        "name": "support", "token": TOKEN, "mode": "webhook", "webhook_secret": SECRET,
+        "api_base": api.base, "username": "support_bot",
+        "rate_limits": {"per_chat_per_second": 1000, "per_group_per_minute": 60000,
+                        "global_per_second": 1000},
+    }
+    bot.update(overrides)
+    return json.dumps({"channels": {"telegram": {"bots": [bot]}}})
+
+
+@pytest_asyncio.fixture
+async def fake_api() -> AsyncIterator[FakeTelegramAPI]:
+    api = FakeTelegramAPI()
+    await api.start()
+    yield api
+    await api.stop()
+
+
+@pytest_asyncio.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+def tg_service(make_config, start_service, fake_api) -> Callable[..., Any]:
+    """Start the real service with one Telegram bot; `decide` defaults to canned replies."""
+
+    async def start(decide: Any = canned_decide, **overrides: Any) -> Any:
+        return await start_service(make_config(bot_yaml(fake_api, **overrides)), decide)
+
+    return start
+
+
+async def post_update(http: aiohttp.ClientSession, service: Any, body: Any, *,
+                      secret: str | None = SECRET, bot: str = "support") -> int:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    url = f"http://127.0.0.1:{service.port}/webhooks/telegram/{bot}"
+    async with http.post(url, data=data, headers=headers) as resp:
+        await resp.read()
+        return resp.status
