@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -68,7 +69,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture
-def tg_service(make_config, start_service, fake_api) -> Callable[..., Any]:
+def tg_service(fake_api, make_config, start_service) -> Callable[..., Any]:
     """Start the real service with one Telegram bot; `decide` defaults to canned replies."""
 
     async def start(decide: Any = canned_decide, **overrides: Any) -> Any:
@@ -87,3 +88,52 @@ async def post_update(http: aiohttp.ClientSession, service: Any, body: Any, *,
     async with http.post(url, data=data, headers=headers) as resp:
         await resp.read()
         return resp.status
+
+
+async def conversation_of(service: Any, chat_id: int | str, channel: str = CHANNEL) -> Any:
+    """(conversation, messages) stored for a Telegram chat, or (None, [])."""
+
+    async def unit(tx: Any) -> Any:
+        conv = await tx.find_conversation(channel, [str(chat_id)])
+        return conv, (await tx.list_messages(conv.id) if conv else [])
+
+    return await service.store.read(unit)
+
+
+async def contact_of(service: Any, chat_id: int | str, channel: str = CHANNEL) -> Any:
+    async def unit(tx: Any) -> Any:
+        identity = await tx.find_identity(channel, str(chat_id))
+        return await tx.get_contact(identity.contact_id) if identity else None
+
+    return await service.store.read(unit)
+
+
+async def outbox_rows(service: Any) -> list[Any]:
+    from router.model import OutboxStatus
+
+    return await service.store.read(lambda tx: tx.outbox_list(list(OutboxStatus), 1000))
+
+
+class Settled:
+    """Records the outbox dispatcher's settle outcomes (sent/retry/failed/dead) so tests
+    wait on that event instead of polling the store."""
+
+    def __init__(self, service: Any) -> None:
+        self.outcomes: list[tuple[int, str]] = []
+        self._changed = asyncio.Event()
+        service.dispatcher.on_settled = self._record
+
+    def _record(self, row: Any, outcome: str) -> None:
+        self.outcomes.append((row.id, outcome))
+        self._changed.set()
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for _, o in self.outcomes if o == outcome)
+
+    async def wait_for(self, predicate: Callable[[Settled], bool], timeout: float = 10.0) -> None:
+        async def until() -> None:
+            while not predicate(self):
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(until(), timeout)
