@@ -9,18 +9,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiosmtplib
 
 from channels.email.automatic import AutoReplyLimiter
-from channels.email.compose import compose_reply
+from channels.email.compose import compose_reply, split_metadata
 from channels.email.imap import ImapImporter
 from channels.email.parse import CHANNEL, parse_email, to_inbound
 from channels.email.settings import EmailSettings, SmtpOutSettings
 from channels.email.smtp_in import SmtpListener
-from channels.email.state import ImapState, RawStore
+from channels.email.state import ImapState, RawStore, ThreadMemory
 from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
 from router.errors import ChannelError
 from router.model import AuthorKind, OutboundMessage
@@ -39,6 +40,7 @@ class EmailAdapter(ChannelAdapter):
         self.own = settings.all_own_addresses()
         self.raw_store = RawStore(self.state_dir / "raw")
         self.imap_state = ImapState(self.state_dir / "email-state.sqlite3")
+        self.memory = ThreadMemory(self.state_dir / "email-state.sqlite3")
         self.limiter = AutoReplyLimiter(
             self.state_dir / "email-autoreply.sqlite3", settings.max_auto_replies_per_sender_per_day
         )
@@ -63,6 +65,9 @@ class EmailAdapter(ChannelAdapter):
         )
         message = to_inbound(parsed, raw_ref=ref, mailbox=mailbox)
         result = await self._intake(message)
+        if result.conversation_id is not None and not result.duplicate and not parsed.is_automatic:
+            self.memory.remember(result.conversation_id, parsed.subject, parsed.message_id,
+                                 list(parsed.references))  # fmt: skip
         log.info("email %s from %s: %s", parsed.message_id, parsed.sender,
                  "duplicate" if result.duplicate else f"conversation {result.conversation_id}")  # fmt: skip
         return result
@@ -101,6 +106,7 @@ class EmailAdapter(ChannelAdapter):
         if self.listener is not None:
             await self.listener.stop()
         self.imap_state.close()
+        self.memory.close()
         self.limiter.close()
 
     # -- outbound ------------------------------------------------------------------------
@@ -117,6 +123,11 @@ class EmailAdapter(ChannelAdapter):
                     f"email: daily limit of {self.limiter.limit} automatic replies to {recipient} reached",
                     permanent=True,
                 )
+        parent, _ = split_metadata(message.metadata or {})
+        if not parent.get("message_id") and message.conversation_id is not None:
+            remembered = self.memory.get(message.conversation_id)
+            if remembered:
+                message = replace(message, metadata={**message.metadata, "in_reply_to_meta": remembered})
         mail, mid = compose_reply(message, from_address=out.from_address, from_name=out.from_name)
         try:
             await _deliver(out, mail, recipient)
@@ -128,7 +139,7 @@ class EmailAdapter(ChannelAdapter):
 
     def _guard_automatic(self, message: OutboundMessage, recipient: str) -> None:
         """Refuse automatic replies the pipeline should not have asked for (defence in depth)."""
-        parent: dict[str, Any] = dict(message.metadata.get("in_reply_to_meta") or {})
+        parent, _ = split_metadata(message.metadata or {})
         if parent.get("automatic"):
             raise ChannelError(f"email: not answering automatic mail ({parent['automatic']})", permanent=True)
         if recipient in self.own:

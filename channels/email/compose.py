@@ -65,6 +65,20 @@ def _references(meta: Mapping[str, Any], parent: str) -> list[str]:
     return ids
 
 
+def split_metadata(meta: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """(metadata of the answered inbound mail, explicit overrides) from outbound metadata.
+
+    The pipeline may nest the answered message's metadata under "in_reply_to_meta", or pass
+    it as-is (recognised by its "message_id"); any other "subject", "in_reply_to" and
+    "references" keys are explicit overrides.
+    """
+    if isinstance(meta.get("in_reply_to_meta"), Mapping):
+        return meta["in_reply_to_meta"], meta
+    if "message_id" in meta:
+        return meta, {}
+    return {}, meta
+
+
 def compose_reply(
     message: OutboundMessage,
     *,
@@ -79,16 +93,15 @@ def compose_reply(
     answered message's inbound metadata as "in_reply_to_meta" ({subject, message_id,
     references}).
     """
-    meta: Mapping[str, Any] = message.metadata or {}
-    parent_meta: Mapping[str, Any] = meta.get("in_reply_to_meta") or {}
+    parent_meta, explicit = split_metadata(message.metadata or {})
     parent = normalise_message_id(
-        str(meta.get("in_reply_to") or parent_meta.get("message_id") or message.reply_to or "")
+        str(explicit.get("in_reply_to") or parent_meta.get("message_id") or message.reply_to or "")
     )
     references = _references(
-        {"references": meta.get("references") or parent_meta.get("references") or []}, parent
+        {"references": explicit.get("references") or parent_meta.get("references") or []}, parent
     )
     references.extend(r for r in extra_references if r not in references)
-    subject = str(meta.get("subject") or "") or reply_subject(
+    subject = str(explicit.get("subject") or "") or reply_subject(
         str(parent_meta.get("subject") or ""), message.conversation_id
     )
     domain = from_address.partition("@")[2] or "localhost"

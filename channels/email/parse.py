@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "email"
 MAX_TEXT_CHARS = 200_000  # the body text kept on the message; the raw mail has the rest
+MAX_RAW_TEXT_CHARS = 50_000  # the whole body (with quotes) kept on the stored message
 MAX_PARTS = 5_000  # stop walking absurd MIME trees
 # Big attachments: the feed parser holds every line of a part as a str (about 8x the raw
 # size in peak memory). Above SHRINK_OVER bytes, long base64 runs are cut to their first
@@ -373,13 +374,13 @@ def to_inbound(
         "references": list(parsed.references),
         "in_reply_to": list(parsed.in_reply_to),
         "automatic": list(parsed.automatic),
-        "full_text": parsed.text,
         "attachments_omitted": parsed.attachments_omitted,
         "mailbox": mailbox,
         "forwarded": parsed.threading.forwarded,
         "date": parsed.date.isoformat() if parsed.date else "",
     }
     raw = {"headers": dict(parsed.headers), "ref": raw_ref, "size": parsed.size,
+           "full_text": parsed.text[:MAX_RAW_TEXT_CHARS], "signature": parsed.signature[:2000],
            "defects": list(parsed.defects[:20])}  # fmt: skip
     return InboundMessage(
         channel=CHANNEL,

@@ -10,11 +10,13 @@ on the stored message is valid as soon as the message is.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 RAW_PREFIX = "email-raw:"
 
@@ -86,3 +88,41 @@ class RawStore:
 
     def get(self, ref: str) -> bytes:
         return self.path(ref).read_bytes()
+
+
+class ThreadMemory:
+    """Per conversation: the last customer mail's subject, Message-ID and References.
+
+    Agent replies may reach `send` without the answered mail's metadata; this lets every
+    reply still carry In-Reply-To/References and the original subject, so it threads in
+    the customer's client instead of starting a new thread there.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS thread_memory (conversation_id INTEGER PRIMARY KEY,"
+            " subject TEXT NOT NULL, message_id TEXT NOT NULL, refs TEXT NOT NULL)"
+        )
+
+    def remember(self, conversation_id: int, subject: str, message_id: str, references: list[str]) -> None:
+        self._db.execute(
+            "INSERT INTO thread_memory (conversation_id, subject, message_id, refs) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (conversation_id) DO UPDATE SET subject = excluded.subject,"
+            " message_id = excluded.message_id, refs = excluded.refs",
+            (conversation_id, subject, message_id, json.dumps(references)),
+        )
+
+    def get(self, conversation_id: int) -> dict[str, Any]:
+        row = self._db.execute(
+            "SELECT subject, message_id, refs FROM thread_memory WHERE conversation_id = ?",
+            (conversation_id,),
+        ).fetchone()
+        if row is None:
+            return {}
+        return {"subject": row[0], "message_id": row[1], "references": json.loads(row[2])}
+
+    def close(self) -> None:
+        self._db.close()

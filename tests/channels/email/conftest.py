@@ -25,6 +25,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 DOVECOT = "/usr/sbin/dovecot"
 MAIL_UID = 65534
 SAMPLES = Path(__file__).parent / "samples"
+AUTO_DIR = Path(__file__).parent / "auto"
 
 _CONF = """\
 protocols = imap
