@@ -38,6 +38,7 @@ class Failure:
     description: str
     retry_after: int | None = None
     times: int = 1
+    after: int = 0  # let this many calls succeed first
 
 
 class FakeTelegramAPI:
@@ -69,13 +70,13 @@ class FakeTelegramAPI:
 
     # --- scripting -------------------------------------------------------------------
     def fail(self, method: str, status: int, description: str = "", *,
-             retry_after: int | None = None, times: int = 1) -> None:
-        """Answer the next `times` calls of `method` with an error."""
+             retry_after: int | None = None, times: int = 1, after: int = 0) -> None:
+        """Answer `times` calls of `method` with an error, after `after` successes."""
         text = description or {429: f"Too Many Requests: retry after {retry_after}",
                                403: "Forbidden: bot was blocked by the user",
                                400: "Bad Request: chat not found",
                                500: "Internal Server Error"}.get(status, "error")
-        self._failures.setdefault(method, []).append(Failure(status, text, retry_after, times))
+        self._failures.setdefault(method, []).append(Failure(status, text, retry_after, times, after))
 
     async def push_update(self, update: dict[str, Any]) -> None:
         async with self._changed:
@@ -117,6 +118,9 @@ class FakeTelegramAPI:
         if not queue:
             return None
         failure = queue[0]
+        if failure.after > 0:
+            failure.after -= 1
+            return None
         failure.times -= 1
         if failure.times <= 0:
             queue.pop(0)
