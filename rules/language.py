@@ -1,0 +1,110 @@
+"""Language detection restricted to the configured languages, with platform hints.
+
+py3langid (a naive Bayes model over byte n-grams) does the detection; we restrict it to
+the configured languages, calibrate its scores into probabilities, and fold in two priors:
+the platform's hint (Telegram `language_code`, Slack locale, browser language) and the
+conversation's language so far. A full sentence overrides both; a three-word message in
+Swedish or Norwegian often cannot, and there the hint is what gets it right. See
+docs/rules.md for the accuracy measured on tests/rules/data.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+# Configured code -> the label py3langid uses for it. Its "no" is Bokmål-dominated.
+_MODEL_LABEL = {"nb": "no", "no": "no"}
+# Platform hints name locales ("sv-SE", "nb_NO", "no"); these spellings mean the same.
+_HINT_ALIASES = {"no": ("nb", "no", "nn"), "nb": ("nb", "no"), "nn": ("nn", "no", "nb")}
+
+HINT_WEIGHT = 8.0  # prior odds for the platform's language code
+PREVIOUS_WEIGHT = 3.0  # prior odds for the conversation's language so far
+MIN_CONFIDENCE = 0.6  # below this a message keeps the language it had
+MIN_LETTERS = 3  # fewer letters than this is not language ("ok", "??", "👍")
+
+_LOCK = threading.Lock()
+
+
+@cache
+def _base_identifier() -> Any:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)
+
+
+def supported(code: str) -> bool:
+    """Whether `code` can be detected (used to validate `languages:` at load time)."""
+    return _MODEL_LABEL.get(code, code) in set(_base_identifier().nb_classes)
+
+
+def base_code(locale: str) -> str:
+    """'sv-SE' / 'nb_NO' / 'UK' -> 'sv' / 'nb' / 'uk'."""
+    return locale.replace("_", "-").split("-", 1)[0].strip().lower()
+
+
+class Detector:
+    """Detects one of `languages`; immutable after construction, safe across threads."""
+
+    def __init__(self, languages: Sequence[str], default: str) -> None:
+        self.languages = tuple(languages)
+        self.default = default
+        self._labels = tuple(_MODEL_LABEL.get(code, code) for code in self.languages)
+        with _LOCK:  # restricting copies the model's column arrays; do it once per set
+            ident = copy.copy(_base_identifier())
+            ident.set_languages(sorted(set(self._labels)))
+        self._ident = ident
+        self._column = {label: ident.nb_classes.index(label) for label in set(self._labels)}
+
+    def match_hint(self, hint: str) -> str:
+        """The configured language a platform hint names, or ''."""
+        code = base_code(hint)
+        if not code:
+            return ""
+        for candidate in (code, *_HINT_ALIASES.get(code, ())):
+            if candidate in self.languages:
+                return candidate
+        return ""
+
+    def probabilities(self, text: str) -> dict[str, float] | None:
+        """Calibrated P(language | text) over the configured languages, None if no signal."""
+        if sum(c.isalpha() for c in text) < MIN_LETTERS:
+            return None
+        raw = self._ident._encode(text)
+        scores = self._ident._raw_score(raw)
+        # Naive Bayes log scores grow with length; dividing by sqrt(bytes) keeps the
+        # softmax honest for both a 3-word chat line and a long email.
+        scale = 1.0 / math.sqrt(len(raw) or 1)
+        logits = [float(scores[self._column[label]]) * scale for label in self._labels]
+        top = max(logits)
+        exp = [math.exp(v - top) for v in logits]
+        total = sum(exp)
+        return {code: e / total for code, e in zip(self.languages, exp, strict=True)}
+
+    def detect(self, text: str, *, hint: str = "", previous: str = "") -> tuple[str, float]:
+        """(language, confidence) for one customer message.
+
+        Text with no usable letters, or a detection weaker than `MIN_CONFIDENCE`, keeps
+        `previous` (the conversation's or contact's language), then the hint, then the
+        default, with the confidence that was reached.
+        """
+        hinted = self.match_hint(hint)
+        prev = previous if previous in self.languages else ""
+        fallback = prev or hinted or self.default
+        probs = self.probabilities(text)
+        if probs is None:
+            return fallback, 0.0
+        if hinted:
+            probs[hinted] *= HINT_WEIGHT
+        if prev:
+            probs[prev] *= PREVIOUS_WEIGHT
+        total = sum(probs.values())
+        best = max(probs, key=probs.__getitem__)
+        confidence = probs[best] / total
+        if confidence < MIN_CONFIDENCE:
+            return fallback, confidence
+        return best, confidence

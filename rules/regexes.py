@@ -1,0 +1,86 @@
+"""Admin regexes compiled with RE2: linear time, so no message can stall the router.
+
+Python's `re` backtracks: `(a+)+$` against a long run of "a"s takes exponential time.
+RE2 cannot, but its `\\b` only knows ASCII letters, so `\\bfaktura\\b` would miss "å" and
+Cyrillic boundaries. We rewrite `\\b` at the start or end of a pattern or alternative into
+a Unicode letter/digit boundary, and refuse `\\b` elsewhere and `\\B` with a hint, rather
+than silently matching something else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import re2
+
+LEADING = r"(?:^|[^\pL\pN_])"
+TRAILING = r"(?:[^\pL\pN_]|$)"
+
+
+def _tokens(pattern: str) -> list[str]:
+    """Split into atoms: escapes (`\\x`), whole character classes, and single characters."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and i + 1 < n:
+            out.append(pattern[i:i + 2])
+            i += 2
+        elif c == "[":
+            j = i + 1
+            if j < n and pattern[j] == "^":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            out.append(pattern[i:j + 1])
+            i = j + 1
+        elif c == "(" and pattern.startswith("(?", i):
+            # a group opener with flags or a name: "(?:", "(?i)", "(?P<name>", "(?i:"
+            j = i + 2
+            while j < n and pattern[j] not in ":)>":
+                j += 1
+            out.append(pattern[i:j + 1])
+            i = j + 1
+        else:
+            out.append(c)
+            i += 1
+    return out
+
+
+def unicode_boundaries(pattern: str) -> str:
+    """Rewrite `\\b` into Unicode-aware boundaries. Raises ValueError where unsupported."""
+    toks = _tokens(pattern)
+    out: list[str] = []
+    for k, tok in enumerate(toks):
+        if tok == "\\B":
+            raise ValueError("\\B is not supported (RE2 only knows ASCII word characters)")
+        if tok != "\\b":
+            out.append(tok)
+            continue
+        prev = toks[k - 1] if k else ""
+        nxt = toks[k + 1] if k + 1 < len(toks) else ""
+        if k == 0 or prev in ("|", "(") or prev.startswith("(?"):
+            out.append(LEADING)
+        elif nxt in ("", "|", ")"):
+            out.append(TRAILING)
+        else:
+            raise ValueError(
+                "\\b is only supported at the start or end of the pattern or of an "
+                "alternative; use \\s or [^\\pL] in the middle")
+    return "".join(out)
+
+
+def compile_regex(pattern: str, *, case_sensitive: bool = False) -> Any:
+    """Compile for `search`. Raises ValueError with RE2's reason for bad syntax."""
+    options = re2.Options()
+    options.log_errors = False
+    options.case_sensitive = case_sensitive
+    try:
+        return re2.compile(unicode_boundaries(pattern), options)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise ValueError(f"invalid regex (RE2 syntax): {reason}") from None

@@ -1,0 +1,97 @@
+"""Canned replies: per-language templates, a fallback chain, rendering per channel.
+
+`nb` text missing? The chain for nb is nb -> no -> nn -> (configured fallbacks) -> the
+default language, so a customer always gets *some* answer, in the closest language the
+admin wrote. The rendered text is escaped for the channel it goes to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from router.model import DecisionContext, QuickReply, ReplyContent
+from rules import escape, templates
+from rules.hours import Schedule
+
+BUILTIN_FALLBACKS: Mapping[str, tuple[str, ...]] = {
+    "nb": ("no", "nn"), "no": ("nb", "nn"), "nn": ("nb", "no"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CannedReply:
+    id: str
+    texts: Mapping[str, Any]  # language -> compiled template
+    buttons: tuple[tuple[str, Mapping[str, str]], ...] = ()  # (payload, label per language)
+
+
+def fallback_chain(language: str, fallbacks: Mapping[str, Sequence[str]],
+                   default: str) -> tuple[str, ...]:
+    chain = [language, *fallbacks.get(language, ()), *BUILTIN_FALLBACKS.get(language, ()),
+             default]
+    return tuple(dict.fromkeys(c for c in chain if c))
+
+
+@dataclass(frozen=True)
+class ReplyBook:
+    """Everything needed to render: replies, fallbacks, and what templates can name."""
+
+    replies: Mapping[str, CannedReply]
+    fallbacks: Mapping[str, Sequence[str]]
+    default_language: str
+    schedule: Schedule
+    queues: Mapping[str, Mapping[str, Any]]  # name -> {description, sla: {...}}
+    agents: Mapping[str, str]  # id -> display name
+
+    def pick(self, texts: Mapping[str, Any], language: str) -> str:
+        for code in fallback_chain(language, self.fallbacks, self.default_language):
+            if code in texts:
+                return code
+        return next(iter(texts))
+
+    def variables(self, ctx: DecisionContext, *, language: str, queue: str = "",
+                  assignee: str = "", rule: str = "", tags: Any = None,
+                  priority: str = "") -> dict[str, Any]:
+        conv, contact = ctx.conversation, ctx.contact
+        queue = queue or conv.queue
+        assignee = assignee or conv.assignee
+        q = self.queues.get(queue, {})
+        opening = self.schedule.next_opening(ctx.now)
+        return {
+            "contact": {"name": contact.display_name, "display_name": contact.display_name,
+                        "first_name": contact.first_name, "email": contact.email,
+                        "language": contact.language, "tags": sorted(contact.tags),
+                        "fields": dict(contact.fields)},
+            "conversation": {"id": conv.id, "channel": conv.channel, "status": str(conv.status),
+                             "queue": queue, "priority": priority or str(conv.priority),
+                             "tags": sorted(tags if tags is not None else conv.tags),
+                             "language": language, "message_count": conv.message_count,
+                             "bot_turns": conv.bot_turns, "assignee": assignee},
+            "queue": {"name": queue, "description": q.get("description", ""),
+                      "sla": {"first_response": q.get("first_response", ""),
+                              "resolution": q.get("resolution", "")}},
+            "business_hours": {
+                "open": self.schedule.is_open(ctx.now),
+                "next_opening": templates.format_opening(opening, language),
+                "next_opening_iso": opening.isoformat() if opening else "",
+                "timezone": str(self.schedule.tz),
+            },
+            "agent": {"id": assignee, "name": self.agents.get(assignee, assignee)},
+            "message": {"text": ctx.message.text, "channel": ctx.message.channel},
+            "rule": {"name": rule},
+            "language": language,
+        }
+
+    def render(self, reply_id: str, *, language: str, channel: str,
+               variables: Mapping[str, Any]) -> ReplyContent:
+        """Render `reply_id` for `channel`. Raises KeyError for an unknown id."""
+        reply = self.replies[reply_id]
+        lang = self.pick(reply.texts, language)
+        text = templates.render(reply.texts[lang], {**variables, "language": lang})
+        body, html = escape.for_channel(text, channel)
+        buttons = tuple(QuickReply(labels[self.pick(labels, lang)], payload)
+                        for payload, labels in reply.buttons)
+        return ReplyContent(text=body, html=html, quick_replies=buttons, reply_id=reply_id,
+                            language=lang)

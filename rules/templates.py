@@ -1,0 +1,132 @@
+"""Jinja2 templates for canned replies, notes and webhook payloads.
+
+Templates run in Jinja2's sandbox (no attribute access to Python internals) with strict
+undefined, and every variable a template uses is checked against `VARIABLES` when the
+config is loaded, so `{{ contact.frist_name }}` is a load error with a line number rather
+than an empty greeting sent to customers. Output is plain text; `rules.escape` makes it
+safe for the target channel afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.exceptions import TemplateError
+from jinja2.meta import find_undeclared_variables
+from jinja2.sandbox import SandboxedEnvironment
+
+ANY = None  # below this point any attribute is allowed (free-form fields)
+VARIABLES: dict[str, Any] = {
+    "contact": {"name": 0, "first_name": 0, "display_name": 0, "email": 0, "language": 0,
+                "tags": 0, "fields": ANY},
+    "conversation": {"id": 0, "channel": 0, "status": 0, "queue": 0, "priority": 0,
+                     "tags": 0, "language": 0, "message_count": 0, "bot_turns": 0,
+                     "assignee": 0},
+    "queue": {"name": 0, "description": 0, "sla": {"first_response": 0, "resolution": 0}},
+    "business_hours": {"open": 0, "next_opening": 0, "next_opening_iso": 0, "timezone": 0},
+    "agent": {"id": 0, "name": 0},
+    "message": {"text": 0, "channel": 0},
+    "rule": {"name": 0},
+    "language": 0,
+}
+
+ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+_WEEKDAYS: dict[str, tuple[str, ...]] = {
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
+    "nb": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
+    "fi": ("maanantaina", "tiistaina", "keskiviikkona", "torstaina", "perjantaina",
+           "lauantaina", "sunnuntaina"),
+    "uk": ("понеділок", "вівторок", "середа", "четвер", "пʼятниця", "субота", "неділя"),
+}
+
+
+def format_opening(moment: datetime | None, language: str) -> str:
+    """'måndag 28.12. 08:00': weekday in the reply's language, local time of the schedule."""
+    if moment is None:
+        return ""
+    names = _WEEKDAYS.get(language) or _WEEKDAYS["en"]
+    return f"{names[moment.weekday()]} {moment.day}.{moment.month}. {moment:%H:%M}"
+
+
+class TemplateProblem(ValueError):
+    """A template that does not compile or names an unknown variable."""
+
+
+def _attr_path(node: nodes.Node) -> tuple[str, ...] | None:
+    """contact.fields.plan / contact['first_name'] -> ('contact', 'fields', 'plan')."""
+    parts: list[str] = []
+    while True:
+        if isinstance(node, nodes.Getattr):
+            parts.append(node.attr)
+            node = node.node
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) \
+                and isinstance(node.arg.value, str):
+            parts.append(node.arg.value)
+            node = node.node
+        elif isinstance(node, nodes.Name):
+            return (node.name, *reversed(parts))
+        else:
+            return None
+
+
+def _outermost(ast: nodes.Template) -> Iterator[tuple[str, ...]]:
+    inner: set[int] = set()
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        child = node.node
+        if isinstance(child, nodes.Getattr | nodes.Getitem):
+            inner.add(id(child))
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        if id(node) not in inner:
+            path = _attr_path(node)
+            if path:
+                yield path
+
+
+def check_path(path: tuple[str, ...]) -> str | None:
+    """Error message if `path` names something templates do not get, else None."""
+    spec: Any = VARIABLES
+    for depth, part in enumerate(path):
+        if spec is ANY:
+            return None
+        if not isinstance(spec, dict) or part not in spec:
+            where = ".".join(path[:depth]) or "templates"
+            known = ", ".join(sorted(spec)) if isinstance(spec, dict) else "none"
+            return f"unknown variable '{'.'.join(path[:depth + 1])}' ({where} has: {known})"
+        spec = spec[part]
+    return None
+
+
+def compile_template(source: str) -> Any:
+    """Compile and check one template. Raises TemplateProblem with a readable reason."""
+    try:
+        ast = ENV.parse(source)
+        template = ENV.from_string(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(f"template error on its line {exc.lineno}: {exc.message}") from None
+    except TemplateError as exc:
+        raise TemplateProblem(f"template error: {exc}") from None
+    local = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    for name in sorted(find_undeclared_variables(ast)):
+        if name not in VARIABLES:
+            raise TemplateProblem(f"unknown variable '{name}' (templates get: "
+                                  f"{', '.join(sorted(VARIABLES))})")
+    for path in _outermost(ast):
+        if path[0] in local:
+            continue
+        error = check_path(path)
+        if error:
+            raise TemplateProblem(error)
+    return template
+
+
+def render(template: Any, variables: Mapping[str, Any]) -> str:
+    """Render to plain text; runtime errors surface as TemplateProblem."""
+    try:
+        return str(template.render(variables)).strip()
+    except TemplateError as exc:
+        raise TemplateProblem(f"template failed: {exc}") from None
