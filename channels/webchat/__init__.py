@@ -1,0 +1,1 @@
+"""The web chat channel: a customer widget (`/chat`, embeddable loader) over a WebSocket."""

@@ -1,0 +1,159 @@
+"""Web chat adapter: the visitor's page, its WebSocket, and delivery of replies to it.
+
+Replies are durable before `send` is called (the outbox row and its message are in the
+store), so `send` only pushes to the visitor's open sockets; a visitor who is offline
+gets the reply from history when the widget reconnects. That is why `send` succeeds
+with nobody listening instead of retrying.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+from channels.webchat import protocol, tokens
+from channels.webchat.hub import Hub
+from channels.webchat.session import visitor_socket
+from channels.webchat.settings import WebchatSettings
+from channels.webchat.web import (
+    Asset,
+    asset_response,
+    is_secure,
+    load_assets,
+    origin_allowed,
+    page_headers,
+    script_json,
+)
+from router.channel import ChannelAdapter, Intake, SendResult
+from router.http_errors import json_error
+from router.model import AuthorKind, OutboundMessage
+from router.store.base import Store
+
+log = logging.getLogger(__name__)
+
+COOKIE = "ir_webchat"
+#: events the agent side may announce to a visitor (see `notify`)
+EVENTS = frozenset({"agent_joined", "agent_typing", "agent_left", "resolved"})
+
+
+class WebchatAdapter(ChannelAdapter):
+    name = protocol.CHANNEL
+
+    def __init__(self, *, settings: WebchatSettings, store: Store | None) -> None:
+        self.settings = settings
+        self.store = store
+        self.hub = Hub()
+        self.assets: dict[str, Asset] = load_assets("channels.webchat")
+
+    async def stop(self) -> None:
+        await self.hub.close_all()
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        message_id = await self._message_id(message.outbox_id)
+        pushed = await self.hub.push(message.recipient, protocol.outbound_frame(message, message_id))
+        log.debug("webchat: outbox row %s pushed to %d socket(s)", message.outbox_id, pushed)
+        return SendResult(external_id=f"webchat-{message.outbox_id}")
+
+    async def notify(self, visitor_id: str, event: str, *, name: str = "") -> int:
+        """Tell a visitor's open widgets that an agent joined, is typing, left or resolved.
+
+        Called in-process by the agent side; `visitor_id` is the webchat conversation's
+        thread key. Returns how many sockets got it (0: the visitor is offline, and these
+        signals are momentary, so nothing is kept).
+        """
+        if event not in EVENTS:
+            raise ValueError(f"unknown webchat event {event!r}; use one of {sorted(EVENTS)}")
+        return await self.hub.push(visitor_id, {"type": "event", "event": event, "name": name})
+
+    async def welcome(self, visitor_id: str, after: int) -> dict[str, Any]:
+        """The hello answer: the visitor's conversation since message `after`."""
+        frame: dict[str, Any] = {"type": "welcome", "visitor": visitor_id, "status": "",
+                                 "messages": []}
+        if self.store is None:
+            return frame
+
+        async def unit(tx):  # type: ignore[no-untyped-def]
+            conv = await tx.find_conversation(protocol.CHANNEL, [visitor_id])
+            return (conv, await tx.list_messages(conv.id)) if conv else (None, [])
+
+        conv, messages = await self.store.read(unit)
+        if conv is not None:
+            frame["status"] = str(conv.status)
+            frame["messages"] = [protocol.history_frame(m, visitor_id) for m in messages
+                                 if m.id > after and not m.internal
+                                 and m.author_kind != AuthorKind.SYSTEM]
+        return frame
+
+    async def _message_id(self, outbox_id: int) -> int | None:
+        if self.store is None:
+            return None
+        row = await self.store.read(lambda tx: tx.get_outbox(outbox_id))
+        return row.message_id if row is not None else None
+
+    # --- HTTP -----------------------------------------------------------------------
+    def routes(self, intake: Intake) -> Sequence[web.RouteDef]:
+        async def socket(request: web.Request) -> web.StreamResponse:
+            if not origin_allowed(request, self.settings.allowed_origins):
+                return json_error(403, "origin", "this site may not open the chat")
+            return await visitor_socket(request, self, intake)
+
+        return [
+            web.get("/chat", self._page),
+            web.get("/chat/widget.js", self._loader),
+            web.get("/chat/static/{name}", self._static),
+            web.post("/chat/session", self._session),
+            web.get("/chat/ws", socket),
+        ]
+
+    async def _page(self, request: web.Request) -> web.Response:
+        s = self.settings
+        config = {"title": s.title, "languages": s.languages, "default_language": s.default_language,
+                  "max_text": s.max_text}
+        page = self.assets["chat.html"].body.decode()
+        page = page.replace("__CONFIG__", script_json(config))
+        page = page.replace("__TITLE__", html.escape(s.title, quote=True))
+        return web.Response(text=page, content_type="text/html",
+                            headers=page_headers(s.allowed_origins))
+
+    async def _loader(self, request: web.Request) -> web.Response:
+        return asset_response(request, self.assets.get("widget.js"))
+
+    async def _static(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name in ("chat.html", "widget.js"):
+            raise web.HTTPNotFound()
+        return asset_response(request, self.assets.get(name))
+
+    async def _session(self, request: web.Request) -> web.Response:
+        """Issue (or renew) the visitor token; the cookie keeps it across reloads."""
+        if not origin_allowed(request, self.settings.allowed_origins):
+            return json_error(403, "origin", "this site may not open the chat")
+        s = self.settings
+        ttl = s.visitor_ttl.total_seconds()
+        given = ""
+        if request.can_read_body:
+            body = await request.json(loads=_loads_or_empty)
+            given = str(body.get("token", "")) if isinstance(body, dict) else ""
+        visitor = (tokens.verify(s.secret, given, ttl)
+                   or tokens.verify(s.secret, request.cookies.get(COOKIE, ""), ttl))
+        visitor_id = visitor.id if visitor else tokens.new_visitor_id()
+        token = tokens.issue(s.secret, visitor_id)
+        resp = web.json_response({"token": token, "visitor": visitor_id})
+        resp.set_cookie(COOKIE, token, max_age=int(ttl), path="/chat", httponly=True,
+                        samesite="Lax", secure=is_secure(request))
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+
+def _loads_or_empty(text: str) -> Any:
+    try:
+        return json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        return {}
+
+

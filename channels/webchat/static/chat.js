@@ -1,0 +1,260 @@
+/* Web chat widget: one WebSocket to /chat/ws, history on (re)connect, pending resends.
+ *
+ * Customer-provided and agent text is only ever put into the page with textContent.
+ * A message is "pending" until the server acknowledges it after its database commit;
+ * pending messages survive a reload (localStorage) and are resent with the same id,
+ * which the server recognises as a redelivery.
+ */
+(() => {
+  "use strict";
+  const cfg = JSON.parse(document.getElementById("ir-config").textContent);
+  const base = new URL("..", document.currentScript.src); // .../chat/
+  const strings = window.IR_WEBCHAT_I18N || {};
+  const store = safeStorage();
+  const KEY = { token: "ir-webchat-token", lang: "ir-webchat-lang", pending: "ir-webchat-pending" };
+  const embedded = new URLSearchParams(location.search).get("embed") === "1";
+
+  const $ = (id) => document.getElementById(id);
+  const log = $("log"), text = $("text"), quick = $("quick"), typing = $("typing");
+  const conn = $("conn"), langSelect = $("lang"), form = $("compose");
+
+  let token = store.get(KEY.token) || "";
+  let lang = pickLanguage();
+  let ws = null;
+  let lastId = 0;          // highest stored message id shown: history resumes after it
+  let retryDelay = 500;
+  let typingTimer = 0;
+  const shown = new Map(); // "m:<id>" or "c:<client id>" -> <li>
+  const pending = new Map(JSON.parse(store.get(KEY.pending) || "[]"));
+
+  function safeStorage() {
+    try {
+      const s = window.localStorage; s.setItem("ir-probe", "1"); s.removeItem("ir-probe");
+      return { get: (k) => s.getItem(k), set: (k, v) => s.setItem(k, v), del: (k) => s.removeItem(k) };
+    } catch (_) { // storage blocked (third-party frame): the cookie still keeps the visitor
+      const m = new Map();
+      return { get: (k) => m.get(k) || null, set: (k, v) => m.set(k, v), del: (k) => m.delete(k) };
+    }
+  }
+
+  function t(key, vars) {
+    const table = strings[lang] || strings.en || {};
+    let s = table[key] || (strings.en || {})[key] || key;
+    for (const [k, v] of Object.entries(vars || {})) s = s.replace(`{${k}}`, v);
+    return s;
+  }
+
+  function pickLanguage() {
+    const saved = store.get(KEY.lang);
+    if (saved && cfg.languages.includes(saved)) return saved;
+    for (const wanted of navigator.languages || [navigator.language || ""]) {
+      const code = wanted.toLowerCase();
+      const hit = cfg.languages.find((l) => l.toLowerCase() === code)
+        || cfg.languages.find((l) => l.toLowerCase() === code.split("-")[0])
+        || (code.startsWith("no") || code.startsWith("nn") ? cfg.languages.find((l) => l === "nb") : null);
+      if (hit) return hit;
+    }
+    return cfg.default_language;
+  }
+
+  function applyLanguage() {
+    document.documentElement.lang = lang;
+    document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+    document.querySelectorAll("[data-i18n-label]").forEach((el) => el.setAttribute("aria-label", t(el.dataset.i18nLabel)));
+    document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+    document.querySelectorAll(".msg .who[data-role]").forEach((el) => { el.textContent = t(el.dataset.role); });
+  }
+
+  function fillLanguages() {
+    for (const code of cfg.languages) {
+      const opt = document.createElement("option");
+      opt.value = code;
+      opt.textContent = (strings[code] || {}).name || code;
+      langSelect.append(opt);
+    }
+    langSelect.value = lang;
+    langSelect.addEventListener("change", () => {
+      lang = langSelect.value; store.set(KEY.lang, lang); applyLanguage();
+    });
+  }
+
+  // --- rendering ----------------------------------------------------------------------
+  function addMessage({ author, name, body, key, pendingState }) {
+    const li = document.createElement("li");
+    li.className = `msg msg--${author}`;
+    if (author !== "system") {
+      const who = document.createElement("span");
+      who.className = "who";
+      if (name) who.textContent = name;
+      else { who.dataset.role = author === "customer" ? "you" : author; who.textContent = t(who.dataset.role); }
+      li.append(who);
+    }
+    const p = document.createElement("span");
+    p.className = "body";
+    p.textContent = body;
+    li.append(p);
+    if (pendingState) li.classList.add("pending");
+    log.append(li);
+    if (key) shown.set(key, li);
+    log.scrollTop = log.scrollHeight;
+    return li;
+  }
+
+  function showQuickReplies(replies) {
+    quick.replaceChildren();
+    for (const q of replies || []) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = q.label;
+      b.addEventListener("click", () => {
+        quick.replaceChildren();
+        submit({ type: "quick_reply", payload: q.payload, label: q.label }, q.label);
+        text.focus();
+      });
+      quick.append(b);
+    }
+  }
+
+  function onMessage(m) {
+    if (m.id && shown.has(`m:${m.id}`)) return;
+    const mine = m.client_id && shown.get(`c:${m.client_id}`);
+    if (mine) {
+      mine.classList.remove("pending");
+      if (m.id) shown.set(`m:${m.id}`, mine);
+    } else {
+      addMessage({ author: m.author, name: m.name, body: m.text,
+                   key: m.id ? `m:${m.id}` : null });
+      if (m.client_id) shown.set(`c:${m.client_id}`, log.lastElementChild);
+    }
+    if (m.id) lastId = Math.max(lastId, m.id);
+    if (m.author !== "customer") { setTyping(""); showQuickReplies(m.quick_replies); }
+  }
+
+  function setTyping(who) {
+    clearTimeout(typingTimer);
+    typing.textContent = who ? t("typing", { name: who }) : "";
+    if (who) typingTimer = setTimeout(() => { typing.textContent = ""; }, 6000);
+  }
+
+  function onEvent(e) {
+    const name = e.name || t("agent");
+    if (e.event === "agent_typing") setTyping(name);
+    else if (e.event === "agent_joined") addMessage({ author: "system", body: t("joined", { name }) });
+    else if (e.event === "agent_left") addMessage({ author: "system", body: t("left", { name }) });
+    else if (e.event === "resolved") { setTyping(""); addMessage({ author: "system", body: t("resolved") }); }
+  }
+
+  // --- sending --------------------------------------------------------------------------
+  function newId() {
+    if (crypto.randomUUID) return crypto.randomUUID().replaceAll("-", "");
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function savePending() { store.set(KEY.pending, JSON.stringify([...pending])); }
+
+  function submit(frame, shownText) {
+    const id = newId();
+    const full = { ...frame, id, lang };
+    pending.set(id, full);
+    savePending();
+    addMessage({ author: "customer", body: shownText, key: `c:${id}`, pendingState: true });
+    transmit(full);
+  }
+
+  function transmit(frame) {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+  }
+
+  function onAck(a) {
+    pending.delete(a.id);
+    savePending();
+    const li = shown.get(`c:${a.id}`);
+    if (li) li.classList.remove("pending");
+    if (a.message_id) { shown.set(`m:${a.message_id}`, li); lastId = Math.max(lastId, a.message_id); }
+  }
+
+  function onError(e) {
+    if (e.code === "bad_token") { token = ""; store.del(KEY.token); return; } // close follows
+    const li = e.id && shown.get(`c:${e.id}`);
+    if (e.retry) { conn.textContent = t("slow_down"); return; } // stays pending; resent on reconnect
+    if (li) {
+      pending.delete(e.id); savePending();
+      li.classList.remove("pending"); li.classList.add("failed");
+      const err = document.createElement("span");
+      err.className = "err"; err.textContent = `${t("failed")}: ${e.message}`;
+      li.append(err);
+    }
+  }
+
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const value = text.value.trim();
+    if (!value) return;
+    if (value.length > cfg.max_text) return;
+    text.value = "";
+    submit({ type: "message", text: value }, value);
+  });
+  text.addEventListener("keydown", (ev) => { // Enter sends, Shift+Enter is a new line
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); form.requestSubmit(); }
+  });
+
+  // --- connection -----------------------------------------------------------------------
+  async function ensureToken() {
+    if (token) return;
+    const resp = await fetch(new URL("session", base), {
+      method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ token: store.get(KEY.token) || "" }),
+    });
+    if (!resp.ok) throw new Error(`session: HTTP ${resp.status}`);
+    token = (await resp.json()).token;
+    store.set(KEY.token, token);
+  }
+
+  async function connect() {
+    conn.textContent = t("connecting");
+    try { await ensureToken(); } catch (_) { return reconnectLater(); }
+    const url = new URL("ws", base);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    ws = new WebSocket(url);
+    ws.addEventListener("open", () => ws.send(JSON.stringify({ type: "hello", token, after: lastId, lang })));
+    ws.addEventListener("message", (ev) => dispatch(JSON.parse(ev.data)));
+    ws.addEventListener("close", reconnectLater);
+  }
+
+  function reconnectLater() {
+    ws = null;
+    conn.textContent = t("offline");
+    setTimeout(connect, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 15000);
+  }
+
+  function dispatch(f) {
+    if (f.type === "welcome") {
+      retryDelay = 500;
+      conn.textContent = "";
+      document.body.dataset.visitor = f.visitor;
+      f.messages.forEach(onMessage);
+      for (const frame of pending.values()) transmit(frame); // deduped by id on the server
+      document.body.dataset.ready = "1";
+    } else if (f.type === "message") onMessage(f);
+    else if (f.type === "ack") onAck(f);
+    else if (f.type === "event") onEvent(f);
+    else if (f.type === "error") onError(f);
+  }
+
+  // --- start ----------------------------------------------------------------------------
+  fillLanguages();
+  applyLanguage();
+  for (const [id, frame] of pending) {
+    addMessage({ author: "customer", body: frame.label || frame.text, key: `c:${id}`, pendingState: true });
+  }
+  if (embedded) {
+    const close = $("close");
+    close.hidden = false;
+    const done = () => window.parent.postMessage({ type: "ir-webchat-close" }, "*");
+    close.addEventListener("click", done);
+    document.addEventListener("keydown", (ev) => { if (ev.key === "Escape") done(); });
+    text.focus();
+  }
+  connect();
+})();

@@ -1,0 +1,60 @@
+/* Embeddable loader: <script src="https://support.example/chat/widget.js" async></script>
+ *
+ * Adds a chat button to the host page; the chat itself runs in an iframe from our
+ * origin, so the host page's CSS and scripts cannot reach the conversation and ours
+ * cannot disturb the host. Optional attributes: data-label (button text),
+ * data-position="left".
+ */
+(() => {
+  "use strict";
+  const script = document.currentScript;
+  if (!script || window.__irWebchat) return;
+  window.__irWebchat = true;
+  const chatUrl = new URL("../chat?embed=1", script.src).href; // .../chat/widget.js -> .../chat
+  const origin = new URL(script.src).origin;
+  const side = script.dataset.position === "left" ? "left" : "right";
+  const narrow = window.matchMedia("(max-width: 600px)");
+
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = script.dataset.label || "Chat";
+  button.setAttribute("aria-expanded", "false");
+  button.setAttribute("aria-controls", "ir-webchat-frame");
+  Object.assign(button.style, {
+    position: "fixed", bottom: "20px", [side]: "20px", zIndex: "2147483000",
+    padding: "12px 20px", borderRadius: "24px", border: "0", cursor: "pointer",
+    background: "#0b57d0", color: "#ffffff", font: "600 16px system-ui, sans-serif",
+    boxShadow: "0 2px 8px rgba(0,0,0,.3)",
+  });
+
+  const frame = document.createElement("iframe");
+  frame.id = "ir-webchat-frame";
+  frame.title = script.dataset.label || "Chat";
+  frame.hidden = true;
+
+  function place() {
+    const full = narrow.matches; // on a phone the chat takes the whole screen
+    Object.assign(frame.style, {
+      position: "fixed", zIndex: "2147483001", border: "0", background: "#fff",
+      bottom: full ? "0" : "84px", [side]: full ? "0" : "20px",
+      width: full ? "100vw" : "380px", height: full ? "100dvh" : "560px",
+      maxHeight: full ? "100dvh" : "calc(100vh - 104px)",
+      borderRadius: full ? "0" : "12px", boxShadow: "0 4px 24px rgba(0,0,0,.35)",
+    });
+  }
+
+  function open(show) {
+    if (show && !frame.src) frame.src = chatUrl; // load lazily: no socket until wanted
+    frame.hidden = !show;
+    button.setAttribute("aria-expanded", String(show));
+    if (show) frame.focus(); else button.focus();
+  }
+
+  button.addEventListener("click", () => open(frame.hidden));
+  window.addEventListener("message", (ev) => {
+    if (ev.origin === origin && ev.data && ev.data.type === "ir-webchat-close") open(false);
+  });
+  narrow.addEventListener("change", place);
+  place();
+  document.body.append(frame, button);
+})();

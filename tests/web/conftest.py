@@ -1,0 +1,104 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright's async API, never a download.
+
+One browser per test session (launching costs ~0.4 s), a fresh context per test (cookies
+and storage isolated). Browser tests and their fixtures run on the session event loop
+(`pytestmark = pytest.mark.asyncio(loop_scope="session")` in each browser module),
+because a Playwright object is bound to the loop it was started on.
+Under CI a missing browser fails the run; locally it skips with the install hint.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from router.config import load_config
+from router.model import Action, Decision, DecisionContext, InboundKind, QuickReply, ReplyContent
+from router.service import Decider, Service
+from tests.conftest import ROOT, write_config
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run",
+               "--disable-dev-shm-usage"]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+WEBCHAT_SECRET = "test-webchat-secret-0123456789"
+
+WEBCHAT_CONFIG = f"""
+channels:
+  webchat:
+    secret: {WEBCHAT_SECRET}
+    title: Exempel AB support
+    allowed_origins: ["http://embed.test"]
+"""
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("true", "1")
+
+
+def shot_path(name: str) -> str:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return str(SCREENSHOTS / f"{name}.png")
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="session")
+async def browser() -> AsyncIterator[Any]:
+    if not CHROMIUM.exists():
+        message = (f"{CHROMIUM} is missing: install Debian's browser with "
+                   "`apt-get install -y chromium` (never `playwright install`)")
+        if _in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        launched = await p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield launched
+        await launched.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def context(browser: Any) -> AsyncIterator[Any]:
+    ctx = await browser.new_context(locale="sv-SE", viewport={"width": 1000, "height": 720})
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    await ctx.close()
+
+
+def chat_decide(ctx: DecisionContext) -> Decision:
+    """A stand-in for rules and bots: echoes, offers buttons, answers button presses."""
+    msg = ctx.message
+    if ctx.event != "message":
+        return Decision()
+    if msg.kind == InboundKind.CALLBACK:
+        reply = ReplyContent(text=f"Du valde {msg.callback_data}.")
+    elif "alternativ" in msg.text:
+        reply = ReplyContent(text="Välj ett alternativ:", quick_replies=(
+            QuickReply("Faktura", "topic:invoice"), QuickReply("Leverans", "topic:delivery")))
+    else:
+        reply = ReplyContent(text=f"echo: {msg.text}")
+    return Decision(actions=[Action("reply", reply, source="test")])
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def webchat_service(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
+    """Start a real service (SQLite in tmp_path) with the webchat channel."""
+    started: list[Service] = []
+
+    async def start(extra: str = WEBCHAT_CONFIG, decide: Any = chat_decide) -> Service:
+        config = load_config(write_config(tmp_path, extra))
+        service = Service(config, decider=Decider(decide))
+        await service.start(port=0)
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        if not service.state["stopping"]:
+            await service.stop()
