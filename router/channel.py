@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -72,3 +72,9 @@ class ChannelContext:
     public_url: str = ""
     store: Store | None = None
     metrics: Metrics | None = None  # count rejections: metrics.rejected.labels(ch, why).inc()
+    # The agent desk (router.agents.desk.Desk) once the service has built it, else None:
+    # channels where agents work (Slack threads) act through it. A provider, because
+    # channels are built before the desk.
+    desk: Callable[[], Any] = field(default=lambda: None)
+    # Wakes the outbox dispatcher after a unit of work outside intake queued replies.
+    wake_outbox: Callable[[], None] = field(default=lambda: None)
