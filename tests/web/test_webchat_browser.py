@@ -14,6 +14,19 @@ from tests.web.conftest import WEBCHAT_SECRET, shot_path
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 XSS = "<img src=x onerror=alert(1)>"
+# WCAG contrast of an element's text against the first opaque background behind it
+CONTRAST_JS = """(selector) => {
+  const el = document.querySelector(selector);
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let bg = el;
+  while (bg && (getComputedStyle(bg).backgroundColor === "rgba(0, 0, 0, 0)")) bg = bg.parentElement;
+  const back = bg ? rgb(getComputedStyle(bg).backgroundColor) : [255, 255, 255];
+  const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(back)];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
 
 
 async def _send(page: Any, text: str) -> None:
@@ -67,6 +80,10 @@ async def test_widget_by_keyboard_with_buttons_reload_and_injection(webchat_serv
     await expect(log.locator(".msg--system").last).to_have_text("Anna anslöt till samtalet")
     await expect(page.locator("#typing")).to_have_text("Anna skriver…")
     await page.screenshot(path=shot_path("chat-desktop"), full_page=True)
+    for selector in (".msg--bot .body", ".msg--customer .body", ".msg--system", "#typing",
+                     "#chat-title", "#send", "label[for=lang]"):
+        ratio = await page.evaluate(CONTRAST_JS, selector)
+        assert ratio >= 4.5, f"{selector}: contrast {ratio:.2f} is below WCAG AA"
 
     texts = await log.locator(".msg .body").all_text_contents()
     await page.reload()
