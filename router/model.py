@@ -170,6 +170,10 @@ class ConversationView:
     is_new: bool = False  # opened by the current message
     created_at: datetime | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    first_response_due: datetime | None = None
+    resolution_due: datetime | None = None
+    sla_breached: frozenset[str] = frozenset()  # "first_response", "resolution"
+    snoozed_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,14 +274,27 @@ class Conversation:
     last_customer_at: datetime | None = None
     recipient: str = ""  # the customer's identity on this channel (outbound address)
     metadata: dict[str, Any] = field(default_factory=dict)
+    # agents (issue 6): SLA clocks, snooze, assignment bookkeeping
+    assigned_at: datetime | None = None
+    last_agent_at: datetime | None = None  # last agent reply: "unanswered" is after this
+    first_response_due: datetime | None = None
+    resolution_due: datetime | None = None
+    sla_paused_at: datetime | None = None  # waiting on the customer (if the queue says so)
+    sla_first_breached_at: datetime | None = None
+    sla_resolution_breached_at: datetime | None = None
+    snoozed_until: datetime | None = None
 
     def view(self, *, is_new: bool = False) -> ConversationView:
+        breached = {k for k, v in (("first_response", self.sla_first_breached_at),
+                                   ("resolution", self.sla_resolution_breached_at)) if v}
         return ConversationView(
             id=self.id, channel=self.channel, status=self.status, language=self.language,
             queue=self.queue, priority=self.priority, tags=frozenset(self.tags),
             assignee=self.assignee, message_count=self.message_count,
             bot_turns=self.bot_turns, is_new=is_new, created_at=self.created_at,
-            metadata=dict(self.metadata),
+            metadata=dict(self.metadata), first_response_due=self.first_response_due,
+            resolution_due=self.resolution_due, sla_breached=frozenset(breached),
+            snoozed_until=self.snoozed_until,
         )
 
 
@@ -305,6 +322,43 @@ class Event:
     conversation_id: int | None = None
     actor: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    AGENT = "agent"
+
+
+@dataclass(slots=True)
+class Agent:
+    """A person who answers conversations; `name` is the stable handle (assignee)."""
+
+    id: int
+    name: str
+    display_name: str = ""
+    email: str = ""
+    role: Role = Role.AGENT
+    languages: list[str] = field(default_factory=list)
+    capacity: int = 5
+    online: bool = False
+    online_changed_at: datetime | None = None
+    disabled: bool = False
+    last_assigned_at: datetime | None = None  # round-robin: longest idle goes first
+    source: str = "cli"  # "config" (synced at start) or "cli"/"api"
+    created_at: datetime | None = None
+
+    def speaks(self, language: str) -> bool:
+        return not language or not self.languages or language in self.languages
+
+
+@dataclass(slots=True)
+class ApiToken:
+    id: int
+    agent_id: int
+    token_hash: str  # sha256 hex; the token itself is shown once and never stored
+    label: str = ""
+    created_at: datetime | None = None
+    revoked_at: datetime | None = None
 
 
 class OutboxStatus(enum.StrEnum):

@@ -10,7 +10,7 @@ inbox key and changes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,6 +35,9 @@ from router.store.base import Store, Tx, utcnow
 log = logging.getLogger(__name__)
 
 Decide = Callable[[DecisionContext], Decision]
+# Runs inside the message's unit of work after the decision, before the conversation is
+# saved: the agent desk starts SLA clocks, ends snoozes and auto-assigns here (issue 6).
+ConversationHook = Callable[[Tx, Conversation, datetime], Awaitable[None]]
 MAX_FOLLOW_UP_DEPTH = 3  # rules reacting to effects of rules: bounded, never a loop
 
 
@@ -53,7 +56,8 @@ class Pipeline:
     def __init__(self, store: Store, decider: Callable[[], Decide] = lambda: queue_everything, *,
                  default_queue: str = "general", reopen_window: timedelta = timedelta(days=7),
                  clock: Callable[[], datetime] = utcnow,
-                 on_commit: Callable[[int], None] | None = None) -> None:
+                 on_commit: Callable[[int], None] | None = None,
+                 on_conversation: ConversationHook | None = None) -> None:
         """`decider` returns the current decision function (a hot-reload holder swaps
         it): it is read once per message, so a message is never evaluated against two
         rule sets."""
@@ -63,6 +67,7 @@ class Pipeline:
         self.reopen_window = reopen_window
         self.clock = clock
         self.on_commit = on_commit
+        self.on_conversation = on_conversation
 
     async def ingest(self, message: InboundMessage) -> IngestResult:
         decide = self.decider()
@@ -119,6 +124,8 @@ class Pipeline:
             await set_status(tx, conv, Status.QUEUED, now, "system", "unanswered")
             await tx.insert_event(Event(0, "handoff", now, conv.id, "system",
                                         {"queue": conv.queue, "reason": "unanswered"}))
+        if self.on_conversation is not None:
+            await self.on_conversation(tx, conv, now)
         await tx.save_conversation(conv, now)
         return outcome
 

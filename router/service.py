@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from router.agents.runtime import AgentsRuntime
 from router.app import create_app
 from router.channel import ChannelAdapter, ChannelContext, IngestResult
 from router.config import Config
@@ -68,6 +69,7 @@ class Service:
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.extra_status: dict[str, Callable[[], Any]] = {}
+        self.agents: AgentsRuntime | None = None
         self.metrics = Metrics()
 
     def status(self) -> dict[str, Any]:
@@ -96,7 +98,9 @@ class Service:
     def build_channels(self) -> dict[str, ChannelAdapter]:
         ctx = ChannelContext(data_dir=self.config.data_path(),
                              public_url=self.config.settings.service.public_url, store=self.store,
-                             metrics=self.metrics)
+                             metrics=self.metrics,
+                             desk=lambda: self.agents.desk if self.agents else None,
+                             wake_outbox=lambda: self.dispatcher.wake() if self.dispatcher else None)
         adapters: dict[str, ChannelAdapter] = {"webhook": WebhookChannel()}
         for name, settings in self.config.channels.items():
             module_name, _, fn_name = CHANNEL_FACTORIES[name].partition(":")
@@ -115,10 +119,21 @@ class Service:
             base_delay=s.outbox.base_delay.total_seconds(),
             max_delay=s.outbox.max_delay.total_seconds(), lease=s.outbox.lease.total_seconds(),
             concurrency=s.outbox.concurrency, on_settled=self._on_settled)
+        # --- agents (issue 6): desk hooked into the pipeline, API under /api/v1 ---
+        self.agents = AgentsRuntime(self.config, self.store, decider=self.decider)
+        dispatcher, agents = self.dispatcher, self.agents
+
+        def committed(rows: int) -> None:
+            dispatcher.wake(rows)
+            agents.committed()
+
         self.pipeline = Pipeline(self.store, self.decider, default_queue=s.service.default_queue,
                                  reopen_window=s.service.reopen_window,
-                                 on_commit=self.dispatcher.wake)
+                                 on_commit=committed, on_conversation=agents.desk.on_conversation)
         self.app = create_app(max_body_bytes=s.http.max_body_bytes, state=self.state)
+        self.app.add_subapp("/api/v1", agents.api)
+        await agents.start()
+        # --- end agents ---
         for adapter in self.channels.values():
             self.app.router.add_routes(adapter.routes(self.intake))
         if s.metrics.enabled:
@@ -141,6 +156,8 @@ class Service:
     async def stop(self) -> None:
         grace = self.config.settings.service.shutdown_grace.total_seconds()
         self.state["stopping"] = True  # intake answers 503 from here on
+        if self.agents is not None:
+            await self.agents.stop()
         if self.dispatcher is not None:
             await self.dispatcher.stop(grace)
         for adapter in self.channels.values():

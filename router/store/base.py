@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from router.model import (
+    Agent,
+    ApiToken,
     Contact,
     Conversation,
     Event,
@@ -42,6 +45,52 @@ def parse_ts(value: str | None) -> datetime | None:
     if not value:
         return None
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationFilter:
+    """What the agents' list asks for; empty fields do not filter.
+
+    `order` is "newest" (keyset on id, descending) or "urgency" (the queue order: priority,
+    SLA due, age, id; keyset on that tuple). `after` is the keyset of the last row seen.
+    """
+
+    statuses: tuple[str, ...] = ()
+    queues: tuple[str, ...] = ()
+    assignee: str | None = None
+    priority: str = ""
+    tag: str = ""
+    contact_id: int | None = None
+    include_snoozed: bool = True
+    order: str = "newest"
+    after: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCount:
+    queue: str
+    waiting: int = 0  # queued and not snoozed
+    assigned: int = 0
+    snoozed: int = 0
+    oldest_queued_at: datetime | None = None
+
+
+PRIORITY_SQL = ("CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 "
+                "ELSE 3 END")
+NO_DUE = "9999-12-31T23:59:59.999999Z"  # sorts after every real due time
+
+
+def urgency_key(conv: Conversation) -> tuple[int, str, str, int]:
+    """The queue order as a tuple: priority, SLA due, age, id. Backends sort the same way.
+
+    The due time is the first-response target until someone answered, then the
+    resolution target; conversations without SLA sort after those with one.
+    """
+    from router.model import PRIORITY_RANK
+
+    due = conv.first_response_due if conv.first_response_at is None else conv.resolution_due
+    return (PRIORITY_RANK.get(conv.priority, 3), ts(due) or NO_DUE,
+            ts(conv.queued_at or conv.created_at) or "", conv.id)
 
 
 class Tx(abc.ABC):
@@ -137,6 +186,96 @@ class Tx(abc.ABC):
 
     @abc.abstractmethod
     async def get_outbox(self, outbox_id: int) -> OutboxRow | None: ...
+
+    # metrics
+    @abc.abstractmethod
+    async def metrics_snapshot(self) -> tuple[dict[str, tuple[int, datetime | None]], dict[str, int]]:
+        """({queue: (waiting count, oldest queued_at)}, {outbox status: row count})."""
+
+    # agents ------------------------------------------------------------------------
+    # Agent queue, SLA clocks and API tokens (issue 6). Every state change an agent
+    # makes goes through a conditional UPDATE here, so the logic in router/agents holds
+    # on a backend with concurrent writers too (PostgreSQL).
+    @abc.abstractmethod
+    async def upsert_agent(self, agent: Agent, now: datetime) -> int:
+        """Insert or update by name (profile fields only: presence is kept)."""
+
+    @abc.abstractmethod
+    async def get_agent(self, name: str, *, for_update: bool = False) -> Agent | None:
+        """`for_update` locks the row until commit (capacity checks on claims)."""
+
+    @abc.abstractmethod
+    async def list_agents(self, *, include_disabled: bool = True) -> list[Agent]: ...
+
+    @abc.abstractmethod
+    async def set_agent_online(self, name: str, online: bool, now: datetime) -> bool:
+        """True if presence changed."""
+
+    @abc.abstractmethod
+    async def set_agent_disabled(self, name: str, disabled: bool) -> bool: ...
+
+    @abc.abstractmethod
+    async def touch_agent_assigned(self, name: str, now: datetime) -> None: ...
+
+    @abc.abstractmethod
+    async def agent_loads(self) -> dict[str, int]:
+        """Assigned (open) conversations per agent name."""
+
+    @abc.abstractmethod
+    async def add_token(self, token: ApiToken) -> int: ...
+
+    @abc.abstractmethod
+    async def find_token(self, token_hash: str) -> tuple[ApiToken, Agent] | None:
+        """The live (not revoked) token with this hash and its agent."""
+
+    @abc.abstractmethod
+    async def revoke_tokens(self, agent_id: int, now: datetime, token_id: int | None = None) -> int: ...
+
+    @abc.abstractmethod
+    async def claim_conversation(self, conversation_id: int, agent: str, now: datetime) -> bool:
+        """Conditional: queued and not snoozed -> assigned to `agent`. False if lost."""
+
+    @abc.abstractmethod
+    async def list_conversations(self, flt: ConversationFilter, limit: int) -> list[Conversation]: ...
+
+    @abc.abstractmethod
+    async def get_conversations(self, ids: Sequence[int]) -> list[Conversation]: ...
+
+    @abc.abstractmethod
+    async def queue_counts(self) -> list[QueueCount]: ...
+
+    @abc.abstractmethod
+    async def due_snoozes(self, now: datetime, limit: int = 100) -> list[int]: ...
+
+    @abc.abstractmethod
+    async def end_snooze(self, conversation_id: int, now: datetime) -> bool:
+        """Conditional: clears a snooze that is due; False if another instance did."""
+
+    @abc.abstractmethod
+    async def sla_breach_candidates(self, now: datetime, limit: int = 100) -> list[tuple[int, str]]:
+        """(conversation id, "first_response"|"resolution") whose clock ran out unmarked."""
+
+    @abc.abstractmethod
+    async def mark_sla_breach(self, conversation_id: int, kind: str, now: datetime) -> bool:
+        """Conditional: sets the breach column if still empty. True exactly once."""
+
+    @abc.abstractmethod
+    async def abandoned_assignments(self, offline_before: datetime, limit: int = 100) -> list[int]:
+        """Assigned to an agent offline since before `offline_before`, customer unanswered."""
+
+    @abc.abstractmethod
+    async def next_agent_deadline(self) -> datetime | None:
+        """Earliest snooze end or unbreached SLA due: when the scheduler must look next."""
+
+    @abc.abstractmethod
+    async def list_identities(self, contact_id: int) -> list[Identity]: ...
+
+    @abc.abstractmethod
+    async def merge_contacts(self, source_id: int, target_id: int) -> None:
+        """Move identities and conversations of `source_id` to `target_id`; mark it merged."""
+
+    @abc.abstractmethod
+    async def last_event_id(self) -> int: ...
 
 
 class Store(abc.ABC):

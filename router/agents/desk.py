@@ -1,0 +1,103 @@
+"""The agent desk: runs agents' actions as units of work and hooks into the pipeline.
+
+Every action unit ends with `auto_assign`, and so does the pipeline hook: capacity freed
+by a resolve, transfer or an agent coming online is handed out in the same commit, and
+a newly queued conversation is assigned the moment it arrives (work-conserving).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from router.agents import actions, contacts, sla
+from router.agents.policy import DeskPolicy
+from router.agents.queue import auto_assign
+from router.model import Agent, Contact, Conversation, Event, Status
+from router.notify import EventNotifier, Notifier
+from router.store.base import Store, Tx, utcnow
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Action = Callable[..., Awaitable[Any]]
+
+
+class Desk:
+    def __init__(self, store: Store, policy: DeskPolicy, *,
+                 clock: Callable[[], datetime] = utcnow, notifier: Notifier | None = None) -> None:
+        self.store = store
+        self.policy = policy
+        self.clock = clock
+        self.notifier: Notifier = notifier or EventNotifier()
+
+    async def write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
+        """One unit of work, then wake the live streams."""
+        result = await self.store.write(fn)
+        self.notifier.notify()
+        return result
+
+    async def run(self, conversation_id: int, action: Action, actor: Agent,
+                  **kwargs: Any) -> tuple[Any, Conversation]:
+        """Apply `action` (from router.agents.actions) and return (its result, the conversation)."""
+        now = self.clock()
+
+        async def unit(tx: Tx) -> tuple[Any, Conversation]:
+            conv = await actions.load(tx, conversation_id)
+            result = await action(tx, self.policy, conv, actor, now, **kwargs)
+            await tx.save_conversation(conv, now)
+            await auto_assign(tx, self.policy, now)
+            return result, await actions.load(tx, conversation_id)
+
+        return await self.write(unit)
+
+    async def set_presence(self, name: str, online: bool) -> bool:
+        now = self.clock()
+
+        async def unit(tx: Tx) -> bool:
+            changed = await tx.set_agent_online(name, online, now)
+            if changed:
+                await tx.insert_event(Event(0, "agent_online" if online else "agent_offline",
+                                            now, None, f"agent:{name}", {"agent": name}))
+                await auto_assign(tx, self.policy, now)
+            return changed
+
+        return await self.write(unit)
+
+    async def merge_contacts(self, source_id: int, target_id: int, actor: Agent) -> Contact:
+        now = self.clock()
+        return await self.write(lambda tx: contacts.merge(tx, source_id, target_id, actor, now))
+
+    async def sync_agents(self, agents: Sequence[Agent]) -> None:
+        """Upsert the agents declared in config (by name); presence and tokens are kept."""
+        now = self.clock()
+
+        async def unit(tx: Tx) -> None:
+            for agent in agents:
+                await tx.upsert_agent(agent, now)
+
+        await self.store.write(unit)
+
+    async def on_conversation(self, tx: Tx, conv: Conversation, now: datetime) -> None:
+        """Pipeline hook, inside the customer message's unit of work.
+
+        A customer message ends a snooze and resumes a paused SLA clock; a conversation
+        that is now waiting gets its due times and, in an auto-assign queue, an agent.
+        """
+        if conv.snoozed_until is not None:
+            conv.snoozed_until = None
+            await tx.insert_event(Event(0, "snooze_ended", now, conv.id, "customer",
+                                        {"reason": "customer message"}))
+        policy = self.policy.sla(conv.queue)
+        sla.resume(conv, policy, self.policy.calendar, now)
+        if conv.status in (Status.QUEUED, Status.ASSIGNED):
+            sla.start_clocks(conv, policy, self.policy.calendar, now)
+        elif conv.status == Status.RESOLVED:
+            sla.stop_clocks(conv)
+        if conv.status == Status.QUEUED and conv.queue in self.policy.auto_queues:
+            await tx.save_conversation(conv, now)
+            if await auto_assign(tx, self.policy, now):
+                fresh = await tx.get_conversation(conv.id)
+                for name in Conversation.__slots__:  # the caller saves its object next
+                    setattr(conv, name, getattr(fresh, name))

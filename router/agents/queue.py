@@ -1,0 +1,89 @@
+"""Queue order and assignment: atomic takes, and round-robin auto-assignment.
+
+Order is priority, then the SLA due time, then age (`router.store.base.urgency_key`,
+which the SQL of every backend mirrors). A take is a conditional UPDATE (`status =
+'queued'`) after locking the agent row and counting its load, in one unit of work: of
+two agents taking the same conversation exactly one wins, and nobody exceeds capacity.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from router.agents.policy import DeskPolicy
+from router.effects import set_status
+from router.errors import ConflictError
+from router.model import Agent, Conversation, Event, Status
+from router.store.base import ConversationFilter, Tx, ts
+
+log = logging.getLogger(__name__)
+AUTO = "system:auto-assign"
+
+
+async def check_capacity(tx: Tx, name: str) -> Agent:
+    """The agent, row locked, if it may take one more conversation; ConflictError if not."""
+    agent = await tx.get_agent(name, for_update=True)
+    if agent is None or agent.disabled:
+        raise ConflictError(f"agent '{name}' does not exist or is disabled")
+    load = (await tx.agent_loads()).get(name, 0)
+    if load >= agent.capacity:
+        raise ConflictError(f"agent '{name}' is at capacity ({load}/{agent.capacity}); "
+                            "resolve or transfer a conversation first")
+    return agent
+
+
+async def take(tx: Tx, conv: Conversation, agent: str, now: datetime, *, actor: str,
+               reason: str) -> None:
+    """Assign a queued conversation to `agent` (capacity checked); ConflictError if lost."""
+    await check_capacity(tx, agent)
+    if not await tx.claim_conversation(conv.id, agent, now):
+        current = await tx.get_conversation(conv.id)
+        who = f"assigned to {current.assignee}" if current and current.assignee else (
+            str(current.status) if current else "gone")
+        raise ConflictError(f"conversation {conv.id} is no longer waiting ({who})")
+    conv.status = Status.QUEUED  # what the conditional UPDATE saw: keeps the event honest
+    conv.assignee, conv.assigned_at = agent, now
+    await set_status(tx, conv, Status.ASSIGNED, now, actor, reason)
+    await tx.insert_event(Event(0, "assigned", now, conv.id, actor,
+                                {"agent": agent, "queue": conv.queue, "reason": reason}))
+    await tx.touch_agent_assigned(agent, now)
+    await tx.save_conversation(conv, now)
+
+
+async def auto_assign(tx: Tx, policy: DeskPolicy, now: datetime) -> list[tuple[int, str]]:
+    """Hand the most urgent waiting conversations of auto-assign queues to free agents.
+
+    Round-robin: the eligible agent (online, enabled, under capacity, speaks the
+    conversation's language when known) who was assigned longest ago goes first. Runs at
+    the end of every unit of work that may free capacity or add work, so no conversation
+    waits while an eligible agent idles.
+    """
+    queues = policy.auto_queues
+    if not queues:
+        return []
+    agents = [a for a in await tx.list_agents(include_disabled=False) if a.online]
+    loads = await tx.agent_loads()
+    free = {a.name: a.capacity - loads.get(a.name, 0) for a in agents}
+    slots = sum(max(0, n) for n in free.values())
+    if slots <= 0:
+        return []
+    waiting = await tx.list_conversations(ConversationFilter(
+        statuses=(str(Status.QUEUED),), queues=queues, include_snoozed=False, order="urgency"),
+        limit=slots * 4)
+    done: list[tuple[int, str]] = []
+    for conv in waiting:
+        eligible = [a for a in agents if free[a.name] > 0 and a.speaks(conv.language)]
+        if not eligible:
+            continue
+        agent = min(eligible, key=lambda a: (ts(a.last_assigned_at) or "", a.name))
+        try:
+            await take(tx, conv, agent.name, now, actor=AUTO, reason="auto")
+        except ConflictError:
+            continue
+        free[agent.name] -= 1
+        agent.last_assigned_at = now
+        done.append((conv.id, agent.name))
+        if not any(n > 0 for n in free.values()):
+            break
+    return done

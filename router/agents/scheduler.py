@@ -1,0 +1,153 @@
+"""Background clock work: wake snoozes, fire SLA breaches once, re-queue abandoned work.
+
+Each step is a conditional UPDATE followed by its event in the same unit of work
+(`end_snooze`, `mark_sla_breach`): with several instances ticking at once, exactly one
+of them wins each row and writes its event. A breach also runs the rules with the
+event `sla_breached` (for escalations such as `priority: urgent` or a Slack ping).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from router.agents.desk import Desk
+from router.agents.queue import auto_assign
+from router.effects import apply_actions, set_status
+from router.model import (
+    Conversation,
+    DecisionContext,
+    Direction,
+    Event,
+    InboundMessage,
+    Sender,
+    Status,
+)
+from router.pipeline import Decide
+from router.store.base import Tx, ts
+
+log = logging.getLogger(__name__)
+ACTOR = "system:scheduler"
+
+
+@dataclass(slots=True)
+class TickResult:
+    woken: list[int] = field(default_factory=list)
+    breached: list[tuple[int, str]] = field(default_factory=list)
+    requeued: list[int] = field(default_factory=list)
+    assigned: list[tuple[int, str]] = field(default_factory=list)
+
+
+class Scheduler:
+    def __init__(self, desk: Desk, *, decider: Callable[[], Decide] | None = None,
+                 max_sleep: float = 30.0) -> None:
+        self.desk = desk
+        self.decider = decider
+        self.max_sleep = max_sleep
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self, *_: object) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="agents-scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.tick()
+                due = await self.desk.store.read(lambda tx: tx.next_agent_deadline())
+            except Exception:
+                log.exception("agent scheduler tick failed; retrying")
+                due = None
+            delay = self.max_sleep
+            if due is not None:
+                delay = min(delay, max(0.01, (due - self.desk.clock()).total_seconds()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def tick(self) -> TickResult:
+        """Do everything that is due at the desk clock's now, in one unit of work."""
+        now = self.desk.clock()
+        result = TickResult()
+
+        async def unit(tx: Tx) -> TickResult:
+            for cid in await tx.due_snoozes(now):
+                if await tx.end_snooze(cid, now):
+                    await tx.insert_event(Event(0, "snooze_ended", now, cid, ACTOR,
+                                                {"reason": "time"}))
+                    result.woken.append(cid)
+            for cid, kind in await tx.sla_breach_candidates(now):
+                if await tx.mark_sla_breach(cid, kind, now):
+                    await self._breached(tx, cid, kind, now)
+                    result.breached.append((cid, kind))
+            result.requeued = await self._requeue_abandoned(tx, now)
+            result.assigned = await auto_assign(tx, self.desk.policy, now)
+            return result
+
+        out = await self.desk.store.write(unit)
+        if out.woken or out.breached or out.requeued or out.assigned:
+            self.desk.notifier.notify()
+        return out
+
+    async def _breached(self, tx: Tx, cid: int, kind: str, now: datetime) -> None:
+        conv = await tx.get_conversation(cid)
+        assert conv is not None
+        due = conv.first_response_due if kind == "first_response" else conv.resolution_due
+        await tx.insert_event(Event(0, "sla_breached", now, cid, ACTOR, {
+            "kind": kind, "due": ts(due), "queue": conv.queue, "assignee": conv.assignee}))
+        if self.decider is not None:
+            await self._run_rules(tx, conv, now)
+
+    async def _run_rules(self, tx: Tx, conv: Conversation, now: datetime) -> None:
+        """Evaluate the rules with event `sla_breached` against the last customer message."""
+        contact = await tx.get_contact(conv.contact_id)
+        last = [m for m in await tx.list_messages(conv.id) if m.direction == Direction.INBOUND]
+        if contact is None or not last:
+            return
+        m = last[-1]
+        message = InboundMessage(conv.channel, m.external_id, conv.thread_key,
+                                 Sender(conv.recipient), m.text, m.created_at)
+        ctx = DecisionContext(message, conv.view(), contact.view(), now, event="sla_breached")
+        try:
+            decision = self.decider()(ctx)  # type: ignore[misc]
+        except Exception:
+            log.exception("rules failed on sla_breached for conversation %s", conv.id)
+            return
+        await apply_actions(tx, conv, contact, decision.actions, now,
+                            default_queue=self.desk.policy.default_queue)
+        await tx.save_conversation(conv, now)
+
+    async def _requeue_abandoned(self, tx: Tx, now: datetime) -> list[int]:
+        waits = [q.requeue_offline_after for q in self.desk.policy.queues.values()
+                 if q.requeue_offline_after is not None]
+        if not waits:
+            return []
+        done = []
+        for cid in await tx.abandoned_assignments(now - min(waits)):
+            conv = await tx.get_conversation(cid)
+            wait = self.desk.policy.queue(conv.queue).requeue_offline_after if conv else None
+            agent = await tx.get_agent(conv.assignee) if conv else None
+            if conv is None or wait is None or agent is None:
+                continue
+            if agent.online_changed_at and agent.online_changed_at > now - wait and not agent.disabled:
+                continue
+            await tx.insert_event(Event(0, "requeued", now, cid, ACTOR, {
+                "agent": conv.assignee, "reason": "agent offline", "after": str(timedelta(0) + wait)}))
+            await set_status(tx, conv, Status.QUEUED, now, ACTOR, "agent offline")
+            await tx.save_conversation(conv, now)
+            done.append(cid)
+        return done

@@ -1,0 +1,42 @@
+"""The agents' HTTP JSON API under /api/v1, mounted as an aiohttp sub-application.
+
+`create_api` builds the route table once and derives both the aiohttp routes and the
+OpenAPI document from it. Every route but `/openapi.json` needs a bearer token.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from aiohttp import web
+
+from router.agents.desk import Desk
+from router.api import conversations, people, stream
+from router.api.openapi import build_document
+from router.api.routing import DESK, Route, add_routes
+
+PREFIX = "/api/v1"
+ROUTES = web.AppKey("routes", list[Route])
+
+
+def api_routes() -> list[Route]:
+    return [*conversations.routes(), *people.routes(), *stream.routes()]
+
+
+def create_api(desk: Desk, *, title: str = "Inquiry Router", version: str = "1") -> web.Application:
+    app = web.Application()
+    app[DESK] = desk
+    app[stream.SOCKETS] = weakref.WeakSet()
+    document: dict[str, Any] = {}
+
+    async def openapi(request: web.Request) -> dict[str, Any]:
+        return document
+
+    table = [*api_routes(), Route("GET", "/openapi.json", openapi, "This document", "meta",
+                                  auth=False, response="Object")]
+    document.update(build_document(table, title=title, version=version))
+    add_routes(app, table)
+    app[ROUTES] = table
+    app.on_shutdown.append(stream.close_all)
+    return app

@@ -1,0 +1,148 @@
+"""The OpenAPI 3.1 document, generated from the same route table that mounts the routes.
+
+Request bodies and query parameters come from the pydantic models the handlers validate
+with; responses name the schemas below. A test checks that every mounted route appears
+here and that the document is well-formed, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from router.api.routing import Route
+
+_REF = "#/components/schemas/{model}"
+_TS = {"type": ["string", "null"], "format": "date-time"}
+_STR = {"type": "string"}
+_INT = {"type": "integer"}
+
+
+def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        out["required"] = required
+    return out
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF.format(model=name)}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _obj({"error": _obj({"code": _STR, "message": _STR}, ["code", "message"])},
+                  ["error"]),
+    "Object": {"type": "object"},
+    "Conversation": _obj({
+        "id": _INT, "contact_id": _INT, "channel": _STR,
+        "status": {"enum": ["bot", "queued", "assigned", "resolved"]}, "queue": _STR,
+        "priority": {"enum": ["low", "normal", "high", "urgent"]},
+        "tags": {"type": "array", "items": _STR}, "assignee": _STR, "language": _STR,
+        "created_at": _TS, "queued_at": _TS, "first_response_at": _TS, "resolved_at": _TS,
+        "snoozed_until": _TS, "message_id": _INT,
+        "sla": _obj({"first_response_due": _TS, "resolution_due": _TS, "paused_at": _TS,
+                     "first_response_breached_at": _TS, "resolution_breached_at": _TS}),
+    }, ["id", "status", "queue", "assignee", "sla"]),
+    "Message": _obj({"id": _INT, "direction": {"enum": ["in", "out"]}, "author_kind": _STR,
+                     "author_id": _STR, "text": _STR, "internal": {"type": "boolean"},
+                     "created_at": _TS}),
+    "Event": _obj({"id": _INT, "kind": _STR, "conversation_id": {"type": ["integer", "null"]},
+                   "actor": _STR, "data": {"type": "object"}, "created_at": _TS},
+                  ["id", "kind", "actor"]),
+    "Agent": _obj({"name": _STR, "display_name": _STR, "email": _STR,
+                   "role": {"enum": ["admin", "agent"]}, "languages": {"type": "array",
+                                                                        "items": _STR},
+                   "capacity": _INT, "online": {"type": "boolean"}, "load": _INT}, ["name"]),
+    "Token": _obj({"name": _STR, "token": _STR}, ["token"]),
+    "Queue": _obj({"name": _STR, "description": _STR, "auto_assign": {"type": "boolean"},
+                   "waiting": _INT, "assigned": _INT, "snoozed": _INT,
+                   "oldest_waiting_at": _TS, "oldest_waiting_seconds": {"type": ["number", "null"]},
+                   "sla": {"type": "object"}}, ["name", "waiting"]),
+    "Identity": _obj({"channel": _STR, "external_id": _STR, "username": _STR,
+                      "display_name": _STR}),
+}
+SCHEMAS |= {
+    "ConversationPage": _obj({"items": {"type": "array", "items": _ref("Conversation")},
+                              "next_cursor": {"type": ["string", "null"]}}, ["items"]),
+    "ConversationDetail": {"allOf": [_ref("Conversation"), _obj({
+        "messages": {"type": "array", "items": _ref("Message")},
+        "events": {"type": "array", "items": _ref("Event")}})]},
+    "AgentList": _obj({"items": {"type": "array", "items": _ref("Agent")}}, ["items"]),
+    "QueueList": _obj({"items": {"type": "array", "items": _ref("Queue")}}, ["items"]),
+    "ContactDetail": _obj({"id": _INT, "display_name": _STR, "email": _STR,
+                           "identities": {"type": "array", "items": _ref("Identity")},
+                           "conversations": {"type": "array", "items": _ref("Conversation")}},
+                          ["id", "identities", "conversations"]),
+    "EventStream": {"description": "WebSocket frames: {type: hello|event, ...Event}",
+                    "allOf": [_ref("Event")]},
+}
+_ERRORS = {"400": "invalid input", "401": "no, wrong or revoked token",
+           "403": "not allowed for this role", "404": "not found",
+           "409": "conflict: lost a race or the state does not allow it"}
+
+
+def _model_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=_REF)
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+    return _ref(model.__name__)
+
+
+def _parameters(route: Route) -> list[dict[str, Any]]:
+    params = [{"name": n, "in": "path", "required": True,
+               "schema": _INT if n == "id" else _STR} for n in re.findall(r"{(\w+)}", route.path)]
+    if route.query is not None:
+        for name, field in route.query.model_fields.items():
+            schema = route.query.model_json_schema()["properties"][name]
+            params.append({"name": name, "in": "query", "required": field.is_required(),
+                           "description": field.description or "", "schema": schema})
+    if route.websocket:
+        from router.api.stream import stream_parameters
+
+        params.extend(stream_parameters())
+    return params
+
+
+def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": f"{route.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', route.path.lower())}"
+                       .rstrip("_"),
+        "summary": route.summary, "tags": [route.tag], "parameters": _parameters(route),
+        "responses": {str(route.status if not route.websocket else 101): {
+            "description": "switching to WebSocket" if route.websocket else "OK",
+            "content": {"application/json": {"schema": _ref(route.response)}}}},
+    }
+    if route.body is not None:
+        op["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": _model_schema(route.body, components)}}}
+    codes = ["400", "404", "409"] + (["401", "403"] if route.auth else [])
+    for code in sorted(codes):
+        op["responses"][code] = {"description": _ERRORS[code],
+                                 "content": {"application/json": {"schema": _ref("Error")}}}
+    if route.auth:
+        op["security"] = [{"bearer": []}]
+    else:
+        op["security"] = []
+    if route.admin:
+        op["description"] = "Admins only."
+    return op
+
+
+def build_document(routes: list[Route], *, title: str, version: str) -> dict[str, Any]:
+    components: dict[str, Any] = dict(SCHEMAS)
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version,
+                 "description": "Agents' API of the inquiry router: queues, conversations, "
+                                "contacts, agents and a live event stream."},
+        "servers": [{"url": "/api/v1"}],
+        "paths": paths,
+        "components": {"schemas": components, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "a token from `inquiry-router agents token NAME`"}}},
+    }

@@ -1,0 +1,118 @@
+"""The API's route table and the one wrapper every handler runs in.
+
+A `Route` says everything about an endpoint once: method, path, role, body and query
+models. The aiohttp routes *and* the OpenAPI document are both generated from the same
+table, so the document cannot drift from what is served. The wrapper authenticates the
+bearer token, checks the role, validates input with pydantic, and turns every refusal
+into the project's JSON error body.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from router.agents import auth
+from router.agents.desk import Desk
+from router.agents.errors import ActionRejected, ConflictError, Forbidden, NotFoundError
+from router.http_errors import json_error, read_json
+from router.model import Agent, Role
+
+log = logging.getLogger(__name__)
+
+DESK = web.AppKey("desk", Desk)
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # relative to /api/v1
+    handler: Handler
+    summary: str
+    tag: str
+    admin: bool = False
+    auth: bool = True
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: str = "Object"  # a schema name in router.api.openapi.SCHEMAS
+    status: int = 200
+    websocket: bool = False
+
+
+def bearer(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return request.query.get("access_token", "")  # browsers cannot set WebSocket headers
+
+
+async def current_agent(request: web.Request) -> Agent | web.Response:
+    """The token's agent, or the 401 response to send (never says which check failed)."""
+    token = bearer(request)
+    if not token:
+        return json_error(401, "unauthorized", "send 'Authorization: Bearer <token>'; "
+                          "make one with `inquiry-router agents token NAME`")
+    agent = await request.app[DESK].store.read(lambda tx: auth.authenticate(tx, token))
+    if agent is None:
+        return json_error(401, "unauthorized", "the token is wrong, revoked or its agent disabled")
+    return agent
+
+
+def _parse(model: type[BaseModel], data: Any, where: str) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or where
+        raise ActionRejected(f"{where}.{loc}: {first['msg']}") from None
+
+
+def wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        kwargs: dict[str, Any] = {}
+        if route.auth:
+            agent = await current_agent(request)
+            if isinstance(agent, web.Response):
+                return agent
+            if route.admin and agent.role != Role.ADMIN:
+                return json_error(403, "forbidden", f"'{route.method} {route.path}' is for admins")
+            kwargs["agent"] = agent
+        try:
+            if route.body is not None:
+                data = await read_json(request) if request.body_exists else {}
+                kwargs["body"] = _parse(route.body, data, "body")
+            if route.query is not None:
+                kwargs["query"] = _parse(route.query, dict(request.query), "query")
+            result = await route.handler(request, **kwargs)
+        except ActionRejected as exc:
+            return json_error(400, "invalid", str(exc))
+        except Forbidden as exc:
+            return json_error(403, "forbidden", str(exc))
+        except NotFoundError as exc:
+            return json_error(404, "not_found", str(exc))
+        except ConflictError as exc:
+            return json_error(409, "conflict", str(exc))
+        if isinstance(result, web.StreamResponse):
+            return result
+        return web.json_response(result, status=route.status)
+
+    handle.__name__ = route.handler.__name__
+    return handle
+
+
+def path_int(request: web.Request, name: str = "id") -> int:
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise ActionRejected(f"path.{name}: expected an integer") from None
+
+
+def add_routes(app: web.Application, routes: list[Route]) -> None:
+    for route in routes:
+        app.router.add_route(route.method, route.path, wrap(route))
