@@ -88,13 +88,14 @@ def chat_decide(ctx: DecisionContext) -> Decision:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def webchat_service(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
-    """Start a real service (SQLite in tmp_path) with the webchat channel."""
+    """Start a real service (SQLite in tmp_path) with the webchat channel; starting again
+    with the same `port` is a restart on the same database."""
     started: list[Service] = []
 
-    async def start(extra: str = WEBCHAT_CONFIG, decide: Any = chat_decide) -> Service:
+    async def start(extra: str = WEBCHAT_CONFIG, decide: Any = chat_decide, port: int = 0) -> Service:
         config = load_config(write_config(tmp_path, extra))
         service = Service(config, decider=Decider(decide))
-        await service.start(port=0)
+        await service.start(port=port)
         started.append(service)
         return service
 

@@ -145,3 +145,32 @@ async def test_embed_snippet_on_another_site(webchat_service: Any, context: Any,
     await chat.locator("#text").press("Escape")  # closes the widget, focus back on the button
     await expect(button).to_have_attribute("aria-expanded", "false")
     await expect(button).to_be_focused()
+
+
+async def test_message_written_while_the_server_is_down_is_sent_once_after_restart(
+        webchat_service: Any, context: Any) -> None:
+    service = await webchat_service()
+    port = service.port
+    page = await context.new_page()
+    await page.goto(f"http://127.0.0.1:{port}/chat")
+    await _send(page, "före omstart")
+    log = page.locator("#log")
+    await expect(log.locator(".msg--bot .body").last).to_have_text("echo: före omstart")
+
+    await service.stop()
+    await expect(page.locator("#conn")).to_have_text("Frånkopplad. Ansluter igen…")
+    await _send(page, "under omstart")
+    await expect(log.locator(".msg--customer.pending .body")).to_have_text("under omstart")
+
+    restarted = await webchat_service(port=port)  # same database, same address
+    await expect(log.locator(".msg--bot .body").last).to_have_text("echo: under omstart")
+    await expect(log.locator(".pending")).to_have_count(0)
+    await expect(log.locator(".msg--customer .body")).to_have_text(["före omstart", "under omstart"])
+
+    async def texts(tx: Any) -> list[str]:
+        visitor = await page.get_attribute("body", "data-visitor")
+        conv = await tx.find_conversation("webchat", [visitor])
+        return [m.text for m in await tx.list_messages(conv.id)]
+
+    assert await restarted.store.read(texts) == ["före omstart", "echo: före omstart",
+                                                 "under omstart", "echo: under omstart"]
