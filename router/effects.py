@@ -141,6 +141,10 @@ async def apply_actions(tx: Tx, conv: Conversation, contact: Contact, actions: l
                 {"metadata": {"json": value.get("payload", {})}}, OutboxStatus.PENDING, 0,
                 now, now, conversation_id=conv.id))
             applied.outbox_rows += 1
+        elif kind == "meta" and isinstance(value, dict):
+            # Bot bookkeeping that must survive between messages (failures in a row, away
+            # reply sent, CSAT state): a shallow update of the conversation's metadata.
+            conv.metadata.update(value)
         elif kind == "record":
             await tx.insert_event(Event(0, str((value or {}).get("kind", "bot")), now, conv.id,
                                         actor, dict(value or {})))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import logging
 import time
 from collections.abc import Callable
@@ -136,6 +137,12 @@ class Service:
         # --- end agents ---
         for adapter in self.channels.values():
             self.app.router.add_routes(adapter.routes(self.intake))
+        # --- bots (issue 5): signed CSAT rating links, GET/POST /csat/<token> ---
+        if importlib.util.find_spec("bots") is not None:
+            from bots.csat_http import routes_for
+
+            self.app.router.add_routes(routes_for(self.config, self.store))
+        # --- end bots ---
         if s.metrics.enabled:
             queues = list(s.queues)
             self.app.router.add_get("/metrics", metrics_handler(

@@ -4,22 +4,68 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
+from typing import Any
 
 from router.config import Config
+from router.errors import ConfigError, Problem
+from router.model import Decision, DecisionContext
 from router.pipeline import Decide, queue_everything
+
+log = logging.getLogger(__name__)
+
+
+class ComposedDecide:
+    """Rules, then bots, as one pure `Decide`.
+
+    The bots post-process the rules' decision (see bots/engine.py); the rules' actions and
+    trace stay in the result, the bots' reasoning is appended to the trace. `ruleset` and
+    `bots` are exposed for `inquiry-router try` (`bots.explain(ctx)` lists FAQ candidates).
+    """
+
+    def __init__(self, ruleset: Any = None, bots: Any = None) -> None:
+        self.ruleset = ruleset
+        self.bots = bots
+
+    def __call__(self, ctx: DecisionContext) -> Decision:
+        decision = self.ruleset.decide(ctx) if self.ruleset is not None else Decision()
+        if self.bots is not None:
+            decision = self.bots.decide(ctx, decision)
+        return decision  # type: ignore[no-any-return]
+
+
+def _optional(package: str, attr: str) -> Any:
+    if importlib.util.find_spec(package) is None:
+        return None
+    return getattr(importlib.import_module(package), attr, None)
 
 
 def build_decide(config: Config) -> Decide:
-    """Compile the config's rules (and bots) into one pure decision function.
+    """Compile the config's rules and bots into one pure decision function.
 
-    Raises ConfigError with every problem found, located at file:line:column.
+    Raises ConfigError with every problem found (rules and bots together), located at
+    file:line:column.
     """
-    if importlib.util.find_spec("rules") is None:
+    problems: list[Problem] = []
+    ruleset = None
+    compile_rules = _optional("rules", "compile_rules")
+    if compile_rules is not None:
+        try:
+            ruleset = compile_rules(config.source, queues=config.queue_names,
+                                    agents=config.agent_names, teams=config.team_names)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    bots = None
+    compile_bots = _optional("bots", "compile_bots")
+    if compile_bots is not None:
+        s = config.settings.service
+        try:
+            bots = compile_bots(config.source, ruleset=ruleset, default_queue=s.default_queue,
+                                public_url=s.public_url)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(sorted(problems, key=lambda p: (p.file, p.line, p.column)))
+    if ruleset is None and bots is None:
         return queue_everything
-    rules = importlib.import_module("rules")
-    compile_rules = getattr(rules, "compile_rules", None)
-    if compile_rules is None:
-        return queue_everything
-    ruleset = compile_rules(config.source, queues=config.queue_names, agents=config.agent_names,
-                            teams=config.team_names)
-    return ruleset.decide  # type: ignore[no-any-return]
+    return ComposedDecide(ruleset, bots)

@@ -1,0 +1,118 @@
+"""`GET/POST /csat/<token>`: rating links for channels without buttons (email).
+
+GET with `?score=N` records the rating (one click in the mail is the whole survey) and
+shows a page with an optional comment form; POST records a rating with a comment, or
+adds the comment to the rating just given by the link. Forged, expired and replayed links
+get a clear page and status (403, 410, 409); nothing is recorded for them.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from bots import state as keys
+from bots.csat import SCORES, CsatSigner, InvalidToken
+from bots.state import stamp
+from router.model import Event
+from router.store.base import Store, Tx, utcnow
+
+log = logging.getLogger(__name__)
+
+STATUS = {"malformed": 400, "forged": 403, "expired": 410, "replayed": 409, "unknown": 404}
+MESSAGES = {
+    "malformed": "This rating link is not valid.",
+    "forged": "This rating link is not valid.",
+    "expired": "This rating link has expired. Thank you anyway!",
+    "replayed": "This conversation has already been rated. Thank you!",
+    "unknown": "We could not find this conversation.",
+    "score": "Please choose a rating from 1 to 5.",
+}
+MAX_COMMENT = 2000
+
+
+def _page(title: str, body: str, status: int = 200) -> web.Response:
+    doc = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+           "<meta name='viewport' content='width=device-width'></head>"
+           f"<body style='font-family:sans-serif;max-width:32em;margin:3em auto'>"
+           f"<h1>{html.escape(title)}</h1>{body}</body></html>")
+    return web.Response(text=doc, status=status, content_type="text/html")
+
+
+def _refused(reason: str) -> web.Response:
+    return _page("Rating", f"<p>{html.escape(MESSAGES[reason])}</p>", STATUS.get(reason, 400))
+
+
+def _score(raw: Any) -> int | None:
+    text = str(raw or "").strip()
+    return int(text) if text.isdigit() and int(text) in SCORES else None
+
+
+async def _record(tx: Tx, conv_id: int, score: int | None, comment: str, now: datetime) -> str:
+    """Store the rating (or a comment on the rating just given); '' or a refusal reason."""
+    conv = await tx.get_conversation(conv_id)
+    if conv is None:
+        return "unknown"
+    survey = dict(conv.metadata.get(keys.CSAT) or {})
+    if survey.get("rated"):
+        if comment and score is None and not survey.get("commented") and survey.get("via") == "link":
+            await tx.insert_event(Event(0, "csat_comment", now, conv_id, "customer",
+                                        {"score": survey["rated"], "comment": comment}))
+            survey["commented"] = True
+            conv.metadata[keys.CSAT] = survey
+            await tx.save_conversation(conv, now)
+            return ""
+        return "replayed"
+    if score is None:
+        return "score"
+    await tx.insert_event(Event(0, "csat", now, conv_id, "customer",
+                                {"score": score, "comment": comment, "via": "link"}))
+    conv.metadata[keys.CSAT] = {**survey, "rated": score, "rated_at": stamp(now), "via": "link",
+                                "commented": bool(comment)}
+    await tx.save_conversation(conv, now)
+    return ""
+
+
+def csat_routes(store: Store, secret: str, *,
+                clock: Callable[[], datetime] = utcnow) -> Sequence[web.RouteDef]:
+    signer = CsatSigner(secret)
+
+    async def handle(request: web.Request) -> web.Response:
+        token = request.match_info["token"]
+        try:
+            link = signer.verify_link(token, clock())
+        except InvalidToken as exc:
+            log.warning("csat: refused link (%s)", exc.reason)
+            return _refused(exc.reason)
+        if request.method == "POST":
+            form = await request.post()
+            score, comment = _score(form.get("score")), str(form.get("comment") or "")[:MAX_COMMENT]
+        else:
+            score, comment = _score(request.query.get("score")), ""
+        now = clock()
+        reason = await store.write(lambda tx: _record(tx, link.conversation_id, score, comment.strip(), now))
+        if reason:
+            return _refused(reason)
+        if request.method == "POST":
+            return _page("Thank you!", "<p>Thank you for your feedback.</p>")
+        form_html = (f"<p>You rated us {score} of 5. Thank you!</p>"
+                     f"<form method='post'><input type='hidden' name='score' value=''>"
+                     "<p><label>Anything to add? (optional)<br>"
+                     f"<textarea name='comment' rows='4' cols='40' maxlength='{MAX_COMMENT}'>"
+                     "</textarea></label></p><button type='submit'>Send</button></form>")
+        return _page("Thank you!", form_html)
+
+    return [web.get("/csat/{token}", handle), web.post("/csat/{token}", handle)]
+
+
+def routes_for(config: Any, store: Store) -> Sequence[web.RouteDef]:
+    """The CSAT routes when `bots.csat` is enabled in `config`, else none."""
+    raw = (config.source.data.get("bots") or {}).get("csat") or {}
+    if not raw.get("enabled") or not raw.get("secret"):
+        return []
+    return csat_routes(store, str(raw["secret"]))

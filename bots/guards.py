@@ -1,0 +1,96 @@
+"""Loop and noise guards: never talk to ourselves, never repeat, never flood.
+
+Machines that announce themselves (auto-replies, `is_bot`, mailer-daemon) are stopped by
+the pipeline before any decision. What is left is the bot that does not announce itself,
+for instance another copy of this service, or a platform echoing our own reply back.
+`EchoDetector` recognises our own texts coming back (FAQ answers, canned replies in every
+language, the last reply we sent); the reply guards then make sure that even an unknown
+bot ends the conversation quickly: an identical consecutive reply is never sent, and a
+contact gets at most `rate_limit.max_replies` bot replies per window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from rapidfuzz import fuzz, process
+
+from bots.state import HANDOFF as HANDOFF_KEY
+from bots.state import LAST_REPLY, REPLY_TIMES, stamp
+from bots.text import fold
+from bots.texts import literal_parts
+from router.model import Action, ReplyContent
+
+if TYPE_CHECKING:
+    from bots.engine import Turn
+
+MIN_ECHO_WORDS = 4  # "ok", "tack", "kiitos" are never taken for a bot's text
+
+
+class EchoDetector:
+    """Is a customer message really one of our own texts coming back?"""
+
+    def __init__(self, texts: Iterable[str], threshold: float) -> None:
+        corpus = {fold(literal_parts(t)) for t in texts}
+        self._corpus = sorted(c for c in corpus if len(c.split()) >= MIN_ECHO_WORDS)
+        self.threshold = threshold
+
+    def match(self, text: str, *, also: Iterable[str] = ()) -> float:
+        """The similarity (0-100) to the closest own text; 0 when below the threshold."""
+        folded = fold(text)
+        if len(folded.split()) < MIN_ECHO_WORDS:
+            return 0.0
+        extra = [fold(t) for t in also if t]
+        best = 0.0
+        for candidates in (extra, self._corpus):
+            if not candidates:
+                continue
+            # token_set_ratio: a template filled with a date or a wait still matches the
+            # template's words. The lengths must be comparable as well, or a customer
+            # quoting half a sentence of ours, or a long message containing a short
+            # canned phrase, would count as an echo.
+            for found, score, _ in process.extract(folded, candidates, scorer=fuzz.token_set_ratio,
+                                                   score_cutoff=self.threshold, limit=3):
+                if 0.6 * len(found) <= len(folded) and len(found) >= 0.6 * len(folded):
+                    best = max(best, float(score))
+        return best
+
+
+def guard_replies(turn: Turn, *, max_replies: int, window: timedelta) -> None:
+    """Drop repeats of the last reply and replies over the rate limit; book what is sent.
+
+    When nothing is left to say, the conversation goes to a person (reason `repeated` or
+    `rate_limit`): a customer who gets the same answer twice, or a party that keeps
+    talking to the bot, needs a human, not silence.
+    """
+    ctx, state = turn.ctx, turn.state
+    recent = state.replies_within(ctx.now, window)
+    last = state.last_reply
+    candidates = [a for a in (*([] if turn.drop_rule_replies else turn.rules_actions), *turn.added)
+                  if a.kind == "reply" and isinstance(a.value, ReplyContent)]
+    dropped: list[tuple[Action, str]] = []
+    sent: list[str] = []
+    for action in candidates:
+        text = action.value.text
+        if fold(text) == fold(last):
+            dropped.append((action, "repeated"))
+        elif len(recent) + len(sent) >= max_replies:
+            dropped.append((action, "rate_limit"))
+        else:
+            sent.append(text)
+            last = text
+    for action, reason in dropped:
+        turn.note("reply_dropped", reason=reason, reply=action.value.reply_id or action.source)
+        if action in turn.added:
+            turn.added.remove(action)
+        else:
+            turn.rules_actions.remove(action)
+    if dropped and not sent and not any(a.kind == "handoff" for a in (*turn.rules_actions, *turn.added)):
+        turn.add("handoff", {"queue": None, "reason": dropped[0][1]}, "guard")
+        turn.meta[HANDOFF_KEY] = dropped[0][1]
+    if sent:
+        times = [stamp(t) for t in recent] + [stamp(ctx.now)] * len(sent)
+        turn.meta[LAST_REPLY] = sent[-1]
+        turn.meta[REPLY_TIMES] = times[-max_replies:]

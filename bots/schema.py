@@ -1,0 +1,131 @@
+"""The admin's `faq:` and `bots:` keys, validated once at start-up with pydantic.
+
+Unknown keys are errors (extra="forbid"): a misspelt `max_failure` that silently does
+nothing would leave a customer talking to a bot forever. See docs/bots.md for the reference.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from router.durations import Duration
+
+LanguageTexts = dict[str, str]  # language code -> text
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FaqEntry(Strict):
+    """One knowledge-base entry: how customers ask, and what the bot answers."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    questions: dict[str, list[str]]
+    answers: LanguageTexts
+    title: LanguageTexts = {}  # button label for "Did you mean"; default: first question
+    tags: list[str] = []
+    link: str = ""
+
+    @field_validator("questions")
+    @classmethod
+    def _some_questions(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if not any(q.strip() for qs in value.values() for q in qs):
+            raise ValueError("an entry needs at least one question, e.g. questions: {en: [...]}")
+        return value
+
+    @field_validator("answers")
+    @classmethod
+    def _some_answers(cls, value: LanguageTexts) -> LanguageTexts:
+        if not any(a.strip() for a in value.values()):
+            raise ValueError("an entry needs an answer in at least one language")
+        return value
+
+
+class FaqSettings(Strict):
+    """`faq:` either a list of entries or this mapping."""
+
+    answer_at: Percent = 72.0  # score (0-100) from which the bot answers by itself
+    suggest_at: Percent = 45.0  # from here up to answer_at: "Did you mean ...?" buttons
+    margin: Percent = 6.0  # the best must beat the runner-up by this much to answer alone
+    max_suggestions: int = Field(3, ge=1, le=5)
+    entries: list[FaqEntry] = []
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FaqSettings:
+        if self.suggest_at > self.answer_at:
+            raise ValueError("suggest_at must not be above answer_at")
+        return self
+
+
+class HandoffSettings(Strict):
+    phrases: dict[str, list[str]] = {}  # added to the built-in phrases per language
+    builtin_phrases: bool = True
+    max_failures: int = Field(2, ge=1)  # unanswered customer messages in a row
+    max_bot_turns: int = Field(10, ge=1)  # bot replies per conversation
+    queue: str = ""  # default: service.default_queue
+    reply: str = "handoff"
+    reply_with_wait: str = "handoff_wait"
+
+
+class FallbackSettings(Strict):
+    """What the bot says when it did not understand (each one counts as a failure)."""
+
+    enabled: bool = True
+    reply: str = "fallback"
+
+
+class AwaySettings(Strict):
+    enabled: bool = True
+    reply: str = "away"
+
+
+class CsatSettings(Strict):
+    enabled: bool = False
+    reply: str = "csat_request"
+    email_reply: str = "csat_request_email"
+    thanks: str = "csat_thanks"
+    expires: Duration = timedelta(days=7)
+    secret: str = ""
+
+    @model_validator(mode="after")
+    def _secret_when_enabled(self) -> CsatSettings:
+        if self.enabled and len(self.secret) < 16:
+            raise ValueError("csat needs a secret of at least 16 characters to sign rating "
+                             "links; set secret: ${CSAT_SECRET} and export CSAT_SECRET")
+        return self
+
+
+class RateLimitSettings(Strict):
+    max_replies: int = Field(8, ge=1)  # bot replies to one contact ...
+    per: Duration = timedelta(hours=1)  # ... within this window
+
+
+class LoopGuardSettings(Strict):
+    enabled: bool = True
+    #: a customer message this similar (0-100) to one of our own bot texts is a bot talking
+    echo_similarity: Percent = 88.0
+
+
+class BotsSettings(Strict):
+    default_language: str = ""  # default: the top-level default_language, else "en"
+    handoff: HandoffSettings = HandoffSettings()
+    fallback: FallbackSettings = FallbackSettings()
+    away: AwaySettings = AwaySettings()
+    csat: CsatSettings = CsatSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
+    loop_guard: LoopGuardSettings = LoopGuardSettings()
+    replies: dict[str, LanguageTexts] = {}  # override or add canned texts: id -> {lang: text}
+
+
+def faq_input(raw: Any) -> Any:
+    """`faq:` may be a bare list of entries; normalise to the mapping form."""
+    if raw is None:
+        return {}
+    if isinstance(raw, list):
+        return {"entries": raw}
+    return raw

@@ -1,0 +1,251 @@
+"""The `Bots` stage: what the assistant does with one event, given the rules' decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bots import state as keys
+from bots.csat import CsatSigner
+from bots.csat_flow import record_press, send_survey
+from bots.engine import (
+    HUMAN_STATES,
+    Turn,
+    candidates_view,
+    faq_choice,
+    is_csat_press,
+)
+from bots.faq import FaqIndex
+from bots.guards import EchoDetector, guard_replies
+from bots.handoff import HandoffPhrases
+from bots.replies import Replies, pick
+from bots.schema import BotsSettings
+from bots.state import BotState, stamp
+from bots.timefmt import format_opening, format_wait
+from router.model import Decision, DecisionContext, QuickReply, ReplyContent, Status
+
+HANDOFF_BUTTONS = frozenset({"talk_to_human", "handoff", "human"})  # button payloads
+
+
+class Hours(Protocol):
+    def is_open(self, now: Any) -> bool: ...
+    def next_opening(self, now: Any) -> Any: ...
+
+
+@dataclass
+class Bots:
+    settings: BotsSettings
+    faq: FaqIndex
+    phrases: HandoffPhrases
+    replies: Replies
+    echo: EchoDetector
+    default_queue: str
+    default_language: str
+    hours: Hours | None = None
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    queue_waits: dict[str, timedelta] | None = None  # queue -> expected first response
+    public_url: str = ""
+
+    @property
+    def signer(self) -> CsatSigner:
+        return CsatSigner(self.settings.csat.secret)
+
+    # --- entry points -----------------------------------------------------------------
+    def decide(self, ctx: DecisionContext, rules: Decision) -> Decision:
+        """The decision to apply: the rules' one, augmented and guarded by the bots."""
+        state = BotState.read(ctx.conversation.metadata)
+        language = (rules.language or ctx.conversation.language or ctx.contact.language
+                    or self.default_language)
+        turn = Turn(ctx, state, language, list(rules.actions))
+        if ctx.event == "resolved":
+            self._on_resolved(turn)
+            return turn.decision(rules)
+        if is_csat_press(ctx):
+            self._on_csat_press(turn)
+            return turn.decision(rules)
+        if self._quiet(turn):
+            return turn.decision(rules)
+        if ctx.event == "message":
+            self._on_message(turn)
+        if self._away_sent(turn) and not state.away_sent:
+            turn.meta.setdefault(keys.AWAY_SENT, keys.stamp(ctx.now))  # the rules sent it
+        self._guard_replies(turn)
+        return turn.decision(rules)
+
+    def explain(self, ctx: DecisionContext) -> list[dict[str, Any]]:
+        """FAQ candidates with scores and verdicts (for `inquiry-router try`)."""
+        s = self.faq.settings
+        out = candidates_view(self.faq.match(ctx.message.text, limit=s.max_suggestions + 2),
+                              s.answer_at, s.suggest_at, s.margin)
+        phrase = self.phrases.find(ctx.message.text) or (
+            ctx.message.callback_data if ctx.message.callback_data in HANDOFF_BUTTONS else "")
+        if phrase:
+            out.insert(0, {"entry": "(hand-off)", "score": 100.0, "language": "",
+                           "question": phrase, "verdict": "handoff"})
+        return out
+
+    # --- stages -----------------------------------------------------------------------
+    def _quiet(self, turn: Turn) -> bool:
+        """True when no bot may speak: a person has it, or we are talking to a bot."""
+        conv = turn.ctx.conversation
+        if conv.status in HUMAN_STATES or turn.state.loop:
+            if turn.rules_replied:
+                turn.note("quiet", reason=f"conversation is {conv.status}: bot replies dropped")
+            turn.drop_rule_replies = True
+            return True
+        lg = self.settings.loop_guard
+        if lg.enabled:
+            similarity = self.echo.match(turn.ctx.message.text, also=[turn.state.last_reply])
+            if similarity:
+                turn.note("loop_guard", similarity=similarity,
+                          reason="the message is one of our own bot texts: another bot?")
+                turn.drop_rule_replies = True
+                turn.meta[keys.LOOP] = True
+                self._handoff(turn, "loop_suspected", tell=False)
+                return True
+        return False
+
+    def _on_message(self, turn: Turn) -> None:
+        ctx, h = turn.ctx, self.settings.handoff
+        if turn.rules_did("handoff"):
+            return self._handoff(turn, "rule", tell=not turn.rules_replied)
+        phrase = self.phrases.find(ctx.message.text) or (
+            ctx.message.callback_data if ctx.message.callback_data in HANDOFF_BUTTONS else "")
+        if phrase:
+            turn.note("handoff_phrase", phrase=phrase)
+            turn.drop_rule_replies = True
+            return self._handoff(turn, "customer_request", tell=True)
+        if ctx.conversation.bot_turns >= h.max_bot_turns:
+            turn.note("turn_limit", bot_turns=ctx.conversation.bot_turns, limit=h.max_bot_turns)
+            turn.drop_rule_replies = True
+            return self._handoff(turn, "turn_limit", tell=True)
+        if turn.rules_replied:
+            turn.meta.update({keys.FAILURES: 0, keys.SUGGESTED: []})
+            return None
+        if turn.rules_did("route", "assign", "resolve"):
+            self._maybe_away(turn)
+            return None
+        return self._faq(turn)
+
+    def _faq(self, turn: Turn) -> None:
+        ctx, state, s = turn.ctx, turn.state, self.faq.settings
+        chosen = faq_choice(ctx, state)
+        if chosen in self.faq.entries:
+            turn.note("faq_choice", entry=chosen)
+            return self._answer(turn, chosen, turn.language)
+        candidates = self.faq.match(ctx.message.text, limit=s.max_suggestions + 1)
+        view = candidates_view(candidates, s.answer_at, s.suggest_at, s.margin)
+        turn.note("faq", candidates=view[:3])
+        if view and view[0]["verdict"] == "answer":
+            return self._answer(turn, candidates[0].entry_id, self._answer_language(turn, candidates[0]))
+        failures = state.failures + 1
+        turn.meta[keys.FAILURES] = failures
+        if failures >= self.settings.handoff.max_failures:
+            turn.note("failures", count=failures)
+            return self._handoff(turn, "failures", tell=True)
+        suggest = [c for c, v in zip(candidates, view, strict=True) if v["verdict"] != "below"]
+        if suggest:
+            return self._suggest(turn, [c.entry_id for c in suggest[:s.max_suggestions]])
+        if self._closed(turn):
+            # closed: "a person answers at 08:00" (once), then quietly into the queue
+            if not self._maybe_away(turn):
+                self._handoff(turn, "away", tell=False)
+            return None
+        if self.settings.fallback.enabled:
+            turn.reply(self.replies.render(self.settings.fallback.reply, turn.language, ctx), "fallback")
+        return None
+
+    def _answer_language(self, turn: Turn, best: Any) -> str:
+        """The customer's language if the entry was asked about in it, else the variant's."""
+        if turn.ctx.conversation.language or turn.ctx.contact.language:
+            return turn.language
+        scores = self.faq.score_by_language(turn.ctx.message.text, best.entry_id)
+        return turn.language if scores.get(turn.language, 0) >= best.score - 2 else best.language
+
+    def _answer(self, turn: Turn, entry_id: str, language: str) -> None:
+        entry = self.faq.entries[entry_id]
+        lang, text = pick(entry.answers, language, self.default_language)
+        if entry.link:
+            text = f"{text}\n{entry.link}"
+        turn.reply(ReplyContent(text, reply_id=f"faq:{entry_id}", language=lang), "faq")
+        turn.meta.update({keys.FAILURES: 0, keys.SUGGESTED: []})
+
+    def _suggest(self, turn: Turn, entry_ids: list[str]) -> None:
+        titles = []
+        for entry_id in entry_ids:
+            entry = self.faq.entries[entry_id]
+            questions = {k: v[0] for k, v in entry.questions.items() if v}
+            titles.append(pick(entry.title or questions, turn.language, self.default_language)[1])
+        base = self.replies.render("faq_suggest", turn.language, turn.ctx)
+        lines = "\n".join(f"{i}. {t}" for i, t in enumerate(titles, 1))
+        quick = tuple(QuickReply(t[:60], f"faq:{e}") for t, e in zip(titles, entry_ids, strict=True))
+        turn.reply(ReplyContent(f"{base.text}\n{lines}", quick_replies=quick,
+                                reply_id="faq_suggest", language=base.language), "faq")
+        turn.meta[keys.SUGGESTED] = entry_ids
+
+    # --- hand-off and hours -------------------------------------------------------------
+    def _handoff(self, turn: Turn, reason: str, *, tell: bool) -> None:
+        h = self.settings.handoff
+        if not turn.rules_did("handoff"):
+            turn.add("handoff", {"queue": h.queue or None, "reason": reason}, "handoff")
+        turn.meta[keys.HANDOFF] = reason
+        if not tell:
+            return
+        if self._maybe_away(turn):
+            return
+        wait = (self.queue_waits or {}).get(turn.queue(h.queue or self.default_queue))
+        if wait is not None:
+            reply = self.replies.render(h.reply_with_wait, turn.language, turn.ctx,
+                                        {"wait": format_wait(wait, turn.language)})
+        else:
+            reply = self.replies.render(h.reply, turn.language, turn.ctx)
+        turn.reply(reply, "handoff")
+
+    def _closed(self, turn: Turn) -> bool:
+        return self.hours is not None and not self.hours.is_open(turn.ctx.now)
+
+    def _away_sent(self, turn: Turn) -> bool:
+        away = self.settings.away.reply
+        return turn.state.away_sent or keys.AWAY_SENT in turn.meta or any(
+            a.kind == "reply" and getattr(a.value, "reply_id", "") == away
+            for a in turn.rules_actions)
+
+    def _maybe_away(self, turn: Turn) -> bool:
+        """Outside opening hours, tell the customer once when a person will answer."""
+        if not self.settings.away.enabled or not self._closed(turn) or self._away_sent(turn):
+            return False
+        now = turn.ctx.now
+        assert self.hours is not None
+        nxt = self.hours.next_opening(now)
+        when = format_opening(nxt, turn.language, self._customer_tz(turn)) if nxt else ""
+        turn.reply(self.replies.render(self.settings.away.reply, turn.language, turn.ctx,
+                                       {"next_opening": when}), "away")
+        turn.meta[keys.AWAY_SENT] = stamp(now)
+        turn.note("away", next_opening=nxt.isoformat() if nxt else None)
+        # the away reply answers the customer, but a person must still pick the case up
+        if (turn.ctx.conversation.status == Status.BOT and not turn.rules_did("route", "handoff")
+                and not any(a.kind == "handoff" for a in turn.added)):
+            turn.add("handoff", {"queue": self.settings.handoff.queue or None,
+                                 "reason": "away"}, "away")
+        return True
+
+    def _customer_tz(self, turn: Turn) -> ZoneInfo:
+        name = turn.ctx.contact.fields.get("timezone") if turn.ctx.contact.fields else None
+        if name:
+            try:
+                return ZoneInfo(str(name))
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+        return self.timezone
+
+    def _guard_replies(self, turn: Turn) -> None:
+        r = self.settings.rate_limit
+        guard_replies(turn, max_replies=r.max_replies, window=r.per)
+
+    def _on_resolved(self, turn: Turn) -> None:
+        send_survey(self, turn)
+
+    def _on_csat_press(self, turn: Turn) -> None:
+        record_press(self, turn)

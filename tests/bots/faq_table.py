@@ -1,0 +1,82 @@
+"""Real-world-style customer questions and the FAQ entry that should answer them.
+
+`None` means no entry fits: the bot must not answer automatically (it may suggest). The
+questions are written the way customers write: typos, no diacritics, extra words, slang.
+"""
+
+from __future__ import annotations
+
+TABLE: list[tuple[str, str, str | None]] = [
+    # --- Swedish
+    ("sv", "hej! när öppnar ni imorgon?", "opening_hours"),
+    ("sv", "vilka tider har kundtjänst öppet", "opening_hours"),
+    ("sv", "jag har glömt lösenordet till mitt konto", "reset_password"),
+    ("sv", "hur aterstaller jag mitt losenord", "reset_password"),
+    ("sv", "kan ni skicka en kopia av fakturan från mars?", "invoice_copy"),
+    ("sv", "Hur returnerar jag en tröja som var för liten?", "refund"),
+    ("sv", "var är mitt paket?? beställde i måndags", "order_status"),
+    ("sv", "jag vill säga upp mitt abonnemang", "cancel_subscription"),
+    ("sv", "vad kostar frakten till Göteborg", "shipping_cost"),
+    ("sv", "kan jag betala med swish", "payment_methods"),
+    ("sv", "min dator startar inte efter uppdateringen", None),
+    ("sv", "jag vill klaga på en anställd", None),
+    ("sv", "fakturan har fel belopp, ni har dragit pengar två gånger", None),
+    ("sv", "paketet kom fram men varan var trasig", None),
+    # --- Finnish
+    ("fi", "milloin olette auki lauantaina?", "opening_hours"),
+    ("fi", "unohdin salasanan, en pääse sisään", "reset_password"),
+    ("fi", "mista loydan laskun", "invoice_copy"),
+    ("fi", "miten voin palauttaa tuotteen", "refund"),
+    ("fi", "missä minun tilaus on?", "order_status"),
+    ("fi", "haluan irtisanoa tilauksen", "cancel_subscription"),
+    ("fi", "mikä teidän puhelinnumero on", "contact_phone"),
+    ("fi", "onko toimitus ilmainen suomeen", "shipping_cost"),
+    ("fi", "tuote tuli rikki, mitä teen?", None),
+    ("fi", "voitteko tehdä yritystarjouksen 200 kappaleesta", None),
+    ("fi", "paketti meni väärään osoitteeseen", None),
+    ("fi", "laskussa on väärä summa", None),
+    # --- Norwegian (bokmål)
+    ("nb", "når har dere åpent i dag?", "opening_hours"),
+    ("nb", "glemt passord", "reset_password"),
+    ("nb", "hvor finner jeg fakturaen for februar", "invoice_copy"),
+    ("nb", "kan jeg få pengene tilbake for en ødelagt vare?", "refund"),
+    ("nb", "når kommer pakken?", "order_status"),
+    ("nb", "hvordan sier jeg opp abonnementet mitt", "cancel_subscription"),
+    ("nb", "jeg har flyttet og må endre adressen", "change_address"),
+    ("nb", "kan jeg betale med vipps?", "payment_methods"),
+    ("nb", "appen krasjer hver gang jeg åpner den", None),
+    ("nb", "har dere ledige stillinger?", None),
+    ("nb", "jeg fikk feil vare i pakken", None),
+    ("nb", "kortet mitt ble trukket to ganger", None),
+    # --- Ukrainian
+    ("uk", "Коли ви працюєте у суботу?", "opening_hours"),
+    ("uk", "забув пароль, не можу увійти", "reset_password"),
+    ("uk", "де знайти рахунок за минулий місяць", "invoice_copy"),
+    ("uk", "як повернути товар і отримати гроші назад", "refund"),
+    ("uk", "де моя посилка?", "order_status"),
+    ("uk", "хочу скасувати підписку", "cancel_subscription"),
+    ("uk", "скільки коштує доставка в Україну", "shipping_cost"),
+    ("uk", "як видалити акаунт назавжди", "delete_account"),
+    ("uk", "у мене проблема з ноутбуком", None),
+    ("uk", "чи можна купити подарунковий сертифікат?", None),
+    ("uk", "мені двічі списали гроші за підписку", None),
+    ("uk", "посилка прийшла пошкоджена", None),
+    # --- English
+    ("en", "hi, what time do you open tomorrow?", "opening_hours"),
+    ("en", "forgot my password help", "reset_password"),
+    ("en", "where do i find my invoices", "invoice_copy"),
+    ("en", "how do I get a refund for my order", "refund"),
+    ("en", "wheres my package", "order_status"),
+    ("en", "please cancel my subscription", "cancel_subscription"),
+    ("en", "how can I update my delivery address", "change_address"),
+    ("en", "whats your phone number", "contact_phone"),
+    ("en", "please delete all my personal data (GDPR)", "delete_account"),
+    ("en", "is shipping free", "shipping_cost"),
+    ("en", "my screen is flickering since yesterday", None),
+    ("en", "do you sell gift cards?", None),
+    ("en", "I'd like to speak about a partnership", None),
+    ("en", "ok", None),
+    ("en", "my invoice shows the wrong amount", None),
+    ("en", "why was my card charged twice?", None),
+    ("en", "the package arrived at the wrong address", None),
+]
