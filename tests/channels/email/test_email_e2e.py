@@ -139,7 +139,8 @@ async def test_five_message_thread_stays_one_conversation(
         _customer(
             "m4@kund.example",
             f"SV: {agent_mail['Subject']}",
-            "Tack, men beloppet är fel.\n\nFrån: Олена Петренко <support@example.com>\nSkickat: den 3 mars 2026\n"
+            "Tack, men beloppet är fel.\n\nFrån: Олена Петренко <support@example.com>\n"
+            "Skickat: den 3 mars 2026\n"
             "Till: Åsa\nÄmne: Re: Faktura saknas\n\nHej Åsa, fakturan kommer idag.\n",
             in_reply_to=agent_id,
             references=f"<m1@kund.example> {agent_id}",
