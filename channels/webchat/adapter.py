@@ -137,7 +137,7 @@ class WebchatAdapter(ChannelAdapter):
         ttl = s.visitor_ttl.total_seconds()
         given = ""
         if request.can_read_body:
-            body = await request.json(loads=_loads_or_empty)
+            body = _loads_or_empty(await request.read())
             given = str(body.get("token", "")) if isinstance(body, dict) else ""
         visitor = (tokens.verify(s.secret, given, ttl)
                    or tokens.verify(s.secret, request.cookies.get(COOKIE, ""), ttl))
@@ -150,10 +150,11 @@ class WebchatAdapter(ChannelAdapter):
         return resp
 
 
-def _loads_or_empty(text: str) -> Any:
+def _loads_or_empty(raw: bytes) -> Any:
+    """A junk body is treated as "no token given": the visitor simply gets a new one."""
     try:
-        return json.loads(text) if text else {}
-    except json.JSONDecodeError:
+        return json.loads(raw) if raw else {}
+    except (UnicodeDecodeError, json.JSONDecodeError):
         return {}
 
 

@@ -165,3 +165,12 @@ async def test_notify_reaches_open_widgets(webchat_service: Any) -> None:
             assert event == {"type": "event", "event": "agent_typing", "name": "Anna"}
     with pytest.raises(ValueError, match="unknown webchat event"):
         await adapter.notify(sess["visitor"], "dance")
+
+
+async def test_session_with_a_junk_body_gets_a_fresh_visitor(webchat_service: Any) -> None:
+    service = await webchat_service()
+    base = f"http://127.0.0.1:{service.port}"
+    async with aiohttp.ClientSession() as http:
+        for body in (b"\xff\xfe not utf-8", b"{not json", b'["a list"]'):
+            data = await _session(http, base, data=body)
+            assert data["visitor"].startswith(tokens.PREFIX)
