@@ -1,0 +1,182 @@
+"""The Slack channel adapter: events in (HTTP or Socket Mode), replies out, agents' threads.
+
+Inbound: bolt verifies the request, `parse` classifies the payload, customer messages get
+their sender's profile (users.info, cached) and go to `intake`; messages and buttons in the
+agents' channel go to the `Workspace`. Outbound: the outbox calls `send`, which posts to the
+customer's DM or thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from channels.slack import bolt_app
+from channels.slack.agent_input import AgentInput
+from channels.slack.outbound import Poster
+from channels.slack.parse import (
+    CHANNEL,
+    AgentButton,
+    AgentReply,
+    FollowUp,
+    Ignored,
+    Options,
+    Parsed,
+    parse_action,
+    parse_event,
+)
+from channels.slack.profiles import Profiles
+from channels.slack.settings import SlackSettings
+from channels.slack.workspace import Workspace
+from router.channel import ChannelAdapter, Intake, SendResult
+from router.model import InboundKind, InboundMessage, OutboundMessage
+from router.store.base import Store
+
+log = logging.getLogger(__name__)
+
+
+class SlackAdapter(ChannelAdapter):
+    name = CHANNEL
+
+    def __init__(self, *, settings: SlackSettings, store: Store | None = None,
+                 data_dir: Path | None = None, desk: Callable[[], Any] = lambda: None,
+                 wake_outbox: Callable[[], None] = lambda: None,
+                 poll_interval: float = 2.0) -> None:
+        self.settings = settings
+        self.store = store
+        self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_base,
+                                     timeout=int(settings.request_timeout))
+        self.profiles = Profiles(self.client, ttl=settings.profile_ttl,
+                                 timeout=settings.profile_timeout)
+        self.poster = Poster(self.client, max_text=settings.max_text,
+                             attribution=settings.agent_attribution)
+        self.workspace: Workspace | None = None
+        self.agent_input: AgentInput | None = None
+        if settings.agents_channel and store is not None:
+            self.workspace = Workspace(
+                client=self.client, store=store, channel=settings.agents_channel,
+                cursor_path=(data_dir or Path("data")) / "slack" / "workspace.cursor",
+                queues=settings.agent_queues, poll_interval=poll_interval,
+                notifier_provider=lambda: getattr(desk(), "notifier", None),
+                queue_names=lambda: sorted(getattr(getattr(desk(), "policy", None), "queues", ())),
+                max_text=settings.max_text)
+            self.agent_input = AgentInput(desk_provider=desk, profiles=self.profiles,
+                                          client=self.client, on_change=self._changed)
+        self.wake_outbox = wake_outbox
+        self._intake: Intake | None = None
+        self._bolt: AsyncApp | None = None
+        self._socket: Any = None
+
+    # --- lifecycle -----------------------------------------------------------------
+    def bolt(self, intake: Intake) -> AsyncApp:
+        """The bolt app (built once; `routes` and `start` both need it)."""
+        self._intake = intake
+        if self._bolt is None:
+            self._bolt = bolt_app.build_bolt(signing_secret=self.settings.signing_secret,
+                                             client=self.client, on_event=self._on_event,
+                                             on_action=self._on_action)
+        return self._bolt
+
+    def routes(self, intake: Intake) -> Sequence[web.RouteDef]:
+        if self.settings.mode != "http":
+            return ()
+        return bolt_app.routes(self.bolt(intake))
+
+    async def start(self, intake: Intake) -> None:
+        bolt = self.bolt(intake)
+        if self.workspace is not None:
+            await self.workspace.start()
+        if self.settings.mode == "socket":
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket = AsyncSocketModeHandler(bolt, self.settings.app_token)
+            await self._socket.connect_async()
+            log.info("slack: connected in Socket Mode")
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self.workspace is not None:
+            await self.workspace.stop()
+        session = getattr(self.client, "session", None)
+        if session is not None:
+            await session.close()
+
+    # --- inbound -------------------------------------------------------------------
+    def _options(self, context: AsyncBoltContext) -> Options:
+        s = self.settings
+        return Options(bot_user_id=context.bot_user_id or "", team_id=context.team_id or "",
+                       shared_channels=frozenset(s.shared_channels),
+                       agents_channel=s.agents_channel, customers=s.customers,
+                       ignore_own_team_in_shared=s.ignore_own_team_in_shared)
+
+    async def _on_event(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        await self._handle(parse_event(body, self._options(context)), body)
+
+    async def _on_action(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        await self._handle(parse_action(body, self._options(context)), body)
+
+    async def _handle(self, parsed: Parsed, body: dict[str, Any]) -> None:
+        if isinstance(parsed, Ignored):
+            log.debug("slack: ignored %s: %s", body.get("event_id", body.get("type")),
+                      parsed.reason)
+            return
+        if isinstance(parsed, AgentReply | AgentButton):
+            if self.agent_input is None:
+                log.warning("slack: agents' channel input but no agents_channel is configured")
+            elif isinstance(parsed, AgentReply):
+                await self.agent_input.reply(parsed)
+            else:
+                await self.agent_input.button(parsed)
+            return
+        if isinstance(parsed, FollowUp):
+            if not await self._known_thread(parsed.message.thread_key):
+                log.debug("slack: thread reply outside a conversation ignored")
+                return
+            parsed = parsed.message
+        await self._deliver(parsed)
+
+    async def _deliver(self, message: InboundMessage) -> None:
+        if self._intake is None:
+            raise RuntimeError("slack adapter used before routes()/start()")
+        if message.kind != InboundKind.EDIT:
+            message = await self._with_profile(message)
+        result = await self._intake(message)
+        log.debug("slack: %s stored as message %s (duplicate: %s)", message.external_id,
+                  result.message_id, result.duplicate)
+        if self.workspace is not None and not result.duplicate:
+            self.workspace.wake()
+
+    def _changed(self) -> None:
+        """An agent acted: replies wait in the outbox, the root needs an update."""
+        self.wake_outbox()
+        if self.workspace is not None:
+            self.workspace.wake()
+
+    async def _with_profile(self, message: InboundMessage) -> InboundMessage:
+        profile = await self.profiles.get(message.sender.external_id)
+        if profile is None:
+            return message
+        sender = dataclasses.replace(
+            message.sender, display_name=profile.name, username=profile.username,
+            email=profile.email, language_hint=profile.locale,
+            team=message.sender.team or profile.team, is_bot=profile.is_bot)
+        return dataclasses.replace(message, sender=sender)
+
+    async def _known_thread(self, thread_key: str) -> bool:
+        if self.store is None:
+            return False
+        conv = await self.store.read(lambda tx: tx.find_conversation(CHANNEL, [thread_key]))
+        return conv is not None
+
+    # --- outbound ------------------------------------------------------------------
+    async def send(self, message: OutboundMessage) -> SendResult:
+        return SendResult(external_id=await self.poster.send(message))

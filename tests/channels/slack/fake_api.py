@@ -1,0 +1,182 @@
+"""A stand-in Slack Web API on 127.0.0.1 that the real slack-sdk client talks to.
+
+`POST /api/<method>` (GET for users.info) with a Bearer token, JSON or form bodies, recorded per method.
+Answers auth.test, chat.postMessage, chat.update, chat.postEphemeral and users.info like
+Slack (users come from `self.users`); any call can be made to fail with an error code or
+with HTTP 429 + Retry-After.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+TEAM = "T0001"
+BOT_USER = "UBOT0001"
+BOT_ID = "BBOT0001"
+TOKEN = "xoxb-test-token"
+SECRET = "test-signing-secret-0123"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str = ""
+    status: int = 200
+    ok: bool = True
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Failure:
+    error: str  # Slack error code, e.g. channel_not_found or ratelimited
+    status: int = 200
+    retry_after: int | None = None
+    times: int = 1
+
+
+def user(uid: str, name: str, email: str, *, locale: str = "en-US", team: str = TEAM,
+         is_bot: bool = False) -> dict[str, Any]:
+    """A users.info `user` object as Slack returns it."""
+    return {"id": uid, "team_id": team, "name": name.lower().replace(" ", "."),
+            "real_name": name, "is_bot": is_bot, "locale": locale, "deleted": False,
+            "profile": {"real_name": name, "display_name": name, "email": email}}
+
+
+class FakeSlackAPI:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.users_info_delay = 0.0  # seconds: play a slow users.info
+        self._failures: dict[str, list[Failure]] = {}
+        self._changed = asyncio.Condition()
+        self._ts = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._handle)
+        app.router.add_get("/api/{method}", self._handle)  # users.info is a GET
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # --- scripting and asserting ----------------------------------------------------
+    def fail(self, method: str, error: str, *, status: int = 200, retry_after: int | None = None,
+             times: int = 1) -> None:
+        self._failures.setdefault(method, []).append(Failure(error, status, retry_after, times))
+
+    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        self.fail(method, "ratelimited", status=429, retry_after=retry_after, times=times)
+
+    def called(self, method: str) -> list[Call]:
+        """Successful calls of `method`, in order."""
+        return [c for c in self.calls if c.method == method and c.ok]
+
+    def attempts(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def posted(self, channel: str = "") -> list[dict[str, Any]]:
+        return [c.params for c in self.called("chat.postMessage")
+                if not channel or c.params.get("channel") == channel]
+
+    async def wait_for(self, predicate: Callable[[FakeSlackAPI], bool],
+                       timeout: float = 10.0) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: predicate(self)), timeout)
+
+    # --- serving --------------------------------------------------------------------
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        call = Call(method, await _params(request),
+                    request.headers.get("Authorization", "").removeprefix("Bearer "))
+        if method == "users.info" and self.users_info_delay:
+            await asyncio.sleep(self.users_info_delay)
+        failure = self._next_failure(method)
+        if failure is not None:
+            call.status, call.ok = failure.status, False
+            await self._record(call)
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+            return web.json_response({"ok": False, "error": failure.error},
+                                     status=failure.status, headers=headers)
+        if call.token != TOKEN:
+            call.ok = False
+            await self._record(call)
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        body = self._answer(method, call.params)
+        call.ok = bool(body.get("ok"))
+        await self._record(call)
+        return web.json_response(body)
+
+    def _next_failure(self, method: str) -> Failure | None:
+        queue = self._failures.get(method)
+        if not queue:
+            return None
+        failure = queue[0]
+        failure.times -= 1
+        if failure.times <= 0:
+            queue.pop(0)
+        return failure
+
+    async def _record(self, call: Call) -> None:
+        async with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    def next_ts(self) -> str:
+        return f"1700001000.{next(self._ts):06d}"
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "url": "https://example.slack.com/", "team": "Example",
+                    "user": "router", "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID}
+        if method == "users.info":
+            found = self.users.get(str(params.get("user")))
+            return {"ok": True, "user": found} if found else {"ok": False,
+                                                              "error": "user_not_found"}
+        if method == "chat.postMessage":
+            ts = self.next_ts()
+            return {"ok": True, "channel": params.get("channel"), "ts": ts,
+                    "message": {"text": params.get("text"), "ts": ts, "bot_id": BOT_ID}}
+        if method == "chat.update":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts"),
+                    "text": params.get("text")}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self.next_ts()}
+        return {"ok": False, "error": "unknown_method"}
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    if request.method == "GET":
+        return dict(request.query)
+    if request.content_type == "application/json":
+        raw = await request.read()
+        return json.loads(raw) if raw else {}
+    form = await request.post()
+    out: dict[str, Any] = {}
+    for key, value in form.items():
+        text = str(value)
+        if key in ("blocks", "attachments"):
+            out[key] = json.loads(text)
+        else:
+            out[key] = text
+    return out
