@@ -99,7 +99,8 @@ def _check_references(source: Source, s: BotsSettings, replies: Replies,
                       queues: set[str]) -> list[Problem]:
     problems = []
     refs = {("handoff", "reply"): s.handoff.reply, ("handoff", "reply_with_wait"): s.handoff.reply_with_wait,
-            ("fallback", "reply"): s.fallback.reply, ("away", "reply"): s.away.reply,
+            ("fallback", "reply"): s.fallback.reply, ("fallback", "reply_again"): s.fallback.reply_again,
+            ("away", "reply"): s.away.reply,
             ("csat", "reply"): s.csat.reply, ("csat", "email_reply"): s.csat.email_reply,
             ("csat", "thanks"): s.csat.thanks}
     for (section, key), reply_id in refs.items():

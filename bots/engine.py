@@ -36,6 +36,7 @@ class Turn:
     meta: dict[str, Any] = field(default_factory=dict)
     trace: list[dict[str, Any]] = field(default_factory=list)
     drop_rule_replies: bool = False
+    guarded: set[int] = field(default_factory=set)  # replies the guards already checked
 
     def note(self, step: str, **detail: Any) -> None:
         self.trace.append({"stage": SOURCE, "step": step, **detail})

@@ -58,18 +58,20 @@ class EchoDetector:
         return best
 
 
-def guard_replies(turn: Turn, *, max_replies: int, window: timedelta) -> None:
+def guard_replies(turn: Turn, *, max_replies: int, window: timedelta) -> str:
     """Drop repeats of the last reply and replies over the rate limit; book what is sent.
 
-    When nothing is left to say, the conversation goes to a person (reason `repeated` or
-    `rate_limit`): a customer who gets the same answer twice, or a party that keeps
-    talking to the bot, needs a human, not silence.
+    When nothing is left to say, the conversation goes to a person and the reason is
+    returned (`repeated` or `rate_limit`, else ''): a customer who would get the same
+    answer twice, or a party that keeps talking to the bot, needs a human, not silence.
+    Replies already booked by an earlier call are not counted twice.
     """
     ctx, state = turn.ctx, turn.state
     recent = state.replies_within(ctx.now, window)
     last = state.last_reply
     candidates = [a for a in (*([] if turn.drop_rule_replies else turn.rules_actions), *turn.added)
-                  if a.kind == "reply" and isinstance(a.value, ReplyContent)]
+                  if a.kind == "reply" and isinstance(a.value, ReplyContent)
+                  and id(a) not in turn.guarded]
     dropped: list[tuple[Action, str]] = []
     sent: list[str] = []
     for action in candidates:
@@ -87,10 +89,13 @@ def guard_replies(turn: Turn, *, max_replies: int, window: timedelta) -> None:
             turn.added.remove(action)
         else:
             turn.rules_actions.remove(action)
-    if dropped and not sent and not any(a.kind == "handoff" for a in (*turn.rules_actions, *turn.added)):
-        turn.add("handoff", {"queue": None, "reason": dropped[0][1]}, "guard")
-        turn.meta[HANDOFF_KEY] = dropped[0][1]
+    turn.guarded.update(id(a) for a in candidates)
     if sent:
         times = [stamp(t) for t in recent] + [stamp(ctx.now)] * len(sent)
         turn.meta[LAST_REPLY] = sent[-1]
         turn.meta[REPLY_TIMES] = times[-max_replies:]
+    if dropped and not sent and not any(a.kind == "handoff" for a in (*turn.rules_actions, *turn.added)):
+        turn.add("handoff", {"queue": None, "reason": dropped[0][1]}, "guard")
+        turn.meta[HANDOFF_KEY] = dropped[0][1]
+        return dropped[0][1]
+    return ""

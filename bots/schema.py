@@ -77,6 +77,7 @@ class FallbackSettings(Strict):
 
     enabled: bool = True
     reply: str = "fallback"
+    reply_again: str = "fallback_again"  # from the second miss in a row: never the same text
 
 
 class AwaySettings(Strict):

@@ -23,6 +23,7 @@ from bots.handoff import HandoffPhrases
 from bots.replies import Replies, pick
 from bots.schema import BotsSettings
 from bots.state import BotState, stamp
+from bots.text import fold
 from bots.timefmt import format_opening, format_wait
 from router.model import Decision, DecisionContext, QuickReply, ReplyContent, Status
 
@@ -153,8 +154,10 @@ class Bots:
             if not self._maybe_away(turn):
                 self._handoff(turn, "away", tell=False)
             return None
-        if self.settings.fallback.enabled:
-            turn.reply(self.replies.render(self.settings.fallback.reply, turn.language, ctx), "fallback")
+        f = self.settings.fallback
+        if f.enabled:
+            reply_id = f.reply if failures == 1 else f.reply_again
+            turn.reply(self.replies.render(reply_id, turn.language, ctx), "fallback")
         return None
 
     def _answer_language(self, turn: Turn, best: Any) -> str:
@@ -242,7 +245,12 @@ class Bots:
 
     def _guard_replies(self, turn: Turn) -> None:
         r = self.settings.rate_limit
-        guard_replies(turn, max_replies=r.max_replies, window=r.per)
+        if guard_replies(turn, max_replies=r.max_replies, window=r.per) == "repeated":
+            # the customer would get the same text again: a person will do better
+            reply = self.replies.render(self.settings.handoff.reply, turn.language, turn.ctx)
+            if fold(reply.text) != fold(turn.state.last_reply):
+                turn.reply(reply, "handoff")
+                guard_replies(turn, max_replies=r.max_replies, window=r.per)
 
     def _on_resolved(self, turn: Turn) -> None:
         send_survey(self, turn)

@@ -23,6 +23,13 @@ BUILTIN: Final[Mapping[str, Mapping[str, str]]] = {
         "uk": "Вибачте, я не зрозумів. Чи можете сформулювати питання інакше? Напишіть «оператор», якщо хочете поговорити з людиною.",
         "en": "Sorry, I did not understand that. Could you rephrase your question? Write “human” to talk to a person.",
     },
+    "fallback_again": {
+        "sv": "Tyvärr förstår jag fortfarande inte. Försök med andra ord, eller skriv ”människa” så tar en av oss över.",
+        "fi": "Valitettavasti en vieläkään ymmärrä. Kokeile toisin sanoin tai kirjoita ”ihminen”, niin asiakaspalvelija jatkaa.",
+        "nb": "Beklager, jeg forstår det fortsatt ikke. Prøv med andre ord, eller skriv «menneske» så tar en av oss over.",
+        "uk": "На жаль, я досі не розумію. Спробуйте іншими словами або напишіть «оператор», і далі допоможе людина.",
+        "en": "Sorry, I still do not understand. Try other words, or write “human” and one of our team will take over.",
+    },
     "handoff": {
         "sv": "Jag kopplar dig vidare till en av oss. Vi svarar här så snart vi kan.",
         "fi": "Siirrän sinut asiakaspalvelijalle. Vastaamme tähän niin pian kuin voimme.",
