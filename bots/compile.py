@@ -66,7 +66,7 @@ def compile_bots(source: Source, *, ruleset: Any = None, default_queue: str = "g
         replies=replies, echo=EchoDetector(own_texts, settings.loop_guard.echo_similarity),
         default_queue=default_queue, default_language=default_language,
         hours=ruleset if callable(getattr(ruleset, "is_open", None)) else None,
-        timezone=_timezone(data), queue_waits=_queue_waits(data),
+        timezone=_timezone(data, ruleset), queue_waits=_queue_waits(data),
         public_url=public_url if public_url is not None else str(service.get("public_url") or ""),
     )
 
@@ -116,9 +116,13 @@ def _check_references(source: Source, s: BotsSettings, replies: Replies,
     return problems
 
 
-def _timezone(data: dict[str, Any]) -> ZoneInfo:
+def _timezone(data: dict[str, Any], ruleset: Any) -> ZoneInfo:
+    """Where opening times are shown for customers whose own timezone is unknown."""
     hours = data.get("business_hours")
     name = hours.get("timezone") if isinstance(hours, dict) else None
+    own = getattr(ruleset, "tz", None)
+    if not name and isinstance(own, ZoneInfo):
+        return own
     try:
         return ZoneInfo(str(name)) if name else ZoneInfo("UTC")
     except (ZoneInfoNotFoundError, ValueError):
