@@ -197,3 +197,27 @@ async def test_no_automatic_reply_to_automatic_mail_or_ourselves(tmp_path: Path,
     with pytest.raises(ChannelError):
         await adapter.send(_out(recipient="support@example.com"))
     assert smtp_sink.messages == []
+
+
+def test_inbound_metadata_passed_as_is_threads_the_reply() -> None:
+    inbound_meta = {
+        "subject": "SV: Faktura",
+        "message_id": "cust.9@x",
+        "references": ["cust.1@x"],
+        "in_reply_to": ["cust.1@x"],
+        "automatic": [],
+    }
+    out = OutboundMessage(
+        outbox_id=2,
+        idempotency_key="z",
+        channel="email",
+        thread_key="cust.1@x",
+        recipient="a@x",
+        text="Hej",
+        conversation_id=7,
+        metadata=inbound_meta,
+    )
+    mail, _ = compose_reply(out, from_address="support@example.com", from_name="S")
+    assert mail["In-Reply-To"] == "<cust.9@x>"
+    assert mail["Subject"] == "Re: Faktura [#7]"
+    assert str(mail["References"]).split() == ["<cust.1@x>", "<cust.9@x>"]
