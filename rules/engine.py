@@ -106,6 +106,11 @@ class RuleSet:
         self.idle_thresholds: tuple[float, ...] = tuple(sorted(self._idle))
 
     @property
+    def timezone(self) -> Any:
+        """The business-hours timezone (a ZoneInfo); `try --at` reads local times in it."""
+        return self._book.schedule.tz
+
+    @property
     def reply_ids(self) -> tuple[str, ...]:
         return tuple(self._book.replies)
 
@@ -133,7 +138,8 @@ class RuleSet:
         """Evaluate the rules for `ctx.event`. Pure: no I/O, no clock, no randomness.
 
         The trace holds one entry per rule that was evaluated (rules the keyword index
-        ruled out are not listed; `explain` lists every rule).
+        ruled out are not listed) with the deciding condition's path, plus its reason for
+        rules that matched; `explain` lists every rule with reasons.
         """
         return self._run(ctx, full=False).decision
 
@@ -182,9 +188,11 @@ class RuleSet:
                                        "decided_by": f"skipped: stopped by '{stopped_by}'"})
                 continue
             ok, leaf = rule.when.eval(facts)
+            # the reason is the costly part of a trace: `decide` gives it for rules that
+            # matched, `explain` (try) for every rule
+            decided_by = f"{leaf.path}: {leaf.reason(facts)}" if ok or full else leaf.path
             entry: dict[str, Any] = {"rule": rule.name, "matched": ok,
-                                     "decided_by": f"{leaf.path}: {leaf.reason(facts)}",
-                                     "actions": []}
+                                     "decided_by": decided_by, "actions": []}
             decision.trace.append(entry)
             if not ok:
                 continue

@@ -10,21 +10,24 @@ unlike RE2's ASCII-only `\\b`.
 
 from __future__ import annotations
 
-import sys
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
 import ahocorasick
 
-# Combining marks (category Mn) removed after NFKD: é -> e, å -> a, й -> и, ї -> і.
-_STRIP_MARKS = {
-    cp: None for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)) == "Mn"
-}
+# Combining marks removed after NFKD: é -> e, å -> a, й -> и, ї -> і. These are the
+# combining blocks of the Latin, Greek and Cyrillic scripts; a class of every Mn code point
+# is ten times slower in `re` and adds nothing for the languages we route.
+_MARKS = re.compile("[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff"
+                    "\u20d0-\u20ff\ufe20-\ufe2f]+")
 
 
 def normalize(text: str) -> str:
     """Case- and diacritic-insensitive form with single spaces: the key of every match."""
-    folded = unicodedata.normalize("NFKD", text.casefold()).translate(_STRIP_MARKS)
+    folded = text.casefold()
+    if not folded.isascii():
+        folded = _MARKS.sub("", unicodedata.normalize("NFKD", folded))
     return " ".join(folded.split())
 
 

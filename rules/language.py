@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import threading
 from collections.abc import Sequence
 from functools import cache
@@ -26,6 +27,11 @@ HINT_WEIGHT = 8.0  # prior odds for the platform's language code
 PREVIOUS_WEIGHT = 3.0  # prior odds for the conversation's language so far
 MIN_CONFIDENCE = 0.6  # below this a message keeps the language it had
 MIN_LETTERS = 3  # fewer letters than this is not language ("ok", "??", "👍")
+
+MAX_BYTES = 400  # a long email's first lines say enough; the cost is linear in bytes
+CYRILLIC_LANGUAGES = frozenset({"uk", "ru", "be", "bg", "mk", "sr", "kk", "ky", "mn", "tg"})
+_LETTER = re.compile(r"[^\W\d_]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 _LOCK = threading.Lock()
 
@@ -59,6 +65,10 @@ class Detector:
             ident.set_languages(sorted(set(self._labels)))
         self._ident = ident
         self._column = {label: ident.nb_classes.index(label) for label in set(self._labels)}
+        cyrillic = [code for code in self.languages if code in CYRILLIC_LANGUAGES]
+        # With one Cyrillic-script language configured, the script alone decides, as in
+        # lingua's rule-based first stage; it is also the cheapest possible check.
+        self._only_cyrillic = cyrillic[0] if len(cyrillic) == 1 else ""
 
     def match_hint(self, hint: str) -> str:
         """The configured language a platform hint names, or ''."""
@@ -72,9 +82,13 @@ class Detector:
 
     def probabilities(self, text: str) -> dict[str, float] | None:
         """Calibrated P(language | text) over the configured languages, None if no signal."""
-        if sum(c.isalpha() for c in text) < MIN_LETTERS:
+        letters = len(_LETTER.findall(text))
+        if letters < MIN_LETTERS:
             return None
-        raw = self._ident._encode(text)
+        if self._only_cyrillic and len(_CYRILLIC.findall(text)) * 2 > letters:
+            return {code: float(code == self._only_cyrillic) for code in self.languages}
+        # py3langid's public API hides the raw scores we calibrate, hence the private calls
+        raw = self._ident._encode(text)[:MAX_BYTES]
         scores = self._ident._raw_score(raw)
         # Naive Bayes log scores grow with length; dividing by sqrt(bytes) keeps the
         # softmax honest for both a 3-word chat line and a long email.
