@@ -24,22 +24,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--own", action="append", default=[], metavar="ADDRESS",
         help="one of our addresses (loop guard and reply-token check); repeatable",
     )  # fmt: skip
+    parser.add_argument(
+        "--languages", default=",".join(DEFAULT_LANGUAGES),
+        help="languages detection may choose from, as in config.yaml (default: %(default)s)",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
-def detect_language(text: str) -> tuple[str, str]:
-    """(language, detector) using the rules package's detector when it is installed."""
-    try:
-        from rules.language import LanguageDetector  # type: ignore[import-not-found]
+DEFAULT_LANGUAGES = ("en", "sv", "fi", "nb", "da", "de", "uk")
 
-        detector = LanguageDetector()
-        for method in ("detect", "__call__"):
-            fn = getattr(detector, method, None)
-            if fn is not None:
-                result = fn(text)
-                code = getattr(result, "language", result)
-                return (str(code or ""), "rules.language")
-    except Exception:  # not written yet, or a different API: fall back below
+
+def detect_language(text: str, languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> tuple[str, str]:
+    """(language, detector): the rules package's detector (as the service uses it), else py3langid."""
+    try:
+        from rules.language import Detector
+
+        code, _confidence = Detector(languages, default="").detect(text)
+        return str(code or ""), "rules.language"
+    except Exception:  # an older tree without rules.language, or an unsupported code
         pass
     try:
         import py3langid
@@ -50,8 +52,9 @@ def detect_language(text: str) -> tuple[str, str]:
         return "", "none"
 
 
-def summary(parsed: ParsedEmail) -> dict[str, Any]:
-    language, detector = detect_language(parsed.visible_text) if parsed.visible_text.strip() else ("", "none")
+def summary(parsed: ParsedEmail, languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> dict[str, Any]:
+    text = parsed.visible_text
+    language, detector = detect_language(text, languages) if text.strip() else ("", "none")
     return {
         "message_id": parsed.message_id,
         "synthetic_message_id": parsed.synthetic_id,
@@ -106,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 1
     parsed = parse_email(raw, own_addresses=[a.lower() for a in args.own])
-    info = summary(parsed)
+    languages = tuple(code.strip() for code in args.languages.split(",") if code.strip())
+    info = summary(parsed, languages)
     if args.json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
     else:
