@@ -32,6 +32,7 @@ class Call:
     token: str = ""
     status: int = 200
     ok: bool = True
+    result: dict[str, Any] = field(default_factory=dict)  # what the stand-in answered
     at: float = field(default_factory=time.monotonic)
 
 
@@ -123,7 +124,7 @@ class FakeSlackAPI:
             await self._record(call)
             return web.json_response({"ok": False, "error": "invalid_auth"})
         body = self._answer(method, call.params)
-        call.ok = bool(body.get("ok"))
+        call.ok, call.result = bool(body.get("ok")), body
         await self._record(call)
         return web.json_response(body)
 
