@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiogram import Bot
@@ -31,6 +32,9 @@ from router.http_errors import json_error
 from router.model import OutboundMessage
 from router.store.base import Store
 
+if TYPE_CHECKING:
+    from router.metrics import Metrics
+
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -38,13 +42,15 @@ MAX_BACKOFF = 30.0
 
 
 class TelegramAdapter(ChannelAdapter):
-    def __init__(self, *, settings: BotSettings, store: Store | None = None) -> None:
+    def __init__(self, *, settings: BotSettings, store: Store | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.name = settings.channel
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base),
                                  timeout=settings.request_timeout)
         self.bot = Bot(settings.token, session=session)
-        self.inbound = InboundHandler(settings=settings, bot=self.bot, store=store)
+        self.inbound = InboundHandler(settings=settings, bot=self.bot, store=store,
+                                      metrics=metrics)
         self.sender = Sender(channel=self.name, bot=self.bot,
                              limiter=RateLimiter(settings.rate_limits), store=store)
         self._stopping = asyncio.Event()

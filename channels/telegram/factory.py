@@ -8,4 +8,5 @@ from router.channel import ChannelAdapter, ChannelContext
 
 
 def create(settings: TelegramSettings, ctx: ChannelContext) -> list[ChannelAdapter]:
-    return [TelegramAdapter(settings=bot, store=ctx.store) for bot in settings.bots]
+    return [TelegramAdapter(settings=bot, store=ctx.store, metrics=ctx.metrics)
+            for bot in settings.bots]

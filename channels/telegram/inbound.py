@@ -9,34 +9,46 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
 from channels.telegram.contacts import set_unreachable
-from channels.telegram.metrics import IGNORED, REJECTED
 from channels.telegram.parse import ChatMemberChange, Ignored, UpdateRejected, parse_update
 from channels.telegram.settings import BotSettings
 from router.channel import Intake
 from router.model import InboundKind
 from router.store.base import Store
 
+if TYPE_CHECKING:
+    from router.metrics import Metrics
+
 log = logging.getLogger(__name__)
 
 
 class InboundHandler:
-    def __init__(self, *, settings: BotSettings, bot: Bot, store: Store | None) -> None:
+    def __init__(self, *, settings: BotSettings, bot: Bot, store: Store | None,
+                 metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.bot = bot
         self.store = store
+        self.metrics = metrics
+        #: outcomes since start (stored, duplicate, ignored reasons...), for logs and tests
+        self.stats: Counter[str] = Counter()
         self.channel = settings.channel
         self.username = settings.username
         self._tasks: set[asyncio.Task[None]] = set()
 
     def reject(self, code: str, reason: str) -> str:
-        REJECTED.labels(self.channel, code).inc()
+        """Count and log input that is acknowledged but unusable. Telegram retries any
+        non-2xx answer for hours, so the counter (`inquiry_router_rejected_total`) and the
+        warning are how an operator notices, not an error status."""
+        self.stats[f"rejected:{code}"] += 1
+        if self.metrics is not None:
+            self.metrics.rejected.labels(self.channel, code).inc()
         log.warning("%s: rejected update (%s): %s", self.channel, code, reason[:300])
         return "rejected"
 
@@ -54,18 +66,22 @@ class InboundHandler:
         except UpdateRejected as exc:
             return self.reject(exc.code, exc.reason)
         if isinstance(parsed, Ignored):
-            IGNORED.labels(self.channel, parsed.reason).inc()
+            self.stats["ignored"] += 1
             log.debug("%s: ignored update %s: %s", self.channel, parsed.update_id, parsed.reason)
             return "ignored"
         if isinstance(parsed, ChatMemberChange):
             await set_unreachable(self.store, self.channel, parsed.chat_id, parsed.blocked)
-            return "blocked" if parsed.blocked else "unblocked"
+            outcome = "blocked" if parsed.blocked else "unblocked"
+            self.stats[outcome] += 1
+            return outcome
         result = await intake(parsed)
         if parsed.kind == InboundKind.CALLBACK:
             # Answered even on a redelivery: a crash may have come between commit and answer,
             # and Telegram keeps the button spinning until someone answers.
             self.spawn(self._answer_callback(str(parsed.metadata["callback_query_id"])))
-        return "duplicate" if result.duplicate else "stored"
+        outcome = "duplicate" if result.duplicate else "stored"
+        self.stats[outcome] += 1
+        return outcome
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

@@ -90,6 +90,16 @@ async def post_update(http: aiohttp.ClientSession, service: Any, body: Any, *,
         return resp.status
 
 
+async def scrape_metrics(http: aiohttp.ClientSession, service: Any) -> dict[tuple, float]:
+    """The service's `/metrics` as {(sample name, sorted labels): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with http.get(f"http://127.0.0.1:{service.port}/metrics") as resp:
+        text = await resp.text()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
 async def conversation_of(service: Any, chat_id: int | str, channel: str = CHANNEL) -> Any:
     """(conversation, messages) stored for a Telegram chat, or (None, [])."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from channels.telegram.metrics import rejected_count
 from router.model import (
     Action,
     Decision,
@@ -23,6 +22,7 @@ from tests.channels.telegram.conftest import (
     outbox_rows,
     payload,
     post_update,
+    scrape_metrics,
 )
 from tests.channels.telegram.fake_api import TOKEN
 
@@ -80,15 +80,15 @@ async def test_malformed_json_and_unknown_types_are_acknowledged_and_counted(
         tg_service, fake_api, http, caplog):
     service = await tg_service()
     caplog.set_level(logging.WARNING)
-    before = {r: rejected_count(CHANNEL, r)
-              for r in ("malformed_json", "unknown_update_type", "invalid_update")}
     assert await post_update(http, service, b"{not json") == 200
     assert await post_update(http, service, payload("unknown_type")) == 200
     assert await post_update(http, service, [1, 2, 3]) == 200
     assert await post_update(http, service, {"update_id": 9, "message": {"chat": 5}}) == 200
-    assert rejected_count(CHANNEL, "malformed_json") == before["malformed_json"] + 1
-    assert rejected_count(CHANNEL, "unknown_update_type") == before["unknown_update_type"] + 1
-    assert rejected_count(CHANNEL, "invalid_update") == before["invalid_update"] + 2
+    metrics = await scrape_metrics(http, service)
+    for reason, count in (("malformed_json", 1), ("unknown_update_type", 1),
+                          ("invalid_update", 2)):
+        key = ("inquiry_router_rejected_total", (("channel", CHANNEL), ("reason", reason)))
+        assert metrics[key] == count
     assert sum("rejected update" in r.getMessage() for r in caplog.records) == 4
     assert await outbox_rows(service) == []
     assert await post_update(http, service, payload("message_text_nb")) == 200  # still serving
