@@ -39,6 +39,8 @@ Decide = Callable[[DecisionContext], Decision]
 # saved: the agent desk starts SLA clocks, ends snoozes and auto-assigns here (issue 6).
 ConversationHook = Callable[[Tx, Conversation, datetime], Awaitable[None]]
 MAX_FOLLOW_UP_DEPTH = 3  # rules reacting to effects of rules: bounded, never a loop
+WEAK_KEY_PREFIX = "subject:"  # thread aliases that only suggest, never prove, a thread
+WEAK_KEY_WINDOW = timedelta(days=7)
 
 
 def queue_everything(ctx: DecisionContext) -> Decision:
@@ -173,7 +175,7 @@ class Pipeline:
     async def _conversation(self, tx: Tx, msg: InboundMessage, contact: Contact,
                             now: datetime) -> tuple[Conversation, bool]:
         keys = [msg.thread_key, *msg.thread_aliases]
-        conv = await tx.find_conversation(msg.channel, keys)
+        conv = await self._find_thread(tx, msg.channel, keys, now)
         if conv is not None and conv.status == Status.RESOLVED:
             if conv.resolved_at and now - conv.resolved_at <= self.reopen_window:
                 await set_status(tx, conv, Status.QUEUED if conv.queue else Status.BOT, now,
@@ -192,6 +194,24 @@ class Pipeline:
         await tx.insert_event(Event(0, "conversation_opened", now, conv.id, "customer",
                                     {"channel": msg.channel}))
         return conv, True
+
+    async def _find_thread(self, tx: Tx, channel: str, keys: list[str],
+                           now: datetime) -> Conversation | None:
+        """The conversation of the strongest key that has one (keys come strongest first).
+
+        Weak keys (a `subject:...` alias: same subject and sender) only join a
+        conversation that was active within WEAK_KEY_WINDOW, so an old thread with the
+        same subject is never revived by a new, unrelated mail.
+        """
+        strong = [k for k in keys if not k.startswith(WEAK_KEY_PREFIX)]
+        if strong and (conv := await tx.find_conversation(channel, strong)) is not None:
+            return conv
+        for key in keys:
+            if key.startswith(WEAK_KEY_PREFIX):
+                conv = await tx.find_conversation(channel, [key])
+                if conv is not None and conv.updated_at and now - conv.updated_at <= WEAK_KEY_WINDOW:
+                    return conv
+        return None
 
 
 def _base_language(hint: str) -> str:

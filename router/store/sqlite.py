@@ -69,6 +69,11 @@ class SqliteStore(Store):
         try:
             self._writer = self._connect()
             self._migrate(self._writer)
+            # One process owns a SQLite database, so any lease still held belongs to a
+            # previous run that died mid-send: release it now rather than waiting for it
+            # to expire (an expired lease would also hold back the rest of its thread).
+            self._writer.execute("UPDATE outbox SET lease_until = NULL "
+                                 "WHERE status = 'pending' AND lease_until IS NOT NULL")
             self._reader = self._connect()
             self._reader.execute("PRAGMA query_only=ON")
         except sqlite3.DatabaseError as exc:

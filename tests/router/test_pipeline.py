@@ -125,3 +125,19 @@ async def test_a_failing_decision_still_stores_and_queues_the_message(store):
     r = await pipeline.ingest(inbound("m1"))
     conv = await store.read(lambda tx: tx.get_conversation(r.conversation_id))
     assert conv.status == Status.QUEUED
+
+
+async def test_a_weak_subject_key_only_joins_a_recent_conversation(store):
+    now = [datetime(2026, 3, 2, 9, tzinfo=UTC)]
+    pipeline = Pipeline(store, lambda: echo_decide, clock=lambda: now[0])
+    weak = ("subject:invoice 42|a@example.com",)
+    first = await pipeline.ingest(inbound("m1", thread="mid-1", thread_aliases=weak))
+    now[0] += timedelta(days=2)
+    near = await pipeline.ingest(inbound("m2", thread="mid-2", thread_aliases=weak))
+    assert near.conversation_id == first.conversation_id
+    now[0] += timedelta(days=30)
+    late = await pipeline.ingest(inbound("m3", thread="mid-3", thread_aliases=weak))
+    assert late.conversation_id != first.conversation_id
+    # a strong key wins over a weak one pointing elsewhere
+    strong = await pipeline.ingest(inbound("m4", thread="mid-1", thread_aliases=weak))
+    assert strong.conversation_id == first.conversation_id
