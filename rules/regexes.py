@@ -3,18 +3,25 @@
 Python's `re` backtracks: `(a+)+$` against a long run of "a"s takes exponential time.
 RE2 cannot, but its `\\b` only knows ASCII letters, so `\\bfaktura\\b` would miss "å" and
 Cyrillic boundaries. We rewrite `\\b` at the start or end of a pattern or alternative into
-a Unicode letter/digit boundary, and refuse `\\b` elsewhere and `\\B` with a hint, rather
+a Unicode letter/digit boundary (and `\\w` / `\\W` into Unicode letter classes, since
+RE2's are ASCII too), and refuse `\\b` elsewhere and `\\B` with a hint, rather
 than silently matching something else.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import re2
 
+WORD = r"[\pL\pN_]"
+NON_WORD = r"[^\pL\pN_]"
 LEADING = r"(?:^|[^\pL\pN_])"
 TRAILING = r"(?:[^\pL\pN_]|$)"
+
+
+_CLASS_WORD = re.compile(r"((?:^|[^\\])(?:\\\\)*)\\w")
 
 
 def _tokens(pattern: str) -> list[str]:
@@ -56,6 +63,15 @@ def unicode_boundaries(pattern: str) -> str:
     for k, tok in enumerate(toks):
         if tok == "\\B":
             raise ValueError("\\B is not supported (RE2 only knows ASCII word characters)")
+        if tok == "\\w":
+            out.append(WORD)
+            continue
+        if tok == "\\W":
+            out.append(NON_WORD)
+            continue
+        if tok.startswith("[") and "\\w" in tok:
+            out.append(_CLASS_WORD.sub(lambda m: m.group(1) + r"\pL\pN_", tok))
+            continue
         if tok != "\\b":
             out.append(tok)
             continue
