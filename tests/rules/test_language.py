@@ -1,0 +1,105 @@
+"""Language detection accuracy on tests/rules/data (written for this project, not downloaded).
+
+`python -m tests.rules.test_language` prints the table that docs/rules.md quotes.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from rules.language import Detector
+
+DATA = Path(__file__).resolve().parent / "data"
+LANGS = ("sv", "fi", "nb", "uk", "en")
+WRONG_NEIGHBOUR = {"sv": "nb", "nb": "sv", "fi": "sv", "uk": "en", "en": "sv"}
+
+
+@cache
+def detector() -> Detector:
+    return Detector(LANGS, "en")
+
+
+def samples(kind: str) -> list[tuple[str, str]]:
+    out = []
+    for lang in LANGS:
+        for line in (DATA / f"{lang}.{kind}.txt").read_text("utf-8").splitlines():
+            line = line.strip()
+            if line and (kind == "sentences" or 3 <= len(line.split()) <= 6):
+                out.append((lang, line))
+    return out
+
+
+def accuracy(kind: str, hint: str = "none") -> tuple[float, int, list[tuple[str, str, str]]]:
+    """hint: none | true (the platform names the right language) | en (a wrong UI language)
+    | neighbour (the most confusable wrong one); samples whose hint would be right are
+    skipped for the wrong-hint modes."""
+    ok, total, errors = 0, 0, []
+    for lang, text in samples(kind):
+        given = {"none": "", "true": lang, "en": "en",
+                 "neighbour": WRONG_NEIGHBOUR[lang]}[hint]
+        if hint in ("en", "neighbour") and given == lang:
+            continue
+        got, _ = detector().detect(text, hint=given)
+        total += 1
+        if got == lang:
+            ok += 1
+        else:
+            errors.append((lang, got, text))
+    return ok / total, total, errors
+
+
+def test_enough_data_per_language():
+    for kind, minimum in (("sentences", 200), ("short", 190)):
+        counts = {lang: sum(1 for got, _ in samples(kind) if got == lang) for lang in LANGS}
+        assert min(counts.values()) >= minimum, counts
+
+
+def test_full_sentences_without_hints():
+    acc, total, errors = accuracy("sentences")
+    assert total >= 1000
+    assert acc >= 0.995, errors
+
+
+def test_short_messages_without_hints():
+    acc, _, errors = accuracy("short")
+    assert acc >= 0.98, errors
+
+
+def test_short_messages_with_platform_hints():
+    acc, _, errors = accuracy("short", "true")
+    assert acc >= 0.995, errors
+
+
+def test_a_wrong_ui_language_hint_does_not_override_a_sentence():
+    acc, _, errors = accuracy("sentences", "en")
+    assert acc >= 0.995, errors
+
+
+@pytest.mark.parametrize(("text", "hint", "previous", "expected"), [
+    ("ok", "", "fi", "fi"),  # no letters to go on: the conversation keeps its language
+    ("👍", "nb-NO", "", "nb"),  # nothing but the platform hint
+    ("ok", "", "", "en"),  # nothing at all: the default
+    ("Tack!", "sv-SE", "", "sv"),
+    ("Takk!", "no", "", "nb"),  # Telegram's "no" means Norwegian: nb is configured
+    ("Hei", "", "nb", "nb"),  # ambiguous between fi and nb: sticky
+    ("Hei", "", "fi", "fi"),
+    ("Voisitteko auttaa minua vaihtamaan salasanan?", "", "sv", "fi"),  # a sentence wins
+])
+def test_hints_and_stickiness(text: str, hint: str, previous: str, expected: str):
+    assert detector().detect(text, hint=hint, previous=previous)[0] == expected
+
+
+def test_cyrillic_is_ukrainian_when_it_is_the_only_cyrillic_language():
+    lang, confidence = detector().detect("Де моя посилка?")
+    assert (lang, confidence) == ("uk", 1.0)
+
+
+if __name__ == "__main__":
+    for kind in ("sentences", "short"):
+        for mode in ("none", "true", "en", "neighbour"):
+            acc, total, errors = accuracy(kind, mode)
+            print(f"{kind:9} hint={mode:9} n={total:5} accuracy={acc * 100:6.2f}% "
+                  f"errors={len(errors)}")
