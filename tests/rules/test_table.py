@@ -27,14 +27,18 @@ replies:
     uk: "Дякуємо, {{ contact.first_name }}!"
     en: "Thanks {{ contact.first_name }}!"
 rules:
-  - {name: kw, when: {text: {keywords: [faktura, lasku, рахунок, invoice, fakturaen]}}, then: [{tag: invoice}]}
+  - name: kw
+    when: {text: {keywords: [faktura, lasku, рахунок, invoice, fakturaen]}}
+    then: [{tag: invoice}]
   - {name: kw prefix, when: {text: {keywords: ["laskut*"]}}, then: [{tag: laskut}]}
   - {name: kw all, when: {text: {keywords: [refund, card], match: all}}, then: [{tag: refund_card}]}
   - {name: kw phrase, when: {text: {keywords: [credit card, ligger nere]}}, then: [{tag: phrase}]}
   - name: kw per language
     when: {text: {keywords: {sv: [paket], nb: [pakken], fi: [paketti], uk: [посилка], en: [parcel]}}}
     then: [{tag: parcel}]
-  - {name: kw diacritics, when: {text: {keywords: [återbetalning, Їжак, kundtjänst]}}, then: [{tag: diacritics}]}
+  - name: kw diacritics
+    when: {text: {keywords: [återbetalning, Їжак, kundtjänst]}}
+    then: [{tag: diacritics}]
   - {name: rx, when: {text: {regex: '\\bORD-\\d{5}\\b'}}, then: [{tag: order_no}]}
   - {name: rx unicode, when: {text: {regex: '\\b(återbetal\\w*|повернен\\w*)\\b'}}, then: [{tag: rx_refund}]}
   - {name: rx case, when: {text: {regex: 'URGENT', case_sensitive: true}}, then: [{tag: shouting}]}
@@ -65,7 +69,9 @@ rules:
   - {name: handoff, when: {text: {keywords: [människa, людина]}}, then: [{handoff: support}]}
   - {name: plain handoff, when: {text: {keywords: [agent]}}, then: [handoff]}
   - {name: resolve, when: {text: {keywords: [solved, löst]}}, then: [{resolve: true}]}
-  - {name: note, when: {text: {keywords: [note]}}, then: [{note: "{{ contact.name }} on {{ message.channel }}"}]}
+  - name: note
+    when: {text: {keywords: [note]}}
+    then: [{note: "{{ contact.name }} on {{ message.channel }}"}]
   - name: webhook
     when: {text: {keywords: [hook]}}
     then: [{webhook: {url: "https://hooks.example/x", payload: {who: "{{ contact.first_name }}"}}}]
@@ -132,7 +138,8 @@ CASES: list[Case] = [
     ("See attached", {"attachments": (Attachment("document"),)}, {(T, "has_file")},
      {(T, "photo")}),
     # sender
-    ("Hello", {"channel": "email", "sender": Sender("x@mail.bigcorp.example", email="x@mail.bigcorp.example")},
+    ("Hello", {"channel": "email", "sender": Sender("x@mail.bigcorp.example",
+                                                    email="x@mail.bigcorp.example")},
      {(T, "bigcorp")}, set()),
     ("Hello", {"channel": "email", "sender": Sender("a@notbigcorp.example", email="a@notbigcorp.example")},
      set(), {(T, "bigcorp")}),
