@@ -16,8 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from router.model import ContactView, ConversationView, DecisionContext, InboundMessage, Sender
-from router.model import Status
+from router.model import (
+    ContactView,
+    ConversationView,
+    DecisionContext,
+    InboundMessage,
+    Sender,
+    Status,
+)
 from router.yamlsrc import Source
 from rules import compile_rules
 
@@ -66,7 +72,8 @@ def generate(n: int, seed: int = 7) -> tuple[dict[str, Any], list[str]]:
     data = {
         "languages": list(LANGS), "default_language": "en",
         "business_hours": {"timezone": "Europe/Stockholm", "weekly": {"mon-fri": "08:00-17:00"}},
-        "replies": {"ack": {"sv": "Tack {{ contact.first_name }}!", "en": "Thanks {{ contact.first_name }}!"}},
+        "replies": {"ack": {"sv": "Tack {{ contact.first_name }}!",
+                            "en": "Thanks {{ contact.first_name }}!"}},
         "rules": rules[:n],
     }
     return data, injectable
