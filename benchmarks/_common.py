@@ -37,26 +37,44 @@ def rnd(value: float, digits: int = 1) -> float:
     return round(value, digits)
 
 
-def write_config(directory: Path, *, db: Path, extra: dict[str, Any] | None = None) -> Path:
-    """A minimal service config: SQLite at `db`, port 0, logs at WARNING.
+def rules_available() -> bool:
+    """True when the rules package can compile the shipped config's rules."""
+    import importlib.util
 
-    Logs go at WARNING because the INFO line per sent reply would measure the terminal or
-    the log pipe rather than the service; production deployments ship logs asynchronously.
+    if importlib.util.find_spec("rules") is None:
+        return False
+    import rules
+
+    return hasattr(rules, "compile_rules")
+
+
+def shipped_config() -> dict[str, Any]:
+    """The shipped config.yaml (queues, agents, rules via includes), includes made absolute."""
+    data: dict[str, Any] = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    includes = data.get("include") or []
+    data["include"] = [str(ROOT / p) for p in ([includes] if isinstance(includes, str) else includes)]
+    return data
+
+
+def write_config(directory: Path, *, db: Path, channels: dict[str, Any] | None = None,
+                 shipped: bool = False) -> Path:
+    """A service config: SQLite at `db`, port 0, logs at WARNING, the given channels.
+
+    With `shipped`, the queues, agents and rules of the shipped config come along, so the
+    service decides as a real deployment would. Logs go at WARNING because an INFO line
+    per sent reply would measure the log pipe rather than the service.
     """
-    data: dict[str, Any] = {
-        "service": {"data_dir": str(directory / "data"), "shutdown_grace": "2s"},
+    data: dict[str, Any] = shipped_config() if shipped else {}
+    data.update({
+        "service": {**data.get("service", {}), "data_dir": str(directory / "data"),
+                    "shutdown_grace": "2s"},
         "http": {"host": "127.0.0.1", "port": 0},
         "storage": {"url": f"sqlite:///{db}"},
         "logging": {"level": "WARNING", "format": "json"},
-        "channels": {"loopback": {}},
-    }
-    for key, value in (extra or {}).items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
-        else:
-            data[key] = value
+        "channels": channels if channels is not None else {"loopback": {}},
+    })
     path = directory / "config.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
 
 
@@ -74,18 +92,18 @@ class Serve:
         assert self.proc is not None
         return self.proc.pid
 
-    async def start(self, timeout: float = 60.0) -> None:
+    async def start(self, wait: float = 60.0) -> None:
         with self.log.open("ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 PYTHON, "-m", "router", "serve", "--config", str(self.config), cwd=ROOT,
                 env=ENV, stdout=asyncio.subprocess.PIPE, stderr=log)
-        self.port = await read_port(self.proc, timeout, self.log)
+        self.port = await read_port(self.proc, wait, self.log)
 
     async def stop(self) -> None:
         await stop_process(self.proc)
 
 
-async def read_port(proc: asyncio.subprocess.Process, timeout: float, log: Path | None = None) -> int:
+async def read_port(proc: asyncio.subprocess.Process, wait: float, log: Path | None = None) -> int:
     """Wait for the `listening on http://host:port` line a server prints when ready."""
     assert proc.stdout is not None
 
@@ -99,7 +117,7 @@ async def read_port(proc: asyncio.subprocess.Process, timeout: float, log: Path 
             if line.startswith("listening on http://"):
                 return int(line.strip().rsplit(":", 1)[1])
 
-    return await asyncio.wait_for(scan(), timeout)
+    return await asyncio.wait_for(scan(), wait)
 
 
 async def stop_process(proc: asyncio.subprocess.Process | None, grace: float = 10.0) -> None:

@@ -13,7 +13,6 @@ compile one (`"decide": "rules"`), else a canned reply to every message (`"echo"
 from __future__ import annotations
 
 import asyncio
-import importlib
 import itertools
 import tempfile
 import time
@@ -21,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import ROOT, percentile, rnd
+from benchmarks._common import ROOT, percentile, rnd, rules_available
 from router.model import Action, Decision, DecisionContext, InboundMessage, ReplyContent, Sender
 from router.pipeline import Decide, Pipeline
 from router.store.sqlite import SqliteStore
@@ -50,8 +49,7 @@ def echo_decide(ctx: DecisionContext) -> Decision:
 
 def load_decide() -> tuple[str, Decide]:
     """The shipped config's compiled rules when the rules package provides them."""
-    rules = importlib.import_module("rules") if importlib.util.find_spec("rules") else None
-    if rules is None or not hasattr(rules, "compile_rules"):
+    if not rules_available():
         return "echo", echo_decide
     from router.config import load_config
     from router.wiring import build_decide

@@ -1,0 +1,169 @@
+"""Webhook ingest against `inquiry-router serve`, next to the machine's HTTP ceiling.
+
+Three processes: the service (`python -m router serve`, SQLite in a temp dir), a bare
+aiohttp endpoint that only parses the JSON (`benchmarks/bare_server.py`), and the load
+generator (`benchmarks/loadgen.py`, fixed concurrency, bounded duration). The service
+answers a webhook only after the message's durable commit, so `msgs_per_s` is committed
+messages per second; `ratio` divides it by the bare endpoint's rate measured in the same
+run, which cancels most of the machine's speed and noise out of the figure.
+
+Channels: every entry of `CHANNELS` whose package exists in the tree. Loopback always
+does; Telegram (and later Slack) join once their adapters land.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from benchmarks._common import (
+    ENV,
+    PYTHON,
+    ROOT,
+    Serve,
+    read_port,
+    rnd,
+    rules_available,
+    stop_process,
+    write_config,
+)
+
+CONCURRENCY = 40  # Telegram's default webhook max_connections
+TG_BOT, TG_SECRET = "benchbot", "bench-secret-token"
+TG_TOKEN = "123456789:AAbenchbenchbenchbenchbenchbenchbench"
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """How to configure a channel on the service and which webhook the load hits."""
+
+    name: str
+    module: str  # the channel's factory module: the spec is used only when it exists
+    path: str
+    body: str  # a body kind of benchmarks.loadgen
+    headers: dict[str, str] = field(default_factory=dict)
+    #: settings under `channels.<name>`; given the base URL of a platform API stand-in
+    settings: Callable[[str], dict[str, Any]] = lambda api: {}
+
+
+CHANNELS = (
+    ChannelSpec("loopback", "channels.loopback.factory", "/webhooks/loopback", "loopback"),
+    # Settings as in channels/telegram/settings.py; no webhook_url, so no setWebhook, and
+    # getMe goes to the stand-in API.
+    ChannelSpec("telegram", "channels.telegram.factory", f"/webhooks/telegram/{TG_BOT}",
+                "telegram", {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
+                lambda api: {"bots": [{"name": TG_BOT, "token": TG_TOKEN,
+                                       "webhook_secret": TG_SECRET, "api_base": api}]}),
+)
+
+
+def available(spec: ChannelSpec) -> bool:
+    return importlib.util.find_spec(spec.module) is not None
+
+
+async def fake_platform_api() -> tuple[web.AppRunner, str]:
+    """A stand-in Bot API that answers ok to everything (getMe, setWebhook, sendMessage)."""
+
+    async def answer(request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if method == "getMe":
+            result: Any = {"id": 123456789, "is_bot": True, "first_name": "Bench",
+                           "username": TG_BOT}
+        elif method.startswith("send"):
+            result = {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}}
+        else:
+            result = True
+        return web.json_response({"ok": True, "result": result})
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", answer)
+    app.router.add_get("/bot{token}/{method}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+async def loadgen(url: str, spec: ChannelSpec, *, duration: float, warmup: float) -> dict[str, Any]:
+    args = [PYTHON, "-m", "benchmarks.loadgen", url, "--body", spec.body,
+            "--concurrency", str(CONCURRENCY), "--duration", str(duration),
+            "--warmup", str(warmup)]
+    for name, value in spec.headers.items():
+        args += ["--header", f"{name}: {value}"]
+    proc = await asyncio.create_subprocess_exec(*args, cwd=ROOT, env=ENV,
+                                                stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"loadgen failed: {err.decode(errors='replace')[-2000:]}")
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+async def with_server(start: Callable[[], Awaitable[tuple[Any, int]]],
+                      stop: Callable[[Any], Awaitable[None]], spec: ChannelSpec,
+                      **timing: float) -> dict[str, Any]:
+    handle, port = await start()
+    try:
+        return await loadgen(f"http://127.0.0.1:{port}{spec.path}", spec, **timing)
+    finally:
+        await stop(handle)
+
+
+async def bench_channel(spec: ChannelSpec, directory: Path, api: str, *, duration: float,
+                        warmup: float) -> dict[str, Any]:
+    async def start_bare() -> tuple[Any, int]:
+        proc = await asyncio.create_subprocess_exec(
+            PYTHON, "-m", "benchmarks.bare_server", cwd=ROOT, env=ENV,
+            stdout=asyncio.subprocess.PIPE)
+        return proc, await read_port(proc, 30.0)
+
+    async def start_serve() -> tuple[Any, int]:
+        run_dir = directory / spec.name
+        run_dir.mkdir()
+        config = write_config(run_dir, db=run_dir / "router.db",
+                              channels={spec.name: spec.settings(api)}, shipped=rules_available())
+        serve = Serve(config, run_dir / "serve.log")
+        await serve.start()
+        return serve, serve.port
+
+    async def stop_serve(serve: Serve) -> None:
+        await serve.stop()
+
+    bare = await with_server(start_bare, stop_process, spec, duration=duration, warmup=warmup)
+    full = await with_server(start_serve, stop_serve, spec, duration=duration, warmup=warmup)
+    if full["errors"] or not full["requests"]:
+        raise RuntimeError(f"ingest on {spec.name}: {full['errors']} errors, "
+                           f"{full['requests']} ok (see {directory}/{spec.name}/serve.log)")
+    return {
+        "bench": "ingest", "channel": spec.name, "msgs_per_s": full["msgs_per_s"],
+        "p99_ms": full["p99_ms"], "bare_msgs_per_s": bare["msgs_per_s"],
+        "ratio": rnd(full["msgs_per_s"] / bare["msgs_per_s"], 3) if bare["msgs_per_s"] else 0.0,
+        "p50_ms": full["p50_ms"], "bare_p99_ms": bare["p99_ms"], "concurrency": CONCURRENCY,
+        "decide": "rules" if rules_available() else "none",
+    }
+
+
+async def main(quick: bool) -> list[dict[str, Any]]:
+    duration, warmup = (0.6, 0.2) if quick else (8.0, 1.5)
+    runner, api = await fake_platform_api()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+            return [await bench_channel(spec, Path(tmp), api, duration=duration, warmup=warmup)
+                    for spec in CHANNELS if available(spec)]
+    finally:
+        await runner.cleanup()
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    return asyncio.run(main(quick))

@@ -1,0 +1,124 @@
+"""A closed-loop HTTP load generator: fixed concurrency, bounded duration, unique bodies.
+
+Run as its own process (`python -m benchmarks.loadgen ...`) so that the server under
+test does not share an event loop or a GIL with the client. Each of `--concurrency`
+workers keeps exactly one request in flight on its own keep-alive connection, like a
+platform delivering webhooks over a fixed connection pool (Telegram's default
+`max_connections` is 40). Every request carries a fresh id, so each one is a real
+commit on the service and never a dedupe hit. Prints one JSON object to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import sys
+import time
+from collections.abc import Callable
+
+import aiohttp
+import orjson
+
+TEXTS = (
+    "Hej! Jag har fått en faktura som inte stämmer, kan ni hjälpa mig?",
+    "Hello, I would like a refund for my last order please.",
+    "Hei, laskussani on virhe. Voitteko tarkistaa sen?",
+    "Can I talk to a human? The app keeps crashing on start.",
+)
+#: a run-unique prefix, so two runs against one database never collide on ids
+RUN = int(time.time() * 1000) % 10**9
+
+
+def loopback_body(i: int, conversations: int) -> bytes:
+    thread = i % conversations
+    return orjson.dumps({"id": f"lg{RUN}-{i}", "thread": f"chat-{thread}",
+                         "from": f"user-{thread}", "text": TEXTS[i % len(TEXTS)]})
+
+
+def telegram_body(i: int, conversations: int) -> bytes:
+    """A Bot API `Update` with a private-chat text message, as Telegram posts it."""
+    user = 10_000 + i % conversations
+    person = {"id": user, "is_bot": False, "first_name": "Customer", "language_code": "en"}
+    return orjson.dumps({
+        "update_id": RUN * 10 + i,
+        "message": {"message_id": i + 1, "date": int(time.time()), "from": person,
+                    "chat": {"id": user, "type": "private", "first_name": "Customer"},
+                    "text": TEXTS[i % len(TEXTS)]},
+    })
+
+
+BODIES: dict[str, Callable[[int, int], bytes]] = {"loopback": loopback_body,
+                                                    "telegram": telegram_body}
+
+
+async def load(url: str, *, body: Callable[[int, int], bytes], headers: dict[str, str],
+               concurrency: int, duration: float, warmup: float,
+               conversations: int) -> dict[str, float | int]:
+    counter = itertools.count()
+    latencies: list[float] = []
+    errors = 0
+    measuring = False
+    deadline = 0.0
+    headers = {"Content-Type": "application/json", **headers}
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                data = body(next(counter), conversations)
+                started = time.perf_counter()
+                try:
+                    async with session.post(url, data=data, headers=headers) as resp:
+                        await resp.read()
+                        ok = resp.status == 200
+                except aiohttp.ClientError:
+                    ok = False
+                if not measuring:
+                    continue
+                if ok:
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    errors += 1
+
+        deadline = time.perf_counter() + warmup
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        measuring = True
+        started = time.perf_counter()
+        deadline = started + duration
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        if not latencies:
+            return 0.0
+        return latencies[min(len(latencies) - 1, max(0, round(q / 100 * len(latencies)) - 1))]
+
+    return {"requests": len(latencies), "errors": errors,
+            "msgs_per_s": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(pct(50) * 1000, 2), "p99_ms": round(pct(99) * 1000, 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.loadgen")
+    parser.add_argument("url")
+    parser.add_argument("--body", choices=sorted(BODIES), default="loopback")
+    parser.add_argument("--header", action="append", default=[], help="Name: value")
+    parser.add_argument("--concurrency", type=int, default=40)
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--conversations", type=int, default=5000)
+    args = parser.parse_args(argv)
+    headers = dict(h.split(":", 1) for h in args.header)
+    result = asyncio.run(load(
+        args.url, body=BODIES[args.body], headers={k.strip(): v.strip() for k, v in headers.items()},
+        concurrency=args.concurrency, duration=args.duration, warmup=args.warmup,
+        conversations=args.conversations))
+    sys.stdout.write(orjson.dumps(result).decode() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
