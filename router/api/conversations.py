@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from router.agents import actions
 from router.agents.errors import ActionRejected
+from router.api import assist
 from router.api import serialize as js
 from router.api.routing import DESK, Route, path_int
 from router.model import Agent
@@ -132,8 +133,9 @@ def routes() -> list[Route]:
               body=TextBody, response="Conversation"),
         Route("POST", one + "/transfer", _action(actions.transfer), "Transfer to a queue or an "
               "agent, with an optional note", t, body=TransferBody, response="Conversation"),
-        Route("POST", one + "/resolve", _action(actions.resolve), "Resolve", t,
-              response="Conversation"),
+        # console (issue 7): resolve runs the rules' `resolved` event too (thanks, CSAT)
+        Route("POST", one + "/resolve", assist.resolve, "Resolve (then the rules and bots "
+              "with event `resolved`: thank-you reply, CSAT survey)", t, response="Conversation"),
         Route("POST", one + "/reopen", _action(actions.reopen), "Reopen a resolved conversation",
               t, response="Conversation"),
         Route("POST", one + "/snooze", _action(actions.snooze), "Hide until a time (a customer "

@@ -75,6 +75,11 @@ SCHEMAS |= {
                            "identities": {"type": "array", "items": _ref("Identity")},
                            "conversations": {"type": "array", "items": _ref("Conversation")}},
                           ["id", "identities", "conversations"]),
+    # console (issue 7): canned replies
+    "ReplyList": _obj({"items": {"type": "array", "items": _obj(
+        {"id": _STR, "text": _STR, "language": _STR}, ["id"])}}, ["items"]),
+    "RenderedReply": _obj({"reply_id": _STR, "language": _STR, "text": _STR},
+                          ["reply_id", "text"]),
     "EventStream": {"description": "WebSocket frames: {type: hello|event, ...Event}",
                     "allOf": [_ref("Event")]},
 }
@@ -121,8 +126,8 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
     for code in sorted(codes):
         op["responses"][code] = {"description": _ERRORS[code],
                                  "content": {"application/json": {"schema": _ref("Error")}}}
-    if route.auth:
-        op["security"] = [{"bearer": []}]
+    if route.auth:  # console (issue 7): or the console's session cookie (+ X-CSRF-Token)
+        op["security"] = [{"bearer": []}, {"console": []}]
     else:
         op["security"] = []
     if route.admin:
@@ -144,5 +149,9 @@ def build_document(routes: list[Route], *, title: str, version: str) -> dict[str
         "paths": paths,
         "components": {"schemas": components, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer",
-                       "description": "a token from `inquiry-router agents token NAME`"}}},
+                       "description": "a token from `inquiry-router agents token NAME`"},
+            "console": {"type": "apiKey", "in": "cookie", "name": "ir_console",
+                        "description": "the agent console's session (POST /console/login); "
+                                       "state-changing requests also need the X-CSRF-Token "
+                                       "header from GET /console/session"}}},
     }

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from router.agents import auth
 from router.agents.desk import Desk
 from router.agents.errors import ActionRejected, ConflictError, Forbidden, NotFoundError
+from router.api.hooks import SESSION_AUTH
 from router.http_errors import json_error, read_json
 from router.model import Agent, Role
 
@@ -53,9 +54,16 @@ def bearer(request: web.Request) -> str:
 
 
 async def current_agent(request: web.Request) -> Agent | web.Response:
-    """The token's agent, or the 401 response to send (never says which check failed)."""
+    """The token's (or console session's) agent, or the 401/403 response to send (never
+    says which check failed)."""
     token = bearer(request)
     if not token:
+        # --- console (issue 7): the console's session cookie (+ CSRF header) instead ---
+        session_auth = request.app.get(SESSION_AUTH)
+        found = await session_auth(request) if session_auth is not None else None
+        if found is not None:
+            return found
+        # --- end console ---
         return json_error(401, "unauthorized", "send 'Authorization: Bearer <token>'; "
                           "make one with `inquiry-router agents token NAME`")
     agent = await request.app[DESK].store.read(lambda tx: auth.authenticate(tx, token))

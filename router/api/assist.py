@@ -1,0 +1,184 @@
+"""What an agent needs while writing, beside the desk's actions (issue 7, the console).
+
+- canned replies rendered in the conversation's language (`RuleSet.render_reply`), so
+  the agent inserts text the customer can read and edits it before sending;
+- the typing signal for web chat visitors ("Anna is typing…");
+- resolve followed by the rules with event `resolved` in the *same* unit of work, so the
+  rules' and bots' effects of a resolve (thank-you reply, CSAT survey) are written with
+  the resolve itself and a crash cannot lose them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from router.agents import actions
+from router.agents.errors import Forbidden, NotFoundError
+from router.agents.policy import DeskPolicy
+from router.api import serialize as js
+from router.api.hooks import RULES, SIGNAL
+from router.api.routing import DESK, Route, path_int
+from router.effects import apply_actions
+from router.model import (
+    Agent,
+    Contact,
+    Conversation,
+    DecisionContext,
+    Direction,
+    Event,
+    InboundMessage,
+    Role,
+    Sender,
+    Status,
+)
+from router.pipeline import Decide
+from router.store.base import Tx
+
+log = logging.getLogger(__name__)
+PLAIN = "loopback"  # render without channel markup: the text goes into a text box
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RepliesQuery(Body):
+    conversation_id: int | None = Field(
+        None, description="render each reply in this conversation's language and context")
+    q: str = Field("", max_length=200, description="only ids or texts containing this "
+                                                  "(case-insensitive)")
+
+
+class RenderBody(Body):
+    reply_id: str = Field(min_length=1, max_length=200)
+
+
+def _decide(request: web.Request) -> Decide | None:
+    current = request.app.get(RULES)
+    return current() if current is not None else None
+
+
+def _ruleset(request: web.Request) -> Any:
+    return getattr(_decide(request), "ruleset", None)
+
+
+async def _context(tx: Tx, conv: Conversation, now: datetime,
+                   event: str = "message") -> tuple[DecisionContext, Contact]:
+    """The conversation as the rules see it, with its last customer message."""
+    contact = await tx.get_contact(conv.contact_id)
+    if contact is None:
+        raise NotFoundError(f"contact {conv.contact_id} of conversation {conv.id} is gone")
+    inbound = [m for m in await tx.list_messages(conv.id) if m.direction == Direction.INBOUND]
+    last = inbound[-1] if inbound else None
+    message = InboundMessage(conv.channel, last.external_id if last else "", conv.thread_key,
+                             Sender(conv.recipient), last.text if last else "",
+                             last.created_at if last else now)
+    return DecisionContext(message, conv.view(), contact.view(), now, event=event), contact
+
+
+async def list_replies(request: web.Request, agent: Agent, query: RepliesQuery) -> dict[str, Any]:
+    ruleset, desk = _ruleset(request), request.app[DESK]
+    if ruleset is None:
+        return {"items": []}
+    ctx: DecisionContext | None = None
+    if query.conversation_id is not None:
+        cid = query.conversation_id
+
+        async def q(tx: Tx) -> DecisionContext:
+            return (await _context(tx, await actions.load(tx, cid), desk.clock()))[0]
+
+        ctx = await desk.store.read(q)
+    items = []
+    needle = query.q.casefold()
+    for reply_id in ruleset.reply_ids():
+        item: dict[str, Any] = {"id": reply_id, "text": "", "language": ""}
+        if ctx is not None:
+            try:
+                content = ruleset.render_reply(reply_id, language=ctx.conversation.language,
+                                               channel=PLAIN, ctx=ctx)
+                item.update(text=content.text, language=content.language)
+            except Exception:  # one broken template must not hide the others
+                log.exception("canned reply %r does not render", reply_id)
+        if needle in reply_id.casefold() or needle in item["text"].casefold():
+            items.append(item)
+    return {"items": items}
+
+
+async def render_reply(request: web.Request, agent: Agent, body: RenderBody) -> dict[str, Any]:
+    ruleset, desk, cid = _ruleset(request), request.app[DESK], path_int(request)
+    if ruleset is None or body.reply_id not in ruleset.reply_ids():
+        raise NotFoundError(f"no canned reply '{body.reply_id}'; GET /replies lists them")
+
+    async def q(tx: Tx) -> DecisionContext:
+        return (await _context(tx, await actions.load(tx, cid), desk.clock()))[0]
+
+    ctx = await desk.store.read(q)
+    content = ruleset.render_reply(body.reply_id, language=ctx.conversation.language,
+                                   channel=PLAIN, ctx=ctx)
+    return {"reply_id": body.reply_id, "language": content.language, "text": content.text}
+
+
+async def typing(request: web.Request, agent: Agent) -> dict[str, Any]:
+    """Tell the customer an agent is typing (web chat only; other channels ignore it)."""
+    desk, cid = request.app[DESK], path_int(request)
+    conv = await desk.store.read(lambda tx: actions.load(tx, cid))
+    if conv.status == Status.ASSIGNED and conv.assignee != agent.name and agent.role != Role.ADMIN:
+        raise Forbidden(f"conversation {cid} is assigned to {conv.assignee}")
+    signal = request.app.get(SIGNAL)
+    delivered = 0
+    if signal is not None and conv.status != Status.RESOLVED:
+        delivered = await signal(conv, "agent_typing", agent.display_name or agent.name)
+    return {"delivered": delivered}
+
+
+async def run_rules(tx: Tx, conv: Conversation, decide: Decide, event: str, now: datetime, *,
+                    default_queue: str) -> None:
+    """Evaluate the rules and bots for `event` and apply their actions in this unit."""
+    ctx, contact = await _context(tx, conv, now, event)
+    try:
+        decision = decide(ctx)
+    except Exception:  # a broken rule must not undo the agent's action
+        log.exception("rules failed on %s for conversation %s", event, conv.id)
+        return
+    applied = await apply_actions(tx, conv, contact, decision.actions, now,
+                                  default_queue=default_queue)
+    if applied.changed:
+        await tx.insert_event(Event(0, "rules_applied", now, conv.id, "rules", {
+            "event": event, "version": decision.rules_version, "trace": decision.trace,
+            "actions": applied.events}))
+
+
+def resolve_then_rules(decide: Decide | None) -> Any:
+    """A desk action: resolve, then the rules' `resolved` event, in one unit of work."""
+    async def resolve(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent,
+                      now: datetime) -> None:
+        await actions.resolve(tx, policy, conv, actor, now)
+        if decide is not None:
+            await run_rules(tx, conv, decide, "resolved", now, default_queue=policy.default_queue)
+
+    return resolve
+
+
+async def resolve(request: web.Request, agent: Agent) -> dict[str, Any]:
+    desk = request.app[DESK]
+    _, conv = await desk.run(path_int(request), resolve_then_rules(_decide(request)), agent)
+    return js.conversation(conv)
+
+
+def routes() -> list[Route]:
+    one = "/conversations/{id}"
+    return [
+        Route("GET", "/replies", list_replies, "Canned replies, rendered for a conversation "
+              "when `conversation_id` is given", "replies", query=RepliesQuery,
+              response="ReplyList"),
+        Route("POST", one + "/render-reply", render_reply, "Render a canned reply in the "
+              "conversation's language (plain text, to edit before sending)", "replies",
+              body=RenderBody, response="RenderedReply"),
+        Route("POST", one + "/typing", typing, "Show the customer that an agent is typing "
+              "(web chat; a no-op elsewhere)", "conversations", response="Object"),
+    ]
