@@ -210,11 +210,18 @@ def _is(values: frozenset[str], seen: str) -> str:
 
 @leaf("channel")
 def _channel(value: Any, path: Path_, dotted: str, cc: CompileContext) -> Node:
+    # `telegram` matches every Telegram bot's channel (`telegram:support`, ...);
+    # `telegram:support` matches that bot only.
     values = _as_set(value)
-    for name in sorted(values - set(schema.CHANNELS)):
+    for name in sorted(v for v in values if v.split(":", 1)[0] not in schema.CHANNELS):
         cc.unknown(path, "channel", name, schema.CHANNELS, "channels:")
-    return Leaf(dotted, lambda f: f.ctx.message.channel in values,
-                lambda f, ok: _is(values, f.ctx.message.channel))
+
+    def test(f: Any) -> bool:
+        channel = f.ctx.message.channel
+        return channel in values or channel.split(":", 1)[0] in values
+
+    return Leaf(dotted, test, lambda f, ok: f"is '{f.ctx.message.channel}'" if ok
+                else _is(values, f.ctx.message.channel))
 
 
 @leaf("language")

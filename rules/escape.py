@@ -1,35 +1,14 @@
-"""Escaping rendered text for each channel's markup.
+"""Rendered replies for each channel: plain text, plus an HTML alternative for email.
 
 Canned replies are plain text written by the admin, but templates insert values the
-customer controls (their display name, their message). Escaping the *whole* rendered
-text for the target channel means neither can inject markup, mentions or links:
-`<b>&*_[x](y)` arrives on every channel exactly as typed.
+customer controls (their display name, their message). The rendered text stays plain
+and each channel escapes it for its markup when sending, so `<b>&*_[x](y)` arrives on
+every channel exactly as typed (tests/test_escaping.py checks the whole path).
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
-
-_ZWSP = "\u200b"
-# Slack mrkdwn has no backslash escape: &, < and > must be entities (they start links
-# and mentions such as <@U123> or <!channel>), and a zero-width space on both sides of a
-# formatting character stops it from opening or closing bold/italic/strike/code.
-_SLACK = str.maketrans({
-    "&": "&amp;", "<": "&lt;", ">": "&gt;",
-    "*": f"{_ZWSP}*{_ZWSP}", "_": f"{_ZWSP}_{_ZWSP}", "~": f"{_ZWSP}~{_ZWSP}",
-    "`": f"{_ZWSP}`{_ZWSP}",
-})
-
-
-def telegram_html(text: str) -> str:
-    """Text for Telegram's `parse_mode=HTML`: only &, < and > are special there."""
-    return html.escape(text, quote=False)
-
-
-def slack_mrkdwn(text: str) -> str:
-    """Text for a Slack `mrkdwn` field, shown literally."""
-    return text.translate(_SLACK)
 
 
 def email_html(text: str) -> str:
@@ -41,24 +20,13 @@ def email_html(text: str) -> str:
     return body or "<p></p>\n"
 
 
-def plain(text: str) -> str:
-    """Web chat and loopback show text with `textContent`: nothing to escape."""
-    return text
-
-
-_TEXT_ESCAPERS: dict[str, Callable[[str], str]] = {
-    "telegram": telegram_html,
-    "slack": slack_mrkdwn,
-    "email": plain,
-    "webchat": plain,
-    "loopback": plain,
-}
-
-
 def for_channel(text: str, channel: str) -> tuple[str, str]:
-    """(text, html alternative) of `text` for `channel`; the html part only for email.
+    """(plain text, html alternative) of `text` for `channel`; html only for email.
 
-    Unknown channels get plain text: it is the only form that is safe everywhere.
+    The plain text is what the customer must see, character for character. Chat channels
+    escape it for their own markup when they send (Telegram HTML, Slack `&<>`), because
+    they must do the same for agents' replies; the web chat shows it with textContent.
+    Doing it once, at the channel, is what keeps a hostile contact name from being
+    escaped twice or not at all.
     """
-    escape = _TEXT_ESCAPERS.get(channel, plain)
-    return escape(text), (email_html(text) if channel == "email" else "")
+    return text, (email_html(text) if channel.split(":", 1)[0] == "email" else "")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import yaml
 
 from router.wiring import build_decide
@@ -54,8 +53,6 @@ async def test_canned_reply_rule_answers_in_the_customers_language(
     assert sent["444555666"].startswith("Вітаємо, Олена! Ми отримали: Добрий день!")
 
 
-@pytest.mark.xfail(strict=True, reason="rules match `channel:` exactly; Telegram channels are "
-                   "named telegram:<bot>, so `channel: telegram` must also match that prefix")
 async def test_channel_telegram_condition_matches_every_bot(
         fake_api, make_config, start_service, http):
     config = _config(make_config, fake_api, "{channel: telegram}")
