@@ -57,8 +57,16 @@ def load_decide() -> tuple[str, Decide]:
     return "rules", build_decide(load_config(ROOT / "config.yaml"))
 
 
+def thread_of(i: int, active: int, per_conversation: int = 5) -> int:
+    """Message `i`'s conversation: `active` conversations at a time, each `per_conversation`
+    messages long, interleaved. The share of messages opening a conversation (which run
+    the FAQ bot) stays 1 in `per_conversation` whatever the throughput, so fast and slow
+    builds are measured on the same mix."""
+    return (i // (active * per_conversation)) * active + i % active
+
+
 def message(i: int, conversations: int, now: datetime) -> InboundMessage:
-    thread = i % conversations
+    thread = thread_of(i, conversations)
     return InboundMessage(
         channel="loopback", external_id=f"m{i}", thread_key=f"chat-{thread}",
         sender=Sender(external_id=f"user-{thread}", display_name=f"Customer {thread}",
@@ -110,7 +118,7 @@ async def measure(directory: Path, *, producers: int, conversations: int, durati
 
 def run(quick: bool) -> list[dict[str, Any]]:
     kind, decide = load_decide()
-    producers, conversations = (16, 50) if quick else (128, 5000)
+    producers, conversations = (16, 50) if quick else (128, 1000)
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         figures = asyncio.run(measure(
             Path(tmp), producers=producers, conversations=conversations,

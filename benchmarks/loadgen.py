@@ -26,22 +26,27 @@ TEXTS = (
     "Hei, laskussani on virhe. Voitteko tarkistaa sen?",
     "Can I talk to a human? The app keeps crashing on start.",
 )
-#: a run-unique prefix, so two runs against one database never collide on ids
+#: a run-unique prefix for loopback ids (several runs may share a store while debugging)
 RUN = int(time.time() * 1000) % 10**9
 
 
+def thread_of(i: int, active: int, per_conversation: int = 5) -> int:
+    """As in bench_pipeline: `active` interleaved conversations, 5 messages each."""
+    return (i // (active * per_conversation)) * active + i % active
+
+
 def loopback_body(i: int, conversations: int) -> bytes:
-    thread = i % conversations
+    thread = thread_of(i, conversations)
     return orjson.dumps({"id": f"lg{RUN}-{i}", "thread": f"chat-{thread}",
                          "from": f"user-{thread}", "text": TEXTS[i % len(TEXTS)]})
 
 
 def telegram_body(i: int, conversations: int) -> bytes:
     """A Bot API `Update` with a private-chat text message, as Telegram posts it."""
-    user = 10_000 + i % conversations
+    user = 10_000 + thread_of(i, conversations)
     person = {"id": user, "is_bot": False, "first_name": "Customer", "language_code": "en"}
     return orjson.dumps({
-        "update_id": RUN * 10 + i,
+        "update_id": i + 1,  # each run starts on a fresh store
         "message": {"message_id": i + 1, "date": int(time.time()), "from": person,
                     "chat": {"id": user, "type": "private", "first_name": "Customer"},
                     "text": TEXTS[i % len(TEXTS)]},
@@ -109,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=40)
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=1.0)
-    parser.add_argument("--conversations", type=int, default=5000)
+    parser.add_argument("--conversations", type=int, default=1000,
+                        help="conversations active at a time (each gets 5 messages)")
     args = parser.parse_args(argv)
     headers = dict(h.split(":", 1) for h in args.header)
     result = asyncio.run(load(

@@ -1,0 +1,54 @@
+"""Every benchmark runs with tiny sizes and prints the documented JSON shapes.
+
+This keeps `make bench` from rotting while the code under it changes: the speed is not
+checked here (CI machines are too noisy for that), only that each benchmark still runs
+end to end and reports the keys and types that docs/benchmarks.md and issue 12 promise.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from typing import Any
+
+from tests.conftest import PYTHON, ROOT
+
+NUMBER = (int, float)
+# bench kind -> required keys and their types (more keys are allowed)
+SHAPES: dict[str, dict[str, Any]] = {
+    "rules": {"rules": int, "msgs_per_s": NUMBER},
+    "pipeline": {"backend": str, "msgs_per_s": NUMBER, "p50_ms": NUMBER, "p99_ms": NUMBER,
+                 "decide": str},
+    "ingest": {"channel": str, "msgs_per_s": NUMBER, "p99_ms": NUMBER,
+               "bare_msgs_per_s": NUMBER, "ratio": NUMBER},
+    "memory": {"conversations": int, "rss_mb": NUMBER},
+}
+
+
+def test_every_benchmark_runs_quick_and_prints_its_shape() -> None:
+    started = time.monotonic()
+    proc = subprocess.run([PYTHON, "-m", "benchmarks", "--quick"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=90, check=False)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    kinds = {row["bench"] for row in rows}
+    assert {"pipeline", "ingest", "memory"} <= kinds, kinds
+    for row in rows:
+        shape = SHAPES.get(row["bench"])
+        assert shape is not None, f"unknown bench kind {row['bench']!r}: add its shape here"
+        for key, kind in shape.items():
+            assert isinstance(row.get(key), kind), f"{row['bench']}.{key} = {row.get(key)!r}"
+            assert not isinstance(row[key], bool)
+        if row["bench"] != "memory":
+            assert row["msgs_per_s"] > 0, row
+    pipeline = next(r for r in rows if r["bench"] == "pipeline")
+    assert pipeline["backend"] == "sqlite" and pipeline["decide"] in ("rules", "echo")
+    assert all(r["ratio"] > 0 for r in rows if r["bench"] == "ingest")
+    assert "loopback" in {r["channel"] for r in rows if r["bench"] == "ingest"}
+    assert next(r for r in rows if r["bench"] == "memory")["rss_mb"] > 0
+    # the table goes to stderr, one line per JSON row
+    assert proc.stderr.count("bench=") >= len(rows)
+    # the budget is 30 s (about 15 s on a 2-core machine); the slack absorbs a busy CI host
+    assert elapsed < 45, f"quick benchmarks took {elapsed:.0f}s; their budget is 30s"
