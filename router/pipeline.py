@@ -177,7 +177,9 @@ class Pipeline:
         keys = [msg.thread_key, *msg.thread_aliases]
         conv = await self._find_thread(tx, msg.channel, keys, now)
         if conv is not None and conv.status == Status.RESOLVED:
-            if conv.resolved_at and now - conv.resolved_at <= self.reopen_window:
+            if msg.kind == InboundKind.CALLBACK:
+                pass  # a button press (a CSAT rating) answers the closed conversation
+            elif conv.resolved_at and now - conv.resolved_at <= self.reopen_window:
                 await set_status(tx, conv, Status.QUEUED if conv.queue else Status.BOT, now,
                                  "customer", "reopened")
                 await tx.insert_event(Event(0, "reopened", now, conv.id, "customer", {}))

@@ -141,3 +141,16 @@ async def test_a_weak_subject_key_only_joins_a_recent_conversation(store):
     # a strong key wins over a weak one pointing elsewhere
     strong = await pipeline.ingest(inbound("m4", thread="mid-1", thread_aliases=weak))
     assert strong.conversation_id == first.conversation_id
+
+
+async def test_a_button_press_on_a_resolved_conversation_does_not_reopen_it(store):
+    resolve = lambda ctx: Decision(actions=[Action("reply", ReplyContent("ok")),  # noqa: E731
+                                            Action("resolve")])
+    pipeline = Pipeline(store, lambda: resolve)
+    first = await pipeline.ingest(inbound("m1"))
+    pipeline.decider = lambda: lambda ctx: Decision()
+    press = await pipeline.ingest(inbound("cb1", kind=InboundKind.CALLBACK,
+                                          callback_data="csat:1:5:sig"))
+    assert press.conversation_id == first.conversation_id
+    conv = await store.read(lambda tx: tx.get_conversation(first.conversation_id))
+    assert conv.status == Status.RESOLVED
