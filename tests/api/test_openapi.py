@@ -55,3 +55,12 @@ async def test_every_route_is_documented_and_the_document_is_valid(api):
     admin_only = doc["paths"]["/agents"]["post"]
     assert "401" in admin_only["responses"] and "403" in admin_only["responses"]
     assert doc["paths"]["/openapi.json"]["get"]["security"] == []
+
+
+async def test_the_document_passes_the_openapi_3_1_validator(api):
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.validation import OpenAPIV31SpecValidator
+
+    status, doc = await api.call("GET", "/openapi.json", None)
+    assert status == 200
+    validate(doc, cls=OpenAPIV31SpecValidator)  # raises with the offending path if invalid
