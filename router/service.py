@@ -23,14 +23,16 @@ from aiohttp import web
 from router.agents.runtime import AgentsRuntime
 from router.app import create_app
 from router.channel import ChannelAdapter, ChannelContext, IngestResult
-from router.config import Config
+from router.config import Config, load_config
 from router.errors import ServiceStopping
 from router.metrics import Metrics, metrics_handler
 from router.model import InboundMessage, OutboxRow
 from router.outbox import Dispatcher
 from router.pipeline import Decide, Pipeline, queue_everything
+from router.reloader import Reloader
 from router.store import Store, open_store
 from router.webhook_channel import WebhookChannel
+from router.wiring import build_decide
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,8 @@ class Decider:
 
 class Service:
     def __init__(self, config: Config, *, decider: Callable[[], Decide] | None = None,
-                 store: Store | None = None) -> None:
+                 store: Store | None = None, reload: bool = False) -> None:
+        """`reload=True` watches the config files and swaps in valid rule changes."""
         self.config = config
         s = config.settings
         self.store = store or open_store(s.storage.url, base_dir=Path(config.path).resolve().parent)
@@ -72,11 +75,18 @@ class Service:
         self.extra_status: dict[str, Callable[[], Any]] = {}
         self.agents: AgentsRuntime | None = None
         self.metrics = Metrics()
+        self.reloader: Reloader[Any] | None = None
+        self._reload_enabled = reload
+        self._reload_stop = asyncio.Event()
+        self._reload_task: asyncio.Task[None] | None = None
 
     def status(self) -> dict[str, Any]:
         out: dict[str, Any] = {"service": self.config.settings.service.name,
                                "channels": sorted(self.channels),
                                "ready": self.state["ready"]}
+        current = self.decider() if callable(self.decider) else None
+        out["rules"] = {"version": str(getattr(current, "version", "")),
+                        "last_reload": self.reloader.last_reload if self.reloader else None}
         for key, fn in self.extra_status.items():
             out[key] = fn()
         return out
@@ -132,6 +142,13 @@ class Service:
                                  reopen_window=s.service.reopen_window,
                                  on_commit=committed, on_conversation=agents.desk.on_conversation)
         self.app = create_app(max_body_bytes=s.http.max_body_bytes, state=self.state)
+        # --- console (issue 7): /console, its cookie sessions on /api/v1, web chat signals
+        # (hooks go in before add_subapp, which freezes the API application) ---
+        from router.console.mount import mount_console
+
+        mount_console(self.app, agents.api, config=self.config, desk=agents.desk,
+                      decider=self.decider, channels=self.channels, wake_outbox=dispatcher.wake)
+        # --- end console ---
         self.app.add_subapp("/api/v1", agents.api)
         await agents.start()
         # --- end agents ---
@@ -148,6 +165,8 @@ class Service:
             self.app.router.add_get("/metrics", metrics_handler(
                 self.metrics, lambda: self.metrics.refresh(self.store, queues), s.metrics.token))
         self.dispatcher.start()
+        if self._reload_enabled and isinstance(self.decider, Decider):
+            self._start_reloader(self.decider)
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host or s.http.host, s.http.port if port is None else port)
@@ -160,9 +179,27 @@ class Service:
         self.state["ready"] = True
         log.info("serving on http://%s:%s", host or s.http.host, self.port)
 
+    def _start_reloader(self, holder: Decider) -> None:
+        """Hot reload of rules, replies, FAQ and bots; other settings need a restart."""
+        files = list(self.config.source.files)
+
+        def load() -> Decide:
+            config = load_config(self.config.path)
+            files[:] = config.source.files  # an include glob may match new files now
+            return build_decide(config)
+
+        self.reloader = Reloader(holder, load=load, paths=lambda: files)  # type: ignore[arg-type]
+        self.reloader.listeners.append(
+            lambda result: self.metrics.reloads.labels("ok" if result["ok"] else "rejected").inc())
+        self._reload_task = asyncio.create_task(self.reloader.run(self._reload_stop),
+                                                name="rules-reloader")
+
     async def stop(self) -> None:
         grace = self.config.settings.service.shutdown_grace.total_seconds()
         self.state["stopping"] = True  # intake answers 503 from here on
+        self._reload_stop.set()
+        if self._reload_task is not None:
+            await self._reload_task
         if self.agents is not None:
             await self.agents.stop()
         if self.dispatcher is not None:

@@ -27,6 +27,11 @@ class ComposedDecide:
         self.ruleset = ruleset
         self.bots = bots
 
+    @property
+    def version(self) -> str:
+        """The rule set's content hash: what `/status` and reload results show."""
+        return str(getattr(self.ruleset, "version", ""))
+
     def __call__(self, ctx: DecisionContext) -> Decision:
         decision = self.ruleset.decide(ctx) if self.ruleset is not None else Decision()
         if self.bots is not None:

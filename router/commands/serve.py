@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def serve(config: Config, decider: Decider, host: str | None, port: int | None) -> int:
-    service = Service(config, decider=decider)
+    service = Service(config, decider=decider, reload=True)
     try:
         await service.start(host=host, port=port)
     except (RouterError, OSError) as exc:
@@ -61,9 +61,8 @@ async def serve(config: Config, decider: Decider, host: str | None, port: int | 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    reload = service.extra_status.get("reload_now")
-    if reload is not None:
-        loop.add_signal_handler(signal.SIGHUP, reload)
+    if service.reloader is not None:
+        service.reloader.install_sighup(loop)
     await stop.wait()
     log.info("shutting down")
     await service.stop()

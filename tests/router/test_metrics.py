@@ -48,7 +48,7 @@ queues:
 
 async def test_metrics_can_require_a_token(make_config, start_service):
     service = await start_service(make_config("metrics: {token: metrics-secret-1}\n"))
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"http://127.0.0.1:{service.port}/metrics") as resp:
-            assert resp.status == 401
+    async with aiohttp.ClientSession() as http, http.get(
+            f"http://127.0.0.1:{service.port}/metrics") as resp:
+        assert resp.status == 401
     assert await scrape(service.port, "metrics-secret-1")
