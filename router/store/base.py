@@ -41,9 +41,16 @@ def ts(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_TS_WIDTH = len("2026-01-01T00:00:00.000000Z")
+
+
 def parse_ts(value: str | None) -> datetime | None:
     if not value:
         return None
+    if len(value) == _TS_WIDTH and value[-1] == "Z":
+        # Our own format: fromisoformat (3.11+, reads Z as UTC) is ~50x faster than
+        # strptime, which took a sixth of the pipeline's time (each row read parses several).
+        return datetime.fromisoformat(value)
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
