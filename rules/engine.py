@@ -150,7 +150,7 @@ class RuleSet:
     def _language(self, ctx: DecisionContext) -> tuple[str, float]:
         previous = ctx.conversation.language or ctx.contact.language
         hint = ctx.message.sender.language_hint
-        if ctx.event == "message" and ctx.message.text.strip():
+        if ctx.event in ("message", "conversation_opened") and ctx.message.text.strip():
             return self._detector.detect(ctx.message.text, hint=hint, previous=previous)
         fallback = (previous if previous in self.languages else "") \
             or self._detector.match_hint(hint) or self.default_language
