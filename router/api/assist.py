@@ -95,7 +95,7 @@ async def list_replies(request: web.Request, agent: Agent, query: RepliesQuery) 
         ctx = await desk.store.read(q)
     items = []
     needle = query.q.casefold()
-    for reply_id in ruleset.reply_ids():
+    for reply_id in ruleset.reply_ids:
         item: dict[str, Any] = {"id": reply_id, "text": "", "language": ""}
         if ctx is not None:
             try:
@@ -111,7 +111,7 @@ async def list_replies(request: web.Request, agent: Agent, query: RepliesQuery) 
 
 async def render_reply(request: web.Request, agent: Agent, body: RenderBody) -> dict[str, Any]:
     ruleset, desk, cid = _ruleset(request), request.app[DESK], path_int(request)
-    if ruleset is None or body.reply_id not in ruleset.reply_ids():
+    if ruleset is None or body.reply_id not in ruleset.reply_ids:
         raise NotFoundError(f"no canned reply '{body.reply_id}'; GET /replies lists them")
 
     async def q(tx: Tx) -> DecisionContext:

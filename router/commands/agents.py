@@ -1,4 +1,4 @@
-"""`inquiry-router agents add|list|disable|token`: manage agents and their API tokens.
+"""`inquiry-router agents add|list|disable|token|passwd`: manage agents, API tokens, passwords.
 
 A token is printed once, when it is made; only its sha256 is stored, so a lost token is
 revoked (`token NAME --revoke`) and replaced, never recovered.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import sys
 from pathlib import Path
 
 from router.agents import auth
@@ -37,6 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     token.add_argument("name")
     token.add_argument("--label", default="")
     token.add_argument("--revoke", action="store_true", help="revoke every token of NAME")
+    # console (issue 7): a password for signing in to /console
+    passwd = actions.add_parser("passwd", help="set the agent's console password (argon2id)")
+    passwd.add_argument("name")
+    passwd.add_argument("--password-stdin", action="store_true",
+                        help="read the password from the first line of stdin (scripts)")
+    passwd.add_argument("--clear", action="store_true", help="remove the password")
     parser.set_defaults(func=run)
 
 
@@ -112,4 +120,34 @@ async def _token(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
-COMMANDS = {"add": _add, "list": _list, "disable": _disable, "token": _token}
+# --- console (issue 7) ----------------------------------------------------------------
+def _read_password(args: argparse.Namespace) -> str | None:
+    """From stdin (one line) or asked twice without echo; None when the two differ."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(f"New console password for {args.name}: ")
+    return first if getpass.getpass("Again: ") == first else None
+
+
+async def _passwd(args: argparse.Namespace, store: Store) -> int:
+    from router.console.passwords import WeakPassword, hash_password
+
+    stored: str | None = None
+    if not args.clear:
+        password = _read_password(args)
+        if password is None:
+            print("error: the passwords differ; nothing changed")
+            return 1
+        try:
+            stored = hash_password(password)
+        except WeakPassword as exc:
+            print(f"error: {exc}")
+            return 1
+    if not await store.write(lambda tx: tx.set_agent_password(args.name, stored)):
+        print(f"error: no agent named {args.name}; add it first: inquiry-router agents add NAME")
+        return 1
+    print(f"console password of {args.name} {'removed' if args.clear else 'set'}")
+    return 0
+
+
+COMMANDS = {"add": _add, "list": _list, "disable": _disable, "token": _token, "passwd": _passwd}

@@ -284,6 +284,17 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def last_event_id(self) -> int: ...
 
+    # console ------------------------------------------------------------------------
+    # Agent console sign-in (issue 7): argon2 password hashes, never passwords.
+    @abc.abstractmethod
+    async def set_agent_password(self, name: str, password_hash: str | None) -> bool:
+        """Store (or clear, with None) the agent's password hash; False if no such agent."""
+
+    @abc.abstractmethod
+    async def find_agent_login(self, login: str) -> tuple[Agent, str | None] | None:
+        """The agent whose name, or else whose email (case-insensitive), is `login`, with
+        its password hash. None when nobody or more than one agent has that email."""
+
 
 class Store(abc.ABC):
     """A database the service keeps everything in."""

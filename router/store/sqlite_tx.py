@@ -528,6 +528,22 @@ class SqliteTx(Tx):
     async def last_event_id(self) -> int:
         return int(self.c.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
 
+    # console ------------------------------------------------------------------------
+    async def set_agent_password(self, name: str, password_hash: str | None) -> bool:
+        cur = self.c.execute("UPDATE agents SET password_hash = ? WHERE name = ?",
+                             (password_hash, name))
+        return cur.rowcount == 1
+
+    async def find_agent_login(self, login: str) -> tuple[Agent, str | None] | None:
+        sql = f"SELECT {_AGENT_COLS}, password_hash FROM agents WHERE "
+        rows = self.c.execute(sql + "name = ?", (login,)).fetchall()
+        if not rows and "@" in login:
+            rows = self.c.execute(sql + "email != '' AND LOWER(email) = LOWER(?)",
+                                  (login,)).fetchall()
+        if len(rows) != 1:
+            return None
+        return _agent(rows[0][:-1]), rows[0][-1]
+
 
 def _conversation_where(flt: ConversationFilter) -> tuple[list[str], list[Any]]:
     where: list[str] = []

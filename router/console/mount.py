@@ -1,0 +1,74 @@
+"""Puts the console into the running service: page, sign-in, API hooks, the follower.
+
+`router/service.py` calls `mount_console` once, before the API sub-application is
+attached (aiohttp refuses changes to a sub-application after that).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from router.agents.desk import Desk
+from router.api.hooks import RULES, SESSION_AUTH, SIGNAL
+from router.channel import ChannelAdapter
+from router.config import Config
+from router.console.assets import Asset, load_assets, respond
+from router.console.secret import load_secret
+from router.console.signals import DeskFollower
+from router.console.signin import ConsoleAuth
+from router.model import Conversation
+
+log = logging.getLogger(__name__)
+PAGE = "console.html"
+
+
+def webchat_notify(channels: Mapping[str, ChannelAdapter]) -> Any:
+    """`notify` of the web chat adapter as a hook taking a conversation, or None."""
+    adapter = channels.get("webchat")
+    notify = getattr(adapter, "notify", None)
+    if notify is None:
+        return None
+
+    async def signal(conv: Conversation, event: str, name: str) -> int:
+        if conv.channel != "webchat":
+            return 0
+        return int(await notify(conv.thread_key, event, name=name))
+
+    return signal
+
+
+def mount_console(app: web.Application, api: web.Application, *, config: Config, desk: Desk,
+                  decider: Callable[[], Any], channels: Mapping[str, ChannelAdapter],
+                  wake_outbox: Callable[[], None]) -> ConsoleAuth:
+    auth = ConsoleAuth(desk.store, load_secret(config.data_path()))
+    signal = webchat_notify(channels)
+    api[SESSION_AUTH] = auth.api_auth
+    api[RULES] = decider
+    if signal is not None:
+        api[SIGNAL] = signal
+    follower = DeskFollower(desk, wake_outbox=wake_outbox, notify=signal)
+    app.on_startup.append(follower.start)
+    app.on_shutdown.append(follower.stop)
+
+    assets = load_assets()
+    raw = assets.pop(PAGE)
+    body = raw.body.replace(b"__TITLE__", html.escape(config.settings.service.name).encode())
+    the_page = Asset(body, raw.content_type, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+
+    async def page(request: web.Request) -> web.Response:
+        return respond(request, the_page, page=True)
+
+    async def static(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        return respond(request, assets.get(name))
+
+    app.router.add_routes([web.get("/console", page), web.get("/console/", page),
+                           web.get("/console/static/{name}", static), *auth.routes()])
+    log.info("agent console at /console")
+    return auth

@@ -1,0 +1,169 @@
+"""Signing in to the console, and the session check the API uses for console requests.
+
+`POST /console/login` takes `{email, password}` (argon2 hash, `agents passwd`) or
+`{token}` (an API token) and sets the session cookie; `GET /console/session` gives the
+page its CSRF token and agent; `POST /console/logout` clears the cookie. The answer to a
+failed sign-in never says whether the agent exists, and repeated failures from one
+address are slowed down with 429s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict, deque
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from router.agents import auth
+from router.api import serialize as js
+from router.console import passwords
+from router.console.assets import is_secure
+from router.console.sessions import COOKIE, Session, SessionCodec, clear_cookie, set_cookie
+from router.errors import PayloadRejected
+from router.http_errors import json_error, read_json
+from router.model import Agent
+from router.store.base import Store, Tx
+
+TTL = 12 * 3600  # one working day; signing in again is cheap
+MAX_FAILURES = 10
+FAILURE_WINDOW = 300.0
+
+
+class FailureLimiter:
+    """At most MAX_FAILURES failed sign-ins per client address per window (in-process)."""
+
+    def __init__(self, limit: int = MAX_FAILURES, window: float = FAILURE_WINDOW) -> None:
+        self.limit, self.window = limit, window
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+
+    def blocked(self, key: str, now: float) -> float:
+        """Seconds to wait, or 0."""
+        seen = self._seen[key]
+        while seen and now - seen[0] > self.window:
+            seen.popleft()
+        if not seen:
+            del self._seen[key]
+            return 0.0
+        return self.window - (now - seen[0]) if len(seen) >= self.limit else 0.0
+
+    def failed(self, key: str, now: float) -> None:
+        self._seen[key].append(now)
+
+
+def same_origin(request: web.Request) -> bool:
+    """No Origin header (not a browser, or a same-origin GET) or our own host."""
+    origin = request.headers.get("Origin")
+    return origin is None or urlsplit(origin).netloc.lower() == request.host.lower()
+
+
+class ConsoleAuth:
+    def __init__(self, store: Store, secret: str, *, ttl: int = TTL) -> None:
+        self.store = store
+        self.codec = SessionCodec(secret, ttl)
+        self.limiter = FailureLimiter()
+
+    # --- the session behind a request ---------------------------------------------------
+    async def _session_agent(self, request: web.Request) -> tuple[Session, Agent] | None:
+        session = self.codec.verify(request.cookies.get(COOKIE, ""), time.time())
+        if session is None:
+            return None
+        agent = await self.store.read(lambda tx: tx.get_agent(session.agent))
+        if agent is None or agent.disabled:
+            return None
+        return session, agent
+
+    async def api_auth(self, request: web.Request) -> Agent | web.Response | None:
+        """For /api/v1 (router.api.hooks.SESSION_AUTH): None when there is no cookie."""
+        if COOKIE not in request.cookies:
+            return None
+        found = await self._session_agent(request)
+        if found is None:
+            return json_error(401, "unauthorized", "the console session ended; sign in again")
+        session, agent = found
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            # A WebSocket handshake is a GET that other sites can start (CSWSH): the
+            # browser always says where it comes from, and it must be us.
+            if request.headers.get("Origin") is None or not same_origin(request):
+                return json_error(403, "origin", "WebSockets with the console session only "
+                                  "from the console's own origin")
+        elif not self.codec.csrf_ok(request, session):
+            return json_error(403, "csrf", "missing or wrong X-CSRF-Token header (or a "
+                              "foreign Origin); reload the console")
+        return agent
+
+    # --- routes ----------------------------------------------------------------------
+    async def login(self, request: web.Request) -> web.Response:
+        if not same_origin(request):
+            return json_error(403, "origin", "sign in from the console's own page")
+        now = time.time()
+        client = request.remote or "?"
+        wait = self.limiter.blocked(client, now)
+        if wait:
+            return json_error(429, "slow_down", "too many failed sign-ins; wait and retry",
+                              retry_after=int(wait) + 1)
+        try:
+            body = await read_json(request)
+        except PayloadRejected as exc:
+            return json_error(400, "invalid", exc.reason)
+        agent = await self._check(body if isinstance(body, dict) else {})
+        if agent is None:
+            self.limiter.failed(client, now)
+            return json_error(401, "unauthorized", "wrong email or password (or token)")
+        value = self.codec.issue(agent.name, now)
+        session = self.codec.verify(value, now)
+        assert session is not None
+        resp = web.json_response(self._session_body(session, agent))
+        set_cookie(resp, value, max_age=TTL, secure=is_secure(request))
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    async def _check(self, body: dict[str, Any]) -> Agent | None:
+        token = body.get("token")
+        if isinstance(token, str) and token:
+            return await self.store.read(lambda tx: auth.authenticate(tx, token.strip()))
+        login, password = body.get("email"), body.get("password")
+        if not isinstance(login, str) or not isinstance(password, str) or not login or not password:
+            return None
+        found = await self.store.read(lambda tx: tx.find_agent_login(login.strip()))
+        agent, stored = found if found else (None, None)
+        # argon2 takes ~50 ms of CPU on purpose: off the event loop. Unknown agents are
+        # checked against a dummy hash, so the time does not tell who exists.
+        ok = await asyncio.to_thread(passwords.verify, stored, password)
+        if not ok or agent is None or agent.disabled or stored is None:
+            return None
+        if passwords.needs_rehash(stored):
+            fresh = await asyncio.to_thread(passwords.hash_password, password)
+
+            async def rehash(tx: Tx) -> None:
+                await tx.set_agent_password(agent.name, fresh)
+
+            await self.store.write(rehash)
+        return agent
+
+    async def session(self, request: web.Request) -> web.Response:
+        found = await self._session_agent(request)
+        if found is None:
+            return json_error(401, "unauthorized", "not signed in")
+        resp = web.json_response(self._session_body(*found))
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    async def logout(self, request: web.Request) -> web.Response:
+        found = await self._session_agent(request)
+        if found is not None and not self.codec.csrf_ok(request, found[0]):
+            return json_error(403, "csrf", "missing or wrong X-CSRF-Token header")
+        resp = web.json_response({"signed_out": True})
+        clear_cookie(resp)
+        return resp
+
+    def _session_body(self, session: Session, agent: Agent) -> dict[str, Any]:
+        return {"agent": js.agent(agent), "csrf": self.codec.csrf_token(session),
+                "expires_in": max(0, int(session.issued + self.codec.ttl - time.time()))}
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/console/login", self.login),
+                web.get("/console/session", self.session),
+                web.post("/console/logout", self.logout)]
