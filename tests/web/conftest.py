@@ -103,3 +103,65 @@ async def webchat_service(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     for service in started:
         if not service.state["stopping"]:
             await service.stop()
+
+
+# --- console (issue 7) ----------------------------------------------------------------
+AGENT_EMAIL = "anna@example.com"
+AGENT_PASSWORD = "correct horse battery staple"
+CSAT_SECRET = "test-csat-secret-0123456789"
+
+CONSOLE_CONFIG = f"""
+service: {{name: Exempel AB}}
+channels:
+  webchat: {{secret: {WEBCHAT_SECRET}, title: Exempel AB support}}
+  loopback: {{}}
+queues:
+  general: {{description: Everything else, sla: {{first_response: 30m, resolution: 1d,
+                                                  business_hours: false}}}}
+  billing: {{description: Invoices, sla: {{first_response: 1h, business_hours: false}}}}
+agents:
+  anna: {{name: Anna Berg, email: {AGENT_EMAIL}, languages: [sv, en]}}
+  olle: {{name: Olle Ek, email: olle@example.com, languages: [sv]}}
+languages: [sv, fi, nb, uk, en]
+default_language: en
+include: [config.d/*.yaml]
+"""
+#: the shipped canned replies are used as they are; these rules are the shipped ones
+#: minus business hours (a test must not depend on the time of day it runs at)
+CONSOLE_RULES = f"""
+rules:
+  - name: welcome
+    on: conversation_opened
+    then: [{{reply: welcome}}]
+  - name: wants a human
+    when: {{text: {{keywords: {{sv: [människa, prata med någon], en: [human, a person]}}}}}}
+    then: [{{reply: handoff}}, {{handoff: general}}]
+    stop: true
+  - name: thank on resolve
+    on: resolved
+    when: {{channel: [webchat, loopback]}}
+    then: [{{reply: resolved}}]
+bots:
+  csat: {{enabled: true, secret: {CSAT_SECRET}}}
+"""
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def console_service(tmp_path: Path) -> AsyncIterator[Service]:
+    """The real service with web chat, the shipped canned replies, rules + bots (CSAT on),
+    and agent anna with a console password."""
+    from router.console.passwords import hash_password
+    from router.wiring import build_decide
+
+    (tmp_path / "config.d").mkdir()
+    (tmp_path / "config.d" / "replies.yaml").write_text(
+        (ROOT / "config.d" / "replies.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "config.d" / "rules.yaml").write_text(CONSOLE_RULES, encoding="utf-8")
+    config = load_config(write_config(tmp_path, CONSOLE_CONFIG))
+    service = Service(config, decider=Decider(build_decide(config)))
+    await service.start(port=0)
+    stored = hash_password(AGENT_PASSWORD)
+    await service.store.write(lambda tx: tx.set_agent_password("anna", stored))
+    yield service
+    if not service.state["stopping"]:
+        await service.stop()

@@ -188,6 +188,7 @@
     const changed = !S.open || S.open.id !== id;
     let c;
     try { c = await call("GET", `/conversations/${id}`); } catch (err) { return fail("action-error", err); }
+    const moved = !changed && S.open.status !== c.status;
     S.open = c;
     S.unread.delete(id);
     updateUnread();
@@ -200,6 +201,8 @@
       loadContact(c.contact_id);
       loadReplies(c.id);
       if (!keepFocus) $("messages").focus();
+    } else if (moved) {
+      loadContact(c.contact_id);  // the history shows every conversation's status
     }
   }
   function author(m) {
@@ -214,11 +217,11 @@
     $("conv-body").hidden = false;
     $("conv-title").textContent = `#${c.id}` + (S.contact && S.contact.id === c.contact_id && S.contact.display_name
       ? ` · ${S.contact.display_name}` : "");
-    $("conv-meta").replaceChildren(
+    $("conv-meta").replaceChildren(...[
       el("span", { class: "chip" }, icon(c.channel), document.createTextNode(CHANNELS[c.channel.split(":")[0]] || c.channel)),
       chip(c.language ? `language ${c.language}` : "language ?", "chip"),
       chip(c.status, "chip status"), chip(`queue ${c.queue || "–"}`),
-      c.assignee ? chip(`assigned to ${c.assignee}`) : null, convSla(c));
+      c.assignee ? chip(`assigned to ${c.assignee}`) : null, convSla(c)].filter(Boolean));
     const open = c.status === "queued" || c.status === "assigned";
     $("claim").disabled = c.status !== "queued";
     $("resolve").disabled = c.status === "resolved";
@@ -411,7 +414,10 @@
     if (fn) { ev.preventDefault(); fn(); }
   });
   $("help-btn").addEventListener("click", () => $("help").showModal());
-  $("back").addEventListener("click", () => { $("app").classList.remove("show-conv"); $("convs").focus(); });
+  $("back").addEventListener("click", () => { $("app").classList.remove("show-conv");
+    const first = document.querySelector("#convs button, #views button");
+    if (first) first.focus();
+  });
 
   // --- boot -----------------------------------------------------------------------------
   call("GET", "console/session").then(start, showSignin);
