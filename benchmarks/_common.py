@@ -23,6 +23,20 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 PYTHON = sys.executable
 #: every subprocess sees the working tree first, so a bench measures the code checked out
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+#: customer messages in the five configured languages, some for rules, some for the FAQ;
+#: the in-process and the HTTP benchmarks send the same mix
+TEXTS = (
+    "Hej! Jag har fått en faktura som inte stämmer, kan ni hjälpa mig?",
+    "Hei, laskussani on virhe. Voitteko tarkistaa sen?",
+    "Hello, I would like a refund for my last order please.",
+    "Hallo, jeg får ikke logget inn på kontoen min.",
+    "Добрий день! Де мій рахунок за березень?",
+    "Can I talk to a human? The app keeps crashing on start.",
+    "What are your opening hours during the holidays?",
+    "Jag vill säga upp mitt abonnemang.",
+    "Thanks, that solved it!",
+    "Do you offer discounts for non-profits? We are looking for a quote.",
+)
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:

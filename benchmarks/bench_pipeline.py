@@ -20,23 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import ROOT, percentile, rnd, rules_available
+from benchmarks._common import ROOT, TEXTS, percentile, rnd, rules_available
 from router.model import Action, Decision, DecisionContext, InboundMessage, ReplyContent, Sender
 from router.pipeline import Decide, Pipeline
 from router.store.sqlite import SqliteStore
-
-TEXTS = (
-    "Hej! Jag har fått en faktura som inte stämmer, kan ni hjälpa mig?",
-    "Hei, laskussani on virhe. Voitteko tarkistaa sen?",
-    "Hello, I would like a refund for my last order please.",
-    "Hallo, jeg får ikke logget inn på kontoen min.",
-    "Добрий день! Де мій рахунок за березень?",
-    "Can I talk to a human? The app keeps crashing on start.",
-    "What are your opening hours during the holidays?",
-    "Jag vill säga upp mitt abonnemang.",
-    "Thanks, that solved it!",
-    "Do you offer discounts for non-profits? We are looking for a quote.",
-)
 
 
 def echo_decide(ctx: DecisionContext) -> Decision:

@@ -20,12 +20,8 @@ from collections.abc import Callable
 import aiohttp
 import orjson
 
-TEXTS = (
-    "Hej! Jag har fått en faktura som inte stämmer, kan ni hjälpa mig?",
-    "Hello, I would like a refund for my last order please.",
-    "Hei, laskussani on virhe. Voitteko tarkistaa sen?",
-    "Can I talk to a human? The app keeps crashing on start.",
-)
+from benchmarks._common import TEXTS
+
 #: a run-unique prefix for loopback ids (several runs may share a store while debugging)
 RUN = int(time.time() * 1000) % 10**9
 
