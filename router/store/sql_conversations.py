@@ -1,0 +1,181 @@
+"""SQL for the inbox, contacts, conversations, messages and events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from router.model import Contact, Conversation, Event, Identity, Message
+from router.store import sql_rows as rows
+from router.store.base import parse_ts, ts
+from router.store.sql_base import SqlBase
+from router.store.sql_rows import dumps, loads, marks
+
+_IDENTITY = "SELECT id, contact_id, channel, external_id, username, display_name FROM identities"
+
+
+class SqlConversations(SqlBase):
+    # inbox -------------------------------------------------------------------------
+    async def inbox_claim(self, channel: str, external_id: str, now: datetime) -> bool:
+        # A concurrent claim of the same key waits for ours and then does nothing.
+        return await self._exec(
+            "INSERT INTO inbox (channel, external_id, received_at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING", (channel, external_id, ts(now))) == 1
+
+    async def inbox_link(self, channel: str, external_id: str, message_id: int) -> None:
+        await self._exec("UPDATE inbox SET message_id = ? WHERE channel = ? AND external_id = ?",
+                         (message_id, channel, external_id))
+
+    # contacts ----------------------------------------------------------------------
+    async def find_identity(self, channel: str, external_id: str) -> Identity | None:
+        await self._lock_keys(f"identity\0{channel}\0{external_id}")
+        r = await self._one(f"{_IDENTITY} WHERE channel = ? AND external_id = ?",
+                            (channel, external_id))
+        return Identity(*r) if r else None
+
+    async def create_contact(self, contact: Contact, now: datetime) -> int:
+        return await self._insert(
+            "INSERT INTO contacts (display_name, email, phone, language, tags, fields, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (contact.display_name, contact.email, contact.phone, contact.language,
+             dumps(contact.tags), dumps(contact.fields), ts(now)))
+
+    async def create_identity(self, identity: Identity, now: datetime) -> int:
+        return await self._insert(
+            "INSERT INTO identities (contact_id, channel, external_id, username, display_name, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (identity.contact_id, identity.channel, identity.external_id, identity.username,
+             identity.display_name, ts(now)))
+
+    async def get_contact(self, contact_id: int) -> Contact | None:
+        r = await self._one(
+            "SELECT id, display_name, email, phone, language, tags, fields, unreachable, created_at "
+            "FROM contacts WHERE id = ?", (contact_id,))
+        if not r:
+            return None
+        return Contact(id=r[0], display_name=r[1], email=r[2], phone=r[3], language=r[4],
+                       tags=loads(r[5]) or [], fields=loads(r[6]) or {}, unreachable=bool(r[7]),
+                       created_at=parse_ts(r[8]))
+
+    async def update_contact(self, contact: Contact) -> None:
+        await self._exec(
+            "UPDATE contacts SET display_name = ?, email = ?, phone = ?, language = ?, tags = ?, "
+            "fields = ?, unreachable = ? WHERE id = ?",
+            (contact.display_name, contact.email, contact.phone, contact.language,
+             dumps(contact.tags), dumps(contact.fields), int(contact.unreachable), contact.id))
+
+    async def list_identities(self, contact_id: int) -> list[Identity]:
+        return [Identity(*r) for r in await self._all(
+            f"{_IDENTITY} WHERE contact_id = ? ORDER BY id", (contact_id,))]
+
+    async def merge_contacts(self, source_id: int, target_id: int) -> None:
+        await self._exec("UPDATE identities SET contact_id = ? WHERE contact_id = ?",
+                         (target_id, source_id))
+        await self._exec("UPDATE conversations SET contact_id = ? WHERE contact_id = ?",
+                         (target_id, source_id))
+        await self._exec("UPDATE contacts SET merged_into = ? WHERE id = ?", (target_id, source_id))
+
+    # conversations -----------------------------------------------------------------
+    async def find_conversation(self, channel: str, keys: Sequence[str]) -> Conversation | None:
+        if not keys:
+            return None
+        # Two instances receiving the first messages of one thread must not open two
+        # conversations: the keys stay locked until this unit has created its own.
+        await self._lock_keys(*(f"thread\0{channel}\0{k}" for k in keys))
+        r = await self._one(
+            f"SELECT {rows.CONV_COLS} FROM conversations WHERE id = (SELECT MAX(conversation_id) "
+            f"FROM thread_keys WHERE channel = ? AND key IN ({marks(len(keys))})){self.for_update}",
+            (channel, *keys))
+        return rows.conversation(r) if r else None
+
+    async def get_conversation(self, conversation_id: int) -> Conversation | None:
+        r = await self._one(f"SELECT {rows.CONV_COLS} FROM conversations WHERE id = ?"
+                            f"{self.for_update}", (conversation_id,))
+        return rows.conversation(r) if r else None
+
+    async def create_conversation(self, conversation: Conversation) -> int:
+        cv = conversation
+        return await self._insert(
+            "INSERT INTO conversations (contact_id, channel, thread_key, recipient, status, "
+            "language, queue, priority, tags, assignee, message_count, bot_turns, metadata, "
+            "created_at, updated_at, queued_at, first_response_at, resolved_at, last_customer_at, "
+            f"{rows.AGENT_CONV_SET.replace(' = ?', '')}) VALUES ({marks(27)})",
+            (cv.contact_id, cv.channel, cv.thread_key, cv.recipient, str(cv.status), cv.language,
+             cv.queue, cv.priority, dumps(cv.tags), cv.assignee, cv.message_count, cv.bot_turns,
+             dumps(cv.metadata), ts(cv.created_at), ts(cv.updated_at or cv.created_at),
+             ts(cv.queued_at), ts(cv.first_response_at), ts(cv.resolved_at),
+             ts(cv.last_customer_at), *rows.agent_conv_values(cv)))
+
+    async def save_conversation(self, conversation: Conversation, now: datetime) -> None:
+        cv = conversation
+        cv.updated_at = now
+        await self._exec(
+            "UPDATE conversations SET status = ?, language = ?, queue = ?, priority = ?, tags = ?, "
+            "assignee = ?, message_count = ?, bot_turns = ?, metadata = ?, updated_at = ?, "
+            "queued_at = ?, first_response_at = ?, resolved_at = ?, last_customer_at = ?, "
+            f"recipient = ?, {rows.AGENT_CONV_SET} WHERE id = ?",
+            (str(cv.status), cv.language, cv.queue, cv.priority, dumps(cv.tags), cv.assignee,
+             cv.message_count, cv.bot_turns, dumps(cv.metadata), ts(now), ts(cv.queued_at),
+             ts(cv.first_response_at), ts(cv.resolved_at), ts(cv.last_customer_at),
+             cv.recipient, *rows.agent_conv_values(cv), cv.id))
+
+    async def add_thread_keys(self, channel: str, keys: Iterable[str], conversation_id: int) -> None:
+        await self._many(
+            "INSERT INTO thread_keys (channel, key, conversation_id) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING", [(channel, k, conversation_id) for k in keys if k])
+
+    # messages and events -----------------------------------------------------------
+    async def insert_message(self, message: Message, raw: dict[str, Any] | None = None) -> int:
+        m = message
+        return await self._insert(
+            "INSERT INTO messages (conversation_id, direction, author_kind, author_id, text, "
+            "language, external_id, attachments, internal, raw, created_at) "
+            f"VALUES ({marks(11)})",
+            (m.conversation_id, str(m.direction), str(m.author_kind), m.author_id, m.text,
+             m.language, m.external_id, dumps(m.attachments), int(m.internal),
+             dumps(raw) if raw is not None else None, ts(m.created_at)))
+
+    async def find_message(self, conversation_channel: str, external_id: str) -> Message | None:
+        r = await self._one(
+            f"SELECT {', '.join('m.' + c.strip() for c in rows.MSG_COLS.split(','))} "
+            "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE c.channel = ? AND m.external_id = ? ORDER BY m.id DESC LIMIT 1",
+            (conversation_channel, external_id))
+        return rows.message(r) if r else None
+
+    async def edit_message(self, message_id: int, text: str, now: datetime) -> None:
+        await self._exec("UPDATE messages SET text = ?, edited_at = ? WHERE id = ?",
+                         (text, ts(now), message_id))
+
+    async def list_messages(self, conversation_id: int, limit: int = 1000) -> list[Message]:
+        return [rows.message(r) for r in await self._all(
+            f"SELECT {rows.MSG_COLS} FROM messages WHERE conversation_id = ? ORDER BY id LIMIT ?",
+            (conversation_id, limit))]
+
+    async def insert_event(self, event: Event) -> int:
+        return await self._insert(
+            "INSERT INTO events (conversation_id, kind, actor, data, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (event.conversation_id, event.kind, event.actor, dumps(event.data),
+             ts(event.created_at)))
+
+    async def list_events(self, conversation_id: int | None = None, *, after_id: int = 0,
+                          kinds: Sequence[str] = (), limit: int = 1000) -> list[Event]:
+        sql = "SELECT id, kind, created_at, conversation_id, actor, data FROM events WHERE id > ?"
+        params: list[Any] = [after_id]
+        if conversation_id is not None:
+            sql += " AND conversation_id = ?"
+            params.append(conversation_id)
+        if kinds:
+            sql += f" AND kind IN ({marks(len(kinds))})"
+            params.extend(kinds)
+        sql += " ORDER BY id LIMIT ?"
+        params.append(limit)
+        return [Event(id=r[0], kind=r[1], created_at=parse_ts(r[2]), conversation_id=r[3],  # type: ignore[arg-type]
+                      actor=r[4], data=loads(r[5]) or {})
+                for r in await self._all(sql, params)]
+
+    async def last_event_id(self) -> int:
+        r = await self._one("SELECT COALESCE(MAX(id), 0) FROM events")
+        return int(r[0]) if r else 0

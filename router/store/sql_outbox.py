@@ -1,0 +1,94 @@
+"""SQL for the outbox (leases that expire) and the metrics snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from router.model import OutboxRow, OutboxStatus
+from router.store import sql_rows as rows
+from router.store.base import parse_ts, ts
+from router.store.sql_base import SqlBase
+from router.store.sql_rows import dumps, marks
+
+
+class SqlOutbox(SqlBase):
+    #: PostgreSQL: rows another instance is leasing right now are skipped, not waited for.
+    skip_locked: str = ""
+
+    async def outbox_add(self, row: OutboxRow) -> int:
+        return await self._insert(
+            "INSERT INTO outbox (idempotency_key, conversation_id, message_id, channel, thread_key, "
+            "recipient, payload, status, attempts, next_attempt_at, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            (row.idempotency_key, row.conversation_id, row.message_id, row.channel, row.thread_key,
+             row.recipient, dumps(row.payload), str(row.status), ts(row.next_attempt_at),
+             ts(row.created_at)))
+
+    async def outbox_lease(self, now: datetime, until: datetime, limit: int) -> list[OutboxRow]:
+        # A row is due when pending, its time has come, it is not leased by a live sender,
+        # and no older row of the same thread is still waiting (keeps per-chat order).
+        found = await self._all(
+            f"SELECT {rows.OUTBOX_COLS} FROM outbox o WHERE o.status = 'pending' "
+            "AND o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until < ?) "
+            "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending' "
+            "AND p.channel = o.channel AND p.thread_key = o.thread_key AND p.id < o.id) "
+            f"ORDER BY o.next_attempt_at, o.id LIMIT ?{self.skip_locked}",
+            (ts(now), ts(now), limit))
+        leased = [rows.outbox(r) for r in found]
+        await self._many("UPDATE outbox SET lease_until = ?, attempts = attempts + 1 WHERE id = ?",
+                         [(ts(until), row.id) for row in leased])
+        for row in leased:
+            row.attempts += 1
+        return leased
+
+    async def outbox_sent(self, outbox_id: int, external_id: str, now: datetime) -> None:
+        await self._exec(
+            "UPDATE outbox SET status = 'sent', sent_at = ?, external_id = ?, lease_until = NULL, "
+            "last_error = '' WHERE id = ?", (ts(now), external_id, outbox_id))
+
+    async def outbox_retry_later(self, outbox_id: int, when: datetime, error: str) -> None:
+        await self._exec(
+            "UPDATE outbox SET next_attempt_at = ?, lease_until = NULL, last_error = ? WHERE id = ?",
+            (ts(when), error, outbox_id))
+
+    async def outbox_give_up(self, outbox_id: int, status: OutboxStatus, error: str) -> None:
+        await self._exec(
+            "UPDATE outbox SET status = ?, lease_until = NULL, last_error = ? WHERE id = ?",
+            (str(status), error, outbox_id))
+
+    async def outbox_list(self, statuses: Sequence[OutboxStatus], limit: int = 100) -> list[OutboxRow]:
+        found = await self._all(
+            f"SELECT {rows.OUTBOX_COLS} FROM outbox WHERE status IN ({marks(len(statuses))}) "
+            "ORDER BY id LIMIT ?", (*map(str, statuses), limit))
+        return [rows.outbox(r) for r in found]
+
+    async def outbox_requeue(self, ids: Sequence[int] | None, now: datetime) -> int:
+        sql = ("UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, "
+               "lease_until = NULL WHERE status IN ('dead', 'failed')")
+        params: list[Any] = [ts(now)]
+        if ids is None:
+            sql += " AND status = 'dead'"
+        else:
+            sql += f" AND id IN ({marks(len(ids))})"
+            params.extend(ids)
+        return await self._exec(sql, params)
+
+    async def outbox_next_due(self) -> datetime | None:
+        r = await self._one(
+            "SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until "
+            "ELSE next_attempt_at END) FROM outbox WHERE status = 'pending'")
+        return parse_ts(r[0]) if r else None
+
+    async def get_outbox(self, outbox_id: int) -> OutboxRow | None:
+        r = await self._one(f"SELECT {rows.OUTBOX_COLS} FROM outbox WHERE id = ?", (outbox_id,))
+        return rows.outbox(r) if r else None
+
+    async def metrics_snapshot(self) -> tuple[dict[str, tuple[int, datetime | None]], dict[str, int]]:
+        waiting = {r[0]: (int(r[1]), parse_ts(r[2])) for r in await self._all(
+            "SELECT queue, COUNT(*), MIN(queued_at) FROM conversations WHERE status = 'queued' "
+            "GROUP BY queue")}
+        outbox = {r[0]: int(r[1]) for r in await self._all(
+            "SELECT status, COUNT(*) FROM outbox GROUP BY status")}
+        return waiting, outbox

@@ -1,0 +1,131 @@
+"""Rows to domain objects and back, shared by every SQL backend.
+
+Columns hold the same values on SQLite and PostgreSQL: timestamps are fixed-width UTC
+TEXT (`ts`/`parse_ts`, so they sort and compare as text), JSON is TEXT, booleans are
+INTEGER 0/1. That is what lets one set of SQL strings serve both backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from router.model import (
+    Agent,
+    AuthorKind,
+    Conversation,
+    Direction,
+    Message,
+    OutboxRow,
+    OutboxStatus,
+    Role,
+    Status,
+)
+from router.store.base import ConversationFilter, parse_ts, ts
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+def loads(value: str | None) -> Any:
+    return orjson.loads(value) if value else None
+
+
+def marks(n: int) -> str:
+    """`?, ?, ?` for an IN list of n values."""
+    return ",".join("?" * n)
+
+
+CONV_COLS = ("id, contact_id, channel, thread_key, recipient, status, language, queue, priority, "
+             "tags, assignee, message_count, bot_turns, metadata, created_at, updated_at, "
+             "queued_at, first_response_at, resolved_at, last_customer_at, assigned_at, "
+             "last_agent_at, first_response_due, resolution_due, sla_paused_at, "
+             "sla_first_breached_at, sla_resolution_breached_at, snoozed_until")
+AGENT_COLS = ("id, name, display_name, email, role, languages, capacity, online, online_changed_at, "
+              "disabled, last_assigned_at, source, created_at")
+MSG_COLS = ("id, conversation_id, direction, author_kind, author_id, text, language, external_id, "
+            "attachments, internal, created_at, edited_at")
+OUTBOX_COLS = ("id, idempotency_key, channel, thread_key, recipient, payload, status, attempts, "
+               "next_attempt_at, created_at, conversation_id, message_id, last_error, sent_at, "
+               "external_id")
+AGENT_CONV_SET = ("assigned_at = ?, last_agent_at = ?, first_response_due = ?, resolution_due = ?, "
+                  "sla_paused_at = ?, sla_first_breached_at = ?, sla_resolution_breached_at = ?, "
+                  "snoozed_until = ?")
+
+
+def conversation(r: Sequence[Any]) -> Conversation:
+    return Conversation(
+        id=r[0], contact_id=r[1], channel=r[2], thread_key=r[3], recipient=r[4],
+        status=Status(r[5]), language=r[6], queue=r[7], priority=r[8], tags=loads(r[9]) or [],
+        assignee=r[10], message_count=r[11], bot_turns=r[12], metadata=loads(r[13]) or {},
+        created_at=parse_ts(r[14]), updated_at=parse_ts(r[15]), queued_at=parse_ts(r[16]),
+        first_response_at=parse_ts(r[17]), resolved_at=parse_ts(r[18]),
+        last_customer_at=parse_ts(r[19]), assigned_at=parse_ts(r[20]),
+        last_agent_at=parse_ts(r[21]), first_response_due=parse_ts(r[22]),
+        resolution_due=parse_ts(r[23]), sla_paused_at=parse_ts(r[24]),
+        sla_first_breached_at=parse_ts(r[25]), sla_resolution_breached_at=parse_ts(r[26]),
+        snoozed_until=parse_ts(r[27]),
+    )
+
+
+def agent(r: Sequence[Any]) -> Agent:
+    return Agent(
+        id=r[0], name=r[1], display_name=r[2], email=r[3], role=Role(r[4]),
+        languages=loads(r[5]) or [], capacity=r[6], online=bool(r[7]),
+        online_changed_at=parse_ts(r[8]), disabled=bool(r[9]), last_assigned_at=parse_ts(r[10]),
+        source=r[11], created_at=parse_ts(r[12]),
+    )
+
+
+def message(r: Sequence[Any]) -> Message:
+    return Message(
+        id=r[0], conversation_id=r[1], direction=Direction(r[2]), author_kind=AuthorKind(r[3]),
+        author_id=r[4], text=r[5], language=r[6], external_id=r[7],
+        attachments=loads(r[8]) or [], internal=bool(r[9]), created_at=parse_ts(r[10]),  # type: ignore[arg-type]
+        edited_at=parse_ts(r[11]),
+    )
+
+
+def outbox(r: Sequence[Any]) -> OutboxRow:
+    return OutboxRow(
+        id=r[0], idempotency_key=r[1], channel=r[2], thread_key=r[3], recipient=r[4],
+        payload=loads(r[5]) or {}, status=OutboxStatus(r[6]), attempts=r[7],
+        next_attempt_at=parse_ts(r[8]), created_at=parse_ts(r[9]),  # type: ignore[arg-type]
+        conversation_id=r[10], message_id=r[11], last_error=r[12], sent_at=parse_ts(r[13]),
+        external_id=r[14],
+    )
+
+
+def agent_conv_values(cv: Conversation) -> tuple[str | None, ...]:
+    return (ts(cv.assigned_at), ts(cv.last_agent_at), ts(cv.first_response_due),
+            ts(cv.resolution_due), ts(cv.sla_paused_at), ts(cv.sla_first_breached_at),
+            ts(cv.sla_resolution_breached_at), ts(cv.snoozed_until))
+
+
+def conversation_where(flt: ConversationFilter) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    if flt.statuses:
+        where.append(f"status IN ({marks(len(flt.statuses))})")
+        params.extend(flt.statuses)
+    if flt.queues:
+        where.append(f"queue IN ({marks(len(flt.queues))})")
+        params.extend(flt.queues)
+    if flt.assignee is not None:
+        where.append("assignee = ?")
+        params.append(flt.assignee)
+    if flt.priority:
+        where.append("priority = ?")
+        params.append(flt.priority)
+    if flt.tag:  # tags are a JSON list of strings: match the quoted element
+        where.append("tags LIKE ?")
+        params.append('%' + dumps(flt.tag) + '%')
+    if flt.contact_id is not None:
+        where.append("contact_id = ?")
+        params.append(flt.contact_id)
+    if not flt.include_snoozed:
+        where.append("snoozed_until IS NULL")
+    return where, params

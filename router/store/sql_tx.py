@@ -1,0 +1,16 @@
+"""`SqlTx`: the whole `Tx` interface in SQL written once, for every SQL backend.
+
+A backend subclasses it and supplies the statement primitives of `SqlBase`; see
+`router.store.sqlite_tx.SqliteTx` and `router.store.postgres_tx.PgTx`.
+"""
+
+from __future__ import annotations
+
+from router.store.sql_agents import SqlAgents
+from router.store.sql_console import SqlConsole
+from router.store.sql_conversations import SqlConversations
+from router.store.sql_outbox import SqlOutbox
+
+
+class SqlTx(SqlConversations, SqlOutbox, SqlAgents, SqlConsole):
+    """Inbox, contacts, conversations, messages, events, outbox, metrics, agents, console."""
