@@ -134,10 +134,11 @@ class Service:
         self.agents = AgentsRuntime(self.config, self.store, decider=self.decider)
         dispatcher, agents = self.dispatcher, self.agents
 
-        def committed(rows: int) -> None:
+        def committed(rows: int = 0) -> None:
             dispatcher.wake(rows)
             agents.committed()
 
+        self.store.on_remote_commit(committed)  # PostgreSQL: commits by other instances
         self.pipeline = Pipeline(self.store, self.decider, default_queue=s.service.default_queue,
                                  reopen_window=s.service.reopen_window,
                                  on_commit=committed, on_conversation=agents.desk.on_conversation)

@@ -42,6 +42,12 @@ async def take(tx: Tx, conv: Conversation, agent: str, now: datetime, *, actor: 
         who = f"assigned to {current.assignee}" if current and current.assignee else (
             str(current.status) if current else "gone")
         raise ConflictError(f"conversation {conv.id} is no longer waiting ({who})")
+    # The claim locked the row: read it anew, so that saving `conv` below never undoes a
+    # change another instance committed after `conv` was read (auto-assign lists unlocked).
+    fresh = await tx.get_conversation(conv.id)
+    assert fresh is not None
+    for name in Conversation.__slots__:
+        setattr(conv, name, getattr(fresh, name))
     conv.status = Status.QUEUED  # what the conditional UPDATE saw: keeps the event honest
     conv.assignee, conv.assigned_at = agent, now
     await set_status(tx, conv, Status.ASSIGNED, now, actor, reason)

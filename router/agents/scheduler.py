@@ -143,6 +143,8 @@ class Scheduler:
             agent = await tx.get_agent(conv.assignee) if conv else None
             if conv is None or wait is None or agent is None:
                 continue
+            if conv.status != Status.ASSIGNED:  # another instance requeued it meanwhile
+                continue
             if agent.online_changed_at and agent.online_changed_at > now - wait and not agent.disabled:
                 continue
             await tx.insert_event(Event(0, "requeued", now, cid, ACTOR, {

@@ -20,12 +20,12 @@ def open_store(url: str, *, base_dir: Path | None = None) -> Store:
         return SqliteStore(path)
     if url.startswith(("postgresql://", "postgres://")):
         try:
-            from router.store.postgres import PostgresStore  # type: ignore[import-not-found]
+            from router.store.postgres import PostgresStore
         except ImportError:
             from router.errors import StoreError
 
             raise StoreError("the PostgreSQL backend is not available in this build") from None
-        return PostgresStore(url)  # type: ignore[no-any-return]
+        return PostgresStore(url)
     from router.errors import StoreError
 
     raise StoreError(f"unsupported storage url scheme: {url.split(':', 1)[0]}")

@@ -316,3 +316,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def schema_version(self) -> int: ...
+
+    def on_remote_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when another process commits events or outbox rows.
+
+        A store shared by several instances (PostgreSQL: LISTEN/NOTIFY) wakes the live
+        streams, scheduler and dispatcher of every instance this way. SQLite has one
+        process per database, so the default does nothing.
+        """
+        return None

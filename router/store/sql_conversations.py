@@ -29,7 +29,7 @@ class SqlConversations(SqlBase):
 
     # contacts ----------------------------------------------------------------------
     async def find_identity(self, channel: str, external_id: str) -> Identity | None:
-        await self._lock_keys(f"identity\0{channel}\0{external_id}")
+        await self._lock_keys(f"identity\x1f{channel}\x1f{external_id}")
         r = await self._one(f"{_IDENTITY} WHERE channel = ? AND external_id = ?",
                             (channel, external_id))
         return Identity(*r) if r else None
@@ -82,7 +82,7 @@ class SqlConversations(SqlBase):
             return None
         # Two instances receiving the first messages of one thread must not open two
         # conversations: the keys stay locked until this unit has created its own.
-        await self._lock_keys(*(f"thread\0{channel}\0{k}" for k in keys))
+        await self._lock_keys(*(f"thread\x1f{channel}\x1f{k}" for k in keys))
         r = await self._one(
             f"SELECT {rows.CONV_COLS} FROM conversations WHERE id = (SELECT MAX(conversation_id) "
             f"FROM thread_keys WHERE channel = ? AND key IN ({marks(len(keys))})){self.for_update}",

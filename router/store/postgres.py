@@ -1,0 +1,157 @@
+"""PostgreSQL backend: several `serve` processes share one database (asyncpg).
+
+- `write(fn)` is one READ COMMITTED transaction per unit of work on a pooled connection;
+  row locks, advisory locks and SKIP LOCKED in `PgTx` keep concurrent units correct. A
+  unit that PostgreSQL aborts for a deadlock or a serialisation failure is run again
+  (units do store work only, so a rerun is safe).
+- `read(fn)` is a read-only REPEATABLE READ transaction: one consistent snapshot.
+- Migrations run under a session advisory lock: instances starting together apply each
+  migration once; the others wait and find it applied.
+- A dedicated connection LISTENs on `PgTx` NOTIFYs: a commit on any instance wakes the
+  live streams, the scheduler and the outbox dispatcher of every other instance.
+
+URL: `postgresql://user@host:5432/db?pool_min=2&pool_max=10`; other query parameters
+(e.g. `search_path=...`) go to asyncpg and become server settings of each connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+
+from router.errors import StoreError
+from router.store.base import Store, Tx, utcnow
+from router.store.migrate import migrations, split_statements
+from router.store.postgres_tx import CHANNEL, PgTx
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MIGRATE_LOCK = 0x1A9F_E7E1
+RETRIES = 5
+_RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError,
+              asyncpg.exceptions.SerializationError)
+
+
+def split_url(url: str) -> tuple[str, int, int]:
+    """(asyncpg DSN, pool min, pool max): our pool_* parameters taken out of the URL."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    low = int(query.pop("pool_min", "2"))
+    high = int(query.pop("pool_max", "10"))
+    if not 1 <= low <= high:
+        raise StoreError(f"storage.url: need 1 <= pool_min <= pool_max, got {low}, {high}")
+    return urlunsplit(parts._replace(query=urlencode(query))), low, high
+
+
+class PostgresStore(Store):
+    def __init__(self, url: str) -> None:
+        self.dsn, self.pool_min, self.pool_max = split_url(url)
+        self.instance = secrets.token_hex(6)  # tells our own NOTIFYs from other instances'
+        self._pool: asyncpg.Pool | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._callbacks: list[Callable[[], None]] = []
+        self.retries = 0  # units rerun after a deadlock or serialisation failure
+
+    async def open(self) -> None:
+        try:
+            self._pool = await asyncpg.create_pool(self.dsn, min_size=self.pool_min,
+                                                   max_size=self.pool_max)
+            await self._migrate()
+            self._listener = await asyncpg.connect(self.dsn)
+            await self._listener.add_listener(CHANNEL, self._notified)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            await self.close()
+            raise StoreError(f"cannot open PostgreSQL database: {exc}") from None
+
+    async def _migrate(self) -> None:
+        assert self._pool is not None
+        async with self._pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", MIGRATE_LOCK)
+            try:
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                    "name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+                applied = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+                for migration in migrations("postgresql"):
+                    if migration.version in applied:
+                        continue
+                    log.info("applying migration %s", migration.name)
+                    async with conn.transaction():
+                        for statement in split_statements(migration.sql):
+                            await conn.execute(statement)
+                        await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2, $3)",
+                                           migration.version, migration.name, utcnow().isoformat())
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATE_LOCK)
+
+    def on_remote_commit(self, callback: Callable[[], None]) -> None:
+        self._callbacks.append(callback)
+
+    def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        if payload == self.instance:
+            return  # our own commit: the local callbacks already ran
+        for callback in self._callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("commit listener failed")
+
+    async def schema_version(self) -> int:
+        return await self.read(_schema_version)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            listener, self._listener = self._listener, None
+            try:
+                await listener.close(timeout=5)
+            except Exception:  # closing a broken connection: nothing left to do
+                listener.terminate()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            try:
+                await asyncio.wait_for(pool.close(), 10)
+            except TimeoutError:
+                pool.terminate()
+
+    def _acquire(self) -> Any:
+        if self._pool is None:
+            raise StoreError("the store is closed")
+        return self._pool.acquire()
+
+    async def write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
+        for attempt in range(1, RETRIES + 1):
+            try:
+                async with self._acquire() as conn, conn.transaction():
+                    tx = PgTx(conn, writable=True)
+                    result = await fn(tx)
+                    await tx.finish(self.instance)
+                return result
+            except _RETRYABLE as exc:
+                if attempt == RETRIES:
+                    raise StoreError(f"gave up after {RETRIES} attempts: {exc}") from None
+                self.retries += 1
+                log.info("unit of work rerun after %s", exc.__class__.__name__)
+            except (OSError, asyncpg.InterfaceError,
+                    asyncpg.exceptions.PostgresConnectionError) as exc:
+                raise StoreError(f"PostgreSQL connection failed: {exc}") from None
+        raise AssertionError("unreachable")
+
+    async def read(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
+        try:
+            async with self._acquire() as conn, conn.transaction(
+                    isolation="repeatable_read", readonly=True):
+                return await fn(PgTx(conn, writable=False))
+        except (OSError, asyncpg.InterfaceError,
+                asyncpg.exceptions.PostgresConnectionError) as exc:
+            raise StoreError(f"PostgreSQL connection failed: {exc}") from None
+
+
+async def _schema_version(tx: Tx) -> int:
+    assert isinstance(tx, PgTx)
+    return int(await tx.c.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))

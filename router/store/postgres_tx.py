@@ -1,0 +1,106 @@
+"""The PostgreSQL backend's statement primitives and dialect hooks for `SqlTx`.
+
+Differences from SQLite, all for several instances writing at once (READ COMMITTED):
+- rows a write unit reads in order to change them are locked (`FOR NO KEY UPDATE`), so
+  two units on one conversation queue up instead of losing an update;
+- find-or-create of an identity or of a thread's conversation takes a transaction-level
+  advisory lock on the name, so two instances never create two of them;
+- claims and outbox leases skip rows another unit holds (`SKIP LOCKED`): never a wait,
+  never a deadlock, and two instances never lease one outbox row;
+- events are buffered and inserted at the end of the unit under one advisory lock, just
+  before the commit (see `finish`), so event ids become visible in id order.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
+
+from router.model import Event
+from router.store.base import ts
+from router.store.sql_base import Params
+from router.store.sql_rows import dumps
+from router.store.sql_tx import SqlTx
+
+CHANNEL = "inquiry_router"  # LISTEN/NOTIFY channel: "a unit wrote events or outbox rows"
+EVENTS_LOCK = 0x1A9F_E7E0  # pg_advisory_xact_lock key serialising event inserts
+_INSERT_EVENT = ("INSERT INTO events (conversation_id, kind, actor, data, created_at) "
+                 "VALUES ($1, $2, $3, $4, $5)")
+
+
+@functools.lru_cache(maxsize=1024)
+def to_dollar(sql: str) -> str:
+    """`?` placeholders to `$1..$n` (our SQL has no `?` inside literals)."""
+    counter = iter(range(1, 10_000))
+    return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
+
+
+class PgTx(SqlTx):
+    def __init__(self, conn: asyncpg.Connection, *, writable: bool) -> None:
+        self.c = conn
+        self.writable = writable
+        self.for_update = " FOR NO KEY UPDATE" if writable else ""
+        self.skip_locked = " FOR NO KEY UPDATE SKIP LOCKED" if writable else ""
+        self._events: list[tuple[Any, ...]] = []
+        self.wrote_outbox = False
+
+    async def _one(self, sql: str, params: Params = ()) -> Sequence[Any] | None:
+        row = await self.c.fetchrow(to_dollar(sql), *params)
+        return tuple(row) if row is not None else None
+
+    async def _all(self, sql: str, params: Params = ()) -> list[Sequence[Any]]:
+        return [tuple(r) for r in await self.c.fetch(to_dollar(sql), *params)]
+
+    async def _exec(self, sql: str, params: Params = ()) -> int:
+        status = await self.c.execute(to_dollar(sql), *params)
+        last = status.rsplit(" ", 1)[-1]  # "UPDATE 3", "INSERT 0 1"
+        return int(last) if last.isdigit() else 0
+
+    async def _insert(self, sql: str, params: Params = ()) -> int:
+        if sql.startswith("INSERT INTO outbox"):
+            self.wrote_outbox = True
+        return int(await self.c.fetchval(to_dollar(sql) + " RETURNING id", *params))
+
+    async def _many(self, sql: str, seq: Iterable[Params]) -> None:
+        batch = list(seq)
+        if batch:
+            await self.c.executemany(to_dollar(sql), batch)
+
+    async def _lock_keys(self, *keys: str) -> None:
+        if not self.writable or not keys:
+            return
+        # Sorted, so two units locking overlapping key sets cannot deadlock each other.
+        await self.c.execute(
+            "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "
+            "FROM unnest($1::text[]) AS k ORDER BY h) AS s", list(keys))
+
+    async def _try_lock_conversation(self, conversation_id: int) -> bool:
+        if not self.writable:
+            return True
+        return await self.c.fetchval(
+            "SELECT id FROM conversations WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED",
+            conversation_id) is not None
+
+    async def insert_event(self, event: Event) -> int:
+        """Buffered until `finish`: returns 0, the id exists only once the unit ends.
+
+        Why: a BIGSERIAL taken mid-transaction may commit after a larger one, and a
+        stream resuming "after id N" would skip it for good. Inserting every unit's
+        events under one advisory lock held only for the insert and the commit makes ids
+        visible in order, at the cost of serialising that short tail of each unit.
+        """
+        self._events.append((event.conversation_id, event.kind, event.actor,
+                             dumps(event.data), ts(event.created_at)))
+        return 0
+
+    async def finish(self, instance: str) -> None:
+        """End of a write unit, inside its transaction: insert events, then NOTIFY."""
+        if self._events:
+            await self.c.execute("SELECT pg_advisory_xact_lock($1)", EVENTS_LOCK)
+            await self.c.executemany(_INSERT_EVENT, self._events)
+        if self._events or self.wrote_outbox:
+            await self.c.execute("SELECT pg_notify($1, $2)", CHANNEL, instance)
