@@ -10,6 +10,7 @@ from playwright.async_api import expect
 from router.service import Service
 from router.store.base import ConversationFilter
 from tests.web.conftest import AGENT_EMAIL, AGENT_PASSWORD, shot_path
+from tests.web.test_webchat_browser import CONTRAST_JS
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 XSS = "<img src=x onerror=alert(1)>"
@@ -23,6 +24,16 @@ async def _customer_says(page: Any, text: str) -> None:
 async def _sign_in(page: Any, base: str) -> None:
     await page.goto(f"{base}/console")
     await expect(page.locator("#signin")).to_be_visible()
+    await expect(page.locator("#email")).to_be_focused()
+    order = []
+    for _ in range(3):  # focus order of the form: email, password, token toggle, submit
+        await page.keyboard.press("Tab")
+        order.append(await page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+    assert order == ["password", "SUMMARY", "signin-btn"]
+    await page.fill("#email", AGENT_EMAIL)
+    await page.fill("#password", "wrong horse battery")
+    await page.press("#password", "Enter")
+    await expect(page.locator("#signin-error")).to_have_text("wrong email or password (or token)")
     await page.fill("#email", AGENT_EMAIL)
     await page.fill("#password", AGENT_PASSWORD)
     await page.press("#password", "Enter")
@@ -67,6 +78,10 @@ async def test_customer_to_agent_and_back_with_csat(console_service: Service, br
         await expect(agent.locator("[data-queue=general] .count")).to_have_text("1")
         await expect(agent.locator("[data-queue=general] .badge--ok")).to_have_text("SLA ok")
         await agent.screenshot(path=shot_path("console-queue"))
+        for selector in (".brand", "#list-title", "[data-queue=general] .badge--ok",
+                         "#convs .badge--unread", "#convs .sub", "#unread"):
+            ratio = await agent.evaluate(CONTRAST_JS, selector)
+            assert ratio >= 4.5, (selector, ratio)
 
         # open it: full history with authorship, channel and language; XSS is text
         await item.click()
@@ -109,6 +124,10 @@ async def test_customer_to_agent_and_back_with_csat(console_service: Service, br
         await agent.keyboard.press("Control+Enter")
         await expect(agent.locator("#messages .msg--note .body")).to_have_text(
             "Kunden verkar inloggad i fel konto.")
+        for selector in ("#messages .msg--note .who", "#messages .msg--customer .body",
+                         "#messages .msg--agent time", "#conv-meta .chip"):
+            ratio = await agent.evaluate(CONTRAST_JS, selector)
+            assert ratio >= 4.5, (selector, ratio)
 
         # resolve: the customer gets the thank-you reply and the CSAT buttons, rates 5
         await agent.click("#resolve")
