@@ -37,6 +37,7 @@ from benchmarks._common import (
 )
 
 CONCURRENCY = 40  # Telegram's default webhook max_connections
+ROUND_STRIDE = 10_000_000  # message indexes per round: rounds never share a conversation
 TG_BOT, TG_SECRET = "benchbot", "bench-secret-token"
 TG_TOKEN = "123456789:AAbenchbenchbenchbenchbenchbenchbench"
 
@@ -94,8 +95,9 @@ async def fake_platform_api() -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}"
 
 
-async def loadgen(url: str, spec: ChannelSpec, *, duration: float, warmup: float) -> dict[str, Any]:
-    args = [PYTHON, "-m", "benchmarks.loadgen", url, "--body", spec.body,
+async def loadgen(url: str, spec: ChannelSpec, *, duration: float, warmup: float,
+                  first: int = 0) -> dict[str, Any]:
+    args = [PYTHON, "-m", "benchmarks.loadgen", url, "--body", spec.body, "--first", str(first),
             "--concurrency", str(CONCURRENCY), "--duration", str(duration),
             "--warmup", str(warmup)]
     for name, value in spec.headers.items():
@@ -131,9 +133,10 @@ async def bench_channel(spec: ChannelSpec, directory: Path, api: str, *, rounds:
         await serve.start()
         serve_url = f"http://127.0.0.1:{serve.port}{spec.path}"
         bares, fulls = [], []
-        for _ in range(rounds):
+        for n in range(rounds):
             bares.append(await loadgen(bare_url, spec, duration=duration, warmup=warmup))
-            fulls.append(await loadgen(serve_url, spec, duration=duration, warmup=warmup))
+            fulls.append(await loadgen(serve_url, spec, duration=duration, warmup=warmup,
+                                       first=n * ROUND_STRIDE))
     finally:
         await stop_process(bare_proc)
         if serve is not None:

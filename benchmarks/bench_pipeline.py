@@ -105,7 +105,7 @@ async def measure(directory: Path, *, producers: int, conversations: int, durati
 
 def run(quick: bool) -> list[dict[str, Any]]:
     kind, decide = load_decide()
-    producers, conversations = (16, 50) if quick else (128, 1000)
+    producers, conversations = (16, 50) if quick else (128, 200)
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         figures = asyncio.run(measure(
             Path(tmp), producers=producers, conversations=conversations,

@@ -55,8 +55,8 @@ BODIES: dict[str, Callable[[int, int], bytes]] = {"loopback": loopback_body,
 
 async def load(url: str, *, body: Callable[[int, int], bytes], headers: dict[str, str],
                concurrency: int, duration: float, warmup: float,
-               conversations: int) -> dict[str, float | int]:
-    counter = itertools.count()
+               conversations: int, first: int = 0) -> dict[str, float | int]:
+    counter = itertools.count(first)
     latencies: list[float] = []
     errors = 0
     measuring = False
@@ -110,14 +110,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=40)
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=1.0)
-    parser.add_argument("--conversations", type=int, default=1000,
+    parser.add_argument("--first", type=int, default=0,
+                        help="index of the first message: rounds against one service use "
+                             "disjoint ranges, so each round opens conversations of its own")
+    parser.add_argument("--conversations", type=int, default=200,
                         help="conversations active at a time (each gets 5 messages)")
     args = parser.parse_args(argv)
     headers = dict(h.split(":", 1) for h in args.header)
     result = asyncio.run(load(
         args.url, body=BODIES[args.body], headers={k.strip(): v.strip() for k, v in headers.items()},
         concurrency=args.concurrency, duration=args.duration, warmup=args.warmup,
-        conversations=args.conversations))
+        conversations=args.conversations, first=args.first))
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
     return 0
 
