@@ -132,6 +132,8 @@ async def test_customer_to_agent_and_back_with_csat(console_service: Service, br
         # resolve: the customer gets the thank-you reply and the CSAT buttons, rates 5
         await agent.click("#resolve")
         await expect(agent.locator("#conv-meta .status")).to_have_text("resolved")
+        await expect(agent.locator("#reopen")).to_be_visible()
+        await expect(agent.locator("#claim")).to_be_disabled()
         await expect(chat.locator(".msg--system").last).to_have_text("Ärendet är markerat som löst.")
         await expect(customer.locator("#quick button")).to_have_text(["1", "2", "3", "4", "5"])
         await customer.locator("#quick button", has_text="5").click()

@@ -97,6 +97,7 @@
     S.csrf = session.csrf;
     S.me = session.agent;
     $("me").textContent = S.me.display_name || S.me.name;
+    $("online").checked = Boolean(S.me.online);
     $("signin").hidden = true;
     $("app").hidden = false;
     document.body.dataset.agent = S.me.name;
@@ -225,6 +226,7 @@
     const open = c.status === "queued" || c.status === "assigned";
     $("claim").disabled = c.status !== "queued";
     $("resolve").disabled = c.status === "resolved";
+    $("reopen").hidden = c.status !== "resolved";
     $("transfer").disabled = !open;
     $("transfer-to").disabled = !open;
     $("send").disabled = false;
@@ -275,6 +277,11 @@
   }
   $("claim").addEventListener("click", () => act("claim"));
   $("resolve").addEventListener("click", () => act("resolve"));
+  $("reopen").addEventListener("click", () => act("reopen"));
+  $("online").addEventListener("change", async (ev) => {
+    try { await call("POST", "/me/presence", { online: ev.target.checked }); loadQueues(); loadList(); }
+    catch (err) { ev.target.checked = !ev.target.checked; fail("action-error", err); }
+  });
   $("transfer").addEventListener("click", () => {
     const [kind, name] = $("transfer-to").value.split(":");
     if (name) act("transfer", kind === "agent" ? { agent: name } : { queue: name });
