@@ -1,0 +1,193 @@
+"""The store contract, run on SQLite and on PostgreSQL (the `store` fixture is parametrised).
+
+Concurrency cases gather many units at once: on SQLite they share group commits, on
+PostgreSQL they run in parallel transactions on pooled connections, which is where
+dedupe, claims, leases and breach marks must hold by the database's own guarantees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from router.model import (
+    Agent,
+    Contact,
+    Conversation,
+    Event,
+    InboundMessage,
+    OutboxRow,
+    OutboxStatus,
+    Sender,
+    Status,
+)
+from router.pipeline import Pipeline
+from router.store import Store, Tx, utcnow
+from router.store.base import ConversationFilter
+
+
+def inbound(i: int, thread: str = "t", sender: str = "u") -> InboundMessage:
+    return InboundMessage("loopback", f"m{i}", thread, Sender(sender), f"text {i}", utcnow())
+
+
+async def new_conversation(store: Store, thread: str = "t", **kw: object) -> int:
+    now = utcnow()
+
+    async def unit(tx: Tx) -> int:
+        contact = await tx.create_contact(Contact(0, "c"), now)
+        conv = Conversation(0, contact, "loopback", thread, created_at=now, updated_at=now, **kw)
+        cid = await tx.create_conversation(conv)
+        await tx.add_thread_keys("loopback", [thread], cid)
+        return cid
+
+    return await store.write(unit)
+
+
+async def test_inbox_dedupe_under_concurrency(store: Store):
+    now = utcnow()
+    won = await asyncio.gather(*(store.write(lambda tx: tx.inbox_claim("x", "k1", now))
+                                 for _ in range(20)))
+    assert won.count(True) == 1
+
+
+async def test_one_thread_one_conversation_and_no_lost_update(store: Store):
+    pipeline = Pipeline(store)
+    results = await asyncio.gather(*(pipeline.ingest(inbound(i)) for i in range(40)),
+                                   *(pipeline.ingest(inbound(i)) for i in range(40)))
+    stored = [r for r in results if not r.duplicate]
+    assert len(stored) == 40
+    assert {r.conversation_id for r in stored} == {stored[0].conversation_id}
+    conv = await store.read(lambda tx: tx.get_conversation(stored[0].conversation_id))
+    assert conv is not None and conv.message_count == 40 and conv.status == Status.QUEUED
+    messages = await store.read(lambda tx: tx.list_messages(conv.id))
+    assert sorted(m.external_id for m in messages) == sorted(f"m{i}" for i in range(40))
+    identities = await store.read(lambda tx: tx.list_identities(conv.contact_id))
+    assert len(identities) == 1
+
+
+async def test_thread_keys_find_the_newest_conversation(store: Store):
+    first = await new_conversation(store, "a")
+    second = await new_conversation(store, "b")
+    await store.write(lambda tx: tx.add_thread_keys("loopback", ["alias"], first))
+    await store.write(lambda tx: tx.add_thread_keys("loopback", ["alias", ""], second))
+    found = await store.read(lambda tx: tx.find_conversation("loopback", ["alias"]))
+    assert found is not None and found.id == second
+    assert await store.read(lambda tx: tx.find_conversation("loopback", ["nope"])) is None
+
+
+async def test_events_commit_in_id_order_for_a_reader_following_them(store: Store):
+    """A reader that resumes after the last id it saw misses nothing (the stream's rule)."""
+    cid = await new_conversation(store)
+    seen: list[int] = []
+    writing = True
+
+    async def writer(w: int) -> None:
+        for i in range(15):
+            async def unit(tx: Tx, i: int = i) -> None:
+                for j in range(3):
+                    await tx.insert_event(Event(0, "note", utcnow(), cid, f"w{w}", {"i": i, "j": j}))
+            await store.write(unit)
+
+    async def reader() -> None:
+        cursor = 0
+        while True:
+            done = not writing
+            batch = await store.read(
+                lambda tx, c=cursor: tx.list_events(after_id=c, kinds=["note"]))  # type: ignore[misc]
+            seen.extend(e.id for e in batch)
+            cursor = batch[-1].id if batch else cursor
+            if done and not batch:
+                return
+            await asyncio.sleep(0)
+
+    follow = asyncio.create_task(reader())
+    await asyncio.gather(*(writer(w) for w in range(8)))
+    writing = False
+    await follow
+    every = [e.id for e in await store.read(lambda tx: tx.list_events(kinds=["note"]))]
+    assert len(every) == 8 * 15 * 3 and every == sorted(every)
+    assert seen == every
+    assert await store.read(lambda tx: tx.last_event_id()) == every[-1]
+
+
+def _row(i: int, thread: str, now) -> OutboxRow:  # type: ignore[no-untyped-def]
+    return OutboxRow(0, f"k{i}", "loopback", thread, "u", {"text": f"r{i}"},
+                     OutboxStatus.PENDING, 0, now, now)
+
+
+async def test_outbox_lease_settle_requeue(store: Store):
+    now = utcnow()
+    for i in range(12):
+        await store.write(lambda tx, i=i: tx.outbox_add(_row(i, f"t{i % 4}", now)))
+    until = now + timedelta(seconds=30)
+    leases = await asyncio.gather(*(store.write(lambda tx: tx.outbox_lease(now, until, 10))
+                                    for _ in range(5)))
+    ids = [r.id for batch in leases for r in batch]
+    assert len(ids) == len(set(ids)) == 4  # one per thread (order), never one row twice
+    assert all(r.attempts == 1 for batch in leases for r in batch)
+    assert await store.write(lambda tx: tx.outbox_lease(now, until, 10)) == []
+    assert await store.read(lambda tx: tx.outbox_next_due()) == now
+    first, second, third = sorted(ids)[:3]
+    await store.write(lambda tx: tx.outbox_sent(first, "ext-1", now))
+    await store.write(lambda tx: tx.outbox_retry_later(second, now, "busy"))
+    await store.write(lambda tx: tx.outbox_give_up(third, OutboxStatus.DEAD, "gone"))
+    sent = await store.read(lambda tx: tx.get_outbox(first))
+    assert sent is not None and sent.status == OutboxStatus.SENT and sent.external_id == "ext-1"
+    later = now + timedelta(seconds=31)  # the fourth lease expired: due again
+    again = await store.write(lambda tx: tx.outbox_lease(later, later + timedelta(seconds=30), 10))
+    assert second in {r.id for r in again} and third not in {r.id for r in again}
+    assert await store.write(lambda tx: tx.outbox_requeue(None, now)) == 1
+    dead = await store.read(lambda tx: tx.outbox_list([OutboxStatus.DEAD]))
+    assert dead == []
+    _, counts = await store.read(lambda tx: tx.metrics_snapshot())
+    assert counts == {"sent": 1, "pending": 11}
+
+
+async def test_concurrent_claims_have_one_winner(store: Store):
+    cid = await new_conversation(store, status=Status.QUEUED, queue="general")
+    now = utcnow()
+    won = await asyncio.gather(*(store.write(lambda tx, a=a: tx.claim_conversation(cid, f"a{a}", now))
+                                 for a in range(10)))
+    assert won.count(True) == 1
+    conv = await store.read(lambda tx: tx.get_conversation(cid))
+    assert conv is not None and conv.assignee == f"a{won.index(True)}"
+
+
+async def test_sla_breach_marked_once(store: Store):
+    now = utcnow()
+    cid = await new_conversation(store, status=Status.QUEUED, queue="general",
+                                 first_response_due=now - timedelta(minutes=1))
+    assert await store.read(lambda tx: tx.sla_breach_candidates(now)) == [(cid, "first_response")]
+    marked = await asyncio.gather(*(store.write(lambda tx: tx.mark_sla_breach(cid, "first_response", now))
+                                    for _ in range(10)))
+    assert marked.count(True) == 1
+    assert await store.read(lambda tx: tx.sla_breach_candidates(now)) == []
+
+
+async def test_queue_views_and_metrics(store: Store):
+    now = utcnow()
+    for i in range(3):
+        await new_conversation(store, f"q{i}", status=Status.QUEUED, queue="sales",
+                               queued_at=now - timedelta(minutes=i), priority="high" if i else "normal")
+    await store.write(lambda tx: tx.upsert_agent(Agent(0, "ann", capacity=2), now))
+    assert await store.write(lambda tx: tx.set_agent_online("ann", True, now))
+    urgent = await store.read(lambda tx: tx.list_conversations(
+        ConversationFilter(queues=("sales",), order="urgency"), 10))
+    assert [c.thread_key for c in urgent] == ["q2", "q1", "q0"]
+    waiting, _ = await store.read(lambda tx: tx.metrics_snapshot())
+    assert waiting["sales"][0] == 3 and waiting["sales"][1] == now - timedelta(minutes=2)
+    counts = await store.read(lambda tx: tx.queue_counts())
+    assert [(q.queue, q.waiting) for q in counts] == [("sales", 3)]
+
+
+async def test_a_failing_unit_leaves_nothing(store: Store):
+    async def bad(tx: Tx) -> None:
+        await tx.create_contact(Contact(0, "ghost"), utcnow())
+        await tx.insert_event(Event(0, "ghost", utcnow(), None, "", {}))
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError):
+        await store.write(bad)
+    assert await store.read(lambda tx: tx.list_events(kinds=["ghost"])) == []
