@@ -68,7 +68,12 @@ def mount_console(app: web.Application, api: web.Application, *, config: Config,
         name = request.match_info["name"]
         return respond(request, assets.get(name))
 
-    app.router.add_routes([web.get("/console", page), web.get("/console/", page),
+    async def slash(request: web.Request) -> web.Response:
+        # the page's asset paths are relative to /console: send /console/ there (relative,
+        # so it also works under a proxy's path prefix)
+        raise web.HTTPFound(location="../console")
+
+    app.router.add_routes([web.get("/console", page), web.get("/console/", slash),
                            web.get("/console/static/{name}", static), *auth.routes()])
     log.info("agent console at /console")
     return auth

@@ -45,6 +45,22 @@ async def customer(service: Service, text: str, channel: str = "loopback") -> in
     return result.conversation_id
 
 
+async def test_the_page_is_served_with_a_strict_policy(console_service, http) -> None:
+    async with http.get(base(console_service) + "/console") as r:
+        page = await r.text()
+        assert r.status == 200 and "Exempel AB · Agent console" in page
+        assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+        assert r.headers["X-Frame-Options"] == "DENY"
+    async with http.get(base(console_service) + "/console/static/console.js") as r:
+        assert r.status == 200 and r.content_type == "text/javascript" and r.headers["ETag"]
+    async with http.get(base(console_service) + "/console/static/nope.js") as r:
+        assert r.status == 404
+    async with http.get(base(console_service) + "/console/", allow_redirects=False) as r:
+        assert r.status == 302 and r.headers["Location"] == "../console"
+    async with http.get(base(console_service) + "/console/session") as r:
+        assert r.status == 401
+
+
 async def test_password_sign_in_sets_a_strict_http_only_cookie(console_service, http) -> None:
     status, body = await sign_in(http, console_service, email="ANNA@example.com",
                                  password=AGENT_PASSWORD)
