@@ -55,7 +55,7 @@ class AgentInput:
             if verb == "claim":
                 await desk.run(press.conversation_id, actions.claim, agent)
             elif verb == "resolve":
-                await desk.run(press.conversation_id, actions.resolve, agent)
+                await desk.resolve(press.conversation_id, agent)
             else:
                 await desk.run(press.conversation_id, actions.transfer, agent, queue=press.value)
         except REFUSALS as exc:

@@ -13,10 +13,12 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from router.agents import actions, contacts, sla
+from router.agents.followups import resolve_then_rules
 from router.agents.policy import DeskPolicy
 from router.agents.queue import auto_assign
 from router.model import Agent, Contact, Conversation, Event, Status
 from router.notify import EventNotifier, Notifier
+from router.pipeline import Decide
 from router.store.base import Store, Tx, utcnow
 
 log = logging.getLogger(__name__)
@@ -26,11 +28,13 @@ Action = Callable[..., Awaitable[Any]]
 
 class Desk:
     def __init__(self, store: Store, policy: DeskPolicy, *,
-                 clock: Callable[[], datetime] = utcnow, notifier: Notifier | None = None) -> None:
+                 clock: Callable[[], datetime] = utcnow, notifier: Notifier | None = None,
+                 decider: Callable[[], Decide] | None = None) -> None:
         self.store = store
         self.policy = policy
         self.clock = clock
         self.notifier: Notifier = notifier or EventNotifier()
+        self.decider = decider  # the rules and bots, for events agents cause (`resolved`)
 
     async def write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
         """One unit of work, then wake the live streams."""
@@ -51,6 +55,12 @@ class Desk:
             return result, await actions.load(tx, conversation_id)
 
         return await self.write(unit)
+
+    async def resolve(self, conversation_id: int, actor: Agent) -> tuple[Any, Conversation]:
+        """Resolve and let the rules and bots react (thank-you reply, CSAT survey), from
+        every place an agent resolves: the API, the console, Slack."""
+        decide = self.decider() if self.decider is not None else None
+        return await self.run(conversation_id, resolve_then_rules(decide), actor)
 
     async def set_presence(self, name: str, online: bool) -> bool:
         now = self.clock()

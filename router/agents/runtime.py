@@ -30,7 +30,8 @@ class AgentsRuntime:
 
         self.config = config
         self.notifier = EventNotifier()
-        self.desk = Desk(store, build_policy(config), clock=clock, notifier=self.notifier)
+        self.desk = Desk(store, build_policy(config), clock=clock, notifier=self.notifier,
+                         decider=decider)
         self.scheduler = Scheduler(self.desk, decider=decider)
         self.api: web.Application = create_api(self.desk, title=config.settings.service.name)
 

@@ -16,15 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from router.agents.desk import Desk
+from router.agents.followups import run_rules
 from router.agents.queue import auto_assign
-from router.effects import apply_actions, set_status
+from router.effects import set_status
 from router.model import (
     Conversation,
-    DecisionContext,
-    Direction,
     Event,
-    InboundMessage,
-    Sender,
     Status,
 )
 from router.pipeline import Decide
@@ -113,22 +110,10 @@ class Scheduler:
             await self._run_rules(tx, conv, now)
 
     async def _run_rules(self, tx: Tx, conv: Conversation, now: datetime) -> None:
-        """Evaluate the rules with event `sla_breached` against the last customer message."""
-        contact = await tx.get_contact(conv.contact_id)
-        last = [m for m in await tx.list_messages(conv.id) if m.direction == Direction.INBOUND]
-        if contact is None or not last:
-            return
-        m = last[-1]
-        message = InboundMessage(conv.channel, m.external_id, conv.thread_key,
-                                 Sender(conv.recipient), m.text, m.created_at)
-        ctx = DecisionContext(message, conv.view(), contact.view(), now, event="sla_breached")
-        try:
-            decision = self.decider()(ctx)  # type: ignore[misc]
-        except Exception:
-            log.exception("rules failed on sla_breached for conversation %s", conv.id)
-            return
-        await apply_actions(tx, conv, contact, decision.actions, now,
-                            default_queue=self.desk.policy.default_queue)
+        """Let the rules react to the breach (`on: sla_breached`) in the same unit."""
+        assert self.decider is not None
+        await run_rules(tx, conv, self.decider(), "sla_breached", now,
+                        default_queue=self.desk.policy.default_queue)
         await tx.save_conversation(conv, now)
 
     async def _requeue_abandoned(self, tx: Tx, now: datetime) -> list[int]:

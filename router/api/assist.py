@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -19,21 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from router.agents import actions
 from router.agents.errors import Forbidden, NotFoundError
-from router.agents.policy import DeskPolicy
+from router.agents.followups import context_for
 from router.api import serialize as js
 from router.api.hooks import RULES, SIGNAL
 from router.api.routing import DESK, Route, path_int
-from router.effects import apply_actions
 from router.model import (
     Agent,
-    Contact,
-    Conversation,
     DecisionContext,
-    Direction,
-    Event,
-    InboundMessage,
     Role,
-    Sender,
     Status,
 )
 from router.pipeline import Decide
@@ -67,20 +59,6 @@ def _ruleset(request: web.Request) -> Any:
     return getattr(_decide(request), "ruleset", None)
 
 
-async def _context(tx: Tx, conv: Conversation, now: datetime,
-                   event: str = "message") -> tuple[DecisionContext, Contact]:
-    """The conversation as the rules see it, with its last customer message."""
-    contact = await tx.get_contact(conv.contact_id)
-    if contact is None:
-        raise NotFoundError(f"contact {conv.contact_id} of conversation {conv.id} is gone")
-    inbound = [m for m in await tx.list_messages(conv.id) if m.direction == Direction.INBOUND]
-    last = inbound[-1] if inbound else None
-    message = InboundMessage(conv.channel, last.external_id if last else "", conv.thread_key,
-                             Sender(conv.recipient), last.text if last else "",
-                             last.created_at if last else now)
-    return DecisionContext(message, conv.view(), contact.view(), now, event=event), contact
-
-
 async def list_replies(request: web.Request, agent: Agent, query: RepliesQuery) -> dict[str, Any]:
     ruleset, desk = _ruleset(request), request.app[DESK]
     if ruleset is None:
@@ -90,7 +68,7 @@ async def list_replies(request: web.Request, agent: Agent, query: RepliesQuery) 
         cid = query.conversation_id
 
         async def q(tx: Tx) -> DecisionContext:
-            return (await _context(tx, await actions.load(tx, cid), desk.clock()))[0]
+            return (await context_for(tx, await actions.load(tx, cid), desk.clock()))[0]
 
         ctx = await desk.store.read(q)
     items = []
@@ -115,7 +93,7 @@ async def render_reply(request: web.Request, agent: Agent, body: RenderBody) -> 
         raise NotFoundError(f"no canned reply '{body.reply_id}'; GET /replies lists them")
 
     async def q(tx: Tx) -> DecisionContext:
-        return (await _context(tx, await actions.load(tx, cid), desk.clock()))[0]
+        return (await context_for(tx, await actions.load(tx, cid), desk.clock()))[0]
 
     ctx = await desk.store.read(q)
     content = ruleset.render_reply(body.reply_id, language=ctx.conversation.language,
@@ -136,37 +114,8 @@ async def typing(request: web.Request, agent: Agent) -> dict[str, Any]:
     return {"delivered": delivered}
 
 
-async def run_rules(tx: Tx, conv: Conversation, decide: Decide, event: str, now: datetime, *,
-                    default_queue: str) -> None:
-    """Evaluate the rules and bots for `event` and apply their actions in this unit."""
-    ctx, contact = await _context(tx, conv, now, event)
-    try:
-        decision = decide(ctx)
-    except Exception:  # a broken rule must not undo the agent's action
-        log.exception("rules failed on %s for conversation %s", event, conv.id)
-        return
-    applied = await apply_actions(tx, conv, contact, decision.actions, now,
-                                  default_queue=default_queue)
-    if applied.changed:
-        await tx.insert_event(Event(0, "rules_applied", now, conv.id, "rules", {
-            "event": event, "version": decision.rules_version, "trace": decision.trace,
-            "actions": applied.events}))
-
-
-def resolve_then_rules(decide: Decide | None) -> Any:
-    """A desk action: resolve, then the rules' `resolved` event, in one unit of work."""
-    async def resolve(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent,
-                      now: datetime) -> None:
-        await actions.resolve(tx, policy, conv, actor, now)
-        if decide is not None:
-            await run_rules(tx, conv, decide, "resolved", now, default_queue=policy.default_queue)
-
-    return resolve
-
-
 async def resolve(request: web.Request, agent: Agent) -> dict[str, Any]:
-    desk = request.app[DESK]
-    _, conv = await desk.run(path_int(request), resolve_then_rules(_decide(request)), agent)
+    _, conv = await request.app[DESK].resolve(path_int(request), agent)
     return js.conversation(conv)
 
 

@@ -143,9 +143,6 @@ async def test_telegram_customer_is_served_from_a_slack_thread(both, slack_api, 
     assert "ir.agent." not in updates_of(slack_api, ts)[-1]
 
 
-@pytest.mark.xfail(strict=True, reason="router/agents: an agent's resolve (Desk.run with "
-                   "actions.resolve, API and Slack alike) does not evaluate the rules/bots with "
-                   "event 'resolved' yet, so no CSAT request is sent; remove this mark then")
 async def test_resolve_from_slack_sends_the_csat_request_to_telegram(both, slack_api, fake_tg,
                                                                      http):
     service = both
