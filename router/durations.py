@@ -12,14 +12,29 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def parse_duration(value: Any) -> timedelta:
-    """Parse "1h30m" / "45s" / a number of seconds. Raises ValueError with a hint."""
+HINT = "write e.g. 30s, 15m, 2h, 1d or 1h30m"
+
+
+def parse_duration(value: Any, *, positive: bool = False) -> timedelta:
+    """Parse "1h30m" / "45s" / a number of seconds. Raises ValueError with a hint.
+
+    Strict on purpose: "30 min" or "1,5h" is an error rather than a silently wrong number.
+    `positive=True` also refuses zero (an idle timer of 0s would fire on every tick).
+    """
     if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30s, 15m, 2h or 1d")
-    if isinstance(value, int | float):
-        return timedelta(seconds=float(value))
+        delta = value
+    elif isinstance(value, bool):
+        raise ValueError(f"expected a duration; {HINT}")
+    elif isinstance(value, int | float):
+        delta = timedelta(seconds=float(value))
+    else:
+        delta = _parse_text(value)
+    if delta < timedelta(0) or (positive and delta <= timedelta(0)):
+        raise ValueError(f"a duration must be positive; {HINT}")
+    return delta
+
+
+def _parse_text(value: Any) -> timedelta:
     text = str(value).strip().lower().replace(" ", "")
     pos, total = 0, 0.0
     for m in _PART.finditer(text):
@@ -28,7 +43,7 @@ def parse_duration(value: Any) -> timedelta:
         total += float(m.group(1)) * _UNITS[m.group(2)]
         pos = m.end()
     if not text or pos != len(text):
-        raise ValueError(f"'{value}' is not a duration; write e.g. 30s, 15m, 2h, 1d or 1h30m")
+        raise ValueError(f"'{value}' is not a duration; {HINT}")
     return timedelta(seconds=total)
 
 

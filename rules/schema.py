@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
+from router.durations import parse_duration
 from rules import hours
-from rules.durations import parse_duration
 
 EVENTS = ("message", "conversation_opened", "conversation_idle", "sla_breached", "resolved")
 CHANNELS = ("email", "telegram", "slack", "webchat", "loopback")
@@ -205,7 +205,7 @@ def parse_on(value: Any) -> list[tuple[str, float | None]]:
         if isinstance(item, str) and item in EVENTS and item != "conversation_idle":
             out.append((item, None))
         elif isinstance(item, dict) and list(item) == ["conversation_idle"]:
-            out.append(("conversation_idle", parse_duration(item["conversation_idle"])
+            out.append(("conversation_idle", parse_duration(item["conversation_idle"], positive=True)
                         .total_seconds()))
         else:
             raise ValueError(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from router.cli import main
-from rules.durations import format_duration, parse_duration
+from router.durations import format_duration, parse_duration
 from rules.hours import Schedule
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +80,7 @@ def test_durations(text: str | int, seconds: int):
 @pytest.mark.parametrize("bad", ["30 minutes", "1,5h", "", "0s", True, -5])
 def test_bad_durations(bad: object):
     with pytest.raises(ValueError):
-        parse_duration(bad)
+        parse_duration(bad, positive=True)
 
 
 def test_business_hours_and_next_opening():
