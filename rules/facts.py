@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from router.model import DecisionContext
 
 if TYPE_CHECKING:
-    from rules.hours import Schedule
+    from router.hours import Schedule
 
 
 class Facts:

@@ -14,11 +14,11 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from router.errors import RuleError
+from router.hours import Schedule
 from router.yamlsrc import Source
 from rules import actions, conditions, language, schema, state_conditions, templates
 from rules.context import CompileContext
 from rules.engine import CompiledRule, RuleSet
-from rules.hours import Schedule
 from rules.replies import CannedReply, ReplyBook
 
 _ = state_conditions  # registers the contact/conversation conditions

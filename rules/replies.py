@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from router.hours import Schedule
 from router.model import DecisionContext, QuickReply, ReplyContent
 from rules import escape, templates
-from rules.hours import Schedule
 
 BUILTIN_FALLBACKS: Mapping[str, tuple[str, ...]] = {
     "nb": ("no", "nn"), "no": ("nb", "nn"), "nn": ("nb", "no"),

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from router.hours import Schedule
 from router.model import Decision, Status
 from router.pipeline import Pipeline
 from router.store.sqlite import SqliteStore
-from rules.hours import Schedule
 from tests.bots.helpers import ctx, make_bots, meta, replies
 from tests.router.test_pipeline import inbound
 

@@ -12,7 +12,7 @@ import pytest
 
 from router.cli import main
 from router.durations import format_duration, parse_duration
-from rules.hours import Schedule
+from router.hours import Schedule
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / "config.yaml")
