@@ -23,6 +23,7 @@ SHAPES: dict[str, dict[str, Any]] = {
     "ingest": {"channel": str, "msgs_per_s": NUMBER, "p99_ms": NUMBER,
                "bare_msgs_per_s": NUMBER, "ratio": NUMBER},
     "memory": {"conversations": int, "rss_mb": NUMBER},
+    "postgres_scale": {"instances": int, "msgs_per_s": NUMBER, "scaling": NUMBER},
 }
 
 
