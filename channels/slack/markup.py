@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 
+from router.text import split_text as split_plain
+
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _COST = {"&": 5, "<": 4, ">": 4}
 _ANGLE = re.compile(r"<([^<>]*)>")
-# Preferred cut points, best first: paragraph, line, sentence end, word.
-_BOUNDARIES = (re.compile(r"\n\s*\n"), re.compile(r"\n"),
-               re.compile(r"(?<=[.!?…。])\s+"), re.compile(r"\s+"))
 
 
 def escape(text: str) -> str:
@@ -29,41 +28,8 @@ def escaped_len(text: str) -> int:
 
 
 def split_text(text: str, limit: int) -> list[str]:
-    """Split plain text so that each part, once escaped, has at most `limit` characters.
-
-    Cuts at the last paragraph break that keeps a part at least a third full, else a
-    line break, a sentence end, a space, and only as a last resort mid-word.
-    """
-    parts: list[str] = []
-    rest = text.strip()
-    while escaped_len(rest) > limit:
-        fit = _fit(rest, limit)
-        cut = _best_cut(rest[:fit], minimum=fit // 3) or fit
-        head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
-        if head:
-            parts.append(head)
-    if rest:
-        parts.append(rest)
-    return parts or [""]
-
-
-def _fit(text: str, limit: int) -> int:
-    used = 0
-    for i, ch in enumerate(text):
-        used += _COST.get(ch, 1)
-        if used > limit:
-            return max(i, 1)
-    return len(text)
-
-
-def _best_cut(window: str, minimum: int) -> int:
-    for pattern in _BOUNDARIES:
-        ends = [m.end() if pattern.pattern.startswith("(?<=") else m.start()
-                for m in pattern.finditer(window)]
-        good = [e for e in ends if e >= minimum]
-        if good:
-            return good[-1]
-    return 0
+    """Split plain text so that each part, once escaped, has at most `limit` characters."""
+    return split_plain(text, limit, cost=lambda ch: _COST.get(ch, 1))
 
 
 def to_plain(text: str, *, strip_user: str = "") -> str:

@@ -13,13 +13,12 @@ from collections.abc import Sequence
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from router.model import QuickReply
+from router.text import split_text as split_plain
 
 MAX_TEXT = 4096  # Telegram's limit, counted after entity parsing, in UTF-16 code units
 MAX_CALLBACK_DATA = 64  # bytes
 _TAG = re.compile(r"<[^>]*>")
 # Preferred cut points, best first: paragraph, line, sentence end, word.
-_BOUNDARIES = (re.compile(r"\n\s*\n"), re.compile(r"\n"),
-               re.compile(r"(?<=[.!?…。])\s+"), re.compile(r"\s+"))
 
 
 def escape(text: str) -> str:
@@ -37,42 +36,8 @@ def visible_len(html_text: str) -> int:
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split plain text into parts of at most `limit` UTF-16 units.
-
-    Cuts at the last paragraph break that keeps a part at least a third full, else a
-    line break, a sentence end, a space, and only as a last resort mid-word.
-    """
-    parts: list[str] = []
-    rest = text.strip()
-    while utf16_len(rest) > limit:
-        fit = _fit(rest, limit)
-        cut = _best_cut(rest[:fit], minimum=fit // 3) or fit
-        head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
-        if head:
-            parts.append(head)
-    if rest:
-        parts.append(rest)
-    return parts or [""]
-
-
-def _fit(text: str, limit: int) -> int:
-    """The largest prefix length (in characters) whose UTF-16 length is within limit."""
-    units = 0
-    for i, ch in enumerate(text):
-        units += 2 if ord(ch) > 0xFFFF else 1
-        if units > limit:
-            return i
-    return len(text)
-
-
-def _best_cut(window: str, minimum: int) -> int:
-    for pattern in _BOUNDARIES:
-        ends = [m.end() if pattern.pattern.startswith("(?<=") else m.start()
-                for m in pattern.finditer(window)]
-        good = [e for e in ends if e >= minimum]
-        if good:
-            return good[-1]
-    return 0
+    """Split plain text into parts of at most `limit` UTF-16 units (Telegram's count)."""
+    return split_plain(text, limit, cost=lambda ch: 2 if ord(ch) > 0xFFFF else 1)
 
 
 def render_parts(text: str, html_text: str = "", limit: int = MAX_TEXT) -> list[str]:
