@@ -32,6 +32,7 @@ from router.store.base import Tx
 log = logging.getLogger(__name__)
 
 WEBHOOK_CHANNEL = "webhook"
+ASSIGN_REQUEST = "assign_to"  # conversation metadata key read by the agent desk
 
 
 @dataclass(slots=True)
@@ -117,8 +118,13 @@ async def apply_actions(tx: Tx, conv: Conversation, contact: Contact, actions: l
             await tx.insert_event(Event(0, "handoff", now, conv.id, actor,
                                         {"queue": conv.queue, "reason": _reason(value, action)}))
         elif kind == "assign":
-            conv.assignee = str(value)
-            await set_status(tx, conv, Status.ASSIGNED, now, actor, "assign")
+            # A request, not an assignment: the agent desk honours it in this unit of work
+            # with the same capacity checks as a claim (an agent), or limits the
+            # conversation's auto-assignment to a team's members (a team).
+            conv.metadata[ASSIGN_REQUEST] = str(value)
+            if conv.status in (Status.BOT, Status.RESOLVED):
+                conv.queue = conv.queue or default_queue
+                await set_status(tx, conv, Status.QUEUED, now, actor, "assign")
         elif kind == "priority":
             conv.priority = str(value)
         elif kind == "tag":

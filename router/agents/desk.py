@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from router.agents import actions, contacts, sla
 from router.agents.followups import resolve_then_rules
 from router.agents.policy import DeskPolicy
-from router.agents.queue import auto_assign
+from router.agents.queue import TEAM, auto_assign, honour_assign_request
 from router.model import Agent, Contact, Conversation, Event, Status
 from router.notify import EventNotifier, Notifier
 from router.pipeline import Decide
@@ -99,13 +99,15 @@ class Desk:
             conv.snoozed_until = None
             await tx.insert_event(Event(0, "snooze_ended", now, conv.id, "customer",
                                         {"reason": "customer message"}))
+        await honour_assign_request(tx, self.policy, conv, now)
         policy = self.policy.sla(conv.queue)
         sla.resume(conv, policy, self.policy.calendar, now)
         if conv.status in (Status.QUEUED, Status.ASSIGNED):
             sla.start_clocks(conv, policy, self.policy.calendar, now)
         elif conv.status == Status.RESOLVED:
             sla.stop_clocks(conv)
-        if conv.status == Status.QUEUED and conv.queue in self.policy.auto_queues:
+        if conv.status == Status.QUEUED and (conv.queue in self.policy.auto_queues
+                                             or conv.metadata.get(TEAM)):
             await tx.save_conversation(conv, now)
             if await auto_assign(tx, self.policy, now):
                 fresh = await tx.get_conversation(conv.id)

@@ -16,6 +16,7 @@ class DeskPolicy:
     queues: Mapping[str, QueueSettings] = field(default_factory=lambda: {"general": QueueSettings()})
     default_queue: str = "general"
     calendar: BusinessCalendar = ALWAYS_OPEN
+    teams: Mapping[str, frozenset[str]] = field(default_factory=dict)  # team -> agent names
 
     def queue(self, name: str) -> QueueSettings:
         """Settings of `name`; a queue that is not configured (a rule typo) has no SLA."""
@@ -38,7 +39,8 @@ def build_policy(config: Config) -> DeskPolicy:
         raise ConfigError([config.source.problem(("business_hours",), str(exc))]) from None
     s = config.settings
     return DeskPolicy(queues=dict(s.queues), default_queue=s.service.default_queue,
-                      calendar=calendar)
+                      calendar=calendar,
+                      teams={t: frozenset(ts.members) for t, ts in s.teams.items()})
 
 
 def config_agents(config: Config) -> list[Agent]:

@@ -12,7 +12,7 @@ import logging
 from datetime import datetime
 
 from router.agents.policy import DeskPolicy
-from router.effects import set_status
+from router.effects import ASSIGN_REQUEST, set_status
 from router.errors import ConflictError
 from router.model import Agent, Conversation, Event, Status
 from router.store.base import ConversationFilter, Tx, ts
@@ -66,8 +66,6 @@ async def auto_assign(tx: Tx, policy: DeskPolicy, now: datetime) -> list[tuple[i
     waits while an eligible agent idles.
     """
     queues = policy.auto_queues
-    if not queues:
-        return []
     agents = [a for a in await tx.list_agents(include_disabled=False) if a.online]
     loads = await tx.agent_loads()
     free = {a.name: a.capacity - loads.get(a.name, 0) for a in agents}
@@ -76,10 +74,13 @@ async def auto_assign(tx: Tx, policy: DeskPolicy, now: datetime) -> list[tuple[i
         return []
     waiting = await tx.list_conversations(ConversationFilter(
         statuses=(str(Status.QUEUED),), queues=queues, include_snoozed=False, order="urgency"),
-        limit=slots * 4)
+        limit=slots * 4) if queues else []
+    waiting += await _team_waiting(tx, policy, slots, {c.id for c in waiting})
     done: list[tuple[int, str]] = []
     for conv in waiting:
-        eligible = [a for a in agents if free[a.name] > 0 and a.speaks(conv.language)]
+        team = policy.teams.get(str(conv.metadata.get(TEAM, "")))
+        eligible = [a for a in agents if free[a.name] > 0 and a.speaks(conv.language)
+                    and (team is None or a.name in team)]
         if not eligible:
             continue
         agent = min(eligible, key=lambda a: (ts(a.last_assigned_at) or "", a.name))
@@ -93,3 +94,39 @@ async def auto_assign(tx: Tx, policy: DeskPolicy, now: datetime) -> list[tuple[i
         if not any(n > 0 for n in free.values()):
             break
     return done
+
+
+TEAM = "team"  # conversation metadata: auto-assign only to this team's members
+
+
+async def _team_waiting(tx: Tx, policy: DeskPolicy, slots: int,
+                        seen: set[int]) -> list[Conversation]:
+    """Waiting conversations that a rule gave to a team, in any queue."""
+    if not policy.teams:
+        return []
+    waiting = await tx.list_conversations(ConversationFilter(
+        statuses=(str(Status.QUEUED),), include_snoozed=False, order="urgency"),
+        limit=slots * 4)
+    return [c for c in waiting if c.id not in seen and c.metadata.get(TEAM)]
+
+
+async def honour_assign_request(tx: Tx, policy: DeskPolicy, conv: Conversation,
+                                now: datetime) -> None:
+    """A rule's `assign`: take for the named agent (capacity checked) or mark the team.
+
+    An agent at capacity, offline or unknown leaves the conversation waiting in its queue,
+    with an event saying why, rather than overloading anyone.
+    """
+    target = str(conv.metadata.pop(ASSIGN_REQUEST, "") or "")
+    if not target or conv.status != Status.QUEUED:
+        return
+    if target in policy.teams:
+        conv.metadata[TEAM] = target
+        await tx.insert_event(Event(0, "team_assigned", now, conv.id, "rules", {"team": target}))
+        return
+    await tx.save_conversation(conv, now)
+    try:
+        await take(tx, conv, target, now, actor="rules", reason="rule")
+    except ConflictError as exc:
+        await tx.insert_event(Event(0, "assign_failed", now, conv.id, "rules",
+                                    {"agent": target, "reason": str(exc)}))
