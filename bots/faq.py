@@ -9,21 +9,36 @@ how much of the query is covered (weighted more) and how much of the variant is 
 Words the knowledge base never uses count against the match, which keeps off-topic
 messages below the thresholds: precision matters more than recall, because a wrong
 automatic answer is worse than a hand-off.
+
+Speed: `match` runs for every message a bot answers, inside the store's single writer,
+so its cost is throughput lost one-for-one. The knowledge base is static per rule set,
+so its distinct words (the vocabulary) are indexed once: each query word is compared
+with the vocabulary once (rapidfuzz's C loop for the ratio, a 4-letter prefix bucket for
+the stem rule), the resulting similarity row is cached across messages (customers reuse
+words), and only the variants that share a similar word are scored. The scores are the
+same floats as the pairwise definition (`word_similarity`, `_f_measure`): only terms that
+are exactly zero are skipped, and the sums run in the same order.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bots.schema import FaqEntry, FaqSettings
 from bots.text import tokens
 
 QUERY_WEIGHT = 1.0  # beta of the F-measure: 1 weighs query and question coverage alike
 MIN_WORD_SIMILARITY = 0.8
+MIN_FUZZY_LENGTH = 4  # shorter words only ever match exactly
+ROW_CACHE = 8192  # similarity rows of distinct customer words kept across messages
+
+Row = tuple[tuple[int, float], ...]  # (vocabulary id, similarity > 0), sparse
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,22 +55,38 @@ class _Variant:
     language: str
     text: str
     words: tuple[str, ...]
+    ids: tuple[int, ...]  # vocabulary ids of `words`, same order
+    weights: tuple[float, ...]  # idf of `words`, same order
+    total: float  # sum of `weights`: the variant's side of the F-measure
 
 
 def word_similarity(a: str, b: str) -> float:
-    """1.0 for equal words, ~0.9 for a shared stem, the rapidfuzz ratio if close, else 0."""
+    """1.0 for equal words, ~0.9 for a shared stem, the rapidfuzz ratio if close, else 0.
+
+    The reference definition; `FaqIndex` computes the same values a vocabulary at a time.
+    """
     if a == b:
         return 1.0
     shorter = min(len(a), len(b))
-    prefix = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        prefix += 1
-    if shorter >= 4 and prefix >= max(4, math.ceil(shorter * 0.75)):
+    if shorter >= MIN_FUZZY_LENGTH and _shared_stem(a, b):
         return 0.9
     ratio = fuzz.ratio(a, b) / 100
-    return ratio if ratio >= MIN_WORD_SIMILARITY and shorter >= 4 else 0.0
+    return ratio if ratio >= MIN_WORD_SIMILARITY and shorter >= MIN_FUZZY_LENGTH else 0.0
+
+
+def _shared_stem(a: str, b: str) -> bool:
+    """A common prefix of at least 4 letters and 3/4 of the shorter word."""
+    shorter = min(len(a), len(b))
+    need = max(MIN_FUZZY_LENGTH, math.ceil(shorter * 0.75))
+    return a[:need] == b[:need]
+
+
+def _f_measure(q_hit: float, q_total: float, v_hit: float, v_total: float) -> float:
+    recall, precision = q_hit / q_total, v_hit / v_total
+    if recall == 0 or precision == 0:
+        return 0.0
+    b2 = QUERY_WEIGHT**2
+    return 100 * (1 + b2) * precision * recall / (b2 * precision + recall)
 
 
 class FaqIndex:
@@ -64,65 +95,115 @@ class FaqIndex:
     def __init__(self, settings: FaqSettings) -> None:
         self.settings = settings
         self.entries: dict[str, FaqEntry] = {e.id: e for e in settings.entries}
-        self._variants = [
-            _Variant(e.id, lang, q, tuple(tokens(q)))
-            for e in settings.entries for lang, qs in e.questions.items() for q in qs if q.strip()
-        ]
+        raw = [(e.id, lang, q, tuple(tokens(q)))
+               for e in settings.entries for lang, qs in e.questions.items() for q in qs
+               if q.strip()]
         df: dict[str, set[str]] = defaultdict(set)
-        for v in self._variants:
-            for w in v.words:
-                df[w].add(v.entry_id)
+        for entry_id, _, _, words in raw:
+            for w in words:
+                df[w].add(entry_id)
         n = max(1, len(self.entries))
         self._idf = {w: math.log(1 + n / len(ids)) for w, ids in df.items()}
         # An unseen word says "this is about something else", but typos and small talk are
         # unseen too: half the weight of the rarest known word balances the two.
         self._unknown_idf = 0.5 * math.log(1 + n)
+        self._vocab: list[str] = list(df)
+        self._vocab_id = {w: i for i, w in enumerate(self._vocab)}
+        self._variants = [
+            _Variant(entry_id, lang, text, words, tuple(self._vocab_id[w] for w in words),
+                     tuple(self.idf(w) for w in words), sum(self.idf(w) for w in words))
+            for entry_id, lang, text, words in raw]
+        postings: dict[int, list[int]] = defaultdict(list)  # vocabulary id -> variants
+        for index, v in enumerate(self._variants):
+            for wid in dict.fromkeys(v.ids):
+                postings[wid].append(index)
+        self._postings = {wid: tuple(vs) for wid, vs in postings.items()}
+        self._fuzzy_vocab = [w if len(w) >= MIN_FUZZY_LENGTH else "" for w in self._vocab]
+        stems: dict[str, list[int]] = defaultdict(list)
+        for wid, w in enumerate(self._vocab):
+            if len(w) >= MIN_FUZZY_LENGTH:
+                stems[w[:MIN_FUZZY_LENGTH]].append(wid)
+        self._stems = {k: tuple(v) for k, v in stems.items()}
+        self._row = lru_cache(maxsize=ROW_CACHE)(self._similar_words)
 
     def idf(self, word: str) -> float:
         return self._idf.get(word, self._unknown_idf)
+
+    def _similar_words(self, word: str) -> Row:
+        """Vocabulary words similar to `word`, with `word_similarity(word, w)` > 0."""
+        row: dict[int, float] = {}
+        if len(word) >= MIN_FUZZY_LENGTH:
+            # The ratio first, then the stem rule and equality override it, exactly as
+            # `word_similarity` gives them precedence. The cutoff only prunes: each kept
+            # pair is re-scored with the same call as the pairwise definition.
+            cutoff = MIN_WORD_SIMILARITY * 100 - 1
+            for w, _, wid in process.extract(word, self._fuzzy_vocab, scorer=fuzz.ratio,
+                                             score_cutoff=cutoff, limit=None):
+                ratio = fuzz.ratio(word, w) / 100
+                if ratio >= MIN_WORD_SIMILARITY:
+                    row[wid] = ratio
+            for wid in self._stems.get(word[:MIN_FUZZY_LENGTH], ()):
+                if _shared_stem(word, self._vocab[wid]):
+                    row[wid] = 0.9
+        exact = self._vocab_id.get(word)
+        if exact is not None:
+            row[exact] = 1.0
+        return tuple(row.items())
+
+    def _scores(self, query: tuple[str, ...],
+                variants: Iterable[int] | None = None) -> dict[int, float]:
+        """F-measure per variant with any similar word (all of `variants` if given)."""
+        rows = [self._row(q) for q in query]
+        q_total = sum(self.idf(q) for q in query)
+        q_hit: dict[int, float] = {}
+        column: dict[int, float] = {}  # vocabulary id -> best similarity to any query word
+        for q, row in zip(query, rows, strict=True):
+            weight = self.idf(q)
+            best: dict[int, float] = {}  # variant -> best similarity of q to its words
+            for wid, s in row:
+                if s > column.get(wid, 0.0):
+                    column[wid] = s
+                for v in self._postings.get(wid, ()):
+                    if s > best.get(v, 0.0):
+                        best[v] = s
+            for v, s in best.items():
+                q_hit[v] = q_hit.get(v, 0) + weight * s
+        out: dict[int, float] = {}
+        for v in (sorted(q_hit) if variants is None else variants):
+            variant = self._variants[v]
+            hit = q_hit.get(v, 0)
+            if not hit or not variant.words:
+                out[v] = 0.0
+                continue
+            v_hit = sum(w * column[wid] for wid, w in zip(variant.ids, variant.weights, strict=True)
+                        if wid in column)
+            out[v] = _f_measure(hit, q_total, v_hit, variant.total)
+        return out
 
     def match(self, text: str, limit: int = 5) -> list[Candidate]:
         """Entries ranked by score (best variant per entry), best first."""
         query = tuple(dict.fromkeys(tokens(text)))
         if not query or not self._variants:
             return []
-        cache: dict[tuple[str, str], float] = {}
-
-        def sim(a: str, b: str) -> float:
-            key = (a, b)
-            if key not in cache:
-                cache[key] = word_similarity(a, b)
-            return cache[key]
-
         best: dict[str, Candidate] = {}
-        for v in self._variants:
-            score = self._score(query, v.words, sim)
-            current = best.get(v.entry_id)
+        for v, score in self._scores(query).items():  # variant order: ties keep the first
+            variant = self._variants[v]
+            current = best.get(variant.entry_id)
             if current is None or score > current.score:
-                best[v.entry_id] = Candidate(v.entry_id, round(score, 1), v.language, v.text)
+                best[variant.entry_id] = Candidate(variant.entry_id, round(score, 1),
+                                                   variant.language, variant.text)
         ranked = sorted((c for c in best.values() if c.score > 0),
                         key=lambda c: (-c.score, c.entry_id))
         return ranked[:limit]
 
-    def _score(self, query: tuple[str, ...], words: tuple[str, ...], sim) -> float:  # type: ignore[no-untyped-def]
-        if not words:
-            return 0.0
-        q_total = sum(self.idf(q) for q in query)
-        v_total = sum(self.idf(w) for w in words)
-        q_hit = sum(self.idf(q) * max(sim(q, w) for w in words) for q in query)
-        v_hit = sum(self.idf(w) * max(sim(w, q) for q in query) for w in words)
-        recall, precision = q_hit / q_total, v_hit / v_total
-        if recall == 0 or precision == 0:
-            return 0.0
-        b2 = QUERY_WEIGHT**2
-        return 100 * (1 + b2) * precision * recall / (b2 * precision + recall)
-
     def score_by_language(self, text: str, entry_id: str) -> dict[str, float]:
         """Best score per question language of one entry (chooses the answer language)."""
         query = tuple(dict.fromkeys(tokens(text)))
+        if not query:
+            return {}
+        mine = [i for i, v in enumerate(self._variants) if v.entry_id == entry_id]
         out: dict[str, float] = {}
-        for v in self._variants:
-            if v.entry_id == entry_id and query:
-                s = self._score(query, v.words, word_similarity)
-                out[v.language] = max(out.get(v.language, 0.0), s)
+        for v, s in self._scores(query, mine).items():
+            language = self._variants[v].language
+            out[language] = max(out.get(language, 0.0), s)
         return out

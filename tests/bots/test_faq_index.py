@@ -1,0 +1,91 @@
+"""The indexed FAQ matcher gives exactly the scores of the pairwise definition.
+
+`FaqIndex` compares each query word with the knowledge base's vocabulary once and scores
+only variants sharing a similar word; the reference below is the original, obvious
+algorithm (every query word against every variant word, `word_similarity` per pair). The
+two must agree to the last bit, rankings and ties included, so the precision measured on
+tests/bots/faq_table.py keeps holding for the fast one.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from bots.faq import QUERY_WEIGHT, Candidate, FaqIndex, word_similarity
+from bots.text import tokens
+from tests.bots.faq_table import TABLE
+from tests.bots.helpers import make_bots
+
+
+def reference_score(index: FaqIndex, query: tuple[str, ...], words: tuple[str, ...]) -> float:
+    if not words:
+        return 0.0
+    q_total = sum(index.idf(q) for q in query)
+    v_total = sum(index.idf(w) for w in words)
+    q_hit = sum(index.idf(q) * max(word_similarity(q, w) for w in words) for q in query)
+    v_hit = sum(index.idf(w) * max(word_similarity(w, q) for q in query) for w in words)
+    recall, precision = q_hit / q_total, v_hit / v_total
+    if recall == 0 or precision == 0:
+        return 0.0
+    b2 = QUERY_WEIGHT**2
+    return 100 * (1 + b2) * precision * recall / (b2 * precision + recall)
+
+
+def reference_match(index: FaqIndex, text: str, limit: int) -> list[Candidate]:
+    query = tuple(dict.fromkeys(tokens(text)))
+    if not query:
+        return []
+    best: dict[str, Candidate] = {}
+    for e in index.settings.entries:
+        for lang, qs in e.questions.items():
+            for q in qs:
+                if not q.strip():
+                    continue
+                score = reference_score(index, query, tuple(tokens(q)))
+                current = best.get(e.id)
+                if current is None or score > current.score:
+                    best[e.id] = Candidate(e.id, round(score, 1), lang, q)
+    ranked = sorted((c for c in best.values() if c.score > 0), key=lambda c: (-c.score, c.entry_id))
+    return ranked[:limit]
+
+
+def queries(index: FaqIndex) -> list[str]:
+    """The table, the knowledge base's own questions, and each of them with a typo."""
+    rng = random.Random(5)
+    out = [q for _, q, _ in TABLE] + ["", "ok", "?!", "a b c", "laskutusosoitteen muutos"]
+    for e in index.settings.entries:
+        for qs in e.questions.values():
+            for q in qs:
+                chars = list(q)
+                i = rng.randrange(len(chars))
+                chars[i] = rng.choice("aeioxyzäöи")
+                out += [q, "".join(chars)]
+    return out
+
+
+def test_match_equals_the_pairwise_definition(tmp_path: Path):
+    index = make_bots(tmp_path).faq
+    for text in queries(index):
+        assert index.match(text, limit=10) == reference_match(index, text, 10), text
+
+
+def test_score_by_language_equals_the_pairwise_definition(tmp_path: Path):
+    index = make_bots(tmp_path).faq
+    for text in queries(index)[:80]:
+        query = tuple(dict.fromkeys(tokens(text)))
+        for entry in index.settings.entries:
+            expected: dict[str, float] = {}
+            for lang, qs in entry.questions.items():
+                for q in qs:
+                    if query and q.strip():
+                        s = reference_score(index, query, tuple(tokens(q)))
+                        expected[lang] = max(expected.get(lang, 0.0), s)
+            assert index.score_by_language(text, entry.id) == expected, (text, entry.id)
+
+
+def test_the_row_cache_does_not_change_results(tmp_path: Path):
+    index = make_bots(tmp_path).faq
+    first = [index.match(q) for q in queries(index)]
+    again = [index.match(q) for q in queries(index)]  # every word's row now cached
+    assert first == again
