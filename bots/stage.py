@@ -91,7 +91,11 @@ class Bots:
     def _quiet(self, turn: Turn) -> bool:
         """True when no bot may speak: a person has it, or we are talking to a bot."""
         conv = turn.ctx.conversation
-        if conv.status in HUMAN_STATES or turn.state.loop:
+        # A person has it: the bot stays out of the customer's messages. Replies the admin
+        # wrote for other events (`conversation_idle`, `sla_breached`) still go out.
+        human = conv.status in HUMAN_STATES and turn.ctx.event in ("message",
+                                                                   "conversation_opened")
+        if human or turn.state.loop:
             if turn.rules_replied:
                 turn.note("quiet", reason=f"conversation is {conv.status}: bot replies dropped")
             turn.drop_rule_replies = True

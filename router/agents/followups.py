@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 DeskAction = Callable[[Tx, DeskPolicy, Conversation, Agent, datetime], Awaitable[None]]
 
 
-async def context_for(tx: Tx, conv: Conversation, now: datetime,
-                      event: str = "message") -> tuple[DecisionContext, Contact]:
+async def context_for(tx: Tx, conv: Conversation, now: datetime, event: str = "message",
+                      metadata: dict[str, object] | None = None
+                      ) -> tuple[DecisionContext, Contact]:
     """The conversation as the rules see it, with its last customer message."""
     contact = await tx.get_contact(conv.contact_id)
     if contact is None:
@@ -44,14 +45,14 @@ async def context_for(tx: Tx, conv: Conversation, now: datetime,
     last = inbound[-1] if inbound else None
     message = InboundMessage(conv.channel, last.external_id if last else "", conv.thread_key,
                              Sender(conv.recipient), last.text if last else "",
-                             last.created_at if last else now)
+                             last.created_at if last else now, metadata=metadata or {})
     return DecisionContext(message, conv.view(), contact.view(), now, event=event), contact
 
 
 async def run_rules(tx: Tx, conv: Conversation, decide: Decide, event: str, now: datetime, *,
-                    default_queue: str) -> None:
+                    default_queue: str, metadata: dict[str, object] | None = None) -> None:
     """Evaluate the rules and bots for `event` and apply their actions in this unit."""
-    ctx, contact = await context_for(tx, conv, now, event)
+    ctx, contact = await context_for(tx, conv, now, event, metadata)
     try:
         decision = decide(ctx)
     except Exception:  # a broken rule must not undo the agent's action

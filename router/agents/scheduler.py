@@ -37,6 +37,7 @@ class TickResult:
     breached: list[tuple[int, str]] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
     assigned: list[tuple[int, str]] = field(default_factory=list)
+    idle: list[tuple[int, float]] = field(default_factory=list)  # (conversation, level fired)
 
 
 class Scheduler:
@@ -91,12 +92,13 @@ class Scheduler:
                 if await tx.mark_sla_breach(cid, kind, now):
                     await self._breached(tx, cid, kind, now)
                     result.breached.append((cid, kind))
+            result.idle = await self._idle(tx, now)
             result.requeued = await self._requeue_abandoned(tx, now)
             result.assigned = await auto_assign(tx, self.desk.policy, now)
             return result
 
         out = await self.desk.store.write(unit)
-        if out.woken or out.breached or out.requeued or out.assigned:
+        if out.woken or out.breached or out.requeued or out.assigned or out.idle:
             self.desk.notifier.notify()
         return out
 
@@ -108,6 +110,33 @@ class Scheduler:
             "kind": kind, "due": ts(due), "queue": conv.queue, "assignee": conv.assignee}))
         if self.decider is not None:
             await self._run_rules(tx, conv, now)
+
+    async def _idle(self, tx: Tx, now: datetime) -> list[tuple[int, float]]:
+        """Fire `on: {conversation_idle: X}` rules once per level per customer silence.
+
+        Idle time counts from the customer's last message in an open conversation; the
+        rules with the largest threshold reached fire (rules/engine.py), each level once,
+        marked by a conditional update so that several instances fire it once in all.
+        """
+        decide = self.decider() if self.decider is not None else None
+        thresholds = tuple(getattr(getattr(decide, "ruleset", None), "idle_thresholds", ()))
+        if decide is None or not thresholds:
+            return []
+        fired: list[tuple[int, float]] = []
+        before = now - timedelta(seconds=thresholds[0])
+        for cid, since in await tx.idle_candidates(before, thresholds[-1]):
+            idle = (now - since).total_seconds()
+            level = max(t for t in thresholds if t <= idle)
+            if not await tx.mark_idle(cid, level):
+                continue
+            conv = await tx.get_conversation(cid)
+            assert conv is not None
+            await run_rules(tx, conv, decide, "conversation_idle", now,
+                            default_queue=self.desk.policy.default_queue,
+                            metadata={"idle_seconds": idle})
+            await tx.save_conversation(conv, now)
+            fired.append((cid, level))
+        return fired
 
     async def _run_rules(self, tx: Tx, conv: Conversation, now: datetime) -> None:
         """Let the rules react to the breach (`on: sla_breached`) in the same unit."""

@@ -271,6 +271,16 @@ class Tx(abc.ABC):
         """Assigned to an agent offline since before `offline_before`, customer unanswered."""
 
     @abc.abstractmethod
+    async def idle_candidates(self, before: datetime, below_level: float,
+                              limit: int = 100) -> list[tuple[int, datetime]]:
+        """Open conversations whose customer last wrote at or before `before` and that have
+        not fired every idle level yet: [(id, last_customer_at)], oldest first."""
+
+    @abc.abstractmethod
+    async def mark_idle(self, conversation_id: int, level: float) -> bool:
+        """Record that idle `level` fired for the current last customer message; True once."""
+
+    @abc.abstractmethod
     async def next_agent_deadline(self) -> datetime | None:
         """Earliest snooze end or unbreached SLA due: when the scheduler must look next."""
 

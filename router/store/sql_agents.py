@@ -158,6 +158,23 @@ class SqlAgents(SqlBase):
             f"UPDATE conversations SET {column} = ? WHERE id = ? AND {column} IS NULL",
             (ts(now), conversation_id)) == 1
 
+    async def idle_candidates(self, before: datetime, below_level: float,
+                              limit: int = 100) -> list[tuple[int, datetime]]:
+        found = await self._all(
+            "SELECT id, last_customer_at FROM conversations "
+            "WHERE status IN ('bot', 'queued', 'assigned') AND last_customer_at IS NOT NULL "
+            "AND last_customer_at <= ? "
+            "AND (idle_since IS NULL OR idle_since <> last_customer_at OR idle_level < ?) "
+            "ORDER BY last_customer_at LIMIT ?", (ts(before), below_level, limit))
+        return [(r[0], parse_ts(r[1])) for r in found]  # type: ignore[misc]
+
+    async def mark_idle(self, conversation_id: int, level: float) -> bool:
+        # conditional: of several instances ticking at once, one fires each level
+        return await self._exec(
+            "UPDATE conversations SET idle_since = last_customer_at, idle_level = ? "
+            "WHERE id = ? AND (idle_since IS NULL OR idle_since <> last_customer_at "
+            "OR idle_level < ?)", (level, conversation_id, level)) == 1
+
     async def abandoned_assignments(self, offline_before: datetime, limit: int = 100) -> list[int]:
         return [r[0] for r in await self._all(
             "SELECT c.id FROM conversations c JOIN agents a ON a.name = c.assignee "
