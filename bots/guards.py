@@ -11,6 +11,7 @@ contact gets at most `rate_limit.max_replies` bot replies per window.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -27,15 +28,25 @@ if TYPE_CHECKING:
     from bots.engine import Turn
 
 MIN_ECHO_WORDS = 4  # "ok", "tack", "kiitos" are never taken for a bot's text
+TOP = 3  # closest own texts whose lengths are checked
 
 
 class EchoDetector:
-    """Is a customer message really one of our own texts coming back?"""
+    """Is a customer message really one of our own texts coming back?
+
+    It runs on every message a bot may answer, so the corpus is ordered by length once:
+    only texts of comparable length can count (see `_top`), and only those are scored,
+    in rapidfuzz's C loop. The rest are scored only when one of those passes, to keep the
+    exact top-3 semantics of scoring the whole corpus.
+    """
 
     def __init__(self, texts: Iterable[str], threshold: float) -> None:
         corpus = {fold(literal_parts(t)) for t in texts}
         self._corpus = sorted(c for c in corpus if len(c.split()) >= MIN_ECHO_WORDS)
         self.threshold = threshold
+        self._by_length = sorted(range(len(self._corpus)), key=lambda i: len(self._corpus[i]))
+        self._lengths = [len(self._corpus[i]) for i in self._by_length]
+        self._scaled = [0.6 * n for n in self._lengths]  # the same expression as `_comparable`
 
     def match(self, text: str, *, also: Iterable[str] = ()) -> float:
         """The similarity (0-100) to the closest own text; 0 when below the threshold."""
@@ -43,19 +54,45 @@ class EchoDetector:
         if len(folded.split()) < MIN_ECHO_WORDS:
             return 0.0
         extra = [fold(t) for t in also if t]
-        best = 0.0
-        for candidates in (extra, self._corpus):
-            if not candidates:
-                continue
-            # token_set_ratio: a template filled with a date or a wait still matches the
-            # template's words. The lengths must be comparable as well, or a customer
-            # quoting half a sentence of ours, or a long message containing a short
-            # canned phrase, would count as an echo.
-            for found, score, _ in process.extract(folded, candidates, scorer=fuzz.token_set_ratio,
-                                                   score_cutoff=self.threshold, limit=3):
-                if 0.6 * len(found) <= len(folded) and len(found) >= 0.6 * len(folded):
-                    best = max(best, float(score))
-        return best
+        return max(_top(folded, extra, self.threshold), self._own(folded))
+
+    def _own(self, folded: str) -> float:
+        """`_top(folded, self._corpus, threshold)`, scoring only comparable lengths first."""
+        lo = bisect.bisect_left(self._lengths, 0.6 * len(folded))
+        hi = bisect.bisect_right(self._scaled, len(folded))
+        window = {i: self._corpus[i] for i in sorted(self._by_length[lo:hi])}
+        hits = process.extract(folded, window, scorer=fuzz.token_set_ratio,
+                               score_cutoff=self.threshold, limit=1)
+        if not hits:
+            return 0.0
+        _, score, first = hits[0]  # best score, lowest index among equals: extract's order
+        # Scoring the whole corpus keeps the 3 best; texts of other lengths that rank
+        # above this one can push it out of them (then nothing counts, as before).
+        others = {i: c for i, c in enumerate(self._corpus) if i not in window}
+        above = sum(1 for _, s, i in process.extract(folded, others, scorer=fuzz.token_set_ratio,
+                                                      score_cutoff=score, limit=None)
+                    if s > score or i < first)
+        return float(score) if above < TOP else 0.0
+
+
+def _comparable(found: str, folded: str) -> bool:
+    # A customer quoting half a sentence of ours, or a long message containing a short
+    # canned phrase, is not an echo: the lengths must be comparable as well.
+    return 0.6 * len(found) <= len(folded) and len(found) >= 0.6 * len(folded)
+
+
+def _top(folded: str, candidates: list[str], threshold: float) -> float:
+    """Best score of a comparable text among the `TOP` most similar of `candidates`."""
+    if not candidates:
+        return 0.0
+    # token_set_ratio: a template filled with a date or a wait still matches the
+    # template's words.
+    best = 0.0
+    for found, score, _ in process.extract(folded, candidates, scorer=fuzz.token_set_ratio,
+                                           score_cutoff=threshold, limit=TOP):
+        if _comparable(found, folded):
+            best = max(best, float(score))
+    return best
 
 
 def guard_replies(turn: Turn, *, max_replies: int, window: timedelta) -> str:
