@@ -14,6 +14,7 @@ from typing import Final
 from bots.text import fold
 
 MAX_SUFFIX = 4  # letters an inflected form may add to a phrase word
+MIN_INFLECTED = 5  # letters a one-word phrase needs before inflected forms match
 
 BUILTIN_PHRASES: Final[Mapping[str, tuple[str, ...]]] = {
     "sv": ("människa", "människan", "riktig person", "handläggare", "prata med någon",
@@ -36,6 +37,7 @@ class HandoffPhrases:
     def __init__(self, phrases: Iterable[str]) -> None:
         compiled = {tuple(fold(p).split()) for p in phrases}
         self._phrases = sorted((p for p in compiled if p), key=len, reverse=True)
+        self._sizes = sorted({len(p) for p in self._phrases})
 
     @classmethod
     def build(cls, extra: Mapping[str, list[str]], *, builtin: bool) -> HandoffPhrases:
@@ -48,18 +50,27 @@ class HandoffPhrases:
         return cls(words)
 
     def find(self, text: str) -> str:
+        """The first phrase (longest first) the text contains, or ''.
+
+        The message's word n-grams and inflection stems go into sets once, so each
+        phrase is one lookup instead of a scan over the message.
+        """
         words = fold(text).split()
+        if not words:
+            return ""
+        grams = {tuple(words[i:i + n]) for n in self._sizes for i in range(len(words) - n + 1)}
+        # every one-word phrase that `_inflected` accepts for some word is one of its prefixes
+        stems = {w[:k] for w in words
+                 for k in range(max(MIN_INFLECTED, len(w) - MAX_SUFFIX), len(w) + 1)}
         for phrase in self._phrases:
-            n = len(phrase)
-            for i in range(len(words) - n + 1):
-                window = words[i:i + n]
-                if window == list(phrase) or (n == 1 and _inflected(phrase[0], window[0])):
-                    return " ".join(phrase)
+            if phrase in grams or (len(phrase) == 1 and phrase[0] in stems):
+                return " ".join(phrase)
         return ""
 
 
 def _inflected(phrase_word: str, word: str) -> bool:
+    """The definition `find` implements with prefix sets (kept for the tests)."""
     # Only one-word phrases inflect, and only from 5 letters: "агент" may, "en person"
     # may not (or "en personlig fråga" would call a human).
-    return len(phrase_word) >= 5 and word.startswith(phrase_word) and (
+    return len(phrase_word) >= MIN_INFLECTED and word.startswith(phrase_word) and (
         len(word) - len(phrase_word) <= MAX_SUFFIX)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from bots.handoff import BUILTIN_PHRASES, HandoffPhrases, _inflected
+from bots.text import fold
 from router.model import Action, Decision, ReplyContent, Status
 from tests.bots.helpers import ctx, kinds, make_bots, meta, replies
 
@@ -118,3 +122,26 @@ def test_turn_limit_hands_off(tmp_path):
     bots = make_bots(tmp_path, "bots: {handoff: {max_bot_turns: 3}}")
     d = bots.decide(ctx("is shipping free", bot_turns=3), Decision())
     assert handoff_value(d)["reason"] == "turn_limit"
+
+
+def _reference_find(phrases: HandoffPhrases, text: str) -> str:
+    """The obvious scan `find` replaced: every phrase against every window of words."""
+    words = fold(text).split()
+    for phrase in phrases._phrases:
+        n = len(phrase)
+        for i in range(len(words) - n + 1):
+            window = words[i:i + n]
+            if window == list(phrase) or (n == 1 and _inflected(phrase[0], window[0])):
+                return " ".join(phrase)
+    return ""
+
+
+def test_phrase_lookup_equals_the_scan_over_every_window():
+    phrases = HandoffPhrases.build({"sv": ["kundombud", "ring mig nu"]}, builtin=True)
+    rng = random.Random(4)
+    vocab = [w for ps in BUILTIN_PHRASES.values() for p in ps for w in p.split()]
+    vocab += ["kundombud", "ring", "mig", "nu", "jag", "vill", "med"]
+    suffixes = ["", "", "a", "en", "om", "ista", "ою", "xxxxx"]
+    for _ in range(3000):
+        text = " ".join(rng.choice(vocab) + rng.choice(suffixes) for _ in range(rng.randrange(8)))
+        assert phrases.find(text) == _reference_find(phrases, text), text
