@@ -61,6 +61,9 @@ class Attachment:
     size: int = 0
     ref: str = ""  # platform file id, storage key or URL
     caption: str = ""
+    # channel-specific keys stored with the attachment (Telegram: a pending download job,
+    # `{"download": "pending"}`, so a job committed with the message survives a restart)
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +73,7 @@ class Attachment:
             "size": self.size,
             "ref": self.ref,
             "caption": self.caption,
+            **self.extra,
         }
 
 
@@ -113,6 +117,8 @@ class InboundMessage:
     # the stored message's external id when it differs from the inbox key (Telegram: the
     # inbox key is the update_id, an edit finds its message by chat:message_id); "" = same
     message_external_id: str = ""
+    # for kind=EDIT: run the rules again on the edited text (Telegram rerun_rules_on_edit)
+    rerun_rules: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,7 +89,11 @@ class Pipeline:
                 await tx.insert_event(Event(0, "message_edited", now, edited.conversation_id,
                                             "customer", {"message_id": edited.id}))
                 await tx.inbox_link(msg.channel, msg.external_id, edited.id)
-                return _Outcome(IngestResult(False, edited.id, edited.conversation_id))
+                outcome = _Outcome(IngestResult(False, edited.id, edited.conversation_id))
+                if msg.rerun_rules and not (msg.is_automatic or msg.sender.is_bot):
+                    await self._rerun_after_edit(tx, msg, decide, edited.conversation_id,
+                                                 now, outcome)
+                return outcome
         contact = await self._contact(tx, msg, now)
         conv, is_new = await self._conversation(tx, msg, contact, now)
         message_id = await tx.insert_message(
@@ -112,6 +116,22 @@ class Pipeline:
             await tx.save_conversation(conv, now)
             return outcome
         events = ["conversation_opened", "message"] if is_new else ["message"]
+        await self._run_rules(tx, decide, msg, conv, contact, now, events, is_new, outcome)
+        return outcome
+
+    async def _rerun_after_edit(self, tx: Tx, msg: InboundMessage, decide: Decide,
+                                conversation_id: int, now: datetime, outcome: _Outcome) -> None:
+        """`rerun_rules` edits (Telegram `rerun_rules_on_edit`): the message was updated in
+        place; the rules see the edited text as the conversation's current message."""
+        conv = await tx.get_conversation(conversation_id)
+        contact = await tx.get_contact(conv.contact_id) if conv is not None else None
+        if conv is None or contact is None or conv.status == Status.RESOLVED:
+            return  # a closed conversation is not reopened by an edit
+        await self._run_rules(tx, decide, msg, conv, contact, now, ["message"], False, outcome)
+
+    async def _run_rules(self, tx: Tx, decide: Decide, msg: InboundMessage, conv: Conversation,
+                         contact: Contact, now: datetime, events: list[str], is_new: bool,
+                         outcome: _Outcome) -> None:
         replied = False
         for event in events:
             applied = await self._decide_and_apply(tx, decide, msg, conv, contact, now, event,
@@ -129,7 +149,6 @@ class Pipeline:
         if self.on_conversation is not None:
             await self.on_conversation(tx, conv, now)
         await tx.save_conversation(conv, now)
-        return outcome
 
     async def _decide_and_apply(self, tx: Tx, decide: Decide, msg: InboundMessage,
                                 conv: Conversation, contact: Contact, now: datetime, event: str,

@@ -134,9 +134,10 @@ def _message(m: Message, uid: int, o: _Opts, raw: dict[str, Any], *, edited: boo
     kind = InboundKind.MESSAGE
     edits = ""
     if edited:
+        # The stored message is updated in place; with rerun_rules_on_edit the pipeline
+        # also runs the rules again on the edited text.
         metadata["edited"] = True
-        if not o.rerun_rules_on_edit:
-            kind, edits = InboundKind.EDIT, key
+        kind, edits = InboundKind.EDIT, key
     when = m.edit_date if edited and m.edit_date else m.date
     reply_to = (message_key(m.chat.id, m.reply_to_message.message_id)
                 if m.reply_to_message is not None else "")
@@ -146,6 +147,7 @@ def _message(m: Message, uid: int, o: _Opts, raw: dict[str, Any], *, edited: boo
         attachments=attachments, kind=kind, reply_to=reply_to, edits=edits,
         metadata=metadata, raw=raw, message_external_id=key,
         is_automatic=bool(m.from_user and m.from_user.is_bot),
+        rerun_rules=edited and o.rerun_rules_on_edit,
     )
 
 

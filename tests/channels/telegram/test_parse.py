@@ -45,9 +45,12 @@ def test_edited_message_points_at_the_original():
     assert msg.metadata["edited"] is True
 
 
-def test_edited_message_can_rerun_rules_as_a_new_message():
+def test_edited_message_can_ask_to_rerun_the_rules():
+    assert parse("edited_message").rerun_rules is False
     msg = parse("edited_message", rerun_rules_on_edit=True)
-    assert msg.kind == InboundKind.MESSAGE and msg.edits == ""
+    assert msg.kind == InboundKind.EDIT and msg.edits == "111222333:41"
+    assert msg.rerun_rules is True
+    assert parse("message_text_sv", rerun_rules_on_edit=True).rerun_rules is False
 
 
 def test_photo_keeps_the_largest_size_and_caption():

@@ -107,6 +107,25 @@ async def test_edit_updates_the_stored_message_without_a_second_reply(tg_service
     assert len(await outbox_rows(service)) == 1  # rules did not run again
 
 
+async def test_rerun_rules_on_edit_updates_the_message_and_answers_the_edit(
+        tg_service, fake_api, http):
+    service = await tg_service(rerun_rules_on_edit=True)
+    settled = Settled(service)
+    assert await post_update(http, service, payload("message_text_sv")) == 200
+    assert await post_update(http, service, payload("edited_message")) == 200
+    assert await post_update(http, service, payload("edited_message")) == 200  # redelivery
+    await settled.wait_for(lambda s: s.count("sent") == 2)
+    _, messages = await conversation_of(service, 111222333)
+    inbound = [m for m in messages if m.direction == Direction.INBOUND]
+    assert len(inbound) == 1 and inbound[0].external_id == "111222333:41"
+    assert inbound[0].text == "Hej! Jag har en fråga om min faktura nr 12."
+    assert inbound[0].edited_at is not None
+    first, second = (c.params["text"] for c in sent_to(fake_api, 111222333))
+    assert first.endswith("faktura &lt;nr 12&gt; &amp; moms.")
+    assert second == "Hej! Vi har fått ditt meddelande: Hej! Jag har en fråga om min faktura nr 12."
+    assert len(await outbox_rows(service)) == 2
+
+
 async def test_media_are_stored_as_attachments(tg_service, fake_api, http):
     service = await tg_service()
     for name in ("message_photo", "message_document"):
