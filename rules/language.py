@@ -14,6 +14,7 @@ import copy
 import math
 import re
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -33,6 +34,7 @@ CYRILLIC_LANGUAGES = frozenset({"uk", "ru", "be", "bg", "mk", "sr", "kk", "ky", 
 _LETTER = re.compile(r"[^\W\d_]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
+WALK_CACHE = 50_000  # (DFA state, word) walks kept: a few MB
 _LOCK = threading.Lock()
 
 
@@ -53,6 +55,18 @@ def base_code(locale: str) -> str:
     return locale.replace("_", "-").split("-", 1)[0].strip().lower()
 
 
+def _walk(nextmove: Any, rowbase: list[int], output: Any, state: int,
+          data: bytes) -> tuple[int, tuple[int, ...]]:
+    """py3langid's `visit_counts` loop from `state`: (end state, features in order)."""
+    found = []
+    for byte in data:
+        state = nextmove[rowbase[state] + byte]
+        feature = output[state]
+        if feature >= 0:
+            found.append(feature)
+    return state, tuple(found)
+
+
 class Detector:
     """Detects one of `languages`; immutable after construction, safe across threads."""
 
@@ -69,6 +83,7 @@ class Detector:
         # With one Cyrillic-script language configured, the script alone decides, as in
         # lingua's rule-based first stage; it is also the cheapest possible check.
         self._only_cyrillic = cyrillic[0] if len(cyrillic) == 1 else ""
+        self._walks: dict[tuple[int, bytes], tuple[int, tuple[int, ...]]] = {}
 
     def match_hint(self, hint: str) -> str:
         """The configured language a platform hint names, or ''."""
@@ -89,7 +104,7 @@ class Detector:
             return {code: float(code == self._only_cyrillic) for code in self.languages}
         # py3langid's public API hides the raw scores we calibrate, hence the private calls
         raw = self._ident._encode(text)[:MAX_BYTES]
-        scores = self._ident._raw_score(raw)
+        scores = self._raw_score(raw)
         # Naive Bayes log scores grow with length; dividing by sqrt(bytes) keeps the
         # softmax honest for both a 3-word chat line and a long email.
         scale = 1.0 / math.sqrt(len(raw) or 1)
@@ -98,6 +113,35 @@ class Detector:
         exp = [math.exp(v - top) for v in logits]
         total = sum(exp)
         return {code: e / total for code, e in zip(self.languages, exp, strict=True)}
+
+    def _raw_score(self, raw: bytes) -> Any:
+        """py3langid's `_raw_score`, with its byte-by-byte DFA walk cached per word.
+
+        The walk touches a 40 MB transition table at random, so inside the pipeline (where
+        other work has evicted it from the CPU caches) it costs several times its cost in
+        a loop. The DFA is deterministic: from a given state, a word (with its trailing
+        space) always yields the same features and end state, and customers reuse words.
+        The features come out in the same order, so the scores are the same floats.
+        """
+        ident = self._ident
+        features: list[int] = []
+        state = 0
+        start = 0
+        while start < len(raw):
+            end = raw.find(b" ", start) + 1 or len(raw)
+            key = (state, raw[start:end])
+            walked = self._walks.get(key)
+            if walked is None:
+                walked = _walk(ident.tk_nextmove, ident._rowbase, ident.tk_output, state, key[1])
+                if len(self._walks) >= WALK_CACHE:
+                    self._walks.clear()  # crude but bounded; refills with common words
+                self._walks[key] = walked
+            state = walked[0]
+            features.extend(walked[1])
+            start = end
+        if not features:
+            return ident._raw_score(raw)  # py3langid's floor for featureless input
+        return ident._sparse_score(Counter(features), ident.nb_ptc)
 
     def detect(self, text: str, *, hint: str = "", previous: str = "") -> tuple[str, float]:
         """(language, confidence) for one customer message.

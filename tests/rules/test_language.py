@@ -103,3 +103,19 @@ if __name__ == "__main__":
             acc, total, errors = accuracy(kind, mode)
             print(f"{kind:9} hint={mode:9} n={total:5} accuracy={acc * 100:6.2f}% "
                   f"errors={len(errors)}")
+
+
+def test_cached_word_walks_give_py3langid_scores_exactly():
+    """`Detector._raw_score` caches the DFA walk per word; the scores must not move."""
+    import numpy as np
+
+    from rules.language import MAX_BYTES
+
+    fresh = Detector(LANGS, "en")  # an empty walk cache: first and second pass differ
+    ident = fresh._ident
+    texts = [text for _, text in samples("short")[::7]] + ["", " ", "a  b", "  x", "x  ", "👍"]
+    for _ in range(2):
+        for text in texts:
+            raw = ident._encode(text)[:MAX_BYTES]
+            expected, got = ident._raw_score(raw), fresh._raw_score(raw)
+            assert got.dtype == expected.dtype and np.array_equal(got, expected), text
