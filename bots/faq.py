@@ -129,6 +129,14 @@ class FaqIndex:
     def idf(self, word: str) -> float:
         return self._idf.get(word, self._unknown_idf)
 
+    @property
+    def variant_count(self) -> int:
+        return len(self._variants)
+
+    def clear_cache(self) -> None:
+        """Forget the cached similarity rows (the FAQ benchmark's cold case)."""
+        self._row.cache_clear()
+
     def _similar_words(self, word: str) -> Row:
         """Vocabulary words similar to `word`, with `word_similarity(word, w)` > 0."""
         row: dict[int, float] = {}
