@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -22,6 +23,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiohttp import web
 
+from channels.telegram.download import Downloader
 from channels.telegram.inbound import InboundHandler
 from channels.telegram.outbound import Sender
 from channels.telegram.ratelimit import RateLimiter
@@ -43,7 +45,7 @@ MAX_BACKOFF = 30.0
 
 class TelegramAdapter(ChannelAdapter):
     def __init__(self, *, settings: BotSettings, store: Store | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, data_dir: Path | None = None) -> None:
         self.settings = settings
         self.name = settings.channel
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base),
@@ -55,10 +57,15 @@ class TelegramAdapter(ChannelAdapter):
                              limiter=RateLimiter(settings.rate_limits), store=store)
         self._stopping = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
+        if settings.download.enabled and store is not None and data_dir is not None:
+            self.inbound.downloader = Downloader(settings=settings.download, channel=self.name,
+                                                 bot=self.bot, store=store, data_dir=data_dir)
 
     # --- lifecycle -------------------------------------------------------------------
     async def start(self, intake: Intake) -> None:
         s = self.settings
+        if self.inbound.downloader is not None:
+            self.inbound.downloader.start()  # also picks up jobs left pending before
         if s.group_mode == "mention" and not s.username:
             await self._learn_username()
         if s.mode == "polling":
@@ -73,6 +80,8 @@ class TelegramAdapter(ChannelAdapter):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
         await self.inbound.close()
+        if self.inbound.downloader is not None:
+            await self.inbound.downloader.stop()
         await self.bot.session.close()
 
     async def _learn_username(self) -> None:

@@ -8,5 +8,6 @@ from router.channel import ChannelAdapter, ChannelContext
 
 
 def create(settings: TelegramSettings, ctx: ChannelContext) -> list[ChannelAdapter]:
-    return [TelegramAdapter(settings=bot, store=ctx.store, metrics=ctx.metrics)
+    return [TelegramAdapter(settings=bot, store=ctx.store, metrics=ctx.metrics,
+                            data_dir=ctx.data_dir)
             for bot in settings.bots]

@@ -17,6 +17,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
 from channels.telegram.contacts import set_unreachable
+from channels.telegram.download import Downloader, has_pending, mark_pending
 from channels.telegram.parse import ChatMemberChange, Ignored, UpdateRejected, parse_update
 from channels.telegram.settings import BotSettings
 from router.channel import Intake
@@ -41,6 +42,8 @@ class InboundHandler:
         self.channel = settings.channel
         self.username = settings.username
         self._tasks: set[asyncio.Task[None]] = set()
+        #: set by the adapter when `download.enabled`
+        self.downloader: Downloader | None = None
 
     def reject(self, code: str, reason: str) -> str:
         """Count and log input that is acknowledged but unusable. Telegram retries any
@@ -74,7 +77,13 @@ class InboundHandler:
             outcome = "blocked" if parsed.blocked else "unblocked"
             self.stats[outcome] += 1
             return outcome
+        if self.downloader is not None:
+            parsed = mark_pending(parsed)  # the job is committed with the message
         result = await intake(parsed)
+        if (self.downloader is not None and result.message_id is not None
+                and not result.duplicate and has_pending(parsed)):
+            self.downloader.enqueue(result.message_id,
+                                    parsed.message_external_id or parsed.external_id)
         if parsed.kind == InboundKind.CALLBACK:
             # Answered even on a redelivery: a crash may have come between commit and answer,
             # and Telegram keeps the button spinning until someone answers.

@@ -29,6 +29,23 @@ class RateLimits(_Strict):
     global_per_second: float = Field(30.0, gt=0)
 
 
+class DownloadSettings(_Strict):
+    """Optional download of received files into `<data_dir>/<dir>/telegram/<sha256>`."""
+
+    enabled: bool = False
+    #: larger files are not kept (the Bot API itself serves at most 20 MB)
+    max_bytes: int = Field(20_000_000, gt=0)
+    #: relative to the service's data_dir
+    dir: str = "attachments"
+
+    @field_validator("dir")
+    @classmethod
+    def _dir(cls, value: str) -> str:
+        if not value or value.startswith("/") or ".." in value.split("/"):
+            raise ValueError("a relative directory under data_dir, such as 'attachments'")
+        return value
+
+
 class BotSettings(_Strict):
     #: short id: the channel is `telegram:<name>`, the webhook `/webhooks/telegram/<name>`
     name: str
@@ -50,6 +67,7 @@ class BotSettings(_Strict):
     polling_timeout: int = Field(25, ge=0, le=50)
     request_timeout: float = Field(30.0, gt=0)
     rate_limits: RateLimits = RateLimits()
+    download: DownloadSettings = DownloadSettings()
 
     @field_validator("name")
     @classmethod

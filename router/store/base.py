@@ -157,6 +157,17 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def list_messages(self, conversation_id: int, limit: int = 1000) -> list[Message]: ...
 
+    # Telegram attachment downloads: the job state lives in the message's attachments JSON
+    @abc.abstractmethod
+    async def update_message_attachments(self, message_id: int,
+                                         attachments: list[dict[str, Any]]) -> None: ...
+
+    @abc.abstractmethod
+    async def messages_with_attachment_mark(self, channel: str, mark: str,
+                                            limit: int = 100) -> list[Message]:
+        """Messages on `channel` whose attachments JSON contains the text `mark` (compact
+        JSON such as `"download":"pending"`), oldest first."""
+
     @abc.abstractmethod
     async def insert_event(self, event: Event) -> int: ...
 

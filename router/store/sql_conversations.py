@@ -148,6 +148,22 @@ class SqlConversations(SqlBase):
         await self._exec("UPDATE messages SET text = ?, edited_at = ? WHERE id = ?",
                          (text, ts(now), message_id))
 
+    async def update_message_attachments(self, message_id: int,
+                                         attachments: list[dict[str, Any]]) -> None:
+        await self._exec("UPDATE messages SET attachments = ? WHERE id = ?",
+                         (dumps(attachments), message_id))
+
+    async def messages_with_attachment_mark(self, channel: str, mark: str,
+                                            limit: int = 100) -> list[Message]:
+        # attachments is compact JSON text on both backends (sql_rows.dumps), so a LIKE on
+        # the key/value text finds the jobs; the channel join keeps it to one bot's rows.
+        pattern = "%" + mark.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return [rows.message(r) for r in await self._all(
+            f"SELECT {', '.join('m.' + c.strip() for c in rows.MSG_COLS.split(','))} "
+            "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE c.channel = ? AND m.attachments LIKE ? ESCAPE '\\' ORDER BY m.id LIMIT ?",
+            (channel, pattern, limit))]
+
     async def list_messages(self, conversation_id: int, limit: int = 1000) -> list[Message]:
         return [rows.message(r) for r in await self._all(
             f"SELECT {rows.MSG_COLS} FROM messages WHERE conversation_id = ? ORDER BY id LIMIT ?",

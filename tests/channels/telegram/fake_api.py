@@ -3,6 +3,8 @@
 It records every call (`POST /bot<token>/<method>`, form or multipart fields), answers
 like Telegram, can fail chosen calls with 429/403/400/500, and serves `getUpdates` from a
 queue honouring `offset` the way Telegram does (a higher offset confirms older updates).
+Files added with `add_file` are served by `getFile` and `GET /file/bot<token>/<path>`
+(recorded as method "file"; `fail("file", 500)` fails a download).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class FakeTelegramAPI:
         self._failures: dict[str, list[Failure]] = {}
         self._changed = asyncio.Condition()
         self._message_ids = itertools.count(1000)
+        #: file_id -> (file_path, content, size reported by getFile or None)
+        self.files: dict[str, tuple[str, bytes, int | None]] = {}
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -58,6 +62,7 @@ class FakeTelegramAPI:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -77,6 +82,15 @@ class FakeTelegramAPI:
                                400: "Bad Request: chat not found",
                                500: "Internal Server Error"}.get(status, "error")
         self._failures.setdefault(method, []).append(Failure(status, text, retry_after, times, after))
+
+    def clear_failures(self) -> None:
+        self._failures.clear()
+
+    def add_file(self, file_id: str, content: bytes, *, report_size: bool = True) -> str:
+        """Serve `content` for `file_id`; getFile reports its size unless told not to."""
+        path = f"documents/file_{len(self.files)}.bin"
+        self.files[file_id] = (path, content, len(content) if report_size else None)
+        return path
 
     async def push_update(self, update: dict[str, Any]) -> None:
         async with self._changed:
@@ -110,8 +124,31 @@ class FakeTelegramAPI:
                 body["parameters"] = {"retry_after": failure.retry_after}
             await self._record(call)
             return web.json_response(body, status=failure.status)
+        if method == "getFile" and params.get("file_id") not in self.files:
+            call.status = 400
+            await self._record(call)
+            return web.json_response({"ok": False, "error_code": 400,
+                                      "description": "Bad Request: invalid file_id"}, status=400)
         await self._record(call)
         return web.json_response({"ok": True, "result": self._result(method, params)})
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        path = request.match_info["path"]
+        call = Call(request.match_info["token"], "file", {"path": path})
+        content = next((c for p, c, _ in self.files.values() if p == path), None)
+        failure = self._next_failure("file")
+        if content is None or failure is not None:
+            call.status = failure.status if failure is not None else 404
+            await self._record(call)
+            return web.Response(status=call.status, text="error")
+        response = web.StreamResponse()
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionResetError):  # a client may cut a large file
+            for start in range(0, len(content), 16384):  # chunked, as a large file arrives
+                await response.write(content[start:start + 16384])
+            await response.write_eof()
+        await self._record(call)
+        return response
 
     def _next_failure(self, method: str) -> Failure | None:
         queue = self._failures.get(method)
@@ -148,6 +185,11 @@ class FakeTelegramAPI:
         if method == "getMe":
             return {"id": BOT_ID, "is_bot": True, "first_name": "Support",
                     "username": BOT_USERNAME}
+        if method == "getFile":
+            path, _, size = self.files[params["file_id"]]
+            result = {"file_id": params["file_id"], "file_unique_id": f"u{params['file_id']}",
+                      "file_path": path}
+            return result | ({"file_size": size} if size is not None else {})
         if method.startswith("send"):
             chat_id = int(params.get("chat_id", 0))
             message: dict[str, Any] = {
