@@ -24,6 +24,7 @@ SHAPES: dict[str, dict[str, Any]] = {
                "bare_msgs_per_s": NUMBER, "ratio": NUMBER},
     "memory": {"conversations": int, "rss_mb": NUMBER},
     "postgres_scale": {"instances": int, "msgs_per_s": NUMBER, "scaling": NUMBER},
+    "faq": {"entries": int, "msgs_per_s": NUMBER, "cold_msgs_per_s": NUMBER},
 }
 
 
