@@ -22,6 +22,7 @@ from channels.email.parse import CHANNEL, parse_email, to_inbound
 from channels.email.settings import EmailSettings, SmtpOutSettings
 from channels.email.smtp_in import SmtpListener
 from channels.email.state import ImapState, RawStore, ThreadMemory
+from channels.email.tls import client_context
 from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
 from router.errors import ChannelError
 from router.model import AuthorKind, OutboundMessage
@@ -159,6 +160,8 @@ async def _deliver(out: SmtpOutSettings, mail: Any, recipient: str) -> None:
             password=out.password or None,
             use_tls=out.tls == "tls",
             start_tls=out.tls == "starttls",
+            tls_context=(client_context(verify=out.verify, ca_file=out.ca_file, what="SMTP")
+                         if out.tls != "none" else None),
             timeout=out.timeout,
         )
     except aiosmtplib.SMTPRecipientsRefused as exc:

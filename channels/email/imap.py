@@ -24,6 +24,7 @@ import aioimaplib
 
 from channels.email.settings import ImapSettings
 from channels.email.state import ImapPosition, ImapState
+from channels.email.tls import client_context
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class ImapImporter:
         self.connects = 0
         self.last_error = ""
         self.synced = asyncio.Event()  # set after every completed sync pass
+        self.failed = asyncio.Event()  # set after every failed attempt (see last_error)
         self._lost = asyncio.Event()
         self._wake = asyncio.Event()
 
@@ -87,7 +89,8 @@ class ImapImporter:
             self._lost.set()
 
         if s.tls == "tls":
-            client: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(host=s.host, port=s.port, timeout=s.timeout)
+            client: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(
+                host=s.host, port=s.port, timeout=s.timeout, ssl_context=self._tls_context())
             client.protocol.conn_lost_cb = lost
         else:
             client = aioimaplib.IMAP4(host=s.host, port=s.port, timeout=s.timeout, conn_lost_cb=lost)
@@ -99,15 +102,21 @@ class ImapImporter:
         return client
 
     async def _starttls(self, client: aioimaplib.IMAP4) -> None:
-        """aioimaplib has no STARTTLS helper: send it, then upgrade the transport in place."""
+        """aioimaplib has no STARTTLS helper: send it, then upgrade the transport in place.
+
+        (Its `simple_command` refuses STARTTLS, so the command is built directly.)"""
         protocol = client.protocol
-        _ok(await protocol.simple_command("STARTTLS"), "STARTTLS")
+        command = aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
+        _ok(await protocol.execute(command), "STARTTLS")
         loop = asyncio.get_running_loop()
-        context = ssl.create_default_context()
         protocol.transport = await loop.start_tls(
-            protocol.transport, protocol, context, server_hostname=self.settings.host
+            protocol.transport, protocol, self._tls_context(), server_hostname=self.settings.host
         )
         await protocol.capability()
+
+    def _tls_context(self) -> ssl.SSLContext:
+        s = self.settings
+        return client_context(verify=s.verify, ca_file=s.ca_file, what=f"IMAP {self.name}")
 
     # -- one pass ------------------------------------------------------------------------
     async def sync_once(self, client: aioimaplib.IMAP4) -> int:
@@ -238,6 +247,7 @@ class ImapImporter:
                 raise
             except Exception as exc:  # network, server or ingest failure: retry later
                 self.last_error = f"{type(exc).__name__}: {exc}"
+                self.failed.set()
                 log.warning("IMAP %s: %s; reconnecting in %.1fs", self.name, self.last_error, backoff)
                 if client is not None:
                     await _logout(client)

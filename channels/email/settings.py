@@ -33,6 +33,10 @@ class ImapSettings(_Strict):
     # re-issue IDLE at least this often; RFC 2177 servers drop IDLE after 30 min
     idle_timeout: float = Field(default=25 * 60.0, gt=0)
     timeout: float = Field(default=30.0, gt=0)
+    # TLS (tls/starttls): check the server's certificate against the system roots plus
+    # `ca_file` (PEM); `verify: false` accepts any certificate (lab servers only)
+    verify: bool = True
+    ca_file: str = ""
 
 
 class MailboxSettings(_Strict):
@@ -65,6 +69,8 @@ class SmtpOutSettings(_Strict):
     from_address: str
     from_name: str = ""
     timeout: float = Field(default=30.0, gt=0)
+    verify: bool = True  # as for IMAP
+    ca_file: str = ""
 
 
 class EmailSettings(_Strict):

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -33,7 +34,7 @@ listen = 127.0.0.1
 base_dir = {tmp}/run
 state_dir = {tmp}/state
 log_path = {tmp}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 passdb {{
@@ -51,7 +52,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 """
@@ -88,7 +90,11 @@ class Dovecot:
     proc: subprocess.Popen[bytes]
     user: str = "alice"
     password: str = "secret"
+    imaps_port: int = 0  # implicit TLS; 0 unless started with a certificate
     _seq: int = field(default=0)
+
+    def log(self) -> str:
+        return _tail(self.root / "dovecot.log")
 
     @property
     def maildir(self) -> Path:
@@ -132,8 +138,68 @@ def _spawn(root: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")])
 
 
+@dataclass(frozen=True)
+class LocalCA:
+    """A private CA and a server certificate it signed for 127.0.0.1 and localhost."""
+
+    ca: Path
+    cert: Path
+    key: Path
+    untrusted_cert: Path  # self-signed, same names: what verification must refuse
+    untrusted_key: Path
+
+    def server_context(self, *, trusted: bool = True) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        if trusted:
+            context.load_cert_chain(self.cert, self.key)
+        else:
+            context.load_cert_chain(self.untrusted_cert, self.untrusted_key)
+        return context
+
+
+_EXT = ("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+        "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n")
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def local_ca(tmp_path_factory: pytest.TempPathFactory) -> LocalCA:
+    """Made with the `openssl` CLI (EC P-256: fast); valid for two days."""
+    d = tmp_path_factory.mktemp("ca")
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    _openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+             "-subj", "/CN=Inquiry Router Test CA",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+    _openssl("req", *key, "-keyout", "server.key", "-out", "server.csr",
+             "-subj", "/CN=localhost", cwd=d)
+    (d / "ext.cnf").write_text(_EXT)
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf", cwd=d)
+    _openssl("req", "-x509", *key, "-keyout", "self.key", "-out", "self.pem", "-days", "2",
+             "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+             cwd=d)
+    for name in ("server.key", "self.key"):
+        os.chmod(d / name, 0o644)  # dovecot reads the key as root; tidy either way
+    return LocalCA(d / "ca.pem", d / "server.pem", d / "server.key", d / "self.pem", d / "self.key")
+
+
 @pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
+    yield from _dovecot(None)
+
+
+@pytest.fixture
+def dovecot_tls(local_ca: LocalCA) -> Iterator[Dovecot]:
+    """dovecot with `ssl = required`: STARTTLS on `port`, implicit TLS on `imaps_port`."""
+    yield from _dovecot(local_ca)
+
+
+def _dovecot(ca: LocalCA | None) -> Iterator[Dovecot]:
     if not Path(DOVECOT).exists():
         pytest.fail(
             f"{DOVECOT} is missing: the email tests need a real IMAP server. "
@@ -142,7 +208,11 @@ def dovecot() -> Iterator[Dovecot]:
     root = Path(tempfile.mkdtemp(prefix="dovecot-"))
     os.chmod(root, 0o755)
     port = free_port()
-    (root / "dovecot.conf").write_text(_CONF.format(tmp=root, port=port, uid=MAIL_UID))
+    imaps_port = free_port() if ca is not None else 0
+    tls = (f"ssl = required\nssl_cert = <{ca.cert}\nssl_key = <{ca.key}"
+           if ca is not None else "ssl = no")
+    (root / "dovecot.conf").write_text(
+        _CONF.format(tmp=root, port=port, uid=MAIL_UID, ssl=tls, imaps_port=imaps_port))
     (root / "users").write_text("alice:{PLAIN}secret\n")
     maildir = root / "mail" / "alice" / "Maildir"
     for sub in ("cur", "new", "tmp"):
@@ -155,9 +225,11 @@ def dovecot() -> Iterator[Dovecot]:
     ):
         os.chown(path, MAIL_UID, MAIL_UID)
     proc = _spawn(root)
-    server = Dovecot(root=root, port=port, proc=proc)
+    server = Dovecot(root=root, port=port, proc=proc, imaps_port=imaps_port)
     try:
         _wait_port(port, proc, time.monotonic() + 10, root / "dovecot.log")
+        if imaps_port:
+            _wait_port(imaps_port, proc, time.monotonic() + 10, root / "dovecot.log")
         yield server
     finally:
         server.proc.terminate()
@@ -176,10 +248,12 @@ class SmtpSink:
     messages: list[Envelope] = field(default_factory=list)
     reject: list[str] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    tls: list[bool] = field(default_factory=list)  # per message: did it come over TLS?
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.reject:
             return self.reject.pop(0)
+        self.tls.append(server.transport.get_extra_info("ssl_object") is not None)
         self.messages.append(envelope)
         self.arrived.set()
         return "250 OK"
@@ -205,3 +279,40 @@ async def smtp_sink() -> AsyncIterator[SmtpSink]:
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def _tls_sink(context: ssl.SSLContext, *, implicit: bool) -> AsyncIterator[SmtpSink]:
+    sink = SmtpSink()
+    loop = asyncio.get_running_loop()
+    if implicit:  # TLS from the first byte (port 465 style)
+        server = await loop.create_server(lambda: SMTP(sink, hostname="sink.test"),
+                                          "127.0.0.1", 0, ssl=context)
+    else:  # STARTTLS, and no mail without it
+        server = await loop.create_server(
+            lambda: SMTP(sink, hostname="sink.test", tls_context=context, require_starttls=True),
+            "127.0.0.1", 0)
+    sink.port = server.sockets[0].getsockname()[1]
+    try:
+        yield sink
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.fixture
+async def smtp_starttls_sink(local_ca: LocalCA) -> AsyncIterator[SmtpSink]:
+    async for sink in _tls_sink(local_ca.server_context(), implicit=False):
+        yield sink
+
+
+@pytest.fixture
+async def smtp_tls_sink(local_ca: LocalCA) -> AsyncIterator[SmtpSink]:
+    async for sink in _tls_sink(local_ca.server_context(), implicit=True):
+        yield sink
+
+
+@pytest.fixture
+async def smtp_untrusted_sink(local_ca: LocalCA) -> AsyncIterator[SmtpSink]:
+    """STARTTLS with a self-signed certificate that no configured CA vouches for."""
+    async for sink in _tls_sink(local_ca.server_context(trusted=False), implicit=False):
+        yield sink
