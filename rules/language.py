@@ -84,6 +84,7 @@ class Detector:
         # lingua's rule-based first stage; it is also the cheapest possible check.
         self._only_cyrillic = cyrillic[0] if len(cyrillic) == 1 else ""
         self._walks: dict[tuple[int, bytes], tuple[int, tuple[int, ...]]] = {}
+        self._last: tuple[str | None, dict[str, float] | None] = (None, None)
 
     def match_hint(self, hint: str) -> str:
         """The configured language a platform hint names, or ''."""
@@ -96,7 +97,19 @@ class Detector:
         return ""
 
     def probabilities(self, text: str) -> dict[str, float] | None:
-        """Calibrated P(language | text) over the configured languages, None if no signal."""
+        """Calibrated P(language | text) over the configured languages, None if no signal.
+
+        The pipeline decides twice on a conversation's first message (`conversation_opened`,
+        then `message`), with the same text: the last result is kept for that.
+        """
+        last = self._last
+        if last[0] == text:
+            return None if last[1] is None else dict(last[1])
+        probs = self._probabilities(text)
+        self._last = (text, None if probs is None else dict(probs))  # one atomic swap
+        return probs
+
+    def _probabilities(self, text: str) -> dict[str, float] | None:
         letters = len(_LETTER.findall(text))
         if letters < MIN_LETTERS:
             return None

@@ -7,8 +7,9 @@ admin wrote. The rendered text is escaped for the channel it goes to.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from router.hours import Schedule
@@ -32,6 +33,41 @@ def fallback_chain(language: str, fallbacks: Mapping[str, Sequence[str]],
     chain = [language, *fallbacks.get(language, ()), *BUILTIN_FALLBACKS.get(language, ()),
              default]
     return tuple(dict.fromkeys(c for c in chain if c))
+
+
+class _Hours(Mapping[str, Any]):
+    """`business_hours` for templates, worked out on first use.
+
+    Every reply render builds the variables, few replies name the opening hours, and the
+    next opening is the costliest of them (a walk over the schedule, then formatting).
+    The values are the same whenever they are read: they depend only on `now`.
+    """
+
+    __slots__ = ("_language", "_now", "_schedule", "_values")
+
+    def __init__(self, schedule: Schedule, now: datetime, language: str) -> None:
+        self._schedule, self._now, self._language = schedule, now, language
+        self._values: dict[str, Any] | None = None
+
+    def _get(self) -> dict[str, Any]:
+        if self._values is None:
+            opening = self._schedule.next_opening(self._now)
+            self._values = {
+                "open": self._schedule.is_open(self._now),
+                "next_opening": templates.format_opening(opening, self._language),
+                "next_opening_iso": opening.isoformat() if opening else "",
+                "timezone": str(self._schedule.tz),
+            }
+        return self._values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
 
 
 @dataclass(frozen=True)
@@ -58,7 +94,6 @@ class ReplyBook:
         queue = queue or conv.queue
         assignee = assignee or conv.assignee
         q = self.queues.get(queue, {})
-        opening = self.schedule.next_opening(ctx.now)
         return {
             "contact": {"name": contact.display_name, "display_name": contact.display_name,
                         "first_name": contact.first_name, "email": contact.email,
@@ -72,12 +107,7 @@ class ReplyBook:
             "queue": {"name": queue, "description": q.get("description", ""),
                       "sla": {"first_response": q.get("first_response", ""),
                               "resolution": q.get("resolution", "")}},
-            "business_hours": {
-                "open": self.schedule.is_open(ctx.now),
-                "next_opening": templates.format_opening(opening, language),
-                "next_opening_iso": opening.isoformat() if opening else "",
-                "timezone": str(self.schedule.tz),
-            },
+            "business_hours": _Hours(self.schedule, ctx.now, language),
             "agent": {"id": assignee, "name": self.agents.get(assignee, assignee)},
             "message": {"text": ctx.message.text, "channel": ctx.message.channel},
             "rule": {"name": rule},

@@ -119,3 +119,15 @@ def test_cached_word_walks_give_py3langid_scores_exactly():
             raw = ident._encode(text)[:MAX_BYTES]
             expected, got = ident._raw_score(raw), fresh._raw_score(raw)
             assert got.dtype == expected.dtype and np.array_equal(got, expected), text
+
+
+def test_asking_twice_gives_the_same_answer_and_a_fresh_dict():
+    fresh = Detector(LANGS, "en")
+    first = fresh.probabilities("Jag vill säga upp mitt abonnemang.")
+    assert first is not None
+    first["sv"] = 0.0  # `detect` multiplies priors into the dict it gets
+    again = fresh.probabilities("Jag vill säga upp mitt abonnemang.")
+    assert again is not None and again["sv"] > 0.9
+    assert fresh.detect("Jag vill säga upp mitt abonnemang.", hint="fi", previous="fi")[0] == "sv"
+    assert fresh.detect("Jag vill säga upp mitt abonnemang.")[0] == "sv"
+    assert fresh.probabilities("ok") is None and fresh.probabilities("ok") is None
