@@ -75,6 +75,11 @@ class SlackAdapter(ChannelAdapter):
         self._bolt: AsyncApp | None = None
         self._socket: Any = None
 
+    @property
+    def socket(self) -> Any:
+        """The Socket Mode handler (`channels.slack.socket.SocketHandler`) once started."""
+        return self._socket
+
     # --- lifecycle -----------------------------------------------------------------
     def bolt(self, intake: Intake) -> AsyncApp:
         """The bolt app (built once; `routes` and `start` both need it)."""
@@ -95,9 +100,10 @@ class SlackAdapter(ChannelAdapter):
         if self.workspace is not None:
             await self.workspace.start()
         if self.settings.mode == "socket":
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+            from channels.slack.socket import SocketHandler
 
-            self._socket = AsyncSocketModeHandler(bolt, self.settings.app_token)
+            # apps.connections.open goes through self.client, so api_base applies here too
+            self._socket = SocketHandler(bolt, self.settings.app_token)
             await self._socket.connect_async()
             log.info("slack: connected in Socket Mode")
 

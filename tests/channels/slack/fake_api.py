@@ -4,6 +4,10 @@
 Answers auth.test, chat.postMessage, chat.update, chat.postEphemeral and users.info like
 Slack (users come from `self.users`); any call can be made to fail with an error code or
 with HTTP 429 + Retry-After.
+
+Socket Mode: `apps.connections.open` (app token) returns `ws://.../socket`; that WebSocket
+says `hello`, `push_envelope` sends an `events_api` envelope, and the client's
+`{"envelope_id": ...}` acks are recorded in `acks`.
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 TEAM = "T0001"
 BOT_USER = "UBOT0001"
 BOT_ID = "BBOT0001"
 TOKEN = "xoxb-test-token"
 SECRET = "test-signing-secret-0123"
+APP_TOKEN = "xapp-1-A0APP0001-test"
 
 
 @dataclass
@@ -62,6 +67,9 @@ class FakeSlackAPI:
         self._ts = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.sockets: list[web.WebSocketResponse] = []  # open Socket Mode connections
+        self.acks: list[dict[str, Any]] = []  # what the client sent back, in order
+        self._envelopes = itertools.count(1)
 
     @property
     def base_url(self) -> str:
@@ -71,6 +79,7 @@ class FakeSlackAPI:
         app = web.Application()
         app.router.add_post("/api/{method}", self._handle)
         app.router.add_get("/api/{method}", self._handle)  # users.info is a GET
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -78,6 +87,8 @@ class FakeSlackAPI:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -105,6 +116,40 @@ class FakeSlackAPI:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: predicate(self)), timeout)
 
+    async def push_envelope(self, body: dict[str, Any], *, retry_attempt: int = 0,
+                            kind: str = "events_api") -> str:
+        """Send `body` over the open Socket Mode connection; returns its envelope_id."""
+        envelope_id = f"env-{next(self._envelopes):04d}"
+        await self.sockets[-1].send_json({
+            "envelope_id": envelope_id, "type": kind, "payload": body,
+            "accepts_response_payload": False, "retry_attempt": retry_attempt,
+            "retry_reason": "timeout" if retry_attempt else ""})
+        return envelope_id
+
+    def acked(self, envelope_id: str) -> bool:
+        return any(a.get("envelope_id") == envelope_id for a in self.acks)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()  # answers the client's pings itself
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1,
+                            "debug_info": {"host": "fake", "approximate_connection_time": 3600},
+                            "connection_info": {"app_id": "A0APP0001"}})
+        async with self._changed:
+            self.sockets.append(ws)
+            self._changed.notify_all()
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    async with self._changed:
+                        self.acks.append(json.loads(msg.data))
+                        self._changed.notify_all()
+        finally:
+            async with self._changed:
+                self.sockets.remove(ws)
+                self._changed.notify_all()
+        return ws
+
     # --- serving --------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -119,6 +164,13 @@ class FakeSlackAPI:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
             return web.json_response({"ok": False, "error": failure.error},
                                      status=failure.status, headers=headers)
+        if method == "apps.connections.open":  # Socket Mode: the app-level token
+            call.ok = call.token == APP_TOKEN
+            await self._record(call)
+            if not call.ok:
+                return web.json_response({"ok": False, "error": "invalid_auth"})
+            return web.json_response({"ok": True,
+                                      "url": f"ws://127.0.0.1:{self.port}/socket?ticket=t1"})
         if call.token != TOKEN:
             call.ok = False
             await self._record(call)
