@@ -31,7 +31,7 @@ MIN_LETTERS = 3  # fewer letters than this is not language ("ok", "??", "👍")
 
 MAX_BYTES = 400  # a long email's first lines say enough; the cost is linear in bytes
 CYRILLIC_LANGUAGES = frozenset({"uk", "ru", "be", "bg", "mk", "sr", "kk", "ky", "mn", "tg"})
-_LETTER = re.compile(r"[^\W\d_]")
+_NON_LETTERS = re.compile(r"[\W\d_]+")  # the complement of a letter, [^\W\d_]
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 WALK_CACHE = 50_000  # (DFA state, word) walks kept: a few MB
@@ -110,10 +110,13 @@ class Detector:
         return probs
 
     def _probabilities(self, text: str) -> dict[str, float] | None:
-        letters = len(_LETTER.findall(text))
+        # every character is a letter or not: counting what is left after deleting the
+        # runs of non-letters is the same count, without a list of one-letter strings
+        letters = len(_NON_LETTERS.sub("", text))
         if letters < MIN_LETTERS:
             return None
-        if self._only_cyrillic and len(_CYRILLIC.findall(text)) * 2 > letters:
+        if (self._only_cyrillic and not text.isascii()
+                and len(_CYRILLIC.findall(text)) * 2 > letters):
             return {code: float(code == self._only_cyrillic) for code in self.languages}
         # py3langid's public API hides the raw scores we calibrate, hence the private calls
         raw = self._ident._encode(text)[:MAX_BYTES]

@@ -131,3 +131,11 @@ def test_asking_twice_gives_the_same_answer_and_a_fresh_dict():
     assert fresh.detect("Jag vill säga upp mitt abonnemang.", hint="fi", previous="fi")[0] == "sv"
     assert fresh.detect("Jag vill säga upp mitt abonnemang.")[0] == "sv"
     assert fresh.probabilities("ok") is None and fresh.probabilities("ok") is None
+
+
+@pytest.mark.parametrize("text", ["ok", "a1_b", "1234 __", "ab²½", "ﬁx", "👍👍 hey", "Де?", "o k y"])
+def test_too_few_letters_is_no_signal(text: str):
+    import re
+
+    letters = len(re.findall(r"[^\W\d_]", text))  # the definition of a letter
+    assert (detector().probabilities(text) is None) == (letters < 3), text
