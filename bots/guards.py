@@ -12,6 +12,7 @@ contact gets at most `rate_limit.max_replies` bot replies per window.
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -104,7 +105,12 @@ def guard_replies(turn: Turn, *, max_replies: int, window: timedelta) -> str:
     Replies already booked by an earlier call are not counted twice.
     """
     ctx, state = turn.ctx, turn.state
-    recent = state.replies_within(ctx.now, window)
+    # per contact, not per conversation: the pipeline passes the bot's replies to this
+    # contact on every channel; this conversation's own bookkeeping covers what the same
+    # message's earlier events said (the same reply in both counts once)
+    mine = Counter(state.replies_within(ctx.now, window))
+    theirs = Counter(t for t in ctx.contact_bot_replies if ctx.now - t < window)
+    recent = sorted((mine | theirs).elements())  # multiset union: max count per instant
     last = state.last_reply
     candidates = [a for a in (*([] if turn.drop_rule_replies else turn.rules_actions), *turn.added)
                   if a.kind == "reply" and isinstance(a.value, ReplyContent)

@@ -215,7 +215,9 @@ class DecisionContext:
     contact: ContactView
     now: datetime
     event: str = "message"
-    recent_bot_replies: tuple[str, ...] = ()
+    # when the bot last answered this contact, on any channel (newest first, recent ones
+    # only): per-contact rate limits need it, and a pure decision cannot query for it
+    contact_bot_replies: tuple[datetime, ...] = ()
 
 
 @dataclass(slots=True)

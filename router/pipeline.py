@@ -41,6 +41,7 @@ ConversationHook = Callable[[Tx, Conversation, datetime], Awaitable[None]]
 MAX_FOLLOW_UP_DEPTH = 3  # rules reacting to effects of rules: bounded, never a loop
 WEAK_KEY_PREFIX = "subject:"  # thread aliases that only suggest, never prove, a thread
 WEAK_KEY_WINDOW = timedelta(days=7)
+BOT_REPLY_MEMORY = timedelta(days=1)  # how far back per-contact bot rate limits can look
 
 
 def queue_everything(ctx: DecisionContext) -> Decision:
@@ -133,9 +134,10 @@ class Pipeline:
                          contact: Contact, now: datetime, events: list[str], is_new: bool,
                          outcome: _Outcome) -> None:
         replied = False
+        bot_replies = tuple(await tx.bot_reply_times(contact.id, now - BOT_REPLY_MEMORY))
         for event in events:
             applied = await self._decide_and_apply(tx, decide, msg, conv, contact, now, event,
-                                                   is_new, depth=0)
+                                                   is_new, depth=0, bot_replies=bot_replies)
             outcome.outbox_rows += applied.outbox_rows
             replied = replied or applied.replies > 0
             if applied.stopped:
@@ -152,9 +154,11 @@ class Pipeline:
 
     async def _decide_and_apply(self, tx: Tx, decide: Decide, msg: InboundMessage,
                                 conv: Conversation, contact: Contact, now: datetime, event: str,
-                                is_new: bool, depth: int) -> Applied:
+                                is_new: bool, depth: int,
+                                bot_replies: tuple[datetime, ...] = ()) -> Applied:
         ctx = DecisionContext(message=msg, conversation=conv.view(is_new=is_new),
-                              contact=contact.view(), now=now, event=event)
+                              contact=contact.view(), now=now, event=event,
+                              contact_bot_replies=bot_replies)
         try:
             decision = decide(ctx)
         except Exception:  # a broken rule must not lose the message: it still queues

@@ -157,6 +157,11 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def list_messages(self, conversation_id: int, limit: int = 1000) -> list[Message]: ...
 
+    @abc.abstractmethod
+    async def bot_reply_times(self, contact_id: int, since: datetime,
+                              limit: int = 50) -> list[datetime]:
+        """When the bot wrote to this contact since `since`, in any conversation, newest first."""
+
     # Telegram attachment downloads: the job state lives in the message's attachments JSON
     @abc.abstractmethod
     async def update_message_attachments(self, message_id: int,

@@ -169,6 +169,14 @@ class SqlConversations(SqlBase):
             f"SELECT {rows.MSG_COLS} FROM messages WHERE conversation_id = ? ORDER BY id LIMIT ?",
             (conversation_id, limit))]
 
+    async def bot_reply_times(self, contact_id: int, since: datetime,
+                              limit: int = 50) -> list[datetime]:
+        found = await self._all(
+            "SELECT m.created_at FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE c.contact_id = ? AND m.author_kind = 'bot' AND m.created_at >= ? "
+            "ORDER BY m.id DESC LIMIT ?", (contact_id, ts(since), limit))
+        return [t for (v,) in found if (t := parse_ts(v)) is not None]
+
     async def insert_event(self, event: Event) -> int:
         return await self._insert(
             "INSERT INTO events (conversation_id, kind, actor, data, created_at) "
