@@ -8,6 +8,8 @@ customer's DM or thread.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
@@ -74,6 +76,7 @@ class SlackAdapter(ChannelAdapter):
         self._intake: Intake | None = None
         self._bolt: AsyncApp | None = None
         self._socket: Any = None
+        self._connecting: asyncio.Task[None] | None = None
 
     @property
     def socket(self) -> Any:
@@ -104,10 +107,23 @@ class SlackAdapter(ChannelAdapter):
 
             # apps.connections.open goes through self.client, so api_base applies here too
             self._socket = SocketHandler(bolt, self.settings.app_token)
-            await self._socket.connect_async()
+            # in the background: slack_sdk retries a failing connect forever, and a wrong
+            # app token must not keep the whole service (and its other channels) from starting
+            self._connecting = asyncio.create_task(self._connect(self._socket),
+                                                   name="slack-socket-connect")
+
+    async def _connect(self, socket: Any) -> None:
+        try:
+            await socket.connect_async()
             log.info("slack: connected in Socket Mode")
+        except Exception:
+            log.exception("slack: Socket Mode connection failed; check app_token")
 
     async def stop(self) -> None:
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
         if self._socket is not None:
             await self._socket.close_async()
         if self.workspace is not None:
