@@ -21,10 +21,6 @@ from channels.webchat.hub import Hub
 from channels.webchat.session import visitor_socket
 from channels.webchat.settings import WebchatSettings
 from channels.webchat.web import (
-    Asset,
-    asset_response,
-    is_secure,
-    load_assets,
     origin_allowed,
     page_headers,
     script_json,
@@ -32,6 +28,7 @@ from channels.webchat.web import (
 from router.channel import ChannelAdapter, Intake, SendResult
 from router.http_errors import json_error
 from router.model import AuthorKind, OutboundMessage
+from router.static import Asset, is_secure, load_assets, serve_asset
 from router.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -121,13 +118,13 @@ class WebchatAdapter(ChannelAdapter):
                             headers=page_headers(s.allowed_origins))
 
     async def _loader(self, request: web.Request) -> web.Response:
-        return asset_response(request, self.assets.get("widget.js"))
+        return serve_asset(request, self.assets.get("widget.js"))
 
     async def _static(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if name in ("chat.html", "widget.js"):
             raise web.HTTPNotFound()
-        return asset_response(request, self.assets.get(name))
+        return serve_asset(request, self.assets.get(name))
 
     async def _session(self, request: web.Request) -> web.Response:
         """Issue (or renew) the visitor token; the cookie keeps it across reloads."""

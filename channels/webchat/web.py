@@ -7,59 +7,12 @@ upgrade instead of running a stale script.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".json": "application/json",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Asset:
-    body: bytes
-    content_type: str
-    etag: str
-
-
-def load_assets(package: str, folder: str = "static") -> dict[str, Asset]:
-    """Every file of `package/folder` by name (flat: no sub-folders, no path tricks)."""
-    found: dict[str, Asset] = {}
-    for entry in (resources.files(package) / folder).iterdir():
-        suffix = "." + entry.name.rsplit(".", 1)[-1]
-        if entry.is_file() and suffix in CONTENT_TYPES:
-            body = entry.read_bytes()
-            etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
-            found[entry.name] = Asset(body, CONTENT_TYPES[suffix], etag)
-    return found
-
-
-def asset_response(request: web.Request, asset: Asset | None) -> web.Response:
-    if asset is None:
-        raise web.HTTPNotFound()
-    headers = {"ETag": asset.etag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
-    if request.headers.get("If-None-Match") == asset.etag:
-        return web.Response(status=304, headers=headers)
-    return web.Response(body=asset.body, content_type=asset.content_type.split(";")[0],
-                        charset="utf-8" if "charset" in asset.content_type else None,
-                        headers=headers)
-
-
-def is_secure(request: web.Request) -> bool:
-    """Behind a TLS-terminating proxy the hop to us is plain HTTP; trust its header for
-    cookie flags only (a wrong answer costs the Secure flag, never access)."""
-    return request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
 
 
 def origin_allowed(request: web.Request, allowed: Iterable[str]) -> bool:

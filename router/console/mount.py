@@ -6,7 +6,6 @@ attached (aiohttp refuses changes to a sub-application after that).
 
 from __future__ import annotations
 
-import hashlib
 import html
 import logging
 from collections.abc import Callable, Mapping
@@ -18,11 +17,12 @@ from router.agents.desk import Desk
 from router.api.hooks import RULES, SESSION_AUTH, SIGNAL
 from router.channel import ChannelAdapter
 from router.config import Config
-from router.console.assets import Asset, load_assets, respond
+from router.console.assets import respond
 from router.console.secret import load_secret
 from router.console.signals import DeskFollower
 from router.console.signin import ConsoleAuth
 from router.model import Conversation
+from router.static import Asset, load_assets
 
 log = logging.getLogger(__name__)
 PAGE = "console.html"
@@ -56,10 +56,10 @@ def mount_console(app: web.Application, api: web.Application, *, config: Config,
     app.on_startup.append(follower.start)
     app.on_shutdown.append(follower.stop)
 
-    assets = load_assets()
+    assets = load_assets("router.console")
     raw = assets.pop(PAGE)
     body = raw.body.replace(b"__TITLE__", html.escape(config.settings.service.name).encode())
-    the_page = Asset(body, raw.content_type, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+    the_page = Asset.of(body, raw.content_type)
 
     async def page(request: web.Request) -> web.Response:
         return respond(request, the_page, page=True)

@@ -20,11 +20,11 @@ from aiohttp import web
 from router.agents import auth
 from router.api import serialize as js
 from router.console import passwords
-from router.console.assets import is_secure
 from router.console.sessions import COOKIE, Session, SessionCodec, clear_cookie, set_cookie
 from router.errors import PayloadRejected
 from router.http_errors import json_error, read_json
 from router.model import Agent
+from router.static import is_secure
 from router.store.base import Store, Tx
 
 TTL = 12 * 3600  # one working day; signing in again is cheap

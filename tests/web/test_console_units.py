@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from router.console.assets import CSP, load_assets
+from router.console.assets import CSP
 from router.console.signals import signal_of
 from router.console.signin import FailureLimiter
 from router.model import Event
+from router.static import load_assets
 
 NAMES = {"anna": "Anna Berg", "olle": "Olle Ek"}
 
@@ -42,7 +43,7 @@ def test_the_limiter_counts_failures_per_address_within_the_window() -> None:
 
 
 def test_the_page_has_no_inline_script_and_no_third_party_url() -> None:
-    assets = load_assets()
+    assets = load_assets("router.console")
     assert {"console.html", "console.js", "console.css"} <= set(assets)
     page = assets["console.html"].body.decode()
     assert re.findall(r"<script[^>]*>", page) == ['<script src="console/static/console.js" defer>']
