@@ -10,6 +10,7 @@ safe for the target channel afterwards.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -103,6 +104,8 @@ def check_path(path: tuple[str, ...]) -> str | None:
 
 def compile_template(source: str) -> Any:
     """Compile and check one template. Raises TemplateProblem with a readable reason."""
+    if not any(mark in source for mark in ("{{", "{%", "{#")):
+        return Static(source.strip())  # most canned replies: no sandbox run per message
     try:
         ast = ENV.parse(source)
         template = ENV.from_string(source)
@@ -124,8 +127,20 @@ def compile_template(source: str) -> Any:
     return template
 
 
+@dataclass(frozen=True, slots=True)
+class Static:
+    """A template with no Jinja syntax at all: rendering it is returning the text."""
+
+    text: str
+
+    def render(self, _: Mapping[str, Any]) -> str:
+        return self.text
+
+
 def render(template: Any, variables: Mapping[str, Any]) -> str:
     """Render to plain text; runtime errors surface as TemplateProblem."""
+    if isinstance(template, Static):
+        return template.text
     try:
         return str(template.render(variables)).strip()
     except TemplateError as exc:

@@ -80,3 +80,13 @@ def test_sandbox_blocks_python_internals(tmp_path: Path):
 def test_escape_helpers_directly():
     assert escape.for_channel("x", "unknown") == ("x", "")
     assert escape.email_html("a\nb\n\nc") == "<p>a<br>\nb</p>\n<p>c</p>\n"
+
+
+@pytest.mark.parametrize("text", ["Thanks! We answer within a day.", "  Hej!\n\nVälkommen  \n",
+                                  "a < b & c > d", "Brace { alone } is fine"])
+def test_templates_without_jinja_syntax_render_exactly_as_jinja_would(text: str):
+    from rules.templates import ENV, Static, compile_template, render
+
+    compiled = compile_template(text)
+    assert isinstance(compiled, Static)
+    assert render(compiled, {}) == str(ENV.from_string(text).render({})).strip()
