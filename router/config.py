@@ -86,6 +86,14 @@ class MetricsSettings(Strict):
     token: str = ""
 
 
+# --- privacy (issue 13) ---
+class PrivacySettings(Strict):
+    #: delete conversations not updated for this many days (and contacts left without
+    #: any); None keeps everything. Runs hourly in the service, in batches.
+    retention_days: int | None = Field(None, ge=1)
+# --- end privacy ---
+
+
 class SlaSettings(Strict):
     first_response: Duration | None = None
     resolution: Duration | None = None
@@ -123,6 +131,7 @@ class Settings(Strict):
     logging: LoggingSettings = LoggingSettings()
     outbox: OutboxSettings = OutboxSettings()
     metrics: MetricsSettings = MetricsSettings()
+    privacy: PrivacySettings = PrivacySettings()  # issue 13
     channels: dict[str, Any] = {}
     queues: dict[str, QueueSettings] = {"general": QueueSettings()}
     agents: dict[str, AgentSettings] = {}

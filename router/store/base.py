@@ -13,7 +13,7 @@ import abc
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from router.model import (
     Agent,
@@ -98,6 +98,16 @@ def urgency_key(conv: Conversation) -> tuple[int, str, str, int]:
     due = conv.first_response_due if conv.first_response_at is None else conv.resolution_due
     return (PRIORITY_RANK.get(conv.priority, 3), ts(due) or NO_DUE,
             ts(conv.queued_at or conv.created_at) or "", conv.id)
+
+
+class Scrubber(Protocol):
+    """What erasure keeps of rows it anonymises (router/privacy/scrub.py decides)."""
+
+    def event(self, kind: str, data: dict[str, Any]) -> dict[str, Any]: ...
+
+    def metadata(self, metadata: dict[str, Any]) -> dict[str, Any]: ...
+
+    def attachments(self, attachments: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
 
 
 class Tx(abc.ABC):
@@ -320,6 +330,58 @@ class Tx(abc.ABC):
     async def find_agent_login(self, login: str) -> tuple[Agent, str | None] | None:
         """The agent whose name, or else whose email (case-insensitive), is `login`, with
         its password hash. None when nobody or more than one agent has that email."""
+
+
+    # reports (issue 13) ----------------------------------------------------------------
+    # Conversations opened in [start, end) and their events: everything the figures need,
+    # read in id-keyed batches so a year of history never sits in one result set.
+    @abc.abstractmethod
+    async def report_conversations(self, start: datetime, end: datetime, *, after_id: int = 0,
+                                   limit: int = 500) -> list[Conversation]: ...
+
+    @abc.abstractmethod
+    async def count_conversations(self, start: datetime, end: datetime) -> int: ...
+
+    @abc.abstractmethod
+    async def events_for_conversations(self, ids: Sequence[int]) -> list[Event]: ...
+
+    # privacy (issue 13) ----------------------------------------------------------------
+    # Export, erasure and retention. `Scrubber` (router/privacy/scrub.py) decides what is
+    # personal; the backend only knows where the rows are.
+    @abc.abstractmethod
+    async def find_contact_ids(self, *, email: str = "", phone: str = "") -> list[int]: ...
+
+    @abc.abstractmethod
+    async def contact_family(self, contact_id: int) -> list[int]:
+        """The contact and every contact merged into it (directly or in a chain)."""
+
+    @abc.abstractmethod
+    async def privacy_rows(self, contact_ids: Sequence[int]) -> dict[str, list[dict[str, Any]]]:
+        """Every stored row about these contacts, by table, as column -> value dicts."""
+
+    @abc.abstractmethod
+    async def message_files(self, conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """`{"raw": ..., "attachments": [...]}` per message: where its files are."""
+
+    @abc.abstractmethod
+    async def erase_contacts(self, contact_ids: Sequence[int], now: datetime,
+                             scrub: Scrubber) -> dict[str, int]:
+        """Anonymise everything about these contacts in place; counts per table."""
+
+    @abc.abstractmethod
+    async def retention_candidates(self, before: datetime, limit: int = 200) -> list[int]:
+        """Conversations not updated since `before` and not waiting on an agent."""
+
+    @abc.abstractmethod
+    async def delete_conversations(self, ids: Sequence[int]) -> int:
+        """Delete conversations with their messages, events, keys, outbox and inbox rows."""
+
+    @abc.abstractmethod
+    async def delete_orphan_contacts(self, before: datetime, limit: int = 200) -> int:
+        """Delete contacts created before `before` that have no conversation left."""
+
+    @abc.abstractmethod
+    async def delete_inbox_before(self, before: datetime, limit: int = 1000) -> int: ...
 
 
 class Store(abc.ABC):

@@ -10,7 +10,10 @@ from router.store.sql_agents import SqlAgents
 from router.store.sql_console import SqlConsole
 from router.store.sql_conversations import SqlConversations
 from router.store.sql_outbox import SqlOutbox
+from router.store.sql_privacy import SqlPrivacy  # issue 13
+from router.store.sql_reports import SqlReports  # issue 13
 
 
-class SqlTx(SqlConversations, SqlOutbox, SqlAgents, SqlConsole):
-    """Inbox, contacts, conversations, messages, events, outbox, metrics, agents, console."""
+class SqlTx(SqlConversations, SqlOutbox, SqlAgents, SqlConsole, SqlReports, SqlPrivacy):
+    """Inbox, contacts, conversations, messages, events, outbox, metrics, agents, console,
+    reports and privacy."""

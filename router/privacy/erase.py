@@ -1,0 +1,53 @@
+"""Erase a contact everywhere (GDPR art. 17) while keeping the figures of every report.
+
+Order: files first (raw mail, downloads, the email channel's state rows), then one unit
+of work that anonymises the rows. A crash between the two leaves rows that still name
+the contact but whose files are gone; running the erase again finishes it (idempotent).
+The reverse order could leave files nobody can find any more.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from router.privacy import files
+from router.privacy.export import contact_rows
+from router.privacy.scrub import PrivacyScrubber
+from router.store.base import Store, Tx, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class EraseResult:
+    contact_id: int
+    contact_ids: list[int]
+    rows: dict[str, int] = field(default_factory=dict)
+    files: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"contact_id": self.contact_id, "contact_ids": self.contact_ids,
+                "rows": self.rows, "files": self.files}
+
+
+async def erase_contact(store: Store, contact_id: int, data_dir: Path, *,
+                        now: datetime | None = None) -> EraseResult:
+    when = now or utcnow()
+    family, rows = await contact_rows(store, contact_id)
+    conv_ids = [c["id"] for c in rows["conversations"]]
+    addresses = sorted({c["email"] for c in rows["contacts"] if c["email"]}
+                       | {i["external_id"] for i in rows["identities"] if i["channel"] == "email"})
+    removed = files.delete(files.message_paths(data_dir, rows["message_files"]))
+    removed += files.erase_email_state(data_dir, conv_ids, addresses)
+
+    async def unit(tx: Tx) -> dict[str, int]:
+        return await tx.erase_contacts(family, when, PrivacyScrubber())
+
+    counts = await store.write(unit)
+    # ids and counts only: the log must not say who was erased
+    log.info("privacy: erased contact %s (%d merged): %s; %d files", contact_id,
+             len(family) - 1, ", ".join(f"{k}={v}" for k, v in sorted(counts.items())), removed)
+    return EraseResult(contact_id, family, counts, removed)
