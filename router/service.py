@@ -79,6 +79,7 @@ class Service:
         self._reload_enabled = reload
         self._reload_stop = asyncio.Event()
         self._reload_task: asyncio.Task[None] | None = None
+        self._retention_task: asyncio.Task[None] | None = None  # privacy (issue 13)
 
     def status(self) -> dict[str, Any]:
         out: dict[str, Any] = {"service": self.config.settings.service.name,
@@ -150,6 +151,13 @@ class Service:
         mount_console(self.app, agents.api, config=self.config, desk=agents.desk,
                       decider=self.decider, channels=self.channels, wake_outbox=dispatcher.wake)
         # --- end console ---
+        # --- reports and privacy (issue 13): data dir for export/erase, /console/reports ---
+        from router.api.reports import DATA_DIR
+        from router.reports.page import routes as report_page_routes
+
+        agents.api[DATA_DIR] = self.config.data_path()
+        self.app.router.add_routes(report_page_routes())
+        # --- end reports ---
         self.app.add_subapp("/api/v1", agents.api)
         await agents.start()
         # --- end agents ---
@@ -166,6 +174,7 @@ class Service:
             self.app.router.add_get("/metrics", metrics_handler(
                 self.metrics, lambda: self.metrics.refresh(self.store, queues), s.metrics.token))
         self.dispatcher.start()
+        self._start_retention()  # privacy (issue 13)
         if self._reload_enabled and isinstance(self.decider, Decider):
             self._start_reloader(self.decider)
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
@@ -179,6 +188,16 @@ class Service:
             await adapter.start(self.intake)
         self.state["ready"] = True
         log.info("serving on http://%s:%s", host or s.http.host, self.port)
+
+    def _start_retention(self) -> None:
+        """privacy.retention_days (issue 13): an hourly, batched deletion of old data."""
+        days = self.config.settings.privacy.retention_days
+        if days is None:
+            return
+        from router.privacy.retention import Retention
+
+        job = Retention(self.store, days=days, data_dir=self.config.data_path())
+        self._retention_task = asyncio.create_task(job.run(self._reload_stop), name="retention")
 
     def _start_reloader(self, holder: Decider) -> None:
         """Hot reload of rules, replies, FAQ and bots; other settings need a restart."""
@@ -198,9 +217,11 @@ class Service:
     async def stop(self) -> None:
         grace = self.config.settings.service.shutdown_grace.total_seconds()
         self.state["stopping"] = True  # intake answers 503 from here on
-        self._reload_stop.set()
+        self._reload_stop.set()  # also ends the retention job (issue 13)
         if self._reload_task is not None:
             await self._reload_task
+        if self._retention_task is not None:
+            await self._retention_task
         if self.agents is not None:
             await self.agents.stop()
         if self.dispatcher is not None:

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from router.agents.desk import Desk
-from router.api import assist, conversations, people, stream
+from router.api import assist, conversations, people, reports, stream
 from router.api.openapi import build_document
 from router.api.routing import DESK, Route, add_routes
 
@@ -22,7 +22,8 @@ ROUTES = web.AppKey("routes", list[Route])
 
 def api_routes() -> list[Route]:
     return [*conversations.routes(), *people.routes(), *stream.routes(),
-            *assist.routes()]  # console (issue 7)
+            *assist.routes(),  # console (issue 7)
+            *reports.routes()]  # reports and privacy (issue 13)
 
 
 def create_api(desk: Desk, *, title: str = "Inquiry Router", version: str = "1") -> web.Application:

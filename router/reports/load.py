@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from router.agents.policy import DeskPolicy
 from router.agents.sla import ALWAYS_OPEN, BusinessCalendar
 from router.config import Config
 from router.model import Conversation, Event
@@ -23,16 +24,22 @@ BATCH = 500
 Progress = Callable[[int, int], None]
 
 
-def config_options(config: Config) -> tuple[BusinessCalendar, ZoneInfo, dict[str, list[str]]]:
+Options = tuple[BusinessCalendar, ZoneInfo, dict[str, list[str]]]
+
+
+def policy_options(policy: DeskPolicy) -> Options:
     """The business calendar, the report timezone (the calendar's, else UTC) and each
     queue's configured SLA clocks."""
+    tz = getattr(policy.calendar, "tz", None)
+    targets = {name: [k for k in ("first_response", "resolution") if getattr(q.sla, k)]
+               for name, q in policy.queues.items()}
+    return policy.calendar, tz if isinstance(tz, ZoneInfo) else ZoneInfo("UTC"), targets
+
+
+def config_options(config: Config) -> Options:
     from router.agents.policy import build_policy
 
-    calendar = build_policy(config).calendar
-    tz = getattr(calendar, "tz", None)
-    targets = {name: [k for k in ("first_response", "resolution") if getattr(q.sla, k)]
-               for name, q in config.settings.queues.items()}
-    return calendar, tz if isinstance(tz, ZoneInfo) else ZoneInfo("UTC"), targets
+    return policy_options(build_policy(config))
 
 
 async def load_facts(store: Store, start: datetime, end: datetime, *,

@@ -1,0 +1,119 @@
+"""Reports and data protection over the API (issue 13): admins only.
+
+`GET /reports` is the report as JSON; `/reports/download` the same as a CSV, JSON or
+self-contained HTML file. `GET /contacts/{id}/export` and `POST /contacts/{id}/erase`
+are the GDPR access and erasure requests (the data dir comes from the service).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import Field
+
+from router.agents.errors import ActionRejected
+from router.api.conversations import Body
+from router.api.routing import DESK, Route, path_int
+from router.model import Agent
+from router.privacy.erase import erase_contact
+from router.privacy.export import export_contact, resolve_contact
+from router.reports.compute import Report, period
+from router.reports.load import build_report, parse_day_or_time, policy_options
+from router.reports.render_html import CSP, render_html
+from router.reports.render_text import render_csv, render_json
+
+DATA_DIR = web.AppKey("privacy_data_dir", Path)
+
+
+class ReportQuery(Body):
+    start: str = Field("", description="first day (YYYY-MM-DD) or ISO time; default: 30 days "
+                       "ago (like the CLI's --from)")
+    end: str = Field("", description="last day, included (YYYY-MM-DD), or an ISO time "
+                     "(excluded); like the CLI's --to")
+    by: Literal["channel", "queue", "agent", "language", "tag"] = "channel"
+
+
+class DownloadQuery(ReportQuery):
+    format: Literal["csv", "json", "html"] = "html"
+
+
+class EraseBody(Body):
+    confirm: Literal[True] = Field(description="must be true: erasure cannot be undone")
+
+
+def _window(q: ReportQuery, now: datetime) -> tuple[datetime, datetime]:
+    start, end = period(30, now)
+    try:
+        start = parse_day_or_time(q.start) if q.start else start
+        end = parse_day_or_time(q.end, end=True) if q.end else end
+    except ValueError as exc:
+        raise ActionRejected(f"query.start/end: {exc}") from None
+    if end <= start:
+        raise ActionRejected("query.end: must be after 'start'")
+    return start, end
+
+
+async def _report(request: web.Request, q: ReportQuery) -> Report:
+    desk = request.app[DESK]
+    calendar, tz, targets = policy_options(desk.policy)
+    start, end = _window(q, desk.clock())
+    return await build_report(desk.store, start, end, calendar=calendar, tz=tz,
+                              sla_targets=targets, now=desk.clock())
+
+
+async def get_report(request: web.Request, agent: Agent, query: ReportQuery) -> dict[str, Any]:
+    return (await _report(request, query)).as_dict()
+
+
+async def download_report(request: web.Request, agent: Agent,
+                          query: DownloadQuery) -> web.Response:
+    report = await _report(request, query)
+    name = f"report-{report.start:%Y%m%d}-{report.end:%Y%m%d}.{query.format}"
+    headers = {"Content-Disposition": f'inline; filename="{name}"',
+               "X-Content-Type-Options": "nosniff"}
+    if query.format == "csv":
+        return web.Response(text=render_csv(report, query.by), content_type="text/csv",
+                            headers=headers)
+    if query.format == "json":
+        return web.Response(text=render_json(report), content_type="application/json",
+                            headers=headers)
+    return web.Response(text=render_html(report, query.by), content_type="text/html",
+                        headers={**headers, "Content-Security-Policy": CSP})
+
+
+def _data_dir(request: web.Request) -> Path:
+    found = request.app.get(DATA_DIR)
+    if found is None:
+        raise ActionRejected("this service has no data dir configured for privacy requests")
+    return found
+
+
+async def export(request: web.Request, agent: Agent) -> dict[str, Any]:
+    store = request.app[DESK].store
+    contact = await resolve_contact(store, contact_id=path_int(request))
+    return await export_contact(store, contact, _data_dir(request), now=request.app[DESK].clock())
+
+
+async def erase(request: web.Request, agent: Agent, body: EraseBody) -> dict[str, Any]:
+    desk = request.app[DESK]
+    contact = await resolve_contact(desk.store, contact_id=path_int(request))
+    result = await erase_contact(desk.store, contact, _data_dir(request), now=desk.clock())
+    return result.as_dict()
+
+
+def routes() -> list[Route]:
+    one = "/contacts/{id}"
+    return [
+        Route("GET", "/reports", get_report, "Report for a period: volume, response times, SLA, "
+              "CSAT, workload, busiest hours (JSON)", "reports", admin=True, query=ReportQuery),
+        Route("GET", "/reports/download", download_report, "The report as a CSV, JSON or "
+              "self-contained HTML file", "reports", admin=True, query=DownloadQuery),
+        Route("GET", one + "/export", export, "Everything stored about a contact (GDPR "
+              "access request)", "privacy", admin=True),
+        Route("POST", one + "/erase", erase, "Erase a contact everywhere, keeping aggregate "
+              "figures (GDPR erasure)", "privacy", admin=True, body=EraseBody),
+    ]
+
