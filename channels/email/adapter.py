@@ -69,8 +69,9 @@ class EmailAdapter(ChannelAdapter):
         if result.conversation_id is not None and not result.duplicate and not parsed.is_automatic:
             self.memory.remember(result.conversation_id, parsed.subject, parsed.message_id,
                                  list(parsed.references))  # fmt: skip
-        log.info("email %s from %s: %s", parsed.message_id, parsed.sender,
-                 "duplicate" if result.duplicate else f"conversation {result.conversation_id}")  # fmt: skip
+        # no sender address at INFO: personal data stays out of the logs (issue 13)
+        log.info("email stored: %s", "duplicate" if result.duplicate
+                 else f"conversation {result.conversation_id}")  # fmt: skip
         return result
 
     async def start(self, intake: Intake) -> None:

@@ -55,7 +55,9 @@ class LoopbackAdapter(ChannelAdapter):
 
     async def send(self, message: OutboundMessage) -> SendResult:
         if not self.settings.deliver_url:
-            log.info("loopback reply to %s: %s", message.thread_key, message.text[:200])
+            # ids and sizes only at INFO: the text and thread may carry personal data (issue 13)
+            log.info("loopback reply (outbox %s, %d chars)", message.outbox_id, len(message.text))
+            log.debug("loopback reply to %s: %s", message.thread_key, message.text[:200])
             return SendResult(external_id=f"loopback-{message.outbox_id}")
         if self._session is None:
             self._session = aiohttp.ClientSession(

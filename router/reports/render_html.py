@@ -107,7 +107,8 @@ def render_html(report: Report, by: str = "channel", *, title: str = "Inquiry Ro
     groups = r.by[by]
     csat_items = [(f"{k} ★", float(v)) for k, v in r.csat.distribution.items()]
     sla_items = [(f"{s.queue} {s.kind.replace('_', ' ')}", s.compliance or 0.0) for s in r.sla]
-    frt_items = [(g.key, round((g.frt_business.median or 0) / 60, 1)) for g in groups]
+    frt_items = [(g.key, round(g.frt_business.median / 60, 1)) for g in groups
+                 if g.frt_business.median is not None]
     charts = [
         (f"Opened per {by}", bars(f"Opened per {by}", [(g.key, g.opened) for g in groups])),
         (f"Resolved per {by}", bars(f"Resolved per {by}", [(g.key, g.resolved) for g in groups],
