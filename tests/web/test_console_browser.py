@@ -63,6 +63,7 @@ async def test_customer_to_agent_and_back_with_csat(console_service: Service, br
 
         # the agent signs in with email + password; nothing is waiting yet
         await _sign_in(agent, base)
+        await expect(agent.locator("#reports-link")).to_be_hidden()  # reports: admins only
         await agent.click("[data-queue=general]")
         await expect(agent.locator("#list-title")).to_have_text("Waiting in general")
         await expect(agent.locator("#convs .conv-item")).to_have_count(0)

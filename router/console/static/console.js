@@ -98,6 +98,7 @@
     S.me = session.agent;
     $("me").textContent = S.me.display_name || S.me.name;
     $("online").checked = Boolean(S.me.online);
+    $("reports-link").hidden = S.me.role !== "admin";  // the reports page is admin-only
     $("signin").hidden = true;
     $("app").hidden = false;
     document.body.dataset.agent = S.me.name;
