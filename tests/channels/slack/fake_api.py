@@ -16,11 +16,12 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.fakes import LocalServer
 
 TEAM = "T0001"
 BOT_USER = "UBOT0001"
@@ -57,16 +58,14 @@ def user(uid: str, name: str, email: str, *, locale: str = "en-US", team: str = 
             "profile": {"real_name": name, "display_name": name, "email": email}}
 
 
-class FakeSlackAPI:
+class FakeSlackAPI(LocalServer):
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.users_info_delay = 0.0  # seconds: play a slow users.info
         self._failures: dict[str, list[Failure]] = {}
-        self._changed = asyncio.Condition()
         self._ts = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self.port = 0
         self.sockets: list[web.WebSocketResponse] = []  # open Socket Mode connections
         self.acks: list[dict[str, Any]] = []  # what the client sent back, in order
         self._envelopes = itertools.count(1)
@@ -75,22 +74,15 @@ class FakeSlackAPI:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
 
-    async def start(self) -> None:
-        app = web.Application()
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/api/{method}", self._handle)
         app.router.add_get("/api/{method}", self._handle)  # users.info is a GET
         app.router.add_get("/socket", self._socket)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
         for ws in list(self.sockets):
             await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().stop()
 
     # --- scripting and asserting ----------------------------------------------------
     def fail(self, method: str, error: str, *, status: int = 200, retry_after: int | None = None,
@@ -110,11 +102,6 @@ class FakeSlackAPI:
     def posted(self, channel: str = "") -> list[dict[str, Any]]:
         return [c.params for c in self.called("chat.postMessage")
                 if not channel or c.params.get("channel") == channel]
-
-    async def wait_for(self, predicate: Callable[[FakeSlackAPI], bool],
-                       timeout: float = 10.0) -> None:
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: predicate(self)), timeout)
 
     async def push_envelope(self, body: dict[str, Any], *, retry_attempt: int = 0,
                             kind: str = "events_api") -> str:

@@ -14,11 +14,12 @@ import contextlib
 import itertools
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes import LocalServer
 
 BOT_ID = 123456
 TOKEN = f"{BOT_ID}:TEST-token"
@@ -43,35 +44,23 @@ class Failure:
     after: int = 0  # let this many calls succeed first
 
 
-class FakeTelegramAPI:
+class FakeTelegramAPI(LocalServer):
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
         self._failures: dict[str, list[Failure]] = {}
-        self._changed = asyncio.Condition()
         self._message_ids = itertools.count(1000)
         #: file_id -> (file_path, content, size reported by getFile or None)
         self.files: dict[str, tuple[str, bytes, int | None]] = {}
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> None:
-        app = web.Application()
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._file)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     # --- scripting -------------------------------------------------------------------
     def fail(self, method: str, status: int, description: str = "", *,
@@ -102,11 +91,6 @@ class FakeTelegramAPI:
 
     def attempts(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
-
-    async def wait_for(self, predicate: Callable[[FakeTelegramAPI], bool],
-                       timeout: float = 10.0) -> None:
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: predicate(self)), timeout)
 
     # --- serving ---------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:
