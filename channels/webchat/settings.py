@@ -16,8 +16,9 @@ class WebchatSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     #: HMAC key for visitor tokens; write `${WEBCHAT_SECRET}` and keep it out of the file.
+    #: Empty: the WEBCHAT_SECRET variable, else a key made once in the data dir.
     #: Changing it signs every visitor out (they start a new conversation).
-    secret: str = Field(min_length=16)
+    secret: str = ""
     #: sites allowed to embed the widget (`https://shop.example`); the page is refused
     #: as a frame elsewhere and WebSockets from other origins are refused
     allowed_origins: list[str] = []
@@ -31,6 +32,13 @@ class WebchatSettings(BaseModel):
     max_text: int = Field(4000, ge=1, le=64_000)
     #: per visitor socket: messages allowed per 10 seconds (a burst guard, not a quota)
     rate_per_10s: int = Field(20, ge=1)
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: str) -> str:
+        if value and len(value) < 16:
+            raise ValueError("the secret needs at least 16 characters")
+        return value
 
     @field_validator("languages")
     @classmethod

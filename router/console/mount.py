@@ -18,9 +18,9 @@ from router.api.hooks import RULES, SESSION_AUTH, SIGNAL
 from router.channel import ChannelAdapter
 from router.config import Config
 from router.console.assets import respond
-from router.console.secret import load_secret
 from router.console.signals import DeskFollower
 from router.console.signin import ConsoleAuth
+from router.local_secret import load_secret
 from router.model import Conversation
 from router.static import Asset, load_assets
 
