@@ -8,7 +8,10 @@
 - Migrations run under a session advisory lock: instances starting together apply each
   migration once; the others wait and find it applied.
 - A dedicated connection LISTENs on `PgTx` NOTIFYs: a commit on any instance wakes the
-  live streams, the scheduler and the outbox dispatcher of every other instance.
+  live streams, the scheduler and the outbox dispatcher of every other instance. When that
+  connection drops (server restart, `pg_terminate_backend`, network), a supervisor task
+  reconnects with capped exponential backoff (logged) and then runs the remote-commit
+  callbacks once, for commits whose NOTIFY was missed while it was down.
 
 URL: `postgresql://user@host:5432/db?pool_min=2&pool_max=10`; other query parameters
 (e.g. `search_path=...`) go to asyncpg and become server settings of each connection.
@@ -17,6 +20,7 @@ URL: `postgresql://user@host:5432/db?pool_min=2&pool_max=10`; other query parame
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -36,6 +40,7 @@ MIGRATE_LOCK = 0x1A9F_E7E1
 RETRIES = 5
 _RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError,
               asyncpg.exceptions.SerializationError)
+LISTEN_BACKOFF = (0.1, 10.0)  # first and largest delay (s) between LISTEN reconnect attempts
 
 
 def split_url(url: str) -> tuple[str, int, int]:
@@ -56,18 +61,63 @@ class PostgresStore(Store):
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
         self._callbacks: list[Callable[[], None]] = []
+        self._listener_lost: asyncio.Event | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self.listen_backoff = LISTEN_BACKOFF
         self.retries = 0  # units rerun after a deadlock or serialisation failure
+        self.reconnects = 0  # LISTEN connections re-established after a drop
 
     async def open(self) -> None:
         try:
             self._pool = await asyncpg.create_pool(self.dsn, min_size=self.pool_min,
                                                    max_size=self.pool_max)
             await self._migrate()
-            self._listener = await asyncpg.connect(self.dsn)
-            await self._listener.add_listener(CHANNEL, self._notified)
+            self._listener_lost = asyncio.Event()
+            await self._listen()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             await self.close()
             raise StoreError(f"cannot open PostgreSQL database: {exc}") from None
+        self._supervisor = asyncio.create_task(self._keep_listening(), name="pg-listener")
+
+    # --- the LISTEN connection ---------------------------------------------------------
+    async def _listen(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await conn.add_listener(CHANNEL, self._notified)
+        except BaseException:
+            conn.terminate()
+            raise
+        conn.add_termination_listener(self._listener_terminated)
+        self._listener = conn
+
+    def _listener_terminated(self, conn: Any) -> None:
+        if conn is self._listener and self._listener_lost is not None:
+            self._listener_lost.set()  # not on our own close: that clears _listener first
+
+    async def _keep_listening(self) -> None:
+        """Reconnect the LISTEN connection whenever it drops, until the store closes."""
+        assert self._listener_lost is not None
+        while True:
+            await self._listener_lost.wait()
+            self._listener_lost.clear()
+            self._listener = None
+            log.warning("PostgreSQL LISTEN connection lost; reconnecting "
+                        "(other instances' commits are seen by polling meanwhile)")
+            delay, attempt = self.listen_backoff[0], 0
+            while True:
+                attempt += 1
+                try:
+                    await self._listen()
+                    break
+                except (OSError, TimeoutError, asyncpg.PostgresError,
+                        asyncpg.InterfaceError) as exc:
+                    log.warning("PostgreSQL LISTEN reconnect attempt %d failed: %s; "
+                                "next in %.2gs", attempt, exc, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.listen_backoff[1])
+            self.reconnects += 1
+            log.info("PostgreSQL LISTEN connection restored (attempt %d)", attempt)
+            self._run_callbacks()  # NOTIFYs sent while we were away are lost: catch up once
 
     async def _migrate(self) -> None:
         assert self._pool is not None
@@ -96,6 +146,9 @@ class PostgresStore(Store):
     def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         if payload == self.instance:
             return  # our own commit: the local callbacks already ran
+        self._run_callbacks()
+
+    def _run_callbacks(self) -> None:
         for callback in self._callbacks:
             try:
                 callback()
@@ -106,6 +159,11 @@ class PostgresStore(Store):
         return await self.read(_schema_version)
 
     async def close(self) -> None:
+        if self._supervisor is not None:
+            supervisor, self._supervisor = self._supervisor, None
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
         if self._listener is not None:
             listener, self._listener = self._listener, None
             try:
