@@ -5,8 +5,17 @@ polling as a fallback) and makes Slack match the store: a conversation that is w
 gets a root message, a state change updates it (chat.update, skipped when nothing
 visible changed), a customer message or a reply from another agent tool appears in the
 thread. The store stays the source of truth: Slack calls that fail are retried from the
-same event, and the cursor only moves past an event once Slack has it. A crash between
-posting a root and recording it can post that root twice (at-least-once, documented).
+same event, and the cursor only moves past an event once Slack has it.
+
+Several instances (one PostgreSQL store) each run a follower with its own cursor, so each
+sees every event. A root is posted exactly once all the same: a follower first claims the
+conversation's root slot in one unit of work (`metadata["slack_root"] = {"pending":
+<follower>, "claimed_at": ...}`, only if the slot is empty, or holds an expired claim, or
+its own; the conversation row is locked on PostgreSQL, SQLite has one writer), then posts,
+then records the ts in place of the claim. A follower finding another's live claim looks
+again when that claim expires (`pending_ttl`), so a crash between claim and record delays
+the root by at most that long and never blocks it; only a follower that stalls longer than
+`pending_ttl` between claim and record can cause a second root (logged).
 
 The root is recorded twice inside one unit of work: `metadata["slack_root"]` on the
 conversation (to update it) and the thread key `<channel>:<ts>` under ROOT_KEYS (to find
@@ -19,7 +28,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +42,7 @@ from channels.slack.render import render_root
 from router.errors import ChannelError
 from router.model import Agent, Contact, Conversation, Direction, Event, Status
 from router.notify import Notifier
-from router.store.base import Store, Tx, utcnow
+from router.store.base import Store, Tx, parse_ts, ts, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +56,7 @@ MIRROR_KINDS = ("message_received", "agent_replied")
 THREAD_MARK = "slack_thread_reply"  # written with a reply an agent typed in the thread
 FOLLOWED = (*STATE_KINDS, *MIRROR_KINDS, THREAD_MARK)
 MAX_FAILURES = 8
+PENDING_TTL = 60.0  # seconds a claim on a root slot holds before another follower may take it
 
 
 class Workspace:
@@ -52,7 +64,8 @@ class Workspace:
                  cursor_path: Path, queues: tuple[str, ...] = (),
                  notifier_provider: Callable[[], Notifier | None] = lambda: None,
                  queue_names: Callable[[], list[str]] = list,
-                 poll_interval: float = 2.0, max_text: int = 3500) -> None:
+                 poll_interval: float = 2.0, max_text: int = 3500,
+                 pending_ttl: float = PENDING_TTL, instance: str = "") -> None:
         self.client = client
         self.store = store
         self.channel = channel
@@ -62,6 +75,9 @@ class Workspace:
         self.queue_names = queue_names
         self.poll_interval = poll_interval
         self.max_text = max_text
+        self.pending_ttl = pending_ttl
+        self.instance = instance or secrets.token_hex(6)  # names this follower's root claims
+        self._deferred: dict[int, float] = {}  # conversation -> loop time to look at it again
         self.cursor = 0
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -89,6 +105,7 @@ class Workspace:
             generation = notifier.generation if notifier else 0
             self._wake.clear()
             try:
+                await self.recheck_deferred()
                 progressed = await self.catch_up()
             except Exception:
                 log.exception("slack workspace: catching up failed; retrying")
@@ -98,11 +115,15 @@ class Workspace:
             await self._idle(notifier, generation)
 
     async def _idle(self, notifier: Notifier | None, generation: int) -> None:
+        timeout = self.poll_interval
+        if self._deferred:
+            soonest = min(self._deferred.values()) - asyncio.get_running_loop().time()
+            timeout = max(0.0, min(timeout, soonest))
         waits = [asyncio.ensure_future(self._wake.wait()),
                  asyncio.ensure_future(self._stopping.wait())]
         if notifier is not None:
-            waits.append(asyncio.ensure_future(notifier.wait_past(generation, self.poll_interval)))
-        _, pending = await asyncio.wait(waits, timeout=self.poll_interval,
+            waits.append(asyncio.ensure_future(notifier.wait_past(generation, timeout)))
+        _, pending = await asyncio.wait(waits, timeout=timeout,
                                         return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
@@ -126,6 +147,16 @@ class Workspace:
             async with self.synced:
                 self.synced.notify_all()
         return bool(events)
+
+    async def recheck_deferred(self) -> None:
+        """Look again at roots another follower had claimed, once those claims may have expired."""
+        now = asyncio.get_running_loop().time()
+        for conversation_id in [c for c, due in self._deferred.items() if due <= now]:
+            del self._deferred[conversation_id]
+            try:
+                await self.sync(conversation_id)
+            except ChannelError as exc:
+                log.warning("slack workspace: conversation %s: %s", conversation_id, exc.reason)
 
     async def _apply_with_retry(self, event: Event) -> bool:
         """Apply one event, retrying Slack failures; False only when stopping first."""
@@ -164,23 +195,50 @@ class Workspace:
         if snap is None:
             return
         conv, contact, last_text, agents = snap
-        root = conv.metadata.get(ROOT_META)
+        root = _posted(conv)
         if root is None and (conv.status not in OPEN or not self._wanted(conv)):
             return
         rendered = render_root(conv, contact, last_text, agent_names=agents,
                                queues=self.queue_names())
         if root is None:
-            ts = await self._call("chat.postMessage", channel=self.channel, text=rendered.text,
-                                  blocks=rendered.blocks, unfurl_links=False)
-            await self.store.write(lambda tx: _record_root(tx, conversation_id, self.channel,
-                                                           ts, rendered.digest))
-            log.info("slack workspace: conversation %s posted as %s", conversation_id, ts)
-            return
+            root = await self._post_root(conversation_id, rendered.text, rendered.blocks,
+                                         rendered.digest)
+            if root is None:
+                return
         if root.get("digest") == rendered.digest:
             return
         await self._call("chat.update", channel=root["channel"], ts=root["ts"],
                          text=rendered.text, blocks=rendered.blocks)
         await self.store.write(lambda tx: _record_digest(tx, conversation_id, rendered.digest))
+
+    async def _post_root(self, conversation_id: int, text: str, blocks: Any,
+                         digest: str) -> dict[str, Any] | None:
+        """Claim the root slot, post, record: None once posted here or claimed elsewhere,
+        else the root another follower recorded meanwhile (to be brought up to date)."""
+        ttl, me = self.pending_ttl, self.instance
+        claimed, current = await self.store.write(
+            lambda tx: _claim_root(tx, conversation_id, me, utcnow(), ttl))
+        if not claimed:
+            if current is not None and "pending" in current:
+                # another follower is posting it; if it dies first, its claim expires
+                self._deferred[conversation_id] = asyncio.get_running_loop().time() + ttl
+            return current if current is not None and "pending" not in current else None
+        self._deferred.pop(conversation_id, None)
+        try:
+            ts_ = await self._call("chat.postMessage", channel=self.channel, text=text,
+                                   blocks=blocks, unfurl_links=False)
+        except ChannelError:
+            await self.store.write(lambda tx: _release_root(tx, conversation_id, me))
+            raise
+        recorded = await self.store.write(lambda tx: _record_root(
+            tx, conversation_id, me, self.channel, ts_, digest))
+        if recorded:
+            log.info("slack workspace: conversation %s posted as %s", conversation_id, ts_)
+        else:
+            log.warning("slack workspace: conversation %s: root %s posted after this follower's "
+                        "claim expired (older than %ss); another follower's root is kept",
+                        conversation_id, ts_, ttl)
+        return None
 
     def _wanted(self, conv: Conversation) -> bool:
         return not self.queues or conv.queue in self.queues
@@ -196,7 +254,7 @@ class Workspace:
         if found is None:
             return
         conv, text, author = found
-        root = conv.metadata.get(ROOT_META)
+        root = _posted(conv)
         if root is None:
             if event.kind == "message_received" and conv.status in OPEN:
                 await self.sync(conv_id)  # posted now; the root shows this message
@@ -250,18 +308,58 @@ async def _message_of(tx: Tx, conversation_id: int,
     return conv, message.text, author
 
 
-async def _record_root(tx: Tx, conversation_id: int, channel: str, ts: str, digest: str) -> None:
+def _posted(conv: Conversation) -> dict[str, Any] | None:
+    """The recorded root message; None while there is none or it is only claimed."""
+    root = conv.metadata.get(ROOT_META)
+    return None if root is None or "pending" in root else root
+
+
+async def _claim_root(tx: Tx, conversation_id: int, instance: str, now: datetime,
+                      ttl: float) -> tuple[bool, dict[str, Any] | None]:
+    """Take the root slot for `instance` if it is empty, claimed by `instance`, or holds a
+    claim older than `ttl`; (taken, what the slot holds otherwise). The conversation row
+    is locked for the unit on PostgreSQL, so two followers cannot both take it."""
     conv = await tx.get_conversation(conversation_id)
     if conv is None:
-        return
-    conv.metadata[ROOT_META] = {"channel": channel, "ts": ts, "digest": digest}
+        return False, None
+    root = conv.metadata.get(ROOT_META)
+    if root is not None:
+        if "pending" not in root:
+            return False, root
+        since = parse_ts(root.get("claimed_at"))
+        live = since is not None and now - since < timedelta(seconds=ttl)
+        if root["pending"] != instance and live:
+            return False, root
+    conv.metadata[ROOT_META] = {"pending": instance, "claimed_at": ts(now)}
+    await tx.save_conversation(conv, now)
+    return True, None
+
+
+async def _release_root(tx: Tx, conversation_id: int, instance: str) -> None:
+    conv = await tx.get_conversation(conversation_id)
+    if conv is not None and (conv.metadata.get(ROOT_META) or {}).get("pending") == instance:
+        del conv.metadata[ROOT_META]
+        await tx.save_conversation(conv, utcnow())
+
+
+async def _record_root(tx: Tx, conversation_id: int, instance: str, channel: str, ts_: str,
+                       digest: str) -> bool:
+    """Replace our claim by the posted root; False if the claim was taken over meanwhile."""
+    conv = await tx.get_conversation(conversation_id)
+    if conv is None:
+        return True
+    if (conv.metadata.get(ROOT_META) or {}).get("pending", instance) != instance \
+            or _posted(conv) is not None:
+        return False
+    conv.metadata[ROOT_META] = {"channel": channel, "ts": ts_, "digest": digest}
     await tx.save_conversation(conv, utcnow())
-    await tx.add_thread_keys(ROOT_KEYS, [f"{channel}:{ts}"], conversation_id)
+    await tx.add_thread_keys(ROOT_KEYS, [f"{channel}:{ts_}"], conversation_id)
+    return True
 
 
 async def _record_digest(tx: Tx, conversation_id: int, digest: str) -> None:
     conv = await tx.get_conversation(conversation_id)
-    if conv is None or ROOT_META not in conv.metadata:
+    if conv is None or _posted(conv) is None:
         return
     conv.metadata[ROOT_META] = {**conv.metadata[ROOT_META], "digest": digest}
     await tx.save_conversation(conv, utcnow())
