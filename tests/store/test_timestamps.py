@@ -1,0 +1,30 @@
+"""`ts` has a fast path for UTC datetimes: it must give strftime's text exactly."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta, timezone
+
+from router.store.base import parse_ts, ts
+
+
+def _reference(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_ts_matches_strftime() -> None:
+    rnd = random.Random(7)
+    zones = [UTC, timezone(timedelta(0)), timezone(timedelta(hours=2)), timezone(timedelta(hours=-5))]
+    values = [datetime(2026, 1, 1, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC),
+              datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+              datetime(1000, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)]
+    for _ in range(5000):
+        values.append(datetime(rnd.randint(1000, 9998), rnd.randint(1, 12), rnd.randint(1, 28),
+                               rnd.randint(0, 23), rnd.randint(0, 59), rnd.randint(0, 59),
+                               rnd.choice([0, rnd.randint(0, 999_999)]),
+                               tzinfo=rnd.choice(zones)))
+    for value in values:
+        assert ts(value) == _reference(value), value
+        if value.year >= 1000:
+            assert parse_ts(ts(value)) == value
+    assert ts(None) is None
