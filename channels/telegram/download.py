@@ -8,6 +8,13 @@ then, never before the acknowledgement, `getFile` is called and the file is stre
 counting bytes as they arrive, so a file over `max_bytes` is cut off and not kept. The
 outcome is written back onto the attachment: `download` becomes `done` (with `stored`,
 `sha256`, `stored_size`), `too_large` or `failed` (with `download_error`).
+
+Several instances (one PostgreSQL store) all look for pending jobs at start, so a job is
+leased before its download: `download` becomes `running:<until>` in a unit of work that
+first locks the message's conversation row (PostgreSQL; SQLite has one writer) and then
+re-reads the attachment, so only one instance turns a `pending` (or an expired
+`running:`) job into its lease. A job given up on goes back to `pending`; the lease of an
+instance that died expires (`lease`, default 10 minutes) and is taken over by a rescan.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import os
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +37,14 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRet
 
 from channels.telegram.settings import DownloadSettings
 from router.model import InboundMessage
-from router.store.base import Store, Tx
+from router.store.base import Store, Tx, parse_ts, ts, utcnow
 
 log = logging.getLogger(__name__)
 
 PENDING_MARK = '"download":"pending"'  # as the attachment appears in the stored JSON
+RUNNING = "running:"  # + lease expiry (stored timestamp): one instance is downloading it
+RUNNING_MARK = f'"download":"{RUNNING}'
+LEASE = 600.0  # seconds a download lease holds before another instance may take the job
 DOWNLOADABLE = frozenset({"photo", "document", "audio", "video", "animation", "voice",
                           "video_note", "sticker"})
 MAX_ATTEMPTS = 5  # then the job stays pending until the next start
@@ -64,7 +75,7 @@ def has_pending(message: InboundMessage) -> bool:
 
 class Downloader:
     def __init__(self, *, settings: DownloadSettings, channel: str, bot: Bot, store: Store,
-                 data_dir: Path, backoff: float = 1.0) -> None:
+                 data_dir: Path, backoff: float = 1.0, lease: float = LEASE) -> None:
         self.settings = settings
         self.channel = channel
         self.bot = bot
@@ -72,6 +83,8 @@ class Downloader:
         self.relative = Path(settings.dir) / "telegram"
         self.root = data_dir / self.relative
         self.backoff = backoff
+        self.lease = lease
+        self._rescan_in: float | None = None  # seconds until a live lease may have expired
         #: (message id, attachment index, outcome) per finished job, for logs and tests
         self.finished: list[tuple[int, int, str]] = []
         self._queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
@@ -103,29 +116,89 @@ class Downloader:
 
     # --- worker ----------------------------------------------------------------------
     async def _run(self) -> None:
-        pending = await self.store.read(lambda tx: tx.messages_with_attachment_mark(
-            self.channel, PENDING_MARK, RECOVER_LIMIT))
-        if pending:
-            log.info("%s: %d message(s) with pending downloads", self.channel, len(pending))
-        for message in pending:
-            self.enqueue(message.id, message.external_id)
+        await self._scan()
         while True:
-            message_id, external_id = await self._queue.get()
+            try:
+                async with asyncio.timeout(self._rescan_in):
+                    message_id, external_id = await self._queue.get()
+            except TimeoutError:  # another instance's lease may have expired: look again
+                await self._scan()
+                continue
             self._queued.discard(message_id)
             try:
                 await self._message(message_id, external_id)
             except Exception:  # the job stays pending; the next start tries again
                 log.exception("%s: downloads of message %s failed", self.channel, message_id)
 
+    async def _scan(self) -> None:
+        """Queue the jobs left pending, and those whose lease has expired."""
+        def find(tx: Tx, mark: str) -> Any:
+            return tx.messages_with_attachment_mark(self.channel, mark, RECOVER_LIMIT)
+
+        pending = await self.store.read(lambda tx: find(tx, PENDING_MARK))
+        running = await self.store.read(lambda tx: find(tx, RUNNING_MARK))
+        if pending:
+            log.info("%s: %d message(s) with pending downloads", self.channel, len(pending))
+        for message in pending:
+            self.enqueue(message.id, message.external_id)
+        now, self._rescan_in = utcnow(), None
+        for message in running:
+            expiries = [u for a in message.attachments if (u := _lease_end(a)) is not None]
+            if any(u <= now for u in expiries):
+                self.enqueue(message.id, message.external_id)
+            for u in expiries:
+                if u > now:
+                    left = (u - now).total_seconds() + 0.01
+                    self._rescan_in = min(self._rescan_in or left, left)
+
     async def _message(self, message_id: int, external_id: str) -> None:
         message = await self.store.read(lambda tx: tx.find_message(self.channel, external_id))
         if message is None or message.id != message_id:
             return
-        for index, att in enumerate(message.attachments):
-            if att.get("download") == "pending" and not self._stopping.is_set():
-                result = await self._attempts(str(att.get("ref", "")))
-                if result is not None:
-                    await self._record(message_id, external_id, index, result)
+        for index in range(len(message.attachments)):
+            if self._stopping.is_set():
+                return
+            until = utcnow() + timedelta(seconds=self.lease)
+            leased = await self.store.write(
+                lambda tx, i=index, u=until: self._lease(tx, message_id, external_id, i, u))
+            if leased is None:
+                continue  # done, not a job, or another instance holds it
+            try:
+                result = await self._attempts(str(leased.get("ref", "")))
+            except asyncio.CancelledError:  # stopping: hand the job back, not after the lease
+                with contextlib.suppress(Exception):
+                    await self._record(message_id, external_id, index, {"download": "pending"})
+                raise
+            if result is None:  # given up for now (or stopping): back to pending
+                result = {"download": "pending"}
+            await self._record(message_id, external_id, index, result)
+
+    async def _lease(self, tx: Tx, message_id: int, external_id: str, index: int,
+                     until: Any) -> dict[str, Any] | None:
+        """The attachment, now leased to us until `until`; None if it is not ours to fetch.
+
+        The conversation row is locked first (a write unit on PostgreSQL locks what
+        `get_conversation` reads), so a concurrent lease of the same message waits, and
+        the attachment read after it sees the other unit's commit."""
+        message = await tx.find_message(self.channel, external_id)
+        if message is None or message.id != message_id:
+            return None
+        await tx.get_conversation(message.conversation_id)
+        message = await tx.find_message(self.channel, external_id)
+        if message is None or index >= len(message.attachments):
+            return None
+        att = message.attachments[index]
+        state = att.get("download")
+        if state != "pending":
+            end = _lease_end(att)
+            if end is None or end > utcnow():
+                return None
+            log.warning("%s: download lease of message %s expired; taking it over",
+                        self.channel, message_id)
+        attachments = [dict(a) for a in message.attachments]
+        attachments[index]["download"] = RUNNING + (ts(until) or "")
+        await tx.update_message_attachments(message_id, attachments)
+        return attachments[index]
 
     async def _attempts(self, file_id: str) -> dict[str, Any] | None:
         """The attachment's new keys, or None to leave the job pending."""
@@ -196,9 +269,19 @@ class Downloader:
         await self.store.write(unit)
         log.info("%s: attachment %d of message %s: %s", self.channel, index, message_id,
                  result["download"])
+        if result["download"] == "pending":
+            return
         async with self._changed:
             self.finished.append((message_id, index, result["download"]))
             self._changed.notify_all()
+
+
+def _lease_end(att: Any) -> Any:
+    """When a `running:<until>` lease ends (None if the attachment has no lease)."""
+    state = att.get("download")
+    if not isinstance(state, str) or not state.startswith(RUNNING):
+        return None
+    return parse_ts(state.removeprefix(RUNNING)) or utcnow()  # unreadable: expired
 
 
 def _sync(out: Any) -> None:

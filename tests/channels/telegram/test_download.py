@@ -75,7 +75,8 @@ async def test_a_pending_download_is_committed_with_the_message_and_done_after_r
     assert await post_update(http, service, payload("message_document")) == 200
     await fake_api.wait_for(lambda api: len(api.attempts("getFile")) >= 1)
     ((d,),) = await inbound_attachments(service)
-    assert d["download"] == "pending"  # the job is in the store, not only in memory
+    # the job is in the store, not only in memory (leased while this instance retries)
+    assert d["download"] == "pending" or d["download"].startswith("running:")
     await service.stop()
 
     fake_api.clear_failures()
