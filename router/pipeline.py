@@ -183,11 +183,9 @@ class Pipeline:
 
     async def _contact(self, tx: Tx, msg: InboundMessage, now: datetime) -> Contact:
         s = msg.sender
-        identity = await tx.find_identity(msg.channel, s.external_id)
-        if identity is not None:
-            contact = await tx.get_contact(identity.contact_id)
-            if contact is not None:
-                return contact
+        contact = await tx.find_contact(msg.channel, s.external_id)
+        if contact is not None:
+            return contact
         contact = Contact(0, display_name=s.display_name or s.username, email=s.email,
                           language=_base_language(s.language_hint))
         contact.id = await tx.create_contact(contact, now)
@@ -209,7 +207,10 @@ class Pipeline:
             else:
                 conv = None
         if conv is not None:
-            await tx.add_thread_keys(msg.channel, keys, conv.id)
+            # Found by its only key, a strong one: that key's row for this conversation
+            # exists (the lookup takes the newest conversation of the key), nothing to add.
+            if len(keys) > 1 or keys[0].startswith(WEAK_KEY_PREFIX):
+                await tx.add_thread_keys(msg.channel, keys, conv.id)
             return conv, False
         conv = Conversation(0, contact.id, msg.channel, msg.thread_key, status=Status.BOT,
                             language=contact.language, created_at=now, updated_at=now,

@@ -13,6 +13,13 @@ from router.store.sql_base import SqlBase
 from router.store.sql_rows import dumps, loads, marks
 
 _IDENTITY = "SELECT id, contact_id, channel, external_id, username, display_name FROM identities"
+_CONTACT_COLS = "id, display_name, email, phone, language, tags, fields, unreachable, created_at"
+
+
+def _contact(r: Sequence[Any]) -> Contact:
+    return Contact(id=r[0], display_name=r[1], email=r[2], phone=r[3], language=r[4],
+                   tags=loads(r[5]) or [], fields=loads(r[6]) or {}, unreachable=bool(r[7]),
+                   created_at=parse_ts(r[8]))
 
 
 class SqlConversations(SqlBase):
@@ -49,14 +56,17 @@ class SqlConversations(SqlBase):
              identity.display_name, ts(now)))
 
     async def get_contact(self, contact_id: int) -> Contact | None:
+        r = await self._one(f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ?", (contact_id,))
+        return _contact(r) if r else None
+
+    async def find_contact(self, channel: str, external_id: str) -> Contact | None:
+        # find_identity + get_contact in one statement (the pipeline's per-message lookup)
+        await self._lock_keys(f"identity\x1f{channel}\x1f{external_id}")
         r = await self._one(
-            "SELECT id, display_name, email, phone, language, tags, fields, unreachable, created_at "
-            "FROM contacts WHERE id = ?", (contact_id,))
-        if not r:
-            return None
-        return Contact(id=r[0], display_name=r[1], email=r[2], phone=r[3], language=r[4],
-                       tags=loads(r[5]) or [], fields=loads(r[6]) or {}, unreachable=bool(r[7]),
-                       created_at=parse_ts(r[8]))
+            f"SELECT {', '.join('c.' + c for c in _CONTACT_COLS.split(', '))} FROM identities i "
+            "JOIN contacts c ON c.id = i.contact_id WHERE i.channel = ? AND i.external_id = ?",
+            (channel, external_id))
+        return _contact(r) if r else None
 
     async def update_contact(self, contact: Contact) -> None:
         await self._exec(
