@@ -25,6 +25,7 @@ def test_ts_matches_strftime() -> None:
                                tzinfo=rnd.choice(zones)))
     for value in values:
         assert ts(value) == _reference(value), value
+        assert ts(value) == _reference(value), value  # the last-value cache
         if value.year >= 1000:
             assert parse_ts(ts(value)) == value
     assert ts(None) is None
