@@ -48,6 +48,9 @@ class EchoDetector:
         self._by_length = sorted(range(len(self._corpus)), key=lambda i: len(self._corpus[i]))
         self._lengths = [len(self._corpus[i]) for i in self._by_length]
         self._scaled = [0.6 * n for n in self._lengths]  # the same expression as `_comparable`
+        # The pipeline decides a conversation's first message twice (`conversation_opened`,
+        # `message`) on the same text: the last answer is kept (a pure function of its key).
+        self._last: tuple[tuple[str, tuple[str, ...]] | None, float] = (None, 0.0)
 
     def match(self, text: str, *, also: Iterable[str] = ()) -> float:
         """The similarity (0-100) to the closest own text; 0 when below the threshold."""
@@ -55,7 +58,13 @@ class EchoDetector:
         if len(folded.split()) < MIN_ECHO_WORDS:
             return 0.0
         extra = [fold(t) for t in also if t]
-        return max(_top(folded, extra, self.threshold), self._own(folded))
+        key = (folded, tuple(extra))
+        last = self._last
+        if last[0] == key:
+            return last[1]
+        score = max(_top(folded, extra, self.threshold), self._own(folded))
+        self._last = (key, score)  # one atomic swap
+        return score
 
     def _own(self, folded: str) -> float:
         """`_top(folded, self._corpus, threshold)`, scoring only comparable lengths first."""

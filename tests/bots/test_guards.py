@@ -48,3 +48,16 @@ def test_the_last_reply_counts_as_an_own_text():
     echo = EchoDetector([], threshold=88)
     assert echo.match(QUERY, also=[OWN]) > 98
     assert echo.match(QUERY, also=["", longer(1)]) == 0.0
+
+
+def test_asking_again_gives_the_same_answer():
+    # the last answer is kept for the same text and own texts (first message, two events)
+    echo = EchoDetector([OWN], threshold=88)
+    first = echo.match(QUERY)
+    assert echo.match(QUERY) == first > 98
+    assert echo.match(QUERY, also=[longer(1)]) == first
+    assert echo.match("where is my parcel from last week") == 0.0
+    empty = EchoDetector([], threshold=88)
+    assert empty.match(QUERY) == 0.0
+    assert empty.match(QUERY, also=[OWN]) > 98
+    assert empty.match(QUERY) == 0.0
