@@ -10,7 +10,9 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from router.agents.errors import NotFoundError
 from router.commands._common import add_config_arg, load_or_report
@@ -18,6 +20,8 @@ from router.config import Config
 from router.privacy.erase import erase_contact
 from router.privacy.export import export_contact, resolve_contact
 from router.store import Store, open_store
+
+T = TypeVar("T")
 
 
 def _who(parser: argparse.ArgumentParser) -> None:
@@ -58,20 +62,30 @@ def _check(args: argparse.Namespace) -> Config | None:
     return load_or_report(args.config, with_rules=False)
 
 
+async def _on_contact(config: Config, args: argparse.Namespace,
+                      action: Callable[[Store, int, Path], Awaitable[T]]) -> T | None:
+    """Open the store, find the contact the arguments name, run `action` on it.
+
+    None (after saying why on stderr) when no contact matches."""
+    store = await _open(config)
+    try:
+        return await action(store, await _resolve(store, args), config.data_path())
+    except NotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    finally:
+        await store.close()
+
+
 def run_export(args: argparse.Namespace) -> int:
     config = _check(args)
     if config is None:
         return 2
 
     async def go() -> int:
-        store = await _open(config)
-        try:
-            doc = await export_contact(store, await _resolve(store, args), config.data_path())
-        except NotFoundError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+        doc = await _on_contact(config, args, export_contact)
+        if doc is None:
             return 1
-        finally:
-            await store.close()
         text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
         if args.output:
             Path(args.output).write_text(text, encoding="utf-8")
@@ -93,14 +107,9 @@ def run_erase(args: argparse.Namespace) -> int:
         return 2
 
     async def go() -> int:
-        store = await _open(config)
-        try:
-            result = await erase_contact(store, await _resolve(store, args), config.data_path())
-        except NotFoundError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+        result = await _on_contact(config, args, erase_contact)
+        if result is None:
             return 1
-        finally:
-            await store.close()
         rows = ", ".join(f"{k} {v}" for k, v in sorted(result.rows.items()))
         print(f"contact {result.contact_id} erased ({rows}; files {result.files})")
         return 0
