@@ -8,6 +8,7 @@ import textwrap
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 import pytest_asyncio
 import yaml
@@ -95,6 +96,13 @@ async def recorder() -> AsyncIterator[Recorder]:
     await rec.start()
     yield rec
     await rec.stop()
+
+
+@pytest_asyncio.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A client session for talking to the service under test."""
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 @pytest_asyncio.fixture

@@ -110,12 +110,6 @@ async def slack_api() -> AsyncIterator[FakeSlackAPI]:
     await api.stop()
 
 
-@pytest_asyncio.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 @pytest.fixture
 def slack_service(slack_api, make_config, start_service) -> Callable[..., Any]:
     """The real service with the Slack channel pointed at the stand-in."""

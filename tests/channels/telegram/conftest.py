@@ -62,12 +62,6 @@ async def fake_api() -> AsyncIterator[FakeTelegramAPI]:
     await api.stop()
 
 
-@pytest_asyncio.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 @pytest.fixture
 def tg_service(fake_api, make_config, start_service) -> Callable[..., Any]:
     """Start the real service with one Telegram bot; `decide` defaults to canned replies."""
