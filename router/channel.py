@@ -31,6 +31,8 @@ class IngestResult:
     message_id: int | None
     conversation_id: int | None
     ignored: str = ""  # non-empty: why nothing was stored (e.g. "edit of unknown message")
+    # stored for processing later (acknowledge: stored): no message or conversation yet
+    accepted: bool = False
 
 
 Intake = Callable[[InboundMessage], Awaitable[IngestResult]]
@@ -48,6 +50,10 @@ class ChannelAdapter(ABC):
 
     #: the channel name stored on messages and used as the outbox route
     name: str = ""
+    #: a webhook-like channel whose intake may acknowledge once a message is stored and
+    #: process it afterwards (service.acknowledge); such a channel does what needs the
+    #: stored message's ids in `after_processing`, which runs in both modes
+    deferrable: bool = False
 
     async def start(self, intake: Intake) -> None:  # noqa: B027 - optional hook
         """Begin receiving (polling, IMAP IDLE...). Webhook channels use `routes`."""
@@ -58,6 +64,10 @@ class ChannelAdapter(ABC):
     def routes(self, intake: Intake) -> Sequence[web.RouteDef]:
         """HTTP routes (webhooks) this channel adds to the service's app."""
         return ()
+
+    async def after_processing(self, message: InboundMessage,  # noqa: B027 - optional hook
+                               result: IngestResult) -> None:
+        """Called once a new message has been processed (its ids are known)."""
 
     @abstractmethod
     async def send(self, message: OutboundMessage) -> SendResult:

@@ -48,6 +48,12 @@ class ServiceSettings(Strict):
     default_queue: str = "general"
     reopen_window: Duration = timedelta(days=7)
     shutdown_grace: Duration = timedelta(seconds=10)
+    #: when webhook channels (loopback, Telegram, Slack) acknowledge a message: once it is
+    #: `stored` (processing follows in arrival order, router/backlog.py) or once it is
+    #: `processed` (its replies are committed too; slower under a burst)
+    acknowledge: Literal["stored", "processed"] = "stored"
+    #: accepted messages that may wait for processing in one instance before webhooks wait
+    max_backlog: int = Field(20_000, ge=1)
 
 
 class HttpSettings(Strict):

@@ -4,7 +4,9 @@ inbox dedupe -> contact/identity -> conversation (thread keys, reopen window) ->
 -> decision (rules, bots: pure) -> effects (conversation changes, events, outbox rows).
 Everything happens in one unit of work, so the adapter's acknowledgement after `ingest`
 returns means the message and every reply it caused are durable; a redelivery finds the
-inbox key and changes nothing.
+inbox key and changes nothing. With deferred processing (`accept`, then `process` from
+router/backlog.py) the first unit only stores the message; the second does the rest and
+takes the message out of the inbox's pending set in the same commit.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import datetime, timedelta
 
 from router.channel import IngestResult
 from router.effects import Applied, apply_actions, set_status
+from router.inbound_json import dump_inbound
 from router.model import (
     AuthorKind,
     Contact,
@@ -73,15 +76,40 @@ class Pipeline:
         self.on_conversation = on_conversation
 
     async def ingest(self, message: InboundMessage) -> IngestResult:
+        """Store and process a message in one unit of work (acknowledge on "processed")."""
         decide = self.decider()
         now = self.clock()
         outcome = await self.store.write(lambda tx: self._ingest(tx, message, decide, now))
+        return self._committed(outcome)
+
+    async def accept(self, message: InboundMessage) -> bool:
+        """Only store the message, for processing later (acknowledge on "stored"); False
+        for a redelivery. `process` must follow: router/backlog.py makes sure it does."""
+        now = self.clock()
+        pending = dump_inbound(message)
+        return await self.store.write(
+            lambda tx: tx.inbox_accept(message.channel, message.external_id, now, pending))
+
+    async def process(self, message: InboundMessage) -> IngestResult:
+        """Process an accepted message; `duplicate` when it was processed already (by
+        another instance, or before a restart). Background work for the store: it
+        yields to acknowledgements under a burst."""
+        decide = self.decider()
+        now = self.clock()
+        outcome = await self.store.write(
+            lambda tx: self._ingest(tx, message, decide, now, accepted=True), background=True)
+        return self._committed(outcome)
+
+    def _committed(self, outcome: _Outcome) -> IngestResult:
         if self.on_commit is not None and (outcome.outbox_rows or not outcome.result.duplicate):
             self.on_commit(outcome.outbox_rows)
         return outcome.result
 
-    async def _ingest(self, tx: Tx, msg: InboundMessage, decide: Decide, now: datetime) -> _Outcome:
-        if not await tx.inbox_claim(msg.channel, msg.external_id, now):
+    async def _ingest(self, tx: Tx, msg: InboundMessage, decide: Decide, now: datetime,
+                      accepted: bool = False) -> _Outcome:
+        claimed = (await tx.inbox_take(msg.channel, msg.external_id) if accepted
+                   else await tx.inbox_claim(msg.channel, msg.external_id, now))
+        if not claimed:
             return _Outcome(IngestResult(duplicate=True, message_id=None, conversation_id=None))
         if msg.kind == InboundKind.EDIT and msg.edits:
             edited = await tx.find_message(msg.channel, msg.edits)

@@ -9,6 +9,7 @@ dispatcher drains for a bounded time, then the store closes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import importlib.util
 import logging
@@ -22,7 +23,8 @@ from aiohttp import web
 
 from router.agents.runtime import AgentsRuntime
 from router.app import create_app
-from router.channel import ChannelAdapter, ChannelContext, IngestResult
+from router.backlog import Backlog
+from router.channel import ChannelAdapter, ChannelContext, IngestResult, Intake
 from router.config import Config, load_config
 from router.errors import ServiceStopping
 from router.metrics import Metrics, metrics_handler
@@ -69,6 +71,7 @@ class Service:
         self.channels: dict[str, ChannelAdapter] = {}
         self.dispatcher: Dispatcher | None = None
         self.pipeline: Pipeline | None = None
+        self.backlog: Backlog | None = None
         self.app: web.Application | None = None
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -93,14 +96,46 @@ class Service:
         return out
 
     async def intake(self, message: InboundMessage) -> IngestResult:
+        """Store and process in one commit (acknowledge: processed, and non-webhook channels)."""
         if self.state["stopping"] or self.pipeline is None:
             raise ServiceStopping()
         started = time.perf_counter()
         result = await self.pipeline.ingest(message)
+        self._count(message, result, started)
+        adapter = self.channels.get(message.channel)
+        if adapter is not None and not result.duplicate:
+            await self._after(adapter, message, result)
+        return result
+
+    async def accept(self, message: InboundMessage) -> IngestResult:
+        """Store only; the backlog processes it next (acknowledge: stored)."""
+        if self.state["stopping"] or self.backlog is None:
+            raise ServiceStopping()
+        started = time.perf_counter()
+        result = await self.backlog.accept(message)
+        self._count(message, result, started)
+        return result
+
+    def intake_for(self, adapter: ChannelAdapter) -> Intake:
+        deferred = adapter.deferrable and self.config.settings.service.acknowledge == "stored"
+        return self.accept if deferred else self.intake
+
+    def _count(self, message: InboundMessage, result: IngestResult, started: float) -> None:
         self.metrics.pipeline_seconds.labels(message.channel).observe(time.perf_counter() - started)
         self.metrics.inbound.labels(message.channel,
                                     "duplicate" if result.duplicate else "stored").inc()
-        return result
+
+    async def _after(self, adapter: ChannelAdapter, message: InboundMessage,
+                     result: IngestResult) -> None:
+        try:
+            await adapter.after_processing(message, result)
+        except Exception:  # the message is stored and processed; its extras must not fail it
+            log.exception("channel %s: after-processing hook failed", adapter.name)
+
+    async def _after_backlog(self, message: InboundMessage, result: IngestResult) -> None:
+        adapter = self.channels.get(message.channel)
+        if adapter is not None:
+            await self._after(adapter, message, result)
 
     def _on_settled(self, row: OutboxRow, outcome: str) -> None:
         self.metrics.outbound.labels(row.channel, outcome).inc()
@@ -143,6 +178,9 @@ class Service:
         self.pipeline = Pipeline(self.store, self.decider, default_queue=s.service.default_queue,
                                  reopen_window=s.service.reopen_window,
                                  on_commit=committed, on_conversation=agents.desk.on_conversation)
+        self.backlog = Backlog(self.store, self.pipeline, after=self._after_backlog,
+                               max_pending=s.service.max_backlog)
+        self.extra_status["backlog"] = self.backlog.status
         self.app = create_app(max_body_bytes=s.http.max_body_bytes, state=self.state)
         # --- console (issue 7): /console, its cookie sessions on /api/v1, web chat signals
         # (hooks go in before add_subapp, which freezes the API application) ---
@@ -162,7 +200,7 @@ class Service:
         await agents.start()
         # --- end agents ---
         for adapter in self.channels.values():
-            self.app.router.add_routes(adapter.routes(self.intake))
+            self.app.router.add_routes(adapter.routes(self.intake_for(adapter)))
         # --- bots (issue 5): signed CSAT rating links, GET/POST /csat/<token> ---
         if importlib.util.find_spec("bots") is not None:
             from bots.csat_http import routes_for
@@ -184,8 +222,11 @@ class Service:
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else port
+        # What a previous run accepted but did not process goes first, before any new
+        # message can arrive.
+        await self.backlog.start()
         for adapter in self.channels.values():
-            await adapter.start(self.intake)
+            await adapter.start(self.intake_for(adapter))
         self.state["ready"] = True
         log.info("serving on http://%s:%s", host or s.http.host, self.port)
 
@@ -222,6 +263,13 @@ class Service:
             await self._reload_task
         if self._retention_task is not None:
             await self._retention_task
+        if self.backlog is not None:
+            # Messages acknowledged but not processed yet: processed within the grace
+            # period if they can be (their replies then go out below), else they wait in
+            # the store for the next start.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.backlog.drained(), timeout=grace / 2)
+            await self.backlog.stop()
         if self.agents is not None:
             await self.agents.stop()
         if self.dispatcher is not None:

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+import numpy as np
+
 # Configured code -> the label py3langid uses for it. Its "no" is Bokmål-dominated.
 _MODEL_LABEL = {"nb": "no", "no": "no"}
 # Platform hints name locales ("sv-SE", "nb_NO", "no"); these spellings mean the same.
@@ -33,9 +35,15 @@ MAX_BYTES = 400  # a long email's first lines say enough; the cost is linear in 
 CYRILLIC_LANGUAGES = frozenset({"uk", "ru", "be", "bg", "mk", "sr", "kk", "ky", "mn", "tg"})
 _NON_LETTERS = re.compile(r"[\W\d_]+")  # the complement of a letter, [^\W\d_]
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+# MIN_LETTERS letters anywhere (a letter is [^\W\d_]; its complement is [\W\d_])
+_THREE_LETTERS = re.compile(r"[^\W\d_](?:[\W\d_]*[^\W\d_]){" + str(MIN_LETTERS - 1) + "}")
 
 WALK_CACHE = 50_000  # (DFA state, word) walks kept: a few MB
 _LOCK = threading.Lock()
+# np.log1p of every count a feature can have in a message (a feature per byte at most),
+# as float32: np.log1p(float32 counts) gives these same values element by element
+_LOG1P = np.log1p(np.arange(MAX_BYTES + 1, dtype=np.float32))
+_LOG1P_ONES = np.full(MAX_BYTES, _LOG1P[1])  # the weights when no feature repeats
 
 
 @cache
@@ -48,6 +56,12 @@ def _base_identifier() -> Any:
 def supported(code: str) -> bool:
     """Whether `code` can be detected (used to validate `languages:` at load time)."""
     return _MODEL_LABEL.get(code, code) in set(_base_identifier().nb_classes)
+
+
+def _letters(text: str) -> int:
+    # every character is a letter or not: counting what is left after deleting the
+    # runs of non-letters is the same count, without a list of one-letter strings
+    return len(_NON_LETTERS.sub("", text))
 
 
 def base_code(locale: str) -> str:
@@ -79,11 +93,16 @@ class Detector:
             ident.set_languages(sorted(set(self._labels)))
         self._ident = ident
         self._column = {label: ident.nb_classes.index(label) for label in set(self._labels)}
+        self._columns = tuple(self._column[label] for label in self._labels)
         cyrillic = [code for code in self.languages if code in CYRILLIC_LANGUAGES]
         # With one Cyrillic-script language configured, the script alone decides, as in
         # lingua's rule-based first stage; it is also the cheapest possible check.
         self._only_cyrillic = cyrillic[0] if len(cyrillic) == 1 else ""
+        # the restricted model's float16 rows, cast to float32 once (exact) and C-contiguous
+        self._table = np.ascontiguousarray(ident.nb_ptc, dtype=np.float32)
+        self._prior = ident.nb_pc
         self._walks: dict[tuple[int, bytes], tuple[int, tuple[int, ...]]] = {}
+        self._tails: dict[tuple[int, bytes], tuple[int, tuple[int, ...]]] = {}
         self._last: tuple[str | None, dict[str, float] | None] = (None, None)
 
     def match_hint(self, hint: str) -> str:
@@ -110,13 +129,10 @@ class Detector:
         return probs
 
     def _probabilities(self, text: str) -> dict[str, float] | None:
-        # every character is a letter or not: counting what is left after deleting the
-        # runs of non-letters is the same count, without a list of one-letter strings
-        letters = len(_NON_LETTERS.sub("", text))
-        if letters < MIN_LETTERS:
+        if _THREE_LETTERS.search(text) is None:  # fewer than MIN_LETTERS letters
             return None
-        if (self._only_cyrillic and not text.isascii()
-                and len(_CYRILLIC.findall(text)) * 2 > letters):
+        if (self._only_cyrillic and not text.isascii() and _CYRILLIC.search(text)
+                and len(_CYRILLIC.findall(text)) * 2 > _letters(text)):
             return {code: float(code == self._only_cyrillic) for code in self.languages}
         # py3langid's public API hides the raw scores we calibrate, hence the private calls
         raw = self._ident._encode(text)[:MAX_BYTES]
@@ -124,7 +140,8 @@ class Detector:
         # Naive Bayes log scores grow with length; dividing by sqrt(bytes) keeps the
         # softmax honest for both a 3-word chat line and a long email.
         scale = 1.0 / math.sqrt(len(raw) or 1)
-        logits = [float(scores[self._column[label]]) * scale for label in self._labels]
+        values = scores.tolist()  # the float32 scores as Python floats, like float(x)
+        logits = [values[column] * scale for column in self._columns]
         top = max(logits)
         exp = [math.exp(v - top) for v in logits]
         total = sum(exp)
@@ -139,25 +156,67 @@ class Detector:
         space) always yields the same features and end state, and customers reuse words.
         The features come out in the same order, so the scores are the same floats.
         """
-        ident = self._ident
+        features = self._features(raw)
+        if not features:
+            return self._ident._raw_score(raw)  # py3langid's floor for featureless input
+        return self._score(features)
+
+    def _features(self, raw: bytes) -> list[int]:
+        """The features py3langid's DFA walk emits for `raw`, in order (walks cached).
+
+        Splitting at b" " gives the same pieces as walking up to and including each space:
+        every piece but the last was followed by a space (kept in `_walks`, keyed by the
+        piece without it), the last was not (`_tails`).
+        """
+        walks = self._walks
         features: list[int] = []
         state = 0
-        start = 0
-        while start < len(raw):
-            end = raw.find(b" ", start) + 1 or len(raw)
-            key = (state, raw[start:end])
-            walked = self._walks.get(key)
+        pieces = raw.split(b" ")
+        tail = pieces.pop()
+        for piece in pieces:
+            walked = walks.get((state, piece))
             if walked is None:
-                walked = _walk(ident.tk_nextmove, ident._rowbase, ident.tk_output, state, key[1])
-                if len(self._walks) >= WALK_CACHE:
-                    self._walks.clear()  # crude but bounded; refills with common words
-                self._walks[key] = walked
+                walked = self._walk(walks, state, piece, piece + b" ")
             state = walked[0]
-            features.extend(walked[1])
-            start = end
-        if not features:
-            return ident._raw_score(raw)  # py3langid's floor for featureless input
-        return ident._sparse_score(Counter(features), ident.nb_ptc)
+            features += walked[1]
+        if tail:
+            walked = self._tails.get((state, tail))
+            if walked is None:
+                walked = self._walk(self._tails, state, tail, tail)
+            features += walked[1]
+        return features
+
+    def _walk(self, cache: dict[tuple[int, bytes], tuple[int, tuple[int, ...]]], state: int,
+              key: bytes, data: bytes) -> tuple[int, tuple[int, ...]]:
+        ident = self._ident
+        walked = _walk(ident.tk_nextmove, ident._rowbase, ident.tk_output, state, data)
+        if len(self._walks) + len(self._tails) >= WALK_CACHE:
+            self._walks.clear()  # crude but bounded; refills with common words
+            self._tails.clear()
+        cache[(state, key)] = walked
+        return walked
+
+    def _score(self, features: list[int]) -> Any:
+        """`ident._sparse_score(Counter(features), ident.nb_ptc)`, the same float32 values.
+
+        The same operation on the same numbers: the counts' features in first-occurrence
+        order, log1p of the counts as float32, a matmul with the model's rows (float16
+        values, which numpy casts to float32 for the product: `_table` holds them cast
+        once, C-contiguous, so the gather is one cheap `take`), plus the class priors.
+        When no feature repeats (most chat lines), the counts are all 1 and log1p(1) comes
+        from a precomputed vector. `tests/rules/test_language.py` compares both paths
+        with py3langid bit for bit.
+        """
+        n = len(features)
+        if len(set(features)) == n:
+            idx = np.array(features, dtype=np.intp)
+            weights = _LOG1P_ONES[:n]
+        else:
+            counts = Counter(features)
+            n = len(counts)
+            idx = np.fromiter(counts, dtype=np.intp, count=n)
+            weights = _LOG1P.take(np.fromiter(counts.values(), dtype=np.intp, count=n))
+        return weights @ self._table.take(idx, axis=0) + self._prior
 
     def detect(self, text: str, *, hint: str = "", previous: str = "") -> tuple[str, float]:
         """(language, confidence) for one customer message.

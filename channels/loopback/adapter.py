@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 class LoopbackAdapter(ChannelAdapter):
     name = "loopback"
 
+    deferrable = True
+
     def __init__(self, *, settings: LoopbackSettings, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.metrics = metrics
@@ -47,7 +49,10 @@ class LoopbackAdapter(ChannelAdapter):
                                                  else "malformed").inc()
                 return json_error(exc.status, "rejected", exc.reason)
             result = await intake(message)
+            # accepted: stored and acknowledged, processed next (service.acknowledge:
+            # stored), so there are no ids yet
             return web.json_response({"duplicate": result.duplicate,
+                                      "accepted": result.accepted,
                                       "message_id": result.message_id,
                                       "conversation_id": result.conversation_id})
 

@@ -38,7 +38,7 @@ from channels.slack.parse import (
 from channels.slack.profiles import Profiles
 from channels.slack.settings import SlackSettings
 from channels.slack.workspace import Workspace
-from router.channel import ChannelAdapter, Intake, SendResult
+from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
 from router.model import InboundKind, InboundMessage, OutboundMessage
 from router.store.base import Store
 
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 class SlackAdapter(ChannelAdapter):
     name = CHANNEL
+    deferrable = True
 
     def __init__(self, *, settings: SlackSettings, store: Store | None = None,
                  data_dir: Path | None = None, desk: Callable[[], Any] = lambda: None,
@@ -174,8 +175,10 @@ class SlackAdapter(ChannelAdapter):
         result = await self._intake(message)
         log.debug("slack: %s stored as message %s (duplicate: %s)", message.external_id,
                   result.message_id, result.duplicate)
-        if self.workspace is not None and not result.duplicate:
-            self.workspace.wake()
+
+    async def after_processing(self, message: InboundMessage, result: IngestResult) -> None:
+        if self.workspace is not None:
+            self.workspace.wake()  # mirror the message into the agents' thread
 
     def _changed(self) -> None:
         """An agent acted: replies wait in the outbox, the root needs an update."""

@@ -28,10 +28,10 @@ from channels.telegram.inbound import InboundHandler
 from channels.telegram.outbound import Sender
 from channels.telegram.ratelimit import RateLimiter
 from channels.telegram.settings import BotSettings
-from router.channel import ChannelAdapter, Intake, SendResult
+from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
 from router.errors import ServiceStopping
 from router.http_errors import json_error
-from router.model import OutboundMessage
+from router.model import InboundMessage, OutboundMessage
 from router.store.base import Store
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ MAX_BACKOFF = 30.0
 
 
 class TelegramAdapter(ChannelAdapter):
+    deferrable = True
+
     def __init__(self, *, settings: BotSettings, store: Store | None = None,
                  metrics: Metrics | None = None, data_dir: Path | None = None) -> None:
         self.settings = settings
@@ -60,6 +62,9 @@ class TelegramAdapter(ChannelAdapter):
         if settings.download.enabled and store is not None and data_dir is not None:
             self.inbound.downloader = Downloader(settings=settings.download, channel=self.name,
                                                  bot=self.bot, store=store, data_dir=data_dir)
+
+    async def after_processing(self, message: InboundMessage, result: IngestResult) -> None:
+        self.inbound.after_processing(message, result)
 
     # --- lifecycle -------------------------------------------------------------------
     async def start(self, intake: Intake) -> None:

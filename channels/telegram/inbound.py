@@ -20,8 +20,8 @@ from channels.telegram.contacts import set_unreachable
 from channels.telegram.download import Downloader, has_pending, mark_pending
 from channels.telegram.parse import ChatMemberChange, Ignored, UpdateRejected, parse_update
 from channels.telegram.settings import BotSettings
-from router.channel import Intake
-from router.model import InboundKind
+from router.channel import IngestResult, Intake
+from router.model import InboundKind, InboundMessage
 from router.store.base import Store
 
 if TYPE_CHECKING:
@@ -80,10 +80,6 @@ class InboundHandler:
         if self.downloader is not None:
             parsed = mark_pending(parsed)  # the job is committed with the message
         result = await intake(parsed)
-        if (self.downloader is not None and result.message_id is not None
-                and not result.duplicate and has_pending(parsed)):
-            self.downloader.enqueue(result.message_id,
-                                    parsed.message_external_id or parsed.external_id)
         if parsed.kind == InboundKind.CALLBACK:
             # Answered even on a redelivery: a crash may have come between commit and answer,
             # and Telegram keeps the button spinning until someone answers.
@@ -91,6 +87,14 @@ class InboundHandler:
         outcome = "duplicate" if result.duplicate else "stored"
         self.stats[outcome] += 1
         return outcome
+
+    def after_processing(self, message: InboundMessage, result: IngestResult) -> None:
+        """The message is processed and has its id: start its downloads now (the jobs
+        were committed with it, so a restart before this point still finds them)."""
+        if (self.downloader is not None and result.message_id is not None
+                and has_pending(message)):
+            self.downloader.enqueue(result.message_id,
+                                    message.message_external_id or message.external_id)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

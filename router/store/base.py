@@ -134,6 +134,40 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def inbox_link(self, channel: str, external_id: str, message_id: int) -> None: ...
 
+    # deferred processing (router/backlog.py): accepted now, processed in arrival order
+    async def inbox_accept(self, channel: str, external_id: str, now: datetime,
+                           pending: str) -> bool:
+        """Record a delivery key with its message (JSON) awaiting processing; False if
+        the key was seen before (a redelivery)."""
+        raise NotImplementedError
+
+    async def inbox_take(self, channel: str, external_id: str) -> bool:
+        """Claim a pending message for processing in this unit; False when it was
+        processed already (or by another instance), or has failed."""
+        raise NotImplementedError
+
+    async def inbox_pending(self, limit: int, *, older_than: datetime | None = None,
+                            failed: bool = False) -> list[tuple[str, str, str]]:
+        """(channel, external_id, message JSON) of pending messages, oldest first:
+        the ones not failed, or with `failed=True` only the failed ones."""
+        raise NotImplementedError
+
+    async def inbox_fail(self, channel: str, external_id: str, error: str) -> None:
+        """Processing gave up on a message: keep it (pending) with the reason."""
+        raise NotImplementedError
+
+    async def inbox_failures(self, limit: int) -> list[tuple[str, str, str, str]]:
+        """(channel, external_id, received_at, reason) of messages processing gave up on."""
+        raise NotImplementedError
+
+    async def inbox_counts(self) -> dict[str, int]:
+        """How many messages wait for processing (`pending`) and how many failed."""
+        raise NotImplementedError
+
+    async def inbox_retry(self, channel: str | None = None) -> int:
+        """Clear `failed` so the messages are processed again; returns how many."""
+        raise NotImplementedError
+
     # contacts
     @abc.abstractmethod
     async def find_identity(self, channel: str, external_id: str) -> Identity | None: ...
@@ -414,8 +448,11 @@ class Store(abc.ABC):
     async def close(self) -> None: ...
 
     @abc.abstractmethod
-    async def write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
-        """Run `fn` in a write transaction; return after a durable commit."""
+    async def write(self, fn: Callable[[Tx], Awaitable[T]], *, background: bool = False) -> T:
+        """Run `fn` in a write transaction; return after a durable commit.
+
+        `background` work (processing accepted messages) may wait behind foreground work
+        (acknowledgements, agents' actions) where the backend has one writer."""
 
     @abc.abstractmethod
     async def read(self, fn: Callable[[Tx], Awaitable[T]]) -> T:

@@ -182,7 +182,9 @@ class PostgresStore(Store):
             raise StoreError("the store is closed")
         return self._pool.acquire()
 
-    async def write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
+    async def write(self, fn: Callable[[Tx], Awaitable[T]], *, background: bool = False) -> T:
+        # Each unit has its own transaction on a pooled connection: no writer to share,
+        # so `background` changes nothing here.
         for attempt in range(1, RETRIES + 1):
             try:
                 async with self._acquire() as conn, conn.transaction():

@@ -34,6 +34,53 @@ class SqlConversations(SqlBase):
         await self._exec("UPDATE inbox SET message_id = ? WHERE channel = ? AND external_id = ?",
                          (message_id, channel, external_id))
 
+    async def inbox_accept(self, channel: str, external_id: str, now: datetime,
+                           pending: str) -> bool:
+        return await self._exec(
+            "INSERT INTO inbox (channel, external_id, received_at, pending) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING", (channel, external_id, ts(now), pending)) == 1
+
+    async def inbox_take(self, channel: str, external_id: str) -> bool:
+        # The UPDATE locks the row: another instance's take waits for our commit and then
+        # finds nothing pending, so a message is processed once.
+        return await self._exec(
+            "UPDATE inbox SET pending = NULL WHERE channel = ? AND external_id = ? "
+            "AND pending IS NOT NULL AND failed IS NULL", (channel, external_id)) == 1
+
+    async def inbox_pending(self, limit: int, *, older_than: datetime | None = None,
+                            failed: bool = False) -> list[tuple[str, str, str]]:
+        where = "pending IS NOT NULL AND failed IS " + ("NOT NULL" if failed else "NULL")
+        params: list[Any] = []
+        if older_than is not None:
+            where += " AND received_at < ?"
+            params.append(ts(older_than))
+        found = await self._all(f"SELECT channel, external_id, pending FROM inbox WHERE {where} "
+                                "ORDER BY received_at, channel, external_id LIMIT ?",
+                                (*params, limit))
+        return [(r[0], r[1], r[2]) for r in found]
+
+    async def inbox_fail(self, channel: str, external_id: str, error: str) -> None:
+        await self._exec("UPDATE inbox SET failed = ? WHERE channel = ? AND external_id = ? "
+                         "AND pending IS NOT NULL", (error[:2000] or "failed", channel, external_id))
+
+    async def inbox_failures(self, limit: int) -> list[tuple[str, str, str, str]]:
+        found = await self._all("SELECT channel, external_id, received_at, failed FROM inbox "
+                                "WHERE pending IS NOT NULL AND failed IS NOT NULL "
+                                "ORDER BY received_at LIMIT ?", (limit,))
+        return [(r[0], r[1], r[2], r[3]) for r in found]
+
+    async def inbox_counts(self) -> dict[str, int]:
+        r = await self._one("SELECT COUNT(*), COUNT(failed) FROM inbox WHERE pending IS NOT NULL")
+        total, failed = (int(r[0]), int(r[1])) if r else (0, 0)
+        return {"pending": total - failed, "failed": failed}
+
+    async def inbox_retry(self, channel: str | None = None) -> int:
+        if channel is None:
+            return await self._exec("UPDATE inbox SET failed = NULL WHERE failed IS NOT NULL "
+                                    "AND pending IS NOT NULL")
+        return await self._exec("UPDATE inbox SET failed = NULL WHERE failed IS NOT NULL "
+                                "AND pending IS NOT NULL AND channel = ?", (channel,))
+
     # contacts ----------------------------------------------------------------------
     async def find_identity(self, channel: str, external_id: str) -> Identity | None:
         await self._lock_keys(f"identity\x1f{channel}\x1f{external_id}")

@@ -29,7 +29,7 @@ PRIVACY_COLUMNS: dict[str, tuple[str, ...]] = {
                       "idle_level"),
     "thread_keys": ("channel", "key", "conversation_id"),
     "messages": (*(c.strip() for c in rows.MSG_COLS.split(",")), "raw"),
-    "inbox": ("channel", "external_id", "message_id", "received_at"),
+    "inbox": ("channel", "external_id", "message_id", "received_at", "pending", "failed"),
     "outbox": ("id", "idempotency_key", "conversation_id", "message_id", "channel", "thread_key",
                "recipient", "payload", "status", "attempts", "next_attempt_at", "lease_until",
                "last_error", "external_id", "created_at", "sent_at"),
@@ -173,7 +173,8 @@ class SqlPrivacy(SqlBase):
     async def delete_inbox_before(self, before: datetime, limit: int = 1000) -> int:
         return await self._exec(
             "DELETE FROM inbox WHERE (channel, external_id) IN (SELECT channel, external_id "
-            "FROM inbox WHERE received_at < ? ORDER BY received_at LIMIT ?)", (ts(before), limit))
+            "FROM inbox WHERE received_at < ? AND pending IS NULL ORDER BY received_at LIMIT ?)",
+            (ts(before), limit))
 
 
 def _hashed(channel: str, external_id: str) -> str:

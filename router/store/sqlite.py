@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,12 +48,20 @@ class _Job:
 
 
 class SqliteStore(Store):
-    def __init__(self, path: str | Path, *, max_batch: int = 512) -> None:
+    def __init__(self, path: str | Path, *, max_batch: int = 512,
+                 background_share: int = 4) -> None:
+        """`background_share`: background units (processing of accepted messages) taken
+        into a batch while foreground units wait. Acknowledgements stay quick under a
+        burst; the backlog is worked off at full speed as soon as the burst passes."""
         self.path = Path(path)
         self.max_batch = max_batch
+        self.background_share = background_share
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
-        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._foreground: deque[_Job] = deque()
+        self._background: deque[_Job] = deque()
+        self._wakeup = asyncio.Event()
+        self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._read_lock = asyncio.Lock()
         self.commits = 0  # batches committed, for tests and metrics
@@ -106,7 +115,8 @@ class SqliteStore(Store):
 
     async def close(self) -> None:
         if self._task is not None:
-            await self._queue.put(None)
+            self._closing = True  # the writer finishes every queued unit, then stops
+            self._wakeup.set()
             await self._task
             self._task = None
         for conn in (self._writer, self._reader):
@@ -114,11 +124,12 @@ class SqliteStore(Store):
                 conn.close()
         self._writer = self._reader = None
 
-    async def write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
-        if self._task is None or self._task.done():
+    async def write(self, fn: Callable[[Tx], Awaitable[T]], *, background: bool = False) -> T:
+        if self._task is None or self._task.done() or self._closing:
             raise StoreError("the store is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Job(fn, future))
+        (self._background if background else self._foreground).append(_Job(fn, future))
+        self._wakeup.set()
         return await asyncio.shield(future)
 
     async def read(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
@@ -132,21 +143,18 @@ class SqliteStore(Store):
                 self._reader.execute("COMMIT")
 
     async def _run(self) -> None:
+        foreground, background = self._foreground, self._background
         while True:
-            job = await self._queue.get()
-            if job is None:
-                return
-            batch = [job]
-            closing = False
-            while len(batch) < self.max_batch and not self._queue.empty():
-                nxt = self._queue.get_nowait()
-                if nxt is None:
-                    closing = True
-                    break
-                batch.append(nxt)
+            if not foreground and not background:
+                if self._closing:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch = [foreground.popleft() for _ in range(min(len(foreground), self.max_batch))]
+            room = self.background_share if batch else self.max_batch
+            batch += [background.popleft() for _ in range(min(len(background), room))]
             await self._commit(batch)
-            if closing:
-                return
 
     async def _commit(self, batch: list[_Job]) -> None:
         conn = self._writer

@@ -14,6 +14,7 @@ from tests.bots.helpers import ctx, make_bots, meta, replies
 
 SECRET = "test-secret-0123456789abcdef"
 CONFIG = """
+service: {acknowledge: processed}  # the tests read the conversation id from the 200
 channels:
   loopback: {deliver_url: "%s"}
 bots:

@@ -105,20 +105,93 @@ if __name__ == "__main__":
                   f"errors={len(errors)}")
 
 
+def _texts_for_exactness() -> list[str]:
+    """Sample texts, long ones (repeated features), random mixes, and odd spacing."""
+    import random
+
+    rng = random.Random(5)
+    texts = [text for _, text in samples("short")[::5]]
+    texts += [text for _, text in samples("sentences")[::5]]
+    words = " ".join(texts).split()
+    texts += [" ".join(rng.choice(words) for _ in range(rng.randint(1, 90))) for _ in range(300)]
+    texts += ["", " ", "a  b", "  x", "x  ", "👍", "ЗАМОВЛЕННЯ НЕ ПРИЙШЛО", "HEJ HEJ HEJ",
+              "ab " * 200, "öööö " * 120, "x" * 900, "\u00e5\u0301 e\u0301"]
+    return texts
+
+
 def test_cached_word_walks_give_py3langid_scores_exactly():
-    """`Detector._raw_score` caches the DFA walk per word; the scores must not move."""
+    """`Detector._raw_score` caches the DFA walk per word and scores with a float32 copy of
+    the model (a precomputed log1p(1) when no feature repeats): the scores must not move."""
     import numpy as np
 
     from rules.language import MAX_BYTES
 
     fresh = Detector(LANGS, "en")  # an empty walk cache: first and second pass differ
     ident = fresh._ident
-    texts = [text for _, text in samples("short")[::7]] + ["", " ", "a  b", "  x", "x  ", "👍"]
+    paths = {"unique": 0, "repeated": 0}
     for _ in range(2):
-        for text in texts:
+        for text in _texts_for_exactness():
             raw = ident._encode(text)[:MAX_BYTES]
             expected, got = ident._raw_score(raw), fresh._raw_score(raw)
             assert got.dtype == expected.dtype and np.array_equal(got, expected), text
+            features = fresh._features(raw)
+            if features:
+                paths["unique" if len(set(features)) == len(features) else "repeated"] += 1
+    assert min(paths.values()) > 100, paths  # both ways of weighting were compared
+
+
+def test_log1p_table_is_np_log1p_at_every_position():
+    """`_LOG1P[count]` stands for np.log1p over a float32 array of counts, whatever the
+    array's length and the count's position in it (SIMD bodies and tails alike)."""
+    import numpy as np
+
+    from rules.language import _LOG1P, MAX_BYTES
+
+    counts = np.arange(MAX_BYTES, dtype=np.intp)
+    for n in (*range(1, 70), 127, 128, 129, 255, 256, 257, 399, MAX_BYTES):
+        for shift in range(0, MAX_BYTES, 7):
+            c = (counts[:n] + shift) % MAX_BYTES + 1
+            assert np.array_equal(np.log1p(c.astype(np.float32)), _LOG1P[c]), (n, shift)
+
+
+def _reference_probabilities(detector: Detector, text: str) -> dict[str, float] | None:
+    """`Detector.probabilities` as first written: every step spelled out, py3langid's own
+    `_raw_score` (its uncached DFA walk and numpy scoring)."""
+    import math
+    import re
+
+    from rules.language import MAX_BYTES, MIN_LETTERS
+
+    letters = len(re.findall(r"[^\W\d_]", text))
+    if letters < MIN_LETTERS:
+        return None
+    only = detector._only_cyrillic
+    if only and len(re.findall(r"[\u0400-\u04ff]", text)) * 2 > letters:
+        return {code: float(code == only) for code in detector.languages}
+    ident = detector._ident
+    raw = ident._encode(text)[:MAX_BYTES]
+    scores = ident._raw_score(raw)
+    scale = 1.0 / math.sqrt(len(raw) or 1)
+    logits = [float(scores[detector._column[label]]) * scale for label in detector._labels]
+    top = max(logits)
+    exp = [math.exp(v - top) for v in logits]
+    total = sum(exp)
+    return {code: e / total for code, e in zip(detector.languages, exp, strict=True)}
+
+
+def test_probabilities_are_the_reference_definition_exactly():
+    import random
+
+    rng = random.Random(9)
+    alphabet = "ab Åö1_²½ ДжїЇ -!👍  ﬁ\u0301"
+    texts = _texts_for_exactness()
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+              for _ in range(2000)]
+    texts += [f"{a} {b}" for a, b in zip(texts[:200], texts[-200:], strict=True)]
+    for languages in (LANGS, ("sv", "en"), ("uk", "ru", "en")):
+        fresh = Detector(languages, "en")
+        for text in texts:
+            assert fresh.probabilities(text) == _reference_probabilities(fresh, text), text
 
 
 def test_asking_twice_gives_the_same_answer_and_a_fresh_dict():

@@ -155,11 +155,10 @@ async def _stream_sees_other_instance(http: aiohttp.ClientSession, instances: li
         assert hello["type"] == "hello"
         for i in range(10):
             started = time.monotonic()
-            result = await post(http, instances[1], payload(MESSAGES + i, threads=7))
-            while True:
+            await post(http, instances[1], payload(MESSAGES + i, threads=7))
+            while True:  # B acknowledged once stored; its processing commit reaches A's stream
                 event = await ws.receive_json(timeout=10)
-                if (event.get("kind") == "message_received"
-                        and event["data"]["message_id"] == result["message_id"]):
+                if event.get("kind") == "message_received":
                     break
             latencies.append(time.monotonic() - started)
     # Without LISTEN/NOTIFY the stream would only see B's commits on its 1 s poll (~0.5 s

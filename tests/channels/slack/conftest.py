@@ -81,6 +81,8 @@ async def post_action(http: aiohttp.ClientSession, service: Any,
 
 async def conversation(service: Any, thread_key: str,
                        channel: str = "slack") -> tuple[Conversation | None, list[Message]]:
+    await service.backlog.drained()  # webhooks are processed after their 200
+
     async def unit(tx: Any) -> tuple[Conversation | None, list[Message]]:
         conv = await tx.find_conversation(channel, [thread_key])
         return conv, (await tx.list_messages(conv.id) if conv else [])
@@ -89,6 +91,8 @@ async def conversation(service: Any, thread_key: str,
 
 
 async def message_count(service: Any) -> int:
+    await service.backlog.drained()  # webhooks are processed after their 200
+
     async def unit(tx: Any) -> int:
         return int(tx.c.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
 

@@ -23,7 +23,7 @@ async def test_direct_message_is_stored_before_the_200_and_answered_in_the_dm(
     service = await slack_service(echo_decide)
     status, _ = await post_event(http, service, payload("message_im"))
     assert status == 200
-    conv, messages = await conversation(service, DM)  # durable when the 200 arrived
+    conv, messages = await conversation(service, DM)  # in the inbox when the 200 arrived
     assert conv is not None and conv.recipient == "U0CUST0001"
     (inbound,) = [m for m in messages if m.direction == Direction.INBOUND]
     assert inbound.external_id == f"{DM}:1700000000.000100"

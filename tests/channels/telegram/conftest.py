@@ -96,6 +96,7 @@ async def scrape_metrics(http: aiohttp.ClientSession, service: Any) -> dict[tupl
 
 async def conversation_of(service: Any, chat_id: int | str, channel: str = CHANNEL) -> Any:
     """(conversation, messages) stored for a Telegram chat, or (None, [])."""
+    await service.backlog.drained()  # webhooks are processed after their 200
 
     async def unit(tx: Any) -> Any:
         conv = await tx.find_conversation(channel, [str(chat_id)])
@@ -105,6 +106,8 @@ async def conversation_of(service: Any, chat_id: int | str, channel: str = CHANN
 
 
 async def contact_of(service: Any, chat_id: int | str, channel: str = CHANNEL) -> Any:
+    await service.backlog.drained()  # webhooks are processed after their 200
+
     async def unit(tx: Any) -> Any:
         identity = await tx.find_identity(channel, str(chat_id))
         return await tx.get_contact(identity.contact_id) if identity else None

@@ -1,0 +1,54 @@
+"""`inquiry-router inbox list|retry`: messages acknowledged but not processed yet.
+
+With `service.acknowledge: stored` a webhook's message is stored, acknowledged and
+processed afterwards (router/backlog.py). A message whose processing raised stays in the
+inbox, marked failed with the reason; after a fix, `retry` hands it back to the service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from router.commands._common import add_config_arg, load_or_report
+from router.config import Config
+from router.store import open_store
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("inbox", help="list or retry messages waiting for processing")
+    add_config_arg(parser)
+    actions = parser.add_subparsers(dest="inbox_command", metavar="ACTION")
+    actions.required = True
+    lister = actions.add_parser("list", help="counts, and the messages processing gave up on")
+    lister.add_argument("--limit", type=int, default=100)
+    retry = actions.add_parser("retry", help="process failed messages again")
+    retry.add_argument("--channel", default=None, help="only this channel's messages")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_or_report(args.config, with_rules=False)
+    if config is None:
+        return 1
+    return asyncio.run(_run(args, config))
+
+
+async def _run(args: argparse.Namespace, config: Config) -> int:
+    store = open_store(config.settings.storage.url, base_dir=Path(config.path).resolve().parent)
+    await store.open()
+    try:
+        if args.inbox_command == "list":
+            counts = await store.read(lambda tx: tx.inbox_counts())
+            print(f"{counts['pending']} waiting for processing, {counts['failed']} failed")
+            for channel, external_id, received_at, reason in await store.read(
+                    lambda tx: tx.inbox_failures(args.limit)):
+                print(f"{received_at}  {channel:<12} {external_id:<24} {reason}")
+            return 0
+        count = await store.write(lambda tx: tx.inbox_retry(args.channel))
+        print(f"{count} message{'' if count == 1 else 's'} queued for processing again "
+              "(a running service picks them up within 30 s, a starting one at once)")
+        return 0
+    finally:
+        await store.close()
