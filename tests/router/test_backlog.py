@@ -4,6 +4,8 @@ once, in arrival order, across restarts; failures kept; a bounded backlog."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -197,3 +199,23 @@ async def test_two_backlogs_on_one_store_process_each_message_once(tmp_path: Pat
 @pytest.mark.parametrize("mode", ["stored", "processed"])
 def test_acknowledge_setting_is_validated(make_config, mode: str) -> None:
     assert make_config(f"service: {{acknowledge: {mode}}}").settings.service.acknowledge == mode
+
+
+async def test_inbox_command_lists_failures_and_retries_them(make_config) -> None:
+    config = make_config("channels: {loopback: {}}")
+    store = SqliteStore(config.data_path() / "router.db")
+    await store.open()
+    pipeline = Pipeline(store)
+    for i in range(3):
+        assert await pipeline.accept(inbound(i, f"t{i}"))
+    await store.write(lambda tx: tx.inbox_fail("loopback", "m1", "KeyError: 'x'"))
+    await store.close()
+
+    cli = [sys.executable, "-m", "router", "inbox", "--config", str(config.path)]
+    listed = subprocess.run([*cli, "list"], capture_output=True, text=True, check=True)
+    assert "2 waiting for processing, 1 failed" in listed.stdout
+    assert "m1" in listed.stdout and "KeyError: 'x'" in listed.stdout
+    retried = subprocess.run([*cli, "retry"], capture_output=True, text=True, check=True)
+    assert "1 message queued for processing again" in retried.stdout
+    listed = subprocess.run([*cli, "list"], capture_output=True, text=True, check=True)
+    assert "3 waiting for processing, 0 failed" in listed.stdout

@@ -52,6 +52,32 @@ async def test_inbox_dedupe_under_concurrency(store: Store):
     assert won.count(True) == 1
 
 
+async def test_deferred_messages_are_accepted_once_and_processed_once(store: Store):
+    """acknowledge: stored on either backend: one accept per key; concurrent processing
+    of the same accepted message (two instances) stores it once; failures are kept."""
+    pipeline = Pipeline(store)
+    accepted = await asyncio.gather(*(pipeline.accept(inbound(i % 5, f"t{i % 5}"))
+                                      for i in range(20)))
+    assert accepted.count(True) == 5
+    pending = await store.read(lambda tx: tx.inbox_pending(100))
+    assert sorted(e for _, e, _ in pending) == [f"m{i}" for i in range(5)]
+    assert await store.read(lambda tx: tx.inbox_counts()) == {"pending": 5, "failed": 0}
+
+    await store.write(lambda tx: tx.inbox_fail("loopback", "m4", "boom"))
+    results = await asyncio.gather(*(pipeline.process(inbound(i, f"t{i}"))
+                                     for i in range(5) for _ in range(3)))
+    stored = [r for r in results if not r.duplicate]
+    assert len(stored) == 4 and len({r.message_id for r in stored}) == 4
+    assert await store.read(lambda tx: tx.inbox_counts()) == {"pending": 0, "failed": 1}
+    assert [(c, e, why) for c, e, _, why in await store.read(lambda tx: tx.inbox_failures(9))] == [
+        ("loopback", "m4", "boom")]
+    assert await store.write(lambda tx: tx.inbox_retry("loopback")) == 1
+    assert not (await pipeline.process(inbound(4, "t4"))).duplicate
+    assert await store.read(lambda tx: tx.inbox_pending(100)) == []
+    # a processed message's key still dedupes a redelivery
+    assert await pipeline.accept(inbound(0, "t0")) is False
+
+
 async def test_one_thread_one_conversation_and_no_lost_update(store: Store):
     pipeline = Pipeline(store)
     results = await asyncio.gather(*(pipeline.ingest(inbound(i)) for i in range(40)),
