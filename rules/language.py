@@ -107,6 +107,8 @@ class Detector:
 
     def match_hint(self, hint: str) -> str:
         """The configured language a platform hint names, or ''."""
+        if not hint:  # most messages: no platform hint
+            return ""
         code = base_code(hint)
         if not code:
             return ""
@@ -209,14 +211,13 @@ class Detector:
         """
         n = len(features)
         if len(set(features)) == n:
-            idx = np.array(features, dtype=np.intp)
-            weights = _LOG1P_ONES[:n]
+            weights, idx = _LOG1P_ONES[:n], features
         else:
             counts = Counter(features)
-            n = len(counts)
-            idx = np.fromiter(counts, dtype=np.intp, count=n)
-            weights = _LOG1P.take(np.fromiter(counts.values(), dtype=np.intp, count=n))
-        return weights @ self._table.take(idx, axis=0) + self._prior
+            weights, idx = _LOG1P.take(list(counts.values())), list(counts)
+        scores = weights.dot(self._table.take(idx, axis=0))  # `@` on 1-d by 2-d: one gemv
+        scores += self._prior
+        return scores
 
     def detect(self, text: str, *, hint: str = "", previous: str = "") -> tuple[str, float]:
         """(language, confidence) for one customer message.
