@@ -35,6 +35,7 @@ MAX_BYTES = 400  # a long email's first lines say enough; the cost is linear in 
 CYRILLIC_LANGUAGES = frozenset({"uk", "ru", "be", "bg", "mk", "sr", "kk", "ky", "mn", "tg"})
 _NON_LETTERS = re.compile(r"[\W\d_]+")  # the complement of a letter, [^\W\d_]
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_NON_CYRILLIC = re.compile(r"[^\u0400-\u04ff]+")  # deleting these leaves what _CYRILLIC finds
 # MIN_LETTERS letters anywhere (a letter is [^\W\d_]; its complement is [\W\d_])
 _THREE_LETTERS = re.compile(r"[^\W\d_](?:[\W\d_]*[^\W\d_]){" + str(MIN_LETTERS - 1) + "}")
 
@@ -134,7 +135,7 @@ class Detector:
         if _THREE_LETTERS.search(text) is None:  # fewer than MIN_LETTERS letters
             return None
         if (self._only_cyrillic and not text.isascii() and _CYRILLIC.search(text)
-                and len(_CYRILLIC.findall(text)) * 2 > _letters(text)):
+                and len(_NON_CYRILLIC.sub("", text)) * 2 > _letters(text)):
             return {code: float(code == self._only_cyrillic) for code in self.languages}
         # py3langid's public API hides the raw scores we calibrate, hence the private calls
         raw = self._ident._encode(text)[:MAX_BYTES]
