@@ -3,9 +3,13 @@
 Three processes: the service (`python -m router serve`, SQLite in a temp dir), a bare
 aiohttp endpoint that only parses the JSON (`benchmarks/bare_server.py`), and the load
 generator (`benchmarks/loadgen.py`, fixed concurrency, bounded duration). The service
-answers a webhook only after the message's durable commit, so `msgs_per_s` is committed
-messages per second; `ratio` divides it by the bare endpoint's rate measured in the same
-run, which cancels most of the machine's speed and noise out of the figure.
+answers a webhook only after the message's durable commit (the shipped default,
+`service.acknowledge: stored`: the message is in the inbox; rules, bots and replies follow
+in arrival order), so `msgs_per_s` is durably acknowledged messages per second; `ratio`
+divides it by the bare endpoint's rate measured in the same run, which cancels most of
+the machine's speed and noise out of the figure. After each service round the benchmark
+waits for the backlog to be processed: `processed_msgs_per_s` is the sustained rate
+(round start to empty backlog) and `drain_s` how long the backlog took after the round.
 
 Channels: every entry of `CHANNELS` whose package exists in the tree. Loopback always
 does; Telegram (and later Slack) join once their adapters land.
@@ -17,11 +21,13 @@ import asyncio
 import importlib.util
 import json
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from benchmarks._common import (
@@ -112,6 +118,28 @@ async def loadgen(url: str, spec: ChannelSpec, *, duration: float, warmup: float
     return result
 
 
+async def backlog_status(url: str) -> dict[str, int]:
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        status: dict[str, Any] = await resp.json()
+    backlog: dict[str, int] = status.get("backlog", {"pending": 0, "processed": 0})
+    return backlog
+
+
+async def drain(status_url: str, before: dict[str, int], started: float) -> dict[str, Any]:
+    """Wait until the service has processed every message it acknowledged (it answers a
+    webhook once the message is stored; processing follows, router/backlog.py), so no
+    round's processing runs into the next round, and measure the sustained rate: messages
+    processed from the round's start until the backlog was empty again (the load
+    generator's start-up counts as time, so this errs low)."""
+    ended = time.perf_counter()
+    while (now := await backlog_status(status_url))["pending"]:  # noqa: ASYNC110 - another process
+        await asyncio.sleep(0.05)
+    drained = time.perf_counter()
+    processed = now["processed"] - before["processed"]
+    return {"drain_s": round(drained - ended, 2),
+            "processed_msgs_per_s": round(processed / (drained - started), 1)}
+
+
 async def bench_channel(spec: ChannelSpec, directory: Path, api: str, *, rounds: int,
                         duration: float, warmup: float) -> dict[str, Any]:
     """Both servers up at once; loadgen rounds alternate bare, service, bare, service...
@@ -132,11 +160,16 @@ async def bench_channel(spec: ChannelSpec, directory: Path, api: str, *, rounds:
         serve = Serve(config, run_dir / "serve.log")
         await serve.start()
         serve_url = f"http://127.0.0.1:{serve.port}{spec.path}"
+        status_url = f"http://127.0.0.1:{serve.port}/status"
         bares, fulls = [], []
         for n in range(rounds):
             bares.append(await loadgen(bare_url, spec, duration=duration, warmup=warmup))
-            fulls.append(await loadgen(serve_url, spec, duration=duration, warmup=warmup,
-                                       first=n * ROUND_STRIDE))
+            before = await backlog_status(status_url)
+            started = time.perf_counter()
+            full = await loadgen(serve_url, spec, duration=duration, warmup=warmup,
+                                 first=n * ROUND_STRIDE)
+            full.update(await drain(status_url, before, started))
+            fulls.append(full)
     finally:
         await stop_process(bare_proc)
         if serve is not None:
@@ -152,6 +185,8 @@ async def bench_channel(spec: ChannelSpec, directory: Path, api: str, *, rounds:
         "p99_ms": full["p99_ms"], "bare_msgs_per_s": bare["msgs_per_s"],
         "ratio": rnd(full["msgs_per_s"] / bare["msgs_per_s"], 3) if bare["msgs_per_s"] else 0.0,
         "p50_ms": full["p50_ms"], "bare_p99_ms": bare["p99_ms"], "concurrency": CONCURRENCY,
+        "acknowledge": "stored", "processed_msgs_per_s": full["processed_msgs_per_s"],
+        "drain_s": full["drain_s"],
         "decide": "rules" if rules_available() else "none", "rounds": rounds,
         "msgs_per_s_rounds": [f["msgs_per_s"] for f in fulls],
         "bare_msgs_per_s_rounds": [b["msgs_per_s"] for b in bares],

@@ -41,7 +41,7 @@ Key = tuple[str, str]
 
 class Backlog:
     def __init__(self, store: Store, pipeline: Pipeline, *, after: AfterProcessing | None = None,
-                 max_pending: int = 20_000, batch: int = 64, rescan: float = 30.0,
+                 max_pending: int = 20_000, batch: int = 128, rescan: float = 30.0,
                  orphan_age: float = 30.0) -> None:
         """Every `rescan` seconds of idleness, pending rows older than `orphan_age`
         seconds that are not queued here are taken up (another instance's that died,
@@ -61,7 +61,8 @@ class Backlog:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
-        self._busy = 0
+        self._busy = 0  # messages handed to the store, not committed yet
+        self._tasks: set[asyncio.Task[None]] = set()
         self.processed = 0
         self.failed = 0
 
@@ -101,6 +102,10 @@ class Backlog:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks))
 
     def _push(self, message: InboundMessage) -> None:
         key = (message.channel, message.external_id)
@@ -135,26 +140,37 @@ class Backlog:
         return found
 
     async def _run(self) -> None:
+        """Keep up to `batch` messages in the store's hands at a time, in arrival order
+        (the writer keeps the order it was given), topping up as each one commits."""
+        slots = asyncio.Semaphore(self.batch)
         while True:
             if not self._queue:
-                self._idle.set()
+                if not self._busy:
+                    self._idle.set()
                 self._work.clear()
                 try:
                     await asyncio.wait_for(self._work.wait(), timeout=self.rescan)
                 except TimeoutError:
-                    await self._rescan()
+                    if not self._busy:
+                        await self._rescan()
                 continue
-            batch = [self._queue.popleft() for _ in range(min(self.batch, len(self._queue)))]
-            self._busy = len(batch)
+            await slots.acquire()
+            message = self._queue.popleft()
+            self._busy += 1
             if len(self._queue) < self.max_pending:
                 self._room.set()
-            try:
-                # Handed to the store together, in order: the writer keeps their order.
-                await asyncio.gather(*(self._process(m) for m in batch))
-            finally:
-                self._busy = 0
-                for m in batch:
-                    self._queued.discard((m.channel, m.external_id))
+            task = asyncio.create_task(self._process(message))
+            self._tasks.add(task)
+            task.add_done_callback(lambda t, m=message: self._done(t, m, slots))
+
+    def _done(self, task: asyncio.Task[None], message: InboundMessage,
+              slots: asyncio.Semaphore) -> None:
+        self._tasks.discard(task)
+        self._busy -= 1
+        self._queued.discard((message.channel, message.external_id))
+        slots.release()
+        if not self._busy and not self._queue:
+            self._idle.set()
 
     async def _rescan(self) -> None:
         try:

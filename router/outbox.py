@@ -100,7 +100,10 @@ class Dispatcher:
             return 0
         now = self.clock()
         until = now + timedelta(seconds=self.lease)
-        rows = await self.store.write(lambda tx: tx.outbox_lease(now, until, free))
+        # Background work for the store: nobody waits for an answer, so acknowledgements of
+        # new messages go first under a burst.
+        rows = await self.store.write(lambda tx: tx.outbox_lease(now, until, free),
+                                      background=True)
         for row in rows:
             task = asyncio.create_task(self._send(row))
             self._inflight.add(task)
@@ -133,7 +136,7 @@ class Dispatcher:
             if result.thread_keys and row.conversation_id is not None:
                 await tx.add_thread_keys(row.channel, result.thread_keys, row.conversation_id)
 
-        await self.store.write(unit)
+        await self.store.write(unit, background=True)
         log.info("sent outbox row %s on %s", row.id, row.channel,
                  extra={"outbox_id": row.id, "channel": row.channel, "attempt": row.attempts})
         if self.on_settled:
@@ -142,11 +145,13 @@ class Dispatcher:
     async def _settle_failure(self, row: OutboxRow, exc: ChannelError) -> None:
         reason = exc.reason[:500]
         if exc.permanent:
-            await self.store.write(lambda tx: tx.outbox_give_up(row.id, OutboxStatus.FAILED, reason))
+            await self.store.write(
+                lambda tx: tx.outbox_give_up(row.id, OutboxStatus.FAILED, reason), background=True)
             log.warning("outbox row %s failed permanently on %s: %s", row.id, row.channel, reason)
             outcome = "failed"
         elif row.attempts >= self.max_attempts:
-            await self.store.write(lambda tx: tx.outbox_give_up(row.id, OutboxStatus.DEAD, reason))
+            await self.store.write(
+                lambda tx: tx.outbox_give_up(row.id, OutboxStatus.DEAD, reason), background=True)
             log.error("outbox row %s dead after %d attempts on %s: %s", row.id, row.attempts,
                       row.channel, reason)
             outcome = "dead"
@@ -155,7 +160,8 @@ class Dispatcher:
             if exc.retry_after is not None:
                 delay = max(delay, float(exc.retry_after))
             when = self.clock() + timedelta(seconds=delay)
-            await self.store.write(lambda tx: tx.outbox_retry_later(row.id, when, reason))
+            await self.store.write(
+                lambda tx: tx.outbox_retry_later(row.id, when, reason), background=True)
             log.info("outbox row %s retry in %.1fs on %s: %s", row.id, delay, row.channel, reason)
             outcome = "retry"
         if self.on_settled:

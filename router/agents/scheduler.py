@@ -42,10 +42,14 @@ class TickResult:
 
 class Scheduler:
     def __init__(self, desk: Desk, *, decider: Callable[[], Decide] | None = None,
-                 max_sleep: float = 30.0) -> None:
+                 max_sleep: float = 30.0, min_interval: float = 0.05) -> None:
+        """`min_interval`: ticks woken by commits come at most this often; a stream of
+        incoming messages (each commit wakes the scheduler) then costs one tick per
+        interval, not one per message."""
         self.desk = desk
         self.decider = decider
         self.max_sleep = max_sleep
+        self.min_interval = min_interval
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -76,6 +80,8 @@ class Scheduler:
                 delay = min(delay, max(0.01, (due - self.desk.clock()).total_seconds()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
+            if self._wake.is_set():
+                await asyncio.sleep(self.min_interval)  # let more commits coalesce
 
     async def tick(self) -> TickResult:
         """Do everything that is due at the desk clock's now, in one unit of work."""
@@ -97,7 +103,8 @@ class Scheduler:
             result.assigned = await auto_assign(tx, self.desk.policy, now)
             return result
 
-        out = await self.desk.store.write(unit)
+        # Background work for the store: acknowledgements of new messages go first.
+        out = await self.desk.store.write(unit, background=True)
         if out.woken or out.breached or out.requeued or out.assigned or out.idle:
             self.desk.notifier.notify()
         return out
@@ -159,7 +166,13 @@ class Scheduler:
                 continue
             if conv.status != Status.ASSIGNED:  # another instance requeued it meanwhile
                 continue
-            if agent.online_changed_at and agent.online_changed_at > now - wait and not agent.disabled:
+            # Offline since it last changed presence, or since it was created if it never
+            # came online (an agent working through the API only); and the assignment
+            # itself must be older than the wait, or a claim would be undone at once.
+            offline_since = agent.online_changed_at or agent.created_at
+            recent = (offline_since is not None and offline_since > now - wait) or (
+                conv.assigned_at is not None and conv.assigned_at > now - wait)
+            if recent and not agent.disabled:
                 continue
             await tx.insert_event(Event(0, "requeued", now, cid, ACTOR, {
                 "agent": conv.assignee, "reason": "agent offline", "after": str(timedelta(0) + wait)}))

@@ -179,9 +179,9 @@ class SqlAgents(SqlBase):
         return [r[0] for r in await self._all(
             "SELECT c.id FROM conversations c JOIN agents a ON a.name = c.assignee "
             "WHERE c.status = 'assigned' AND (a.online = 0 OR a.disabled = 1) "
-            "AND (a.online_changed_at IS NULL OR a.online_changed_at <= ?) "
+            "AND COALESCE(a.online_changed_at, a.created_at) <= ? AND c.assigned_at <= ? "
             "AND (c.last_agent_at IS NULL OR c.last_customer_at > c.last_agent_at) "
-            "ORDER BY c.id LIMIT ?", (ts(offline_before), limit))]
+            "ORDER BY c.id LIMIT ?", (ts(offline_before), ts(offline_before), limit))]
 
     async def next_agent_deadline(self) -> datetime | None:
         r = await self._one(

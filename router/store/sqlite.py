@@ -4,7 +4,10 @@ Why not a statement-per-thread-hop driver for writes: a message costs about ten 
 statements, and a thread hop per statement costs more than the statement itself. Units of
 work run on the event loop against the writer connection (each statement is microseconds
 of in-memory work in WAL mode); all units queued while one batch runs share the next
-`COMMIT`, which runs in a worker thread because it may checkpoint and touch the disk.
+`COMMIT`. In WAL mode with `synchronous=NORMAL` a COMMIT only appends to the log, so it
+runs inline; the checkpoint, which copies the log into the database and fsyncs, runs in
+a worker thread between batches. Background units (work nobody waits for) get a bounded
+share of each batch while foreground units keep arriving: see `SqliteStore.__init__`.
 `synchronous=NORMAL` in WAL mode keeps every committed transaction across a process crash
 (`kill -9`); only an OS crash or power loss may roll back the last commits.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,6 +31,15 @@ from router.store.sqlite_tx import SqliteTx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# WAL checkpoints (automatic ones are off: they would run inside a COMMIT, on the event
+# loop): after about this much work, counted as units plus a weight per commit (each
+# commit rewrites the pages it touched).
+CHECKPOINT_EVERY = 1000
+CHECKPOINT_COMMIT_WEIGHT = 10
+FOREGROUND_QUIET = 0.02  # seconds without foreground units before background work takes over
+# Background units per batch otherwise: a foreground unit arriving meanwhile waits for at
+# most this many (a processed message is about half a millisecond of work).
+BACKGROUND_BATCH = 32
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -36,6 +49,11 @@ _PRAGMAS = (
     "PRAGMA temp_store=MEMORY",
     "PRAGMA cache_size=-32000",
 )
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    # fetched to the end: a statement left open would block the next SAVEPOINT
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 @dataclass(slots=True)
@@ -49,19 +67,26 @@ class _Job:
 
 class SqliteStore(Store):
     def __init__(self, path: str | Path, *, max_batch: int = 512,
-                 background_share: int = 4) -> None:
-        """`background_share`: background units (processing of accepted messages) taken
-        into a batch while foreground units wait. Acknowledgements stay quick under a
-        burst; the backlog is worked off at full speed as soon as the burst passes."""
+                 background_share: int = 1, commit_interval: float = 0.004) -> None:
+        """`background_share`: background units (processing of accepted messages, outbox
+        bookkeeping, timers) taken into a batch while foreground units (someone waits:
+        a webhook's acknowledgement, an agent) keep coming. Acknowledgements stay quick
+        under a burst; the backlog is worked off at full speed once the burst passes.
+        `commit_interval`: under foreground load, commits come at most this often, so
+        each carries more units (the answer waits at most this much longer)."""
         self.path = Path(path)
         self.max_batch = max_batch
-        self.background_share = background_share
+        self.background_share = max(1, background_share)
+        self.commit_interval = commit_interval
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._foreground: deque[_Job] = deque()
         self._background: deque[_Job] = deque()
         self._wakeup = asyncio.Event()
         self._closing = False
+        self._foreground_seen = 0.0
+        self._last_commit = 0.0
+        self._since_checkpoint = 0
         self._task: asyncio.Task[None] | None = None
         self._read_lock = asyncio.Lock()
         self.commits = 0  # batches committed, for tests and metrics
@@ -78,6 +103,9 @@ class SqliteStore(Store):
         try:
             self._writer = self._connect()
             self._migrate(self._writer)
+            # Checkpoints are ours (`_checkpoint_wal`, in a thread): an automatic one runs
+            # inside a COMMIT, which would then fsync on the event loop.
+            self._writer.execute("PRAGMA wal_autocheckpoint=0")
             # One process owns a SQLite database, so any lease still held belongs to a
             # previous run that died mid-send: release it now rather than waiting for it
             # to expire (an expired lease would also hold back the rest of its thread).
@@ -119,7 +147,7 @@ class SqliteStore(Store):
             self._wakeup.set()
             await self._task
             self._task = None
-        for conn in (self._writer, self._reader):
+        for conn in (self._reader, self._writer):
             if conn is not None:
                 conn.close()
         self._writer = self._reader = None
@@ -151,10 +179,45 @@ class SqliteStore(Store):
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
+            # Group commit: a commit rewrites every page its units touched (a message
+            # touches some 30), so one commit carrying many units costs little more than
+            # one carrying a single unit. Under load, units gather for a moment first.
+            now = time.monotonic()
+            busy = now - self._foreground_seen < FOREGROUND_QUIET
+            wait = self._last_commit + self.commit_interval - now
+            if busy and wait > 0 and len(foreground) < self.max_batch:
+                await asyncio.sleep(wait)
+                now = time.monotonic()
+            self._last_commit = now
             batch = [foreground.popleft() for _ in range(min(len(foreground), self.max_batch))]
-            room = self.background_share if batch else self.max_batch
+            if batch:
+                self._foreground_seen = now
+            # Foreground units arrive between batches (a webhook's next request comes in
+            # after the previous answer went out), so "none queued right now" does not
+            # mean idle: background work gets its full share only after a quiet spell.
+            busy = busy or bool(batch)
+            room = self.background_share if busy else BACKGROUND_BATCH
             batch += [background.popleft() for _ in range(min(len(background), room))]
             await self._commit(batch)
+            if self._since_checkpoint >= CHECKPOINT_EVERY:
+                self._since_checkpoint = 0
+                await self._checkpoint_wal()
+            # Let the units' callers run (answer, send the next request) before the next
+            # batch is formed: units never suspend, so nothing else ran meanwhile.
+            await asyncio.sleep(0)
+
+    async def _checkpoint_wal(self) -> None:
+        """Copy the WAL into the database file and fsync it, in a thread, between batches.
+
+        Run by the writer itself while no unit runs: only a checkpoint that catches up
+        with the last commit lets the next transaction start the WAL file over (one run
+        concurrently with the writer never catches up, and the file grows without end).
+        """
+        assert self._writer is not None
+        try:
+            await asyncio.to_thread(_checkpoint, self._writer)
+        except sqlite3.Error as exc:
+            log.warning("WAL checkpoint failed (retried later): %s", exc)
 
     async def _commit(self, batch: list[_Job]) -> None:
         conn = self._writer
@@ -171,7 +234,10 @@ class SqliteStore(Store):
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")
                     job.error = exc
-            await asyncio.to_thread(conn.execute, "COMMIT")
+            # WAL with synchronous=NORMAL: a COMMIT appends to the log without fsync, tens
+            # of microseconds, so it runs inline (a thread hop per batch cost more than
+            # the commit). The one slow part, the checkpoint, runs in a thread (below).
+            conn.execute("COMMIT")
         except sqlite3.Error as exc:
             log.error("commit of %d units failed: %s", len(batch), exc)
             if conn.in_transaction:
@@ -182,6 +248,7 @@ class SqliteStore(Store):
             return
         self.commits += 1
         self.units += len(batch)
+        self._since_checkpoint += len(batch) + CHECKPOINT_COMMIT_WEIGHT
         for job in batch:
             if job.future.done():
                 continue

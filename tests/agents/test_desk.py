@@ -211,3 +211,21 @@ async def test_auto_assign_round_robin_language_and_work_conserving(store):
     assert (await world.conv(third)).status == Status.QUEUED
     await world.agent("cid", online=True)
     assert (await world.conv(third)).assignee == "cid"
+
+
+async def test_an_agent_working_only_through_the_api_keeps_a_fresh_claim(store):
+    """Never online (no console, no stream): its claim is not undone by the next tick; it
+    counts as offline since it was created, and the assignment must be old enough too."""
+    from datetime import UTC, datetime
+
+    from tests.agents.conftest import Clock
+    world = World(store, policy(general=QueueSettings()), Clock(datetime(2026, 3, 10, 9, tzinfo=UTC)))
+    world.clock.advance(minutes=1)
+    api_agent = await world.agent("api")
+    world.clock.advance(minutes=30)  # created long ago, never came online
+    conv = await world.message("a")
+    await world.desk.run(conv, actions.claim, api_agent)
+    assert (await world.scheduler.tick()).requeued == []
+    assert (await world.conv(conv)).assignee == "api"
+    world.clock.advance(minutes=16)  # the claim went unanswered past requeue_offline_after
+    assert (await world.scheduler.tick()).requeued == [conv]

@@ -151,8 +151,8 @@ async def test_callback_query_is_stored_and_answered(tg_service, fake_api, http)
     await fake_api.wait_for(lambda api: len(api.called("answerCallbackQuery")) == 1)
     (answer,) = fake_api.called("answerCallbackQuery")
     assert answer.params["callback_query_id"] == "4382bfdwdsb323b2d9"
+    _, messages = await conversation_of(service, 111222333)  # processed by now
     assert seen[0].message.callback_data == "csat:5"
-    _, messages = await conversation_of(service, 111222333)
     assert messages[0].text == "5"
 
 
