@@ -36,7 +36,9 @@ class Turn:
     meta: dict[str, Any] = field(default_factory=dict)
     trace: list[dict[str, Any]] = field(default_factory=list)
     drop_rule_replies: bool = False
-    guarded: set[int] = field(default_factory=set)  # replies the guards already checked
+    # replies the guards already checked, by id; the action is kept so that a dropped
+    # reply's id cannot be reused by a new one (which would then skip the guards)
+    guarded: dict[int, Action] = field(default_factory=dict)
 
     def note(self, step: str, **detail: Any) -> None:
         self.trace.append({"stage": SOURCE, "step": step, **detail})

@@ -141,7 +141,7 @@ def guard_replies(turn: Turn, *, max_replies: int, window: timedelta) -> str:
             turn.added.remove(action)
         else:
             turn.rules_actions.remove(action)
-    turn.guarded.update(id(a) for a in candidates)
+    turn.guarded.update((id(a), a) for a in candidates)
     if sent:
         times = [stamp(t) for t in recent] + [stamp(ctx.now)] * len(sent)
         turn.meta[LAST_REPLY] = sent[-1]

@@ -145,3 +145,18 @@ def test_phrase_lookup_equals_the_scan_over_every_window():
     for _ in range(3000):
         text = " ".join(rng.choice(vocab) + rng.choice(suffixes) for _ in range(rng.randrange(8)))
         assert phrases.find(text) == _reference_find(phrases, text), text
+
+
+def test_the_handoff_reply_after_a_repeat_is_always_booked(tmp_path):
+    # The guards remember the replies they checked by id; a dropped reply's id must not
+    # be reused by the hand-off reply that replaces it (it was, by chance, and then the
+    # hand-off reply skipped the guards and was not booked as the last reply).
+    bots = make_bots(tmp_path)
+    first = bots.decide(ctx("is shipping free", language="en"), Decision())
+    for _ in range(300):
+        again = bots.decide(ctx("is shipping free?", language="en", metadata=meta(first)),
+                            Decision())
+        [reply] = replies(again)
+        assert reply.reply_id == "handoff"
+        assert meta(again)["bots.last_reply"] == reply.text
+        assert len(meta(again)["bots.reply_times"]) == 2
