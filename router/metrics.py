@@ -46,11 +46,16 @@ class Metrics:
                                     registry=r)
         self.outbox = Gauge("inquiry_router_outbox_rows", "Outbox rows by status", ["status"],
                             registry=r)
+        self.inbox = Gauge("inquiry_router_inbox_unprocessed",
+                           "Acknowledged messages not processed yet (pending) or given up on "
+                           "(failed; see `inquiry-router inbox`)", ["state"], registry=r)
 
     async def refresh(self, store: Store, queues: list[str]) -> None:
         """Recompute the state gauges from the store."""
         now = utcnow()
         waiting, outbox = await store.read(_state_query)
+        for state, count in (await store.read(lambda tx: tx.inbox_counts())).items():
+            self.inbox.labels(state).set(count)
         for queue in set(queues) | set(waiting):
             count, oldest = waiting.get(queue, (0, None))
             self.queue_depth.labels(queue).set(count)

@@ -26,4 +26,7 @@ async def test_outbound_and_outbox_gauges_follow_traffic(make_config, start_serv
     assert after[("inquiry_router_outbound_total", (("channel", "loopback"), ("result", "sent")))] == 1
     assert after[("inquiry_router_outbox_rows", (("status", "sent"),))] == 1
     assert after[("inquiry_router_outbox_rows", (("status", "dead"),))] == 0
+    # acknowledged once stored, processed since: nothing left unprocessed
+    assert after[("inquiry_router_inbox_unprocessed", (("state", "pending"),))] == 0
+    assert after[("inquiry_router_inbox_unprocessed", (("state", "failed"),))] == 0
     assert ("inquiry_router_queue_oldest_waiting_seconds", (("queue", "general"),)) in after
