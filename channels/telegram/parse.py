@@ -8,13 +8,15 @@ id), while the stored message gets `<chat id>:<message id>` so that a later
 from __future__ import annotations
 
 import re
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from functools import lru_cache
+from typing import Any, Literal, Union, get_args, get_origin
 
 from aiogram.types import CallbackQuery, Chat, Message, Update, User
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from channels.telegram.media import attachments_of
 from router.errors import PayloadRejected
@@ -26,6 +28,35 @@ GROUPS = ("group", "supergroup")
 # Update types this channel acts on; other known types are ignored, unknown ones rejected.
 HANDLED = ("message", "edited_message", "callback_query", "my_chat_member")
 KNOWN_TYPES = frozenset(Update.model_fields) - {"update_id"}
+
+
+def _update_type_models() -> dict[str, type[BaseModel]] | None:
+    """Each update type's own aiogram model, in `Update`'s field order (the order in
+    which pydantic reports errors); None when some field is not `Model | None`, and then
+    whole `Update`s are validated as before."""
+    decorators = Update.__pydantic_decorators__
+    if (set(decorators.model_validators) - {"remove_unset"} or decorators.field_validators
+            or decorators.validators or decorators.root_validators):
+        return None
+    models: dict[str, type[BaseModel]] = {}
+    for name, info in Update.model_fields.items():
+        if name == "update_id":
+            continue
+        annotation = info.annotation
+        if get_origin(annotation) not in (Union, types.UnionType):
+            return None
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if (len(args) != 1 or not isinstance(args[0], type) or not issubclass(args[0], BaseModel)
+                or info.alias not in (None, name) or info.default is not None):
+            return None
+        models[name] = args[0]
+    return models
+
+
+#: Validating only the present update type with its own model gives the same objects
+#: and the same first error as `Update.model_validate` (an Update is its update_id plus
+#: optional, alias-free, validator-free fields), without building the Update around it.
+_TYPE_MODELS = _update_type_models()
 
 
 class UpdateRejected(PayloadRejected):
@@ -82,23 +113,16 @@ def parse_update(update: Any, *, bot_name: str, bot_username: str = "",
     known = [k for k in kinds if k in KNOWN_TYPES]
     if not known:
         raise UpdateRejected("unknown_update_type", f"no known update type in {kinds[:5]}")
-    try:
-        parsed = Update.model_validate(update)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UpdateRejected("invalid_update", f"{where}: {first['msg']}") from None
+    uid, present = validate_update(update)
     opts = _Opts(f"telegram:{bot_name}", bot_username.lstrip("@"), bot_id, group_mode,
                  rerun_rules_on_edit)
-    uid = parsed.update_id
-    if parsed.message is not None:
-        return _message(parsed.message, uid, opts, update, edited=False)
-    if parsed.edited_message is not None:
-        return _message(parsed.edited_message, uid, opts, update, edited=True)
-    if parsed.callback_query is not None:
-        return _callback(parsed.callback_query, uid, opts, update)
-    if parsed.my_chat_member is not None:
-        m = parsed.my_chat_member
+    if (message := present.get("message")) is not None:
+        return _message(message, uid, opts, update, edited=False)
+    if (message := present.get("edited_message")) is not None:
+        return _message(message, uid, opts, update, edited=True)
+    if (query := present.get("callback_query")) is not None:
+        return _callback(query, uid, opts, update)
+    if (m := present.get("my_chat_member")) is not None:
         if m.chat.type != PRIVATE:
             return Ignored(f"bot membership in a {m.chat.type} chat", uid)
         status = m.new_chat_member.status
@@ -106,6 +130,39 @@ def parse_update(update: Any, *, bot_name: str, bot_username: str = "",
             return Ignored(f"my_chat_member status {status}", uid)
         return ChatMemberChange(opts.channel, str(m.chat.id), status == "kicked", uid, status)
     return Ignored(f"unsupported update type {known[0]}", uid)
+
+
+def validate_update(update: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """The update_id and the validated object of each update type present (None where the
+    update carries null), exactly as `Update.model_validate(update)` would give them.
+
+    Raises:
+        UpdateRejected: invalid_update, with the location and message of the first error.
+    """
+    models = _TYPE_MODELS
+    if models is None:
+        try:
+            parsed = Update.model_validate(update)
+        except ValidationError as exc:
+            raise _invalid(exc, ()) from None
+        return parsed.update_id, {k: getattr(parsed, k) for k in update if k in KNOWN_TYPES}
+    present: dict[str, Any] = {}
+    for name, model in models.items():  # field order: the first error is Update's first
+        if name not in update:
+            continue
+        value = update[name]
+        try:
+            present[name] = None if value is None else model.model_validate(value)
+        except ValidationError as exc:
+            raise _invalid(exc, (name,)) from None
+    # update_id was checked to be an int; pydantic's int validation returns a plain int
+    return int(update["update_id"]), present
+
+
+def _invalid(exc: ValidationError, prefix: tuple[str, ...]) -> UpdateRejected:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in (*prefix, *first["loc"]))
+    return UpdateRejected("invalid_update", f"{where}: {first['msg']}")
 
 
 def message_key(chat_id: int | str, message_id: int | str) -> str:
@@ -199,19 +256,26 @@ def _addressed(m: Message, text: str, o: _Opts) -> bool:
     return bool(o.bot_username) and _mention_re(o.bot_username).search(text) is not None
 
 
+@lru_cache(maxsize=64)
 def _mention_re(username: str) -> re.Pattern[str]:
     return re.compile(rf"@{re.escape(username)}\b", re.IGNORECASE)
+
+
+_SPACES = re.compile(r"[ \t]{2,}")
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@(\w+))?(?:\s+(.*))?$", re.DOTALL)
 
 
 def _strip_mention(text: str, username: str) -> str:
     if not username:
         return text
-    return re.sub(r"[ \t]{2,}", " ", _mention_re(username).sub("", text)).strip()
+    return _SPACES.sub(" ", _mention_re(username).sub("", text)).strip()
 
 
 def _command(text: str, username: str) -> tuple[str, str]:
     """`/start@bot payload` -> ("start", "payload"); ("", "") when not a command."""
-    match = re.match(r"^/([A-Za-z0-9_]{1,32})(?:@(\w+))?(?:\s+(.*))?$", text, re.DOTALL)
+    if not text.startswith("/"):
+        return "", ""
+    match = _COMMAND.match(text)
     if not match:
         return "", ""
     target = match.group(2)
