@@ -17,12 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiohttp
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiohttp import web
 
+from channels.telegram.client import make_bot
 from channels.telegram.download import Downloader
 from channels.telegram.inbound import InboundHandler
 from channels.telegram.outbound import Sender
@@ -50,9 +48,7 @@ class TelegramAdapter(ChannelAdapter):
                  metrics: Metrics | None = None, data_dir: Path | None = None) -> None:
         self.settings = settings
         self.name = settings.channel
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base),
-                                 timeout=settings.request_timeout)
-        self.bot = Bot(settings.token, session=session)
+        self.bot = make_bot(settings)
         self.inbound = InboundHandler(settings=settings, bot=self.bot, store=store,
                                       metrics=metrics)
         self.sender = Sender(channel=self.name, bot=self.bot,
