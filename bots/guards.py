@@ -15,8 +15,10 @@ import bisect
 from collections import Counter
 from collections.abc import Iterable
 from datetime import timedelta
+from itertools import repeat
 from typing import TYPE_CHECKING
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from bots.state import HANDOFF as HANDOFF_KEY
@@ -39,6 +41,12 @@ class EchoDetector:
     only texts of comparable length can count (see `_top`), and only those are scored,
     in rapidfuzz's C loop. The rest are scored only when one of those passes, to keep the
     exact top-3 semantics of scoring the whole corpus.
+
+    Before any comparable text is scored, an exact upper bound of `token_set_ratio`
+    (`_bound`) drops the texts that cannot reach the threshold, for the whole window at
+    once: it needs the letters shared by the two word sets (one numpy pass over letter
+    counts) and the length of their shared words (packed per text in one Python int per
+    word). What passes is scored as before, so the scores are rapidfuzz's.
     """
 
     def __init__(self, texts: Iterable[str], threshold: float) -> None:
@@ -48,6 +56,29 @@ class EchoDetector:
         self._by_length = sorted(range(len(self._corpus)), key=lambda i: len(self._corpus[i]))
         self._lengths = [len(self._corpus[i]) for i in self._by_length]
         self._scaled = [0.6 * n for n in self._lengths]  # the same expression as `_comparable`
+        # Per text, in `_by_length` order: its deduplicated words, their letter counts
+        # (one column per character of the corpus, one for every other character) and
+        # the length of the words joined by spaces (what token_set_ratio compares).
+        words = [set(self._corpus[i].split()) for i in self._by_length]
+        alphabet = sorted({ch for w in words for word in w for ch in word} | {" "})
+        self._other = len(alphabet)
+        self._columns = np.full(ord(alphabet[-1]) + 2, self._other, dtype=np.intp)
+        for col, ch in enumerate(alphabet):
+            self._columns[ord(ch)] = col
+        # float32: the counts and their sums are small integers, exact; the sum over a row
+        # is one BLAS dot product
+        self._counts = np.zeros((len(words), self._other + 1), dtype=np.float32)
+        self._ones = np.ones(self._other + 1, dtype=np.float32)
+        for row, w in enumerate(words):
+            self._counts[row] = self._histogram(" ".join(w))
+        self._set_lengths = np.array([len(" ".join(w)) for w in words], dtype=np.float64)
+        # word -> (len(word) + 1) in a 32-bit field per text containing it: the sum over a
+        # message's words is, per text, the length of the shared words joined, plus one
+        self._postings: dict[str, int] = {}
+        for row, w in enumerate(words):
+            for word in w:
+                self._postings[word] = self._postings.get(word, 0) + ((len(word) + 1) << (32 * row))
+        self._needs: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # see `_need`
         # The pipeline decides a conversation's first message twice (`conversation_opened`,
         # `message`) on the same text: the last answer is kept (a pure function of its key).
         self._last: tuple[tuple[str, tuple[str, ...]] | None, float] = (None, 0.0)
@@ -66,23 +97,97 @@ class EchoDetector:
         self._last = (key, score)  # one atomic swap
         return score
 
+    def _histogram(self, joined: str) -> np.ndarray:
+        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        # characters past the table clip to its last entry, the "other" column
+        counts = np.bincount(self._columns.take(codes, mode="clip"), minlength=self._other + 1)
+        return counts.astype(np.float32)
+
+    def _need(self, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """For a message whose word set joins to `length` characters, per text: the fewest
+        shared letters, and the fewest (shared words' length + 1), with which `_bound`
+        still reaches the threshold (minus `BOUND_SLACK`, and a hair below: a superset)."""
+        need = self._needs.get(length)
+        if need is None:
+            t = min(self.threshold, 100.0) - BOUND_SLACK  # above 100: nothing can pass
+            # 100 * (a + b - distance) / (a + b) >= t, with distance = a + b - 2 * letters
+            letters = (length + self._set_lengths) * (t / 200) - 1e-9
+            # 200 * s / (s + min(a, b)) >= t, with s = words - 1
+            shortest = np.minimum(self._set_lengths, float(length))
+            words = 1 + shortest * (t / (200 - t)) - 1e-9
+            need = (letters, words)
+            if len(self._needs) < MAX_NEEDS:
+                self._needs[length] = need
+        return need
+
+    def _candidates(self, folded: str, lo: int, hi: int) -> list[int]:
+        """Indices (ascending) of the texts `_by_length[lo:hi]` whose `_bound` reaches the
+        threshold: every text that can score at least the threshold is among them."""
+        words = set(folded.split())
+        joined = " ".join(words)
+        need_letters, need_words = self._need(len(joined))
+        letters = np.minimum(self._counts[lo:hi], self._histogram(joined)).dot(self._ones)
+        possible = letters >= need_letters[lo:hi]
+        shared = sum(map(self._postings.get, words, repeat(0)))
+        if shared:
+            packed = shared.to_bytes(4 * len(self._lengths), "little")
+            possible |= np.frombuffer(packed, dtype="<u4")[lo:hi] >= need_words[lo:hi]
+        rows = np.flatnonzero(possible)
+        if not len(rows):
+            return []
+        by_length = self._by_length
+        return sorted(by_length[lo + k] for k in rows.tolist())
+
     def _own(self, folded: str) -> float:
         """`_top(folded, self._corpus, threshold)`, scoring only comparable lengths first."""
         lo = bisect.bisect_left(self._lengths, 0.6 * len(folded))
         hi = bisect.bisect_right(self._scaled, len(folded))
-        window = {i: self._corpus[i] for i in sorted(self._by_length[lo:hi])}
-        hits = process.extract(folded, window, scorer=fuzz.token_set_ratio,
-                               score_cutoff=self.threshold, limit=1)
+        if lo >= hi:
+            return 0.0  # no comparable text: none can count
+        candidates = self._candidates(folded, lo, hi)
+        if not candidates:
+            return 0.0  # every comparable text scores below the threshold
+        hits = process.extract(folded, {i: self._corpus[i] for i in candidates},
+                               scorer=fuzz.token_set_ratio, score_cutoff=self.threshold, limit=1)
         if not hits:
             return 0.0
         _, score, first = hits[0]  # best score, lowest index among equals: extract's order
         # Scoring the whole corpus keeps the 3 best; texts of other lengths that rank
         # above this one can push it out of them (then nothing counts, as before).
+        window = set(self._by_length[lo:hi])
         others = {i: c for i, c in enumerate(self._corpus) if i not in window}
         above = sum(1 for _, s, i in process.extract(folded, others, scorer=fuzz.token_set_ratio,
                                                       score_cutoff=score, limit=None)
                     if s > score or i < first)
         return float(score) if above < TOP else 0.0
+
+
+MAX_NEEDS = 4096  # message lengths whose `_need` rows are kept (at most the longest text / 0.6)
+BOUND_SLACK = 1e-6  # rapidfuzz's float scores are within ~1e-13 of the exact ratio
+
+
+def _bound(letters: int, words: int, length_a: int, length_b: int) -> float:
+    """An exact upper bound of `fuzz.token_set_ratio(a, b)` on folded texts, from:
+
+    - `length_a`, `length_b`: each side's deduplicated words joined by spaces, in length;
+    - `letters`: characters those two joined strings share (sum of the smaller counts);
+    - `words`: sum of len(word) + 1 over the words both sides have (0 when none).
+
+    With s = words - 1 the shared words' joined length and x, y the other words' joined
+    lengths (length_a = s + 1 + x when both parts are non-empty), rapidfuzz returns 100
+    when one set contains the other, else the best of
+      - 100 * (1 - indel(x words, y words) / (length_a + length_b)): the shared words
+        cancel in the counts, so indel >= the L1 distance of the counts,
+        length_a + length_b - 2 * letters;
+      - 100 * 2s / (2s + 1 + x) = 200 s / (s + length_a), likewise for y (when s > 0);
+        containment is the case s = min(length_a, length_b): 100.
+    """
+    total = length_a + length_b
+    best = 100.0 * 2 * letters / total
+    s = words - 1
+    if s > 0:
+        best = max(best, 200.0 * s / (s + min(length_a, length_b)))
+    return best
 
 
 def _comparable(found: str, folded: str) -> bool:
