@@ -12,11 +12,13 @@ import contextlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
+import orjson
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiohttp import web
 
@@ -39,6 +41,24 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BACKOFF = 30.0
+EMPTY_ANSWER = "{}"  # json.dumps({}), written once
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def loads(body: bytes) -> Any:
+    """`json.loads(body)`, mostly through orjson (about 5x faster on an update).
+
+    orjson decodes valid JSON to the same values as json.loads, except integers outside
+    64 bits (it gives a float): a body with a run of 19 or more digits anywhere (also
+    inside a string; rare) goes to json.loads, and so does whatever orjson refuses (NaN,
+    lone surrogates, a BOM, invalid JSON), which then gives json.loads's own result or
+    error."""
+    if _LONG_NUMBER.search(body) is None:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(body)
 
 
 class TelegramAdapter(ChannelAdapter):
@@ -129,13 +149,13 @@ class TelegramAdapter(ChannelAdapter):
                 return json_error(401, "unauthorized", "missing or wrong secret token")
             body = await request.read()
             try:
-                update = json.loads(body)
+                update = loads(body)
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 # 200: any other answer makes Telegram resend the same bytes for hours.
                 self.inbound.reject("malformed_json", str(exc))
-                return web.json_response({})
+                return web.json_response(text=EMPTY_ANSWER)
             await self.inbound.handle(update, intake)  # ServiceStopping -> 503 (middleware)
-            return web.json_response({})
+            return web.json_response(text=EMPTY_ANSWER)
 
         return [web.post(f"/webhooks/telegram/{self.settings.name}", receive)]
 

@@ -1,0 +1,79 @@
+"""The webhook's JSON decoding (orjson, json.loads where they would differ) gives exactly
+what json.loads gave: the same values of the same types, or the same error."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from channels.telegram.adapter import loads
+from tests.channels.telegram.conftest import PAYLOADS
+
+
+def decoded(fn: Any, body: bytes) -> Any:
+    try:
+        return ("ok", typed(fn(body)))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return ("error", type(exc), str(exc))
+
+
+def typed(value: Any) -> Any:
+    """The value with every scalar's type spelled out (1 == 1.0 == True otherwise), and
+    NaN made comparable."""
+    if isinstance(value, dict):
+        return ("dict", [(k, typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [typed(v) for v in value])
+    if isinstance(value, float) and math.isnan(value):
+        return ("float", "nan")
+    return (type(value).__name__, value)
+
+
+def same_as_json_loads(body: bytes) -> None:
+    assert decoded(loads, body) == decoded(json.loads, body), body
+
+
+@pytest.mark.parametrize("body", [
+    b"{}", b"[]", b'{"a":1,"a":2}', b"1e400", b"-1e400", b"-0.0", b"0.1", b"1E5", b"1e-400",
+    b"9223372036854775807", b"-9223372036854775808", b"18446744073709551615",
+    b"18446744073709551616", b"-9223372036854775809", b"123456789012345678901234567890",
+    b'{"update_id": 123456789012345678901234567890}', b'{"id": "1234567890123456789"}',
+    b"2.2250738585072011e-308", b"NaN", b"Infinity", b"-Infinity", b'"\\ud800"',
+    b'"\\ud83d\\ude00"', b'"\xed\xa0\x80"', b"\xef\xbb\xbf{}", b'"a\x01b"', b"[1,]", b"01",
+    b"", b" ", b"{", b"\xff", b'"\\u0000"', b"\t{}\r\n", '{"ä": "ö"}'.encode("utf-16"),
+    '{"ä": "ö"}'.encode("utf-32"), b"[" * 2000 + b"]" * 2000,
+])
+def test_edge_cases(body):
+    same_as_json_loads(body)
+
+
+def test_every_fixture_update():
+    for path in PAYLOADS.glob("*.json"):
+        same_as_json_loads(path.read_bytes())
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(min_value=-2**80, max_value=2**80)
+    | st.floats(allow_nan=True, allow_infinity=True) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner,
+                                                                max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.booleans())
+def test_generated_documents(value, ascii_only):
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    same_as_json_loads(text.encode("utf-8", "surrogatepass"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40) | st.text(alphabet='{}[]",:0123456789.eE+-\\u tfnrl ',
+                                        max_size=30).map(str.encode))
+def test_arbitrary_bytes(body):
+    same_as_json_loads(body)
