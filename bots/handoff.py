@@ -37,7 +37,13 @@ class HandoffPhrases:
     def __init__(self, phrases: Iterable[str]) -> None:
         compiled = {tuple(fold(p).split()) for p in phrases}
         self._phrases = sorted((p for p in compiled if p), key=len, reverse=True)
-        self._sizes = sorted({len(p) for p in self._phrases})
+        # `find` returns the first matching phrase of `_phrases`: phrases by first word,
+        # with their rank, and the one-word phrases that inflect (see `_inflected`)
+        self._by_first: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        for rank, phrase in enumerate(self._phrases):
+            self._by_first.setdefault(phrase[0], []).append((rank, phrase))
+        self._stems = {p[0]: rank for rank, p in enumerate(self._phrases)
+                       if len(p) == 1 and len(p[0]) >= MIN_INFLECTED}
 
     @classmethod
     def build(cls, extra: Mapping[str, list[str]], *, builtin: bool) -> HandoffPhrases:
@@ -52,20 +58,25 @@ class HandoffPhrases:
     def find(self, text: str) -> str:
         """The first phrase (longest first) the text contains, or ''.
 
-        The message's word n-grams and inflection stems go into sets once, so each
-        phrase is one lookup instead of a scan over the message.
+        Each word of the message is looked up once as a phrase's first word, and its
+        inflection stems (a one-word phrase it may inflect) once each; the best rank of
+        what matched is the phrase a scan of `_phrases` would have found first.
         """
         words = fold(text).split()
-        if not words:
-            return ""
-        grams = {tuple(words[i:i + n]) for n in self._sizes for i in range(len(words) - n + 1)}
-        # every one-word phrase that `_inflected` accepts for some word is one of its prefixes
-        stems = {w[:k] for w in words
-                 for k in range(max(MIN_INFLECTED, len(w) - MAX_SUFFIX), len(w) + 1)}
-        for phrase in self._phrases:
-            if phrase in grams or (len(phrase) == 1 and phrase[0] in stems):
-                return " ".join(phrase)
-        return ""
+        best = len(self._phrases)
+        by_first, stems = self._by_first, self._stems
+        for i, word in enumerate(words):
+            starting = by_first.get(word)
+            if starting is not None:
+                for rank, phrase in starting:
+                    if rank < best and (len(phrase) == 1 or tuple(words[i:i + len(phrase)]) == phrase):
+                        best = rank
+            # shorter stems only: the word itself was looked up above
+            for k in range(max(MIN_INFLECTED, len(word) - MAX_SUFFIX), len(word)):
+                rank = stems.get(word[:k], best)
+                if rank < best:
+                    best = rank
+        return " ".join(self._phrases[best]) if best < len(self._phrases) else ""
 
 
 def _inflected(phrase_word: str, word: str) -> bool:

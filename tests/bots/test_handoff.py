@@ -141,9 +141,16 @@ def test_phrase_lookup_equals_the_scan_over_every_window():
     rng = random.Random(4)
     vocab = [w for ps in BUILTIN_PHRASES.values() for p in ps for w in p.split()]
     vocab += ["kundombud", "ring", "mig", "nu", "jag", "vill", "med"]
-    suffixes = ["", "", "a", "en", "om", "ista", "ою", "xxxxx"]
-    for _ in range(3000):
-        text = " ".join(rng.choice(vocab) + rng.choice(suffixes) for _ in range(rng.randrange(8)))
+    suffixes = ["", "", "a", "en", "om", "ista", "ою", "xxxxx", "ab", "abc"]
+
+    def word() -> str:
+        w = rng.choice(vocab)
+        if rng.random() < 0.2:
+            w = w[:rng.randrange(1, len(w) + 1)]  # a stem, maybe shorter than a phrase word
+        return w + rng.choice(suffixes)
+
+    for _ in range(20000):
+        text = " ".join(word() for _ in range(rng.randrange(12)))
         assert phrases.find(text) == _reference_find(phrases, text), text
 
 
