@@ -219,16 +219,22 @@ def guard_replies(turn: Turn, *, max_replies: int, window: timedelta) -> str:
     Replies already booked by an earlier call are not counted twice.
     """
     ctx, state = turn.ctx, turn.state
+    guarded = turn.guarded
+    candidates = [a for a in (*([] if turn.drop_rule_replies else turn.rules_actions), *turn.added)
+                  if a.kind == "reply" and isinstance(a.value, ReplyContent)
+                  and id(a) not in guarded]
+    if not candidates:
+        return ""  # nothing to drop or book
     # per contact, not per conversation: the pipeline passes the bot's replies to this
     # contact on every channel; this conversation's own bookkeeping covers what the same
     # message's earlier events said (the same reply in both counts once)
-    mine = Counter(state.replies_within(ctx.now, window))
-    theirs = Counter(t for t in ctx.contact_bot_replies if ctx.now - t < window)
-    recent = sorted((mine | theirs).elements())  # multiset union: max count per instant
+    mine = state.replies_within(ctx.now, window)
+    theirs = [t for t in ctx.contact_bot_replies if ctx.now - t < window]
+    if mine and theirs:
+        recent = sorted((Counter(mine) | Counter(theirs)).elements())  # max count per instant
+    else:
+        recent = sorted(mine or theirs)  # a union with an empty multiset is the other one
     last = state.last_reply
-    candidates = [a for a in (*([] if turn.drop_rule_replies else turn.rules_actions), *turn.added)
-                  if a.kind == "reply" and isinstance(a.value, ReplyContent)
-                  and id(a) not in turn.guarded]
     dropped: list[tuple[Action, str]] = []
     sent: list[str] = []
     for action in candidates:
@@ -246,7 +252,7 @@ def guard_replies(turn: Turn, *, max_replies: int, window: timedelta) -> str:
             turn.added.remove(action)
         else:
             turn.rules_actions.remove(action)
-    turn.guarded.update((id(a), a) for a in candidates)
+    guarded.update((id(a), a) for a in candidates)
     if sent:
         times = [stamp(t) for t in recent] + [stamp(ctx.now)] * len(sent)
         turn.meta[LAST_REPLY] = sent[-1]

@@ -38,13 +38,18 @@ class BotState:
 
     @classmethod
     def read(cls, meta: Mapping[str, Any]) -> BotState:
-        times = [t for t in (parse_ts(str(v)) for v in meta.get(REPLY_TIMES, ()) or ()) if t]
+        if not meta:
+            return cls()  # a new conversation (the defaults read from an empty mapping)
+        get = meta.get
+        raw = get(REPLY_TIMES)
+        times = [t for t in map(parse_ts, map(str, raw)) if t] if raw else []
+        suggested = get(SUGGESTED)
         return cls(
-            failures=int(meta.get(FAILURES, 0) or 0), away_sent=bool(meta.get(AWAY_SENT)),
-            last_reply=str(meta.get(LAST_REPLY, "") or ""), reply_times=times,
-            suggested=[str(s) for s in meta.get(SUGGESTED, ()) or ()],
-            handoff=str(meta.get(HANDOFF, "") or ""), loop=bool(meta.get(LOOP)),
-            csat=dict(meta.get(CSAT) or {}),
+            failures=int(get(FAILURES, 0) or 0), away_sent=bool(get(AWAY_SENT)),
+            last_reply=str(get(LAST_REPLY, "") or ""), reply_times=times,
+            suggested=[str(s) for s in suggested] if suggested else [],
+            handoff=str(get(HANDOFF, "") or ""), loop=bool(get(LOOP)),
+            csat=dict(get(CSAT) or {}),
         )
 
     def replies_within(self, now: datetime, window: timedelta) -> list[datetime]:
