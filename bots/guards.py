@@ -198,6 +198,9 @@ def _comparable(found: str, folded: str) -> bool:
 
 def _top(folded: str, candidates: list[str], threshold: float) -> float:
     """Best score of a comparable text among the `TOP` most similar of `candidates`."""
+    if len(candidates) <= TOP:
+        # all of them are among the closest: only the comparable ones can count
+        candidates = [c for c in candidates if _comparable(c, folded)]
     if not candidates:
         return 0.0
     # token_set_ratio: a template filled with a date or a wait still matches the

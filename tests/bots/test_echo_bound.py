@@ -196,3 +196,30 @@ def test_an_empty_corpus_and_unknown_characters():
     assert echo._own("please send the invoice again tomorrow") > 98
     assert echo._own("please send the invoice again tomorrow 😀 ⅷ 𝔘") == _top(
         "please send the invoice again tomorrow 😀 ⅷ 𝔘", echo._corpus, 88)
+
+
+def previous_top(folded: str, candidates: list[str], threshold: float) -> float:
+    """`_top` before it dropped texts of other lengths when there are at most `TOP`."""
+    if not candidates:
+        return 0.0
+    best = 0.0
+    for found, score, _ in process.extract(folded, candidates, scorer=fuzz.token_set_ratio,
+                                           score_cutoff=threshold, limit=TOP):
+        if 0.6 * len(found) <= len(folded) and len(found) >= 0.6 * len(folded):
+            best = max(best, float(score))
+    return best
+
+
+def test_top_of_a_few_texts_is_the_previous_definition():
+    rng = random.Random(3)
+    corpus = [fold(t) for t in random_corpus(rng) + random_corpus(rng)]
+    hits = 0
+    for q in queries(rng, corpus, 3000):
+        few = [rng.choice(corpus) if corpus else "x" for _ in range(rng.randrange(TOP + 1))]
+        if few and rng.random() < 0.5:
+            few[0] = mutate(rng, q, corpus)  # the last reply coming back, nearly
+        for threshold in (60, 88):
+            expected = previous_top(q, few, threshold)
+            assert _top(q, few, threshold) == expected, (q, few)
+            hits += expected > 0
+    assert hits > 500
