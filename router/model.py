@@ -291,6 +291,9 @@ class Conversation:
     sla_first_breached_at: datetime | None = None
     sla_resolution_breached_at: datetime | None = None
     snoozed_until: datetime | None = None
+    # the stored column values as read, so a save writes only what changed (each written
+    # column of an index costs that index an update): see router/store/sql_conversations.py
+    stored: tuple[Any, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def view(self, *, is_new: bool = False) -> ConversationView:
         breached = {k for k, v in (("first_response", self.sla_first_breached_at),

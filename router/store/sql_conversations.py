@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,12 @@ def _contact(r: Sequence[Any]) -> Contact:
     return Contact(id=r[0], display_name=r[1], email=r[2], phone=r[3], language=r[4],
                    tags=loads(r[5]) or [], fields=loads(r[6]) or {}, unreachable=bool(r[7]),
                    created_at=parse_ts(r[8]))
+
+
+@functools.lru_cache(maxsize=256)
+def _update_sql(columns: tuple[int, ...]) -> str:
+    sets = ", ".join(f"{rows.CONV_SAVED[i]} = ?" for i in columns)
+    return f"UPDATE conversations SET {sets} WHERE id = ?"
 
 
 class SqlConversations(SqlBase):
@@ -153,6 +160,8 @@ class SqlConversations(SqlBase):
 
     async def create_conversation(self, conversation: Conversation) -> int:
         cv = conversation
+        cv.updated_at = cv.updated_at or cv.created_at  # as stored below
+        cv.stored = rows.conversation_values(cv)
         return await self._insert(
             "INSERT INTO conversations (contact_id, channel, thread_key, recipient, status, "
             "language, queue, priority, tags, assignee, message_count, bot_turns, metadata, "
@@ -165,17 +174,21 @@ class SqlConversations(SqlBase):
              ts(cv.last_customer_at), *rows.agent_conv_values(cv)))
 
     async def save_conversation(self, conversation: Conversation, now: datetime) -> None:
+        """Write the columns that differ from what was read (all of them for an object
+        that was not read from the store). A full-row UPDATE cost 18 us against 5 us:
+        every assigned column's indexes are updated, changed or not."""
         cv = conversation
         cv.updated_at = now
-        await self._exec(
-            "UPDATE conversations SET status = ?, language = ?, queue = ?, priority = ?, tags = ?, "
-            "assignee = ?, message_count = ?, bot_turns = ?, metadata = ?, updated_at = ?, "
-            "queued_at = ?, first_response_at = ?, resolved_at = ?, last_customer_at = ?, "
-            f"recipient = ?, {rows.AGENT_CONV_SET} WHERE id = ?",
-            (str(cv.status), cv.language, cv.queue, cv.priority, dumps(cv.tags), cv.assignee,
-             cv.message_count, cv.bot_turns, dumps(cv.metadata), ts(now), ts(cv.queued_at),
-             ts(cv.first_response_at), ts(cv.resolved_at), ts(cv.last_customer_at),
-             cv.recipient, *rows.agent_conv_values(cv), cv.id))
+        values = rows.conversation_values(cv)
+        stored = cv.stored
+        if len(stored) == len(values):
+            changed = tuple(i for i, (new, old) in enumerate(zip(values, stored, strict=True))
+                            if new != old)
+        else:
+            changed = tuple(range(len(values)))
+        if changed:  # a second save in the same unit may have nothing left to write
+            await self._exec(_update_sql(changed), (*(values[i] for i in changed), cv.id))
+        cv.stored = values
 
     async def add_thread_keys(self, channel: str, keys: Iterable[str], conversation_id: int) -> None:
         await self._many(

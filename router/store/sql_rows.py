@@ -63,7 +63,30 @@ AGENT_CONV_SET = ("assigned_at = ?, last_agent_at = ?, first_response_due = ?, r
                   "snoozed_until = ?")
 
 
+# The columns a save may write, in order, and where each is in a CONV_COLS row.
+CONV_SAVED = ("status", "language", "queue", "priority", "tags", "assignee", "message_count",
+              "bot_turns", "metadata", "updated_at", "queued_at", "first_response_at",
+              "resolved_at", "last_customer_at", "recipient", "assigned_at", "last_agent_at",
+              "first_response_due", "resolution_due", "sla_paused_at", "sla_first_breached_at",
+              "sla_resolution_breached_at", "snoozed_until")
+_CONV_SAVED_AT = tuple(CONV_COLS.split(", ").index(c) for c in CONV_SAVED)
+
+
 def conversation(r: Sequence[Any]) -> Conversation:
+    conv = _conversation(r)
+    conv.stored = tuple(r[i] for i in _CONV_SAVED_AT)
+    return conv
+
+
+def conversation_values(cv: Conversation) -> tuple[Any, ...]:
+    """The CONV_SAVED columns of `cv` as stored."""
+    return (str(cv.status), cv.language, cv.queue, cv.priority, dumps(cv.tags), cv.assignee,
+            cv.message_count, cv.bot_turns, dumps(cv.metadata), ts(cv.updated_at),
+            ts(cv.queued_at), ts(cv.first_response_at), ts(cv.resolved_at),
+            ts(cv.last_customer_at), cv.recipient, *agent_conv_values(cv))
+
+
+def _conversation(r: Sequence[Any]) -> Conversation:
     return Conversation(
         id=r[0], contact_id=r[1], channel=r[2], thread_key=r[3], recipient=r[4],
         status=Status(r[5]), language=r[6], queue=r[7], priority=r[8], tags=loads(r[9]) or [],

@@ -217,3 +217,24 @@ async def test_a_failing_unit_leaves_nothing(store: Store):
     with pytest.raises(ValueError):
         await store.write(bad)
     assert await store.read(lambda tx: tx.list_events(kinds=["ghost"])) == []
+
+
+async def test_a_save_writes_what_changed_and_leaves_the_rest(store: Store):
+    """save_conversation writes only the columns that differ from what was read: a
+    column another statement of the unit changed meanwhile is not put back."""
+    cid = await new_conversation(store, "partial")
+    now = utcnow()
+
+    async def unit(tx: Tx) -> None:
+        conv = await tx.get_conversation(cid)
+        assert await tx.mark_sla_breach(cid, "first_response", now)  # a direct UPDATE
+        conv.message_count += 3
+        conv.tags = ["vip"]
+        await tx.save_conversation(conv, now)
+        await tx.save_conversation(conv, now)  # nothing left to write: no statement error
+
+    await store.write(unit)
+    conv = await store.read(lambda tx: tx.get_conversation(cid))
+    assert conv.message_count == 3 and conv.tags == ["vip"]
+    assert conv.sla_first_breached_at is not None  # not overwritten by the stale object
+    assert conv.updated_at == now
