@@ -69,13 +69,18 @@ class Turn:
 
     def decision(self, rules: Decision) -> Decision:
         """Rules' actions (replies dropped if asked), ours before any `stop`, then meta."""
-        kept = [a for a in self.rules_actions
-                if not (self.drop_rule_replies and a.kind == "reply")]
-        stop_at = next((i for i, a in enumerate(kept) if a.kind == "stop"), len(kept))
+        kept = ([a for a in self.rules_actions if a.kind != "reply"] if self.drop_rule_replies
+                else self.rules_actions)
+        stop_at = len(kept)
+        for i, a in enumerate(kept):
+            if a.kind == "stop":
+                stop_at = i
+                break
         actions = [*kept[:stop_at], *self.added]
         if self.meta:
             actions.append(Action("meta", dict(self.meta), source=SOURCE))
-        actions.extend(kept[stop_at:])
+        if stop_at < len(kept):
+            actions.extend(kept[stop_at:])
         return Decision(actions=actions, language=rules.language, trace=[*rules.trace, *self.trace],
                         rules_version=rules.rules_version)
 

@@ -234,7 +234,9 @@ def guard_replies(turn: Turn, *, max_replies: int, window: timedelta) -> str:
     mine = state.replies_within(ctx.now, window)
     theirs = [t for t in ctx.contact_bot_replies if ctx.now - t < window]
     if mine and theirs:
-        recent = sorted((Counter(mine) | Counter(theirs)).elements())  # max count per instant
+        recent, other = sorted(mine), sorted(theirs)
+        if recent != other:  # equal multisets (one conversation per contact) are their union
+            recent = sorted((Counter(mine) | Counter(theirs)).elements())  # max count per instant
     else:
         recent = sorted(mine or theirs)  # a union with an empty multiset is the other one
     last = state.last_reply

@@ -27,7 +27,7 @@ from bots.state import (
     stamp,
 )
 from bots.text import fold
-from router.model import Action, ReplyContent
+from router.model import Action, Decision, ReplyContent
 from router.store.base import parse_ts
 from tests.bots.helpers import NOW, ctx
 
@@ -166,3 +166,33 @@ def test_the_one_sided_union_keeps_repeated_instants():
     at = datetime(2026, 3, 25, 9, 59, tzinfo=UTC)
     assert sorted(Counter([at, at]) | Counter()) == [at]  # keys only ...
     assert sorted((Counter([at, at]) | Counter()).elements()) == [at, at]  # ... elements count
+
+
+def previous_decision(turn: Turn, rules: Decision) -> Decision:
+    """`Turn.decision` before it skipped the copy and the generator."""
+    kept = [a for a in turn.rules_actions if not (turn.drop_rule_replies and a.kind == "reply")]
+    stop_at = next((i for i, a in enumerate(kept) if a.kind == "stop"), len(kept))
+    actions = [*kept[:stop_at], *turn.added]
+    if turn.meta:
+        actions.append(Action("meta", dict(turn.meta), source="bots"))
+    actions.extend(kept[stop_at:])
+    return Decision(actions=actions, language=rules.language, trace=[*rules.trace, *turn.trace],
+                    rules_version=rules.rules_version)
+
+
+def test_decision_equals_the_previous_definition():
+    rng = random.Random(5)
+    for _ in range(5000):
+        turn, _, _ = random_turn(rng)
+        for _ in range(rng.randrange(3)):
+            turn.rules_actions.insert(rng.randrange(len(turn.rules_actions) + 1),
+                                      Action("stop", None, source="rules"))
+        if rng.random() < 0.5:
+            turn.meta[LAST_REPLY] = "x"
+        if rng.random() < 0.5:
+            turn.note("faq", candidates=[])
+        rules = Decision(actions=list(turn.rules_actions), language=rng.choice(("", "sv")),
+                         trace=[{"rule": "r"}] * rng.randrange(3), rules_version="v1")
+        got = turn.decision(rules)
+        assert got == previous_decision(turn, rules)
+        assert got.actions is not turn.rules_actions and got.trace is not rules.trace
