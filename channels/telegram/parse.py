@@ -57,6 +57,7 @@ def _update_type_models() -> dict[str, type[BaseModel]] | None:
 #: and the same first error as `Update.model_validate` (an Update is its update_id plus
 #: optional, alias-free, validator-free fields), without building the Update around it.
 _TYPE_MODELS = _update_type_models()
+_FIELD_ORDER = {name: i for i, name in enumerate(Update.model_fields)}
 
 
 class UpdateRejected(PayloadRejected):
@@ -146,13 +147,14 @@ def validate_update(update: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         except ValidationError as exc:
             raise _invalid(exc, ()) from None
         return parsed.update_id, {k: getattr(parsed, k) for k in update if k in KNOWN_TYPES}
+    names = [k for k in update if k in models]  # one, unless forged
+    if len(names) > 1:
+        names.sort(key=_FIELD_ORDER.__getitem__)  # Update's field order: its first error
     present: dict[str, Any] = {}
-    for name, model in models.items():  # field order: the first error is Update's first
-        if name not in update:
-            continue
+    for name in names:
         value = update[name]
         try:
-            present[name] = None if value is None else model.model_validate(value)
+            present[name] = None if value is None else models[name].model_validate(value)
         except ValidationError as exc:
             raise _invalid(exc, (name,)) from None
     # update_id was checked to be an int; pydantic's int validation returns a plain int

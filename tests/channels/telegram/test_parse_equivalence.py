@@ -152,6 +152,8 @@ def test_fixtures_and_their_mutations_parse_the_same(options, monkeypatch):
     ({"update_id": 3, "edited_message": {"message_id": 1, "date": 0, "chat": {"id": "a"}}},
      "edited_message.chat.id"),
     ({"update_id": 4, "message": None, "callback_query": []}, "callback_query"),
+    # several invalid types: Update reports the first in its field order, not the body's
+    ({"update_id": 5, "callback_query": [], "poll": 1, "message": "x"}, "message"),
 ])
 def test_rejection_names_the_same_place(body, where):
     with pytest.raises(UpdateRejected) as new:
