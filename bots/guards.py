@@ -12,13 +12,13 @@ contact gets at most `rate_limit.max_replies` bot replies per window.
 from __future__ import annotations
 
 import bisect
+import math
 from collections import Counter
 from collections.abc import Iterable
 from datetime import timedelta
 from itertools import repeat
 from typing import TYPE_CHECKING
 
-import numpy as np
 from rapidfuzz import fuzz, process
 
 from bots.state import HANDOFF as HANDOFF_KEY
@@ -44,9 +44,11 @@ class EchoDetector:
 
     Before any comparable text is scored, an exact upper bound of `token_set_ratio`
     (`_bound`) drops the texts that cannot reach the threshold, for the whole window at
-    once: it needs the letters shared by the two word sets (one numpy pass over letter
-    counts) and the length of their shared words (packed per text in one Python int per
-    word). What passes is scored as before, so the scores are rapidfuzz's.
+    once: it needs the letters shared by the two word sets and the length of their shared
+    words. Both are sums of small integers per text, kept side by side in the fields of
+    one Python int (a few big-int additions per message, no per-text loop), and compared
+    with what the bound needs by adding a bias and testing each field's top bit. What
+    passes is scored as before, so the scores are rapidfuzz's.
     """
 
     def __init__(self, texts: Iterable[str], threshold: float) -> None:
@@ -56,29 +58,36 @@ class EchoDetector:
         self._by_length = sorted(range(len(self._corpus)), key=lambda i: len(self._corpus[i]))
         self._lengths = [len(self._corpus[i]) for i in self._by_length]
         self._scaled = [0.6 * n for n in self._lengths]  # the same expression as `_comparable`
-        # Per text, in `_by_length` order: its deduplicated words, their letter counts
-        # (one column per character of the corpus, one for every other character) and
-        # the length of the words joined by spaces (what token_set_ratio compares).
+        # Per text, in `_by_length` order: its deduplicated words and their length joined
+        # by spaces (what token_set_ratio compares).
         words = [set(self._corpus[i].split()) for i in self._by_length]
-        alphabet = sorted({ch for w in words for word in w for ch in word} | {" "})
-        self._other = len(alphabet)
-        self._columns = np.full(ord(alphabet[-1]) + 2, self._other, dtype=np.intp)
-        for col, ch in enumerate(alphabet):
-            self._columns[ord(ch)] = col
-        # float32: the counts and their sums are small integers, exact; the sum over a row
-        # is one BLAS dot product
-        self._counts = np.zeros((len(words), self._other + 1), dtype=np.float32)
-        self._ones = np.ones(self._other + 1, dtype=np.float32)
-        for row, w in enumerate(words):
-            self._counts[row] = self._histogram(" ".join(w))
-        self._set_lengths = np.array([len(" ".join(w)) for w in words], dtype=np.float64)
-        # word -> (len(word) + 1) in a 32-bit field per text containing it: the sum over a
+        self._set_lengths = [len(" ".join(w)) for w in words]
+        # One field of `width` bits per text. Every value kept in a field (shared letters,
+        # shared words' length + 1, what the bound needs: at most a message's and a
+        # text's length together, and only messages up to longest / 0.6 reach here) stays
+        # below the top bit, which flags "enough" once the bias is added.
+        longest = max(self._lengths, default=0)
+        self._width = width = max(16, (4 * longest + 8).bit_length() + 1)
+        self._top_bit = 1 << (width - 1)
+        # flags below text k (the top bit of each field): a window's flags are a xor
+        self._flags = [0]
+        for row in range(len(words)):
+            self._flags.append(self._flags[-1] | (self._top_bit << (width * row)))
+        # char -> per n, sum over texts of min(n, count of char in the text), packed: the
+        # sum over a message's characters (n = its count) is the shared letters per text
+        counts = [Counter(" ".join(w)) for w in words]
+        self._letters: dict[str, list[int]] = {}
+        for ch in sorted({ch for c in counts for ch in c}):
+            most = max(c[ch] for c in counts)
+            self._letters[ch] = [sum(min(n, c[ch]) << (width * row) for row, c in enumerate(counts))
+                                 for n in range(most + 1)]
+        # word -> (len(word) + 1) in the field of each text containing it: the sum over a
         # message's words is, per text, the length of the shared words joined, plus one
         self._postings: dict[str, int] = {}
         for row, w in enumerate(words):
             for word in w:
-                self._postings[word] = self._postings.get(word, 0) + ((len(word) + 1) << (32 * row))
-        self._needs: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # see `_need`
+                self._postings[word] = self._postings.get(word, 0) + ((len(word) + 1) << (width * row))
+        self._biases: dict[int, tuple[int, int]] = {}  # see `_bias`
         # The pipeline decides a conversation's first message twice (`conversation_opened`,
         # `message`) on the same text: the last answer is kept (a pure function of its key).
         self._last: tuple[tuple[str, tuple[str, ...]] | None, float] = (None, 0.0)
@@ -97,46 +106,51 @@ class EchoDetector:
         self._last = (key, score)  # one atomic swap
         return score
 
-    def _histogram(self, joined: str) -> np.ndarray:
-        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-        # characters past the table clip to its last entry, the "other" column
-        counts = np.bincount(self._columns.take(codes, mode="clip"), minlength=self._other + 1)
-        return counts.astype(np.float32)
-
-    def _need(self, length: int) -> tuple[np.ndarray, np.ndarray]:
-        """For a message whose word set joins to `length` characters, per text: the fewest
-        shared letters, and the fewest (shared words' length + 1), with which `_bound`
-        still reaches the threshold (minus `BOUND_SLACK`, and a hair below: a superset)."""
-        need = self._needs.get(length)
-        if need is None:
+    def _bias(self, length: int) -> tuple[int, int]:
+        """For a message whose word set joins to `length` characters: per text, the
+        fewest shared letters, and the fewest (shared words' length + 1), with which
+        `_bound` still reaches the threshold (minus `BOUND_SLACK`, a superset), as biases:
+        top bit - need, so that a field's top bit is set once its value is enough."""
+        bias = self._biases.get(length)
+        if bias is None:
             t = min(self.threshold, 100.0) - BOUND_SLACK  # above 100: nothing can pass
-            # 100 * (a + b - distance) / (a + b) >= t, with distance = a + b - 2 * letters
-            letters = (length + self._set_lengths) * (t / 200) - 1e-9
-            # 200 * s / (s + min(a, b)) >= t, with s = words - 1
-            shortest = np.minimum(self._set_lengths, float(length))
-            words = 1 + shortest * (t / (200 - t)) - 1e-9
-            need = (letters, words)
-            if len(self._needs) < MAX_NEEDS:
-                self._needs[length] = need
-        return need
+            top, width = self._top_bit, self._width
+            letters = words = 0
+            for row, n in enumerate(self._set_lengths):
+                # 100 * (a + b - distance) / (a + b) >= t, distance = a + b - 2 * letters
+                need_letters = (length + n) * (t / 200) - 1e-9
+                # 200 * s / (s + min(a, b)) >= t, with s = words - 1
+                need_words = 1 + min(length, n) * (t / (200 - t)) - 1e-9
+                letters |= (top - min(top, max(0, math.ceil(need_letters)))) << (width * row)
+                words |= (top - min(top, max(0, math.ceil(need_words)))) << (width * row)
+            bias = (letters, words)
+            if len(self._biases) < MAX_NEEDS:
+                self._biases[length] = bias
+        return bias
 
     def _candidates(self, folded: str, lo: int, hi: int) -> list[int]:
         """Indices (ascending) of the texts `_by_length[lo:hi]` whose `_bound` reaches the
         threshold: every text that can score at least the threshold is among them."""
         words = set(folded.split())
         joined = " ".join(words)
-        need_letters, need_words = self._need(len(joined))
-        letters = np.minimum(self._counts[lo:hi], self._histogram(joined)).dot(self._ones)
-        possible = letters >= need_letters[lo:hi]
+        letters = 0
+        table = self._letters
+        for ch, n in Counter(joined).items():
+            sums = table.get(ch)
+            if sums is not None:
+                letters += sums[n] if n < len(sums) else sums[-1]
         shared = sum(map(self._postings.get, words, repeat(0)))
-        if shared:
-            packed = shared.to_bytes(4 * len(self._lengths), "little")
-            possible |= np.frombuffer(packed, dtype="<u4")[lo:hi] >= need_words[lo:hi]
-        rows = np.flatnonzero(possible)
-        if not len(rows):
+        bias_letters, bias_words = self._bias(len(joined))
+        enough = ((letters + bias_letters) | (shared + bias_words)) & (self._flags[hi] ^ self._flags[lo])
+        if not enough:
             return []
-        by_length = self._by_length
-        return sorted(by_length[lo + k] for k in rows.tolist())
+        rows = []
+        width = self._width
+        while enough:
+            low = enough & -enough
+            rows.append(self._by_length[(low.bit_length() - 1) // width])
+            enough ^= low
+        return sorted(rows)
 
     def _own(self, folded: str) -> float:
         """`_top(folded, self._corpus, threshold)`, scoring only comparable lengths first."""
@@ -162,7 +176,7 @@ class EchoDetector:
         return float(score) if above < TOP else 0.0
 
 
-MAX_NEEDS = 4096  # message lengths whose `_need` rows are kept (at most the longest text / 0.6)
+MAX_NEEDS = 4096  # message lengths whose `_bias` is kept (at most the longest text / 0.6)
 BOUND_SLACK = 1e-6  # rapidfuzz's float scores are within ~1e-13 of the exact ratio
 
 

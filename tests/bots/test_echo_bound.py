@@ -2,7 +2,8 @@
 
 `EchoDetector._own` drops, before scoring, the texts whose upper bound (`_bound`) of
 `token_set_ratio` is below the threshold. These tests check the bound against rapidfuzz
-on many pairs, that the vectorised filter keeps every text that reaches the threshold,
+on many pairs, that the packed filter keeps every text that reaches the threshold (and
+exactly the texts the bound lets through),
 and `_own` against the code it replaces (`previous_own`: the comparable window scored in
 full) on the shipped texts and random corpora, and against the definition both implement,
 scoring the whole corpus and keeping the 3 closest (`_top(folded, corpus, threshold)`).
@@ -223,3 +224,24 @@ def test_top_of_a_few_texts_is_the_previous_definition():
             assert _top(q, few, threshold) == expected, (q, few)
             hits += expected > 0
     assert hits > 500
+
+
+@pytest.mark.parametrize("threshold", [88, 50, 97, 100, 0])
+def test_the_packed_filter_keeps_exactly_the_texts_the_bound_lets_through(tmp_path, threshold):
+    # the packed sums and biases against `_bound` computed from its definition, per text
+    rng = random.Random(threshold)
+    for texts in (shipped_texts(tmp_path), random_corpus(rng), random_corpus(rng)):
+        echo = EchoDetector(texts, threshold)
+        for q in queries(rng, echo._corpus, 300):
+            lo = bisect.bisect_left(echo._lengths, 0.6 * len(q))
+            hi = bisect.bisect_right(echo._scaled, len(q))
+            if not q or lo >= hi:
+                continue
+            kept = set(echo._candidates(q, lo, hi))
+            assert kept <= set(echo._by_length[lo:hi])
+            for i in echo._by_length[lo:hi]:
+                bound = _bound(*bound_inputs(q, echo._corpus[i]))
+                if bound >= threshold - BOUND_SLACK:
+                    assert i in kept, (q, echo._corpus[i])
+                elif bound < threshold - 2 * BOUND_SLACK:
+                    assert i not in kept, (q, echo._corpus[i])
