@@ -11,8 +11,8 @@ the machine's speed and noise out of the figure. After each service round the be
 waits for the backlog to be processed: `processed_msgs_per_s` is the sustained rate
 (round start to empty backlog) and `drain_s` how long the backlog took after the round.
 
-Channels: every entry of `CHANNELS` whose package exists in the tree. Loopback always
-does; Telegram (and later Slack) join once their adapters land.
+Channels: every entry of `CHANNELS` whose package exists in the tree: loopback, Telegram
+(Bot API updates, secret header) and Slack (Events API, every request signed).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ CONCURRENCY = 40  # Telegram's default webhook max_connections
 ROUND_STRIDE = 10_000_000  # message indexes per round: rounds never share a conversation
 TG_BOT, TG_SECRET = "benchbot", "bench-secret-token"
 TG_TOKEN = "123456789:AAbenchbenchbenchbenchbenchbenchbench"
+SLACK_TOKEN, SLACK_SECRET = "xoxb-bench-token", "bench-slack-signing-secret"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class ChannelSpec:
     headers: dict[str, str] = field(default_factory=dict)
     #: settings under `channels.<name>`; given the base URL of a platform API stand-in
     settings: Callable[[str], dict[str, Any]] = lambda api: {}
+    #: Slack signs every request over its body: the load generator does the same
+    signing_secret: str = ""
 
 
 CHANNELS = (
@@ -69,6 +72,12 @@ CHANNELS = (
                 "telegram", {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
                 lambda api: {"bots": [{"name": TG_BOT, "token": TG_TOKEN,
                                        "webhook_secret": TG_SECRET, "api_base": api}]}),
+    # Events API direct messages; users.info (one per new customer, then cached) and
+    # chat.postMessage go to the stand-in.
+    ChannelSpec("slack", "channels.slack.factory", "/webhooks/slack/events", "slack",
+                settings=lambda api: {"bot_token": SLACK_TOKEN, "signing_secret": SLACK_SECRET,
+                                      "api_base": f"{api}/api/"},
+                signing_secret=SLACK_SECRET),
 )
 
 
@@ -90,9 +99,28 @@ async def fake_platform_api() -> tuple[web.AppRunner, str]:
             result = True
         return web.json_response({"ok": True, "result": result})
 
+    async def slack(request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if method == "auth.test":
+            body: dict[str, Any] = {"ok": True, "team_id": "T0BENCH", "user_id": "UBENCHBOT",
+                                    "bot_id": "BBENCH", "user": "router", "team": "Bench"}
+        elif method == "users.info":
+            user = request.query.get("user") or (await request.post()).get("user", "U0")
+            body = {"ok": True, "user": {"id": str(user), "team_id": "T0BENCH", "is_bot": False,
+                                         "real_name": "Customer", "locale": "en-US",
+                                         "profile": {"real_name": "Customer",
+                                                     "display_name": "customer"}}}
+        elif method == "chat.postMessage":
+            body = {"ok": True, "channel": "D0", "ts": "1700000000.000001"}
+        else:
+            body = {"ok": True}
+        return web.json_response(body)
+
     app = web.Application()
     app.router.add_post("/bot{token}/{method}", answer)
     app.router.add_get("/bot{token}/{method}", answer)
+    app.router.add_post("/api/{method}", slack)
+    app.router.add_get("/api/{method}", slack)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -108,6 +136,8 @@ async def loadgen(url: str, spec: ChannelSpec, *, duration: float, warmup: float
             "--warmup", str(warmup)]
     for name, value in spec.headers.items():
         args += ["--header", f"{name}: {value}"]
+    if spec.signing_secret:
+        args += ["--slack-signing-secret", spec.signing_secret]
     proc = await asyncio.create_subprocess_exec(*args, cwd=ROOT, env=ENV,
                                                 stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.PIPE)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import hmac
 import itertools
 import sys
 import time
@@ -49,13 +51,35 @@ def telegram_body(i: int, conversations: int) -> bytes:
     })
 
 
+def slack_body(i: int, conversations: int) -> bytes:
+    """An Events API `event_callback` with a direct message to the app, as Slack posts it."""
+    thread = thread_of(i, conversations)
+    ts = f"{1_700_000_000 + i // 1_000_000}.{i % 1_000_000:06d}"
+    return orjson.dumps({
+        "token": "bench", "team_id": "T0BENCH", "api_app_id": "A0BENCH", "type": "event_callback",
+        "event_id": f"Ev{RUN}{i}", "event_time": int(time.time()),
+        "event": {"type": "message", "channel_type": "im", "channel": f"D{thread:08d}",
+                  "user": f"U{thread:08d}", "text": TEXTS[i % len(TEXTS)], "ts": ts,
+                  "event_ts": ts, "team": "T0BENCH"},
+    })
+
+
+def slack_signature(secret: str, body: bytes) -> dict[str, str]:
+    """Slack's request signing (v0): every request is signed over its own body."""
+    stamp = str(int(time.time()))
+    digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body,
+                      hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+
 BODIES: dict[str, Callable[[int, int], bytes]] = {"loopback": loopback_body,
-                                                    "telegram": telegram_body}
+                                                    "telegram": telegram_body,
+                                                    "slack": slack_body}
 
 
 async def load(url: str, *, body: Callable[[int, int], bytes], headers: dict[str, str],
                concurrency: int, duration: float, warmup: float,
-               conversations: int, first: int = 0) -> dict[str, float | int]:
+               conversations: int, first: int = 0, sign: str = "") -> dict[str, float | int]:
     counter = itertools.count(first)
     latencies: list[float] = []
     errors = 0
@@ -69,9 +93,10 @@ async def load(url: str, *, body: Callable[[int, int], bytes], headers: dict[str
             nonlocal errors
             while time.perf_counter() < deadline:
                 data = body(next(counter), conversations)
+                sent = {**headers, **slack_signature(sign, data)} if sign else headers
                 started = time.perf_counter()
                 try:
-                    async with session.post(url, data=data, headers=headers) as resp:
+                    async with session.post(url, data=data, headers=sent) as resp:
                         await resp.read()
                         ok = resp.status == 200
                 except aiohttp.ClientError:
@@ -113,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first", type=int, default=0,
                         help="index of the first message: rounds against one service use "
                              "disjoint ranges, so each round opens conversations of its own")
+    parser.add_argument("--slack-signing-secret", default="",
+                        help="sign every request as Slack does (v0 HMAC over its body)")
     parser.add_argument("--conversations", type=int, default=200,
                         help="conversations active at a time (each gets 5 messages)")
     args = parser.parse_args(argv)
@@ -120,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     result = asyncio.run(load(
         args.url, body=BODIES[args.body], headers={k.strip(): v.strip() for k, v in headers.items()},
         concurrency=args.concurrency, duration=args.duration, warmup=args.warmup,
-        conversations=args.conversations, first=args.first))
+        conversations=args.conversations, first=args.first, sign=args.slack_signing_secret))
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
     return 0
 
