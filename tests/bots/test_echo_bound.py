@@ -3,10 +3,10 @@
 `EchoDetector._own` drops, before scoring, the texts whose upper bound (`_bound`) of
 `token_set_ratio` is below the threshold. These tests check the bound against rapidfuzz
 on many pairs, that the packed filter keeps every text that reaches the threshold (and
-exactly the texts the bound lets through),
-and `_own` against the code it replaces (`previous_own`: the comparable window scored in
-full) on the shipped texts and random corpora, and against the definition both implement,
-scoring the whole corpus and keeping the 3 closest (`_top(folded, corpus, threshold)`).
+exactly the texts the bound lets through), and `_own` against the code it replaces
+(`previous_own`: the comparable window scored in full) on the shipped texts and random
+corpora, and against the definition both implement, scoring the whole corpus and keeping
+the 3 closest (`_top(folded, corpus, threshold)`).
 
 `previous_own` and `_top` can differ when two own texts tie exactly at the edge of the 3
 closest: rapidfuzz's `process.extract` with `score_cutoff` equal to a score can leave out
