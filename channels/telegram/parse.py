@@ -298,5 +298,8 @@ def _button_label(msg: Message, data: str) -> str:
 def _utc(value: datetime | int) -> datetime:
     # aiogram types `date` as a datetime but leaves `edit_date` a Unix timestamp
     if isinstance(value, int):
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, ValueError, OSError):
+            raise UpdateRejected("invalid_update", f"timestamp out of range: {value}") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -141,3 +141,11 @@ def test_rejections_carry_a_code(body, code):
 def test_unknown_type_payload_is_rejected():
     with pytest.raises(UpdateRejected):
         parse("unknown_type")
+
+
+def test_an_edit_date_out_of_range_is_rejected_not_a_crash():
+    update = payload("edited_message")
+    update["edited_message"]["edit_date"] = 2**70
+    with pytest.raises(UpdateRejected) as err:
+        parse_update(update, bot_name="support", bot_username="support_bot")
+    assert err.value.code == "invalid_update" and "out of range" in str(err.value)
