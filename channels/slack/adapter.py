@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -88,11 +89,25 @@ class SlackAdapter(ChannelAdapter):
     def bolt(self, intake: Intake) -> AsyncApp:
         """The bolt app (built once; `routes` and `start` both need it)."""
         self._intake = intake
+        self._keep_alive()
         if self._bolt is None:
             self._bolt = bolt_app.build_bolt(signing_secret=self.settings.signing_secret,
                                              client=self.client, on_event=self._on_event,
                                              on_action=self._on_action)
         return self._bolt
+
+    def _keep_alive(self) -> None:
+        """One keep-alive HTTP session for every Web API call (users.info before each new
+        customer's first message, chat.postMessage): without one, slack_sdk opens a new
+        session and TCP connection per call. Bolt's per-request clients share it too."""
+        if self.client.session is not None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # built outside the service (tools, tests): per-call sessions, as before
+        self.client.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.settings.request_timeout))
 
     def routes(self, intake: Intake) -> Sequence[web.RouteDef]:
         if self.settings.mode != "http":
