@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from router.config import Config, load_config
 from router.errors import ConfigError
+from router.store import Store, open_store
 
 DEFAULT_CONFIG = os.environ.get("INQUIRY_ROUTER_CONFIG", "config.yaml")
 
@@ -36,3 +40,23 @@ def load_or_report(path: str, *, with_rules: bool = True) -> Config | None:
     except ConfigError as exc:
         print_problems(exc)
         return None
+
+
+def run_with_store(args: argparse.Namespace,
+                   work: Callable[[argparse.Namespace, Store], Awaitable[int]]) -> int:
+    """Load the config (not the rules), open its store, run `work`, close the store:
+    what the store maintenance commands (`outbox`, `inbox`) share."""
+    config = load_or_report(args.config, with_rules=False)
+    if config is None:
+        return 1
+
+    async def main() -> int:
+        store = open_store(config.settings.storage.url,
+                           base_dir=Path(config.path).resolve().parent)
+        await store.open()
+        try:
+            return await work(args, store)
+        finally:
+            await store.close()
+
+    return asyncio.run(main())

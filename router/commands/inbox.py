@@ -8,12 +8,9 @@ inbox, marked failed with the reason; after a fix, `retry` hands it back to the 
 from __future__ import annotations
 
 import argparse
-import asyncio
-from pathlib import Path
 
-from router.commands._common import add_config_arg, load_or_report
-from router.config import Config
-from router.store import open_store
+from router.commands._common import add_config_arg, run_with_store
+from router.store import Store
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -29,26 +26,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_or_report(args.config, with_rules=False)
-    if config is None:
-        return 1
-    return asyncio.run(_run(args, config))
+    return run_with_store(args, _run)
 
 
-async def _run(args: argparse.Namespace, config: Config) -> int:
-    store = open_store(config.settings.storage.url, base_dir=Path(config.path).resolve().parent)
-    await store.open()
-    try:
-        if args.inbox_command == "list":
-            counts = await store.read(lambda tx: tx.inbox_counts())
-            print(f"{counts['pending']} waiting for processing, {counts['failed']} failed")
-            for channel, external_id, received_at, reason in await store.read(
-                    lambda tx: tx.inbox_failures(args.limit)):
-                print(f"{received_at}  {channel:<12} {external_id:<24} {reason}")
-            return 0
-        count = await store.write(lambda tx: tx.inbox_retry(args.channel))
-        print(f"{count} message{'' if count == 1 else 's'} queued for processing again "
-              "(a running service picks them up within 30 s, a starting one at once)")
+async def _run(args: argparse.Namespace, store: Store) -> int:
+    if args.inbox_command == "list":
+        counts = await store.read(lambda tx: tx.inbox_counts())
+        print(f"{counts['pending']} waiting for processing, {counts['failed']} failed")
+        for channel, external_id, received_at, reason in await store.read(
+                lambda tx: tx.inbox_failures(args.limit)):
+            print(f"{received_at}  {channel:<12} {external_id:<24} {reason}")
         return 0
-    finally:
-        await store.close()
+    count = await store.write(lambda tx: tx.inbox_retry(args.channel))
+    print(f"{count} message{'' if count == 1 else 's'} queued for processing again "
+          "(a running service picks them up within 30 s, a starting one at once)")
+    return 0

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-from pathlib import Path
 
-from router.commands._common import add_config_arg, load_or_report
+from router.commands._common import add_config_arg, run_with_store
 from router.model import OutboxStatus
-from router.store import open_store, utcnow
+from router.store import Store, utcnow
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,34 +24,26 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_or_report(args.config, with_rules=False)
-    if config is None:
-        return 1
-    return asyncio.run(_run(args, config))
+    return run_with_store(args, _run)
 
 
-async def _run(args: argparse.Namespace, config) -> int:  # type: ignore[no-untyped-def]
-    store = open_store(config.settings.storage.url, base_dir=Path(config.path).resolve().parent)
-    await store.open()
-    try:
-        if args.outbox_command == "list":
-            if args.status == "all":
-                statuses = list(OutboxStatus)
-            elif args.status:
-                statuses = [OutboxStatus(args.status)]
-            else:
-                statuses = [OutboxStatus.DEAD, OutboxStatus.FAILED]
-            rows = await store.read(lambda tx: tx.outbox_list(statuses, args.limit))
-            if not rows:
-                print("no deliveries with status " + ", ".join(map(str, statuses)))
-            for row in rows:
-                print(f"{row.id:>6}  {row.status:<7} {row.channel:<9} attempts={row.attempts:<2} "
-                      f"conversation={row.conversation_id}  {row.last_error}")
-            return 0
-        ids = args.ids or None
-        count = await store.write(lambda tx: tx.outbox_requeue(ids, utcnow()))
-        print(f"{count} deliver{'y' if count == 1 else 'ies'} queued for retry "
-              "(a running service picks them up within 30 s)")
+async def _run(args: argparse.Namespace, store: Store) -> int:
+    if args.outbox_command == "list":
+        if args.status == "all":
+            statuses = list(OutboxStatus)
+        elif args.status:
+            statuses = [OutboxStatus(args.status)]
+        else:
+            statuses = [OutboxStatus.DEAD, OutboxStatus.FAILED]
+        rows = await store.read(lambda tx: tx.outbox_list(statuses, args.limit))
+        if not rows:
+            print("no deliveries with status " + ", ".join(map(str, statuses)))
+        for row in rows:
+            print(f"{row.id:>6}  {row.status:<7} {row.channel:<9} attempts={row.attempts:<2} "
+                  f"conversation={row.conversation_id}  {row.last_error}")
         return 0
-    finally:
-        await store.close()
+    ids = args.ids or None
+    count = await store.write(lambda tx: tx.outbox_requeue(ids, utcnow()))
+    print(f"{count} deliver{'y' if count == 1 else 'ies'} queued for retry "
+          "(a running service picks them up within 30 s)")
+    return 0
