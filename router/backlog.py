@@ -41,7 +41,7 @@ Key = tuple[str, str]
 
 class Backlog:
     def __init__(self, store: Store, pipeline: Pipeline, *, after: AfterProcessing | None = None,
-                 max_pending: int = 20_000, batch: int = 128, rescan: float = 30.0,
+                 max_pending: int = 20_000, in_flight: int = 128, rescan: float = 30.0,
                  orphan_age: float = 30.0) -> None:
         """Every `rescan` seconds of idleness, pending rows older than `orphan_age`
         seconds that are not queued here are taken up (another instance's that died,
@@ -50,7 +50,7 @@ class Backlog:
         self.pipeline = pipeline
         self.after = after
         self.max_pending = max_pending
-        self.batch = batch
+        self.in_flight = in_flight
         self.rescan = rescan
         self.orphan_age = orphan_age
         self._queue: deque[InboundMessage] = deque()
@@ -140,9 +140,9 @@ class Backlog:
         return found
 
     async def _run(self) -> None:
-        """Keep up to `batch` messages in the store's hands at a time, in arrival order
+        """Keep up to `in_flight` messages in the store's hands at a time, in arrival order
         (the writer keeps the order it was given), topping up as each one commits."""
-        slots = asyncio.Semaphore(self.batch)
+        slots = asyncio.Semaphore(self.in_flight)
         while True:
             if not self._queue:
                 if not self._busy:
