@@ -215,6 +215,9 @@ class Service:
         self._start_retention()  # privacy (issue 13)
         if self._reload_enabled and isinstance(self.decider, Decider):
             self._start_reloader(self.decider)
+        # What a previous run accepted but did not process is queued first, before the
+        # port opens and any new message can arrive behind it.
+        await self.backlog.start()
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host or s.http.host, s.http.port if port is None else port)
@@ -222,9 +225,6 @@ class Service:
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else port
-        # What a previous run accepted but did not process goes first, before any new
-        # message can arrive.
-        await self.backlog.start()
         for adapter in self.channels.values():
             await adapter.start(self.intake_for(adapter))
         self.state["ready"] = True
