@@ -13,15 +13,17 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from router.channel import ChannelAdapter, SendResult
 from router.errors import ChannelError
 from router.model import OutboxRow, OutboxStatus
-from router.store.base import Store, utcnow
+from router.store.base import Store, Tx, utcnow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
@@ -93,6 +95,11 @@ class Dispatcher:
             return 30.0
         return min(30.0, max(0.01, (due - self.clock()).total_seconds()))
 
+    async def _write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
+        """The outbox's bookkeeping is background work for the store: nobody waits for an
+        answer, so acknowledgements of new messages go first under a burst."""
+        return await self.store.write(fn, background=True)
+
     async def dispatch_due(self) -> int:
         """Lease what is due (as many as free send slots) and start sending it."""
         free = self.concurrency - len(self._inflight)
@@ -100,10 +107,7 @@ class Dispatcher:
             return 0
         now = self.clock()
         until = now + timedelta(seconds=self.lease)
-        # Background work for the store: nobody waits for an answer, so acknowledgements of
-        # new messages go first under a burst.
-        rows = await self.store.write(lambda tx: tx.outbox_lease(now, until, free),
-                                      background=True)
+        rows = await self._write(lambda tx: tx.outbox_lease(now, until, free))
         for row in rows:
             task = asyncio.create_task(self._send(row))
             self._inflight.add(task)
@@ -136,7 +140,7 @@ class Dispatcher:
             if result.thread_keys and row.conversation_id is not None:
                 await tx.add_thread_keys(row.channel, result.thread_keys, row.conversation_id)
 
-        await self.store.write(unit, background=True)
+        await self._write(unit)
         log.info("sent outbox row %s on %s", row.id, row.channel,
                  extra={"outbox_id": row.id, "channel": row.channel, "attempt": row.attempts})
         if self.on_settled:
@@ -145,13 +149,11 @@ class Dispatcher:
     async def _settle_failure(self, row: OutboxRow, exc: ChannelError) -> None:
         reason = exc.reason[:500]
         if exc.permanent:
-            await self.store.write(
-                lambda tx: tx.outbox_give_up(row.id, OutboxStatus.FAILED, reason), background=True)
+            await self._write(lambda tx: tx.outbox_give_up(row.id, OutboxStatus.FAILED, reason))
             log.warning("outbox row %s failed permanently on %s: %s", row.id, row.channel, reason)
             outcome = "failed"
         elif row.attempts >= self.max_attempts:
-            await self.store.write(
-                lambda tx: tx.outbox_give_up(row.id, OutboxStatus.DEAD, reason), background=True)
+            await self._write(lambda tx: tx.outbox_give_up(row.id, OutboxStatus.DEAD, reason))
             log.error("outbox row %s dead after %d attempts on %s: %s", row.id, row.attempts,
                       row.channel, reason)
             outcome = "dead"
@@ -160,8 +162,7 @@ class Dispatcher:
             if exc.retry_after is not None:
                 delay = max(delay, float(exc.retry_after))
             when = self.clock() + timedelta(seconds=delay)
-            await self.store.write(
-                lambda tx: tx.outbox_retry_later(row.id, when, reason), background=True)
+            await self._write(lambda tx: tx.outbox_retry_later(row.id, when, reason))
             log.info("outbox row %s retry in %.1fs on %s: %s", row.id, delay, row.channel, reason)
             outcome = "retry"
         if self.on_settled:
