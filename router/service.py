@@ -102,9 +102,8 @@ class Service:
         started = time.perf_counter()
         result = await self.pipeline.ingest(message)
         self._count(message, result, started)
-        adapter = self.channels.get(message.channel)
-        if adapter is not None and not result.duplicate:
-            await self._after(adapter, message, result)
+        if not result.duplicate:
+            await self._after_processing(message, result)
         return result
 
     async def accept(self, message: InboundMessage) -> IngestResult:
@@ -125,17 +124,15 @@ class Service:
         self.metrics.inbound.labels(message.channel,
                                     "duplicate" if result.duplicate else "stored").inc()
 
-    async def _after(self, adapter: ChannelAdapter, message: InboundMessage,
-                     result: IngestResult) -> None:
+    async def _after_processing(self, message: InboundMessage, result: IngestResult) -> None:
+        """The channel's follow-up of a processed message, in both acknowledgement modes."""
+        adapter = self.channels.get(message.channel)
+        if adapter is None:
+            return
         try:
             await adapter.after_processing(message, result)
         except Exception:  # the message is stored and processed; its extras must not fail it
             log.exception("channel %s: after-processing hook failed", adapter.name)
-
-    async def _after_backlog(self, message: InboundMessage, result: IngestResult) -> None:
-        adapter = self.channels.get(message.channel)
-        if adapter is not None:
-            await self._after(adapter, message, result)
 
     def _on_settled(self, row: OutboxRow, outcome: str) -> None:
         self.metrics.outbound.labels(row.channel, outcome).inc()
@@ -178,7 +175,7 @@ class Service:
         self.pipeline = Pipeline(self.store, self.decider, default_queue=s.service.default_queue,
                                  reopen_window=s.service.reopen_window,
                                  on_commit=committed, on_conversation=agents.desk.on_conversation)
-        self.backlog = Backlog(self.store, self.pipeline, after=self._after_backlog,
+        self.backlog = Backlog(self.store, self.pipeline, after=self._after_processing,
                                max_pending=s.service.max_backlog)
         self.extra_status["backlog"] = self.backlog.status
         self.app = create_app(max_body_bytes=s.http.max_body_bytes, state=self.state)
