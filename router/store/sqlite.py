@@ -7,7 +7,8 @@ of in-memory work in WAL mode); all units queued while one batch runs share the 
 `COMMIT`. In WAL mode with `synchronous=NORMAL` a COMMIT only appends to the log, so it
 runs inline; the checkpoint, which copies the log into the database and fsyncs, runs in
 a worker thread between batches. Background units (work nobody waits for) get a bounded
-share of each batch while foreground units keep arriving: see `SqliteStore.__init__`.
+share while foreground units keep arriving, and step aside while the event loop is
+saturated: see `SqliteStore.__init__`.
 `synchronous=NORMAL` in WAL mode keeps every committed transaction across a process crash
 (`kill -9`); only an OS crash or power loss may roll back the last commits.
 """
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 
 from router.errors import StoreError
 from router.store.base import Store, Tx, utcnow
+from router.store.loop_load import LoopLoad
 from router.store.migrate import migrations, split_statements
 from router.store.sqlite_tx import SqliteTx
 
@@ -40,6 +42,12 @@ FOREGROUND_QUIET = 0.02  # seconds without foreground units before background wo
 # Background units per batch otherwise: a foreground unit arriving meanwhile waits for at
 # most this many (a processed message is about half a millisecond of work).
 BACKGROUND_BATCH = 32
+# The event loop's thread is saturated when it is on the CPU this share of the time.
+SATURATED = 0.85
+# While saturated, background work takes one unit every this many batches: it slows to a
+# trickle (the oldest pending replies still go out) but never stops.
+YIELD_BATCHES = 8
+ANSWER_HOPS = 3
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -67,16 +75,22 @@ class _Job:
 
 class SqliteStore(Store):
     def __init__(self, path: str | Path, *, max_batch: int = 512,
-                 background_share: int = 1, commit_interval: float = 0.004) -> None:
+                 background_share: int = 2, commit_interval: float = 0.004) -> None:
         """`background_share`: background units (processing of accepted messages, outbox
-        bookkeeping, timers) taken into a batch while foreground units (someone waits:
-        a webhook's acknowledgement, an agent) keep coming. Acknowledgements stay quick
-        under a burst; the backlog is worked off at full speed once the burst passes.
+        bookkeeping, timers) committed after each foreground batch while foreground units
+        (someone waits: a webhook's acknowledgement, an agent) keep coming and the loop
+        has room. When the loop is saturated, background work steps aside (one unit every
+        `YIELD_BATCHES` batches): platforms time out on acknowledgements, while the
+        backlog is bounded (`service.max_backlog`) and worked off at full speed once the
+        burst passes. Background units commit separately from the foreground batch, so
+        an acknowledgement never waits for the processing committed with it.
         `commit_interval`: under foreground load, commits come at most this often, so
         each carries more units (the answer waits at most this much longer)."""
         self.path = Path(path)
         self.max_batch = max_batch
         self.background_share = max(1, background_share)
+        self._load = LoopLoad()
+        self._yielded = 0  # batches in a row without background units while saturated
         self.commit_interval = commit_interval
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
@@ -195,16 +209,37 @@ class SqliteStore(Store):
             # Foreground units arrive between batches (a webhook's next request comes in
             # after the previous answer went out), so "none queued right now" does not
             # mean idle: background work gets its full share only after a quiet spell.
-            busy = busy or bool(batch)
-            room = self.background_share if busy else BACKGROUND_BATCH
-            batch += [background.popleft() for _ in range(min(len(background), room))]
-            await self._commit(batch)
+            room = self._background_room(busy or bool(batch), now)
+            if batch:
+                await self._commit(batch)
+                if room and background:
+                    # The answers go out before background work runs. A result reaches
+                    # its caller through a few callbacks (future, shield, the caller's
+                    # task), each one loop iteration.
+                    for _ in range(ANSWER_HOPS):
+                        await asyncio.sleep(0)
+            extra = [background.popleft() for _ in range(min(len(background), room))]
+            if extra:
+                await self._commit(extra)
             if self._since_checkpoint >= CHECKPOINT_EVERY:
                 self._since_checkpoint = 0
                 await self._checkpoint_wal()
             # Let the units' callers run (answer, send the next request) before the next
             # batch is formed: units never suspend, so nothing else ran meanwhile.
             await asyncio.sleep(0)
+
+    def _background_room(self, busy: bool, now: float) -> int:
+        """How many background units to commit in this cycle."""
+        if not busy:
+            return BACKGROUND_BATCH
+        if self._load.update(now) < SATURATED:
+            self._yielded = 0
+            return self.background_share
+        if self._yielded < YIELD_BATCHES:
+            self._yielded += 1
+            return 0
+        self._yielded = 0
+        return 1
 
     async def _checkpoint_wal(self) -> None:
         """Copy the WAL into the database file and fsync it, in a thread, between batches.

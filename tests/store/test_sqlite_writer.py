@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from router.pipeline import Pipeline
-from router.store.sqlite import BACKGROUND_BATCH, SqliteStore
+from router.store.sqlite import BACKGROUND_BATCH, SATURATED, YIELD_BATCHES, SqliteStore
 from tests.router.test_backlog import inbound
 
 
@@ -48,3 +48,49 @@ async def test_the_wal_stays_bounded_under_a_stream_of_small_commits(tmp_path: P
     finally:
         await store.close()
     assert wal < 8 * 1024 * 1024, wal
+
+
+class _Load:
+    """A stand-in for the loop's utilisation, so the policy is tested without CPU load."""
+
+    def __init__(self, utilisation: float) -> None:
+        self.utilisation = utilisation
+
+    def update(self, now: float) -> float:
+        return self.utilisation
+
+
+def test_background_work_steps_aside_only_while_the_loop_is_saturated(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "router.db", background_share=2)
+    store._load = _Load(0.3)  # type: ignore[assignment]
+    assert store._background_room(busy=False, now=0.0) == BACKGROUND_BATCH
+    assert store._background_room(busy=True, now=0.0) == 2  # acknowledgements, with room
+    store._load = _Load(SATURATED + 0.05)  # type: ignore[assignment]
+    rooms = [store._background_room(busy=True, now=0.0) for _ in range(3 * (YIELD_BATCHES + 1))]
+    # a trickle, never nothing: one unit every YIELD_BATCHES + 1 batches
+    assert rooms == ([0] * YIELD_BATCHES + [1]) * 3
+    assert store._background_room(busy=False, now=0.0) == BACKGROUND_BATCH  # burst over
+
+
+async def test_an_acknowledgement_does_not_wait_for_background_units_of_its_cycle(
+        tmp_path: Path) -> None:
+    """Foreground and background units of one cycle commit separately: the foreground
+    callers are answered before the background units run."""
+    store = SqliteStore(tmp_path / "router.db", background_share=4)
+    await store.open()
+    events: list[str] = []
+
+    def unit(name: str):
+        async def run(tx) -> None:
+            events.append(name)
+        return run
+
+    try:
+        background = [asyncio.ensure_future(store.write(unit(f"b{i}"), background=True))
+                      for i in range(4)]
+        ack = asyncio.ensure_future(store.write(unit("ack")))
+        ack.add_done_callback(lambda _: events.append("answered"))
+        await asyncio.gather(ack, *background)
+    finally:
+        await store.close()
+    assert events.index("answered") < events.index("b0")
