@@ -8,6 +8,9 @@ the normalised message) and the platform gets its 200 after that commit. `run` t
 processes accepted messages in arrival order through the same pipeline code as
 `Pipeline.ingest`; each processing unit takes its message out of the pending set in its
 own commit, so a message is processed exactly once, across restarts and instances.
+A channel may accept a payload unparsed (`UnparsedInbound`): its adapter's
+`parse_accepted` then turns it into a message here, before processing, so the platform's
+validation is not paid before the acknowledgement either.
 
 Nothing is lost: pending messages are in the store; at start (and every `rescan` seconds
 for ones another instance left behind) they are read back and processed. A message whose
@@ -28,32 +31,36 @@ from datetime import timedelta
 
 from router.channel import IngestResult
 from router.errors import StoreError
-from router.inbound_json import load_inbound
-from router.model import InboundMessage
+from router.inbound_json import load_accepted
+from router.model import Accepted, InboundMessage, UnparsedInbound
 from router.pipeline import Pipeline
 from router.store.base import Store, Tx
 
 log = logging.getLogger(__name__)
 
 AfterProcessing = Callable[[InboundMessage, IngestResult], Awaitable[None]]
+# An unparsed payload's message, or None when it holds nothing to process; raises when
+# the payload cannot be processed at all (the item is then marked failed).
+ParseAccepted = Callable[[UnparsedInbound], InboundMessage | None]
 Key = tuple[str, str]
 
 
 class Backlog:
     def __init__(self, store: Store, pipeline: Pipeline, *, after: AfterProcessing | None = None,
-                 max_pending: int = 20_000, in_flight: int = 128, rescan: float = 30.0,
-                 orphan_age: float = 30.0) -> None:
+                 parse: ParseAccepted | None = None, max_pending: int = 20_000,
+                 in_flight: int = 128, rescan: float = 30.0, orphan_age: float = 30.0) -> None:
         """Every `rescan` seconds of idleness, pending rows older than `orphan_age`
         seconds that are not queued here are taken up (another instance's that died,
         failed ones an admin retried, ones a store error left behind)."""
         self.store = store
         self.pipeline = pipeline
         self.after = after
+        self.parse = parse
         self.max_pending = max_pending
         self.in_flight = in_flight
         self.rescan = rescan
         self.orphan_age = orphan_age
-        self._queue: deque[InboundMessage] = deque()
+        self._queue: deque[Accepted] = deque()
         self._queued: set[Key] = set()
         self._work = asyncio.Event()
         self._room = asyncio.Event()
@@ -74,7 +81,7 @@ class Backlog:
     def status(self) -> dict[str, int]:
         return {"pending": self.pending, "processed": self.processed, "failed": self.failed}
 
-    async def accept(self, message: InboundMessage) -> IngestResult:
+    async def accept(self, message: Accepted) -> IngestResult:
         while len(self._queue) >= self.max_pending:
             self._room.clear()
             await self._room.wait()  # backpressure: the platform waits (and may retry)
@@ -107,7 +114,7 @@ class Backlog:
         if self._tasks:
             await asyncio.wait(list(self._tasks))
 
-    def _push(self, message: InboundMessage) -> None:
+    def _push(self, message: Accepted) -> None:
         key = (message.channel, message.external_id)
         if key in self._queued:
             return
@@ -129,7 +136,7 @@ class Backlog:
             if (channel, external_id) in self._queued:
                 continue
             try:
-                message = load_inbound(text)
+                message = load_accepted(text)
             except (ValueError, TypeError, KeyError) as exc:
                 await self._fail(channel, external_id, f"unreadable pending message: {exc}")
                 continue
@@ -163,7 +170,7 @@ class Backlog:
             self._tasks.add(task)
             task.add_done_callback(lambda t, m=message: self._done(t, m, slots))
 
-    def _done(self, task: asyncio.Task[None], message: InboundMessage,
+    def _done(self, task: asyncio.Task[None], message: Accepted,
               slots: asyncio.Semaphore) -> None:
         self._tasks.discard(task)
         self._busy -= 1
@@ -178,7 +185,10 @@ class Backlog:
         except StoreError as exc:
             log.warning("backlog: rescan failed: %s", exc)
 
-    async def _process(self, message: InboundMessage) -> None:
+    async def _process(self, item: Accepted) -> None:
+        message = await self._parsed(item) if isinstance(item, UnparsedInbound) else item
+        if message is None:
+            return
         try:
             result = await self.pipeline.process(message)
         except StoreError as exc:
@@ -201,6 +211,29 @@ class Backlog:
                 await self.after(message, result)
             except Exception:
                 log.exception("backlog: after-processing hook of %s failed", message.channel)
+
+    async def _parsed(self, item: UnparsedInbound) -> InboundMessage | None:
+        """The message of an accepted payload; None when there is nothing to process (then
+        the payload is settled here, or marked failed when it cannot be parsed)."""
+        try:
+            if self.parse is None:
+                raise RuntimeError("no parser for accepted payloads")
+            message = self.parse(item)
+            if message is not None and (message.channel, message.external_id) != (
+                    item.channel, item.external_id):
+                raise ValueError(f"parsed message has key {message.channel} "
+                                 f"{message.external_id}")
+        except Exception as exc:
+            log.exception("backlog: parsing %s %s failed", item.channel, item.external_id)
+            await self._fail(item.channel, item.external_id, f"{exc.__class__.__name__}: {exc}")
+            return None
+        if message is None:
+            try:
+                await self.pipeline.settle(item.channel, item.external_id)
+            except StoreError as exc:  # still pending: the next rescan parses it again
+                log.warning("backlog: %s %s not settled yet: %s", item.channel,
+                            item.external_id, exc)
+        return message
 
     async def _fail(self, channel: str, external_id: str, error: str) -> None:
         self.failed += 1

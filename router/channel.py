@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from router.model import InboundMessage, OutboundMessage
+from router.model import InboundMessage, OutboundMessage, UnparsedInbound
 from router.store.base import Store
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ class IngestResult:
 
 
 Intake = Callable[[InboundMessage], Awaitable[IngestResult]]
+AcceptUnparsed = Callable[[UnparsedInbound], Awaitable[IngestResult]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,9 @@ class ChannelAdapter(ABC):
     #: process it afterwards (service.acknowledge); such a channel does what needs the
     #: stored message's ids in `after_processing`, which runs in both modes
     deferrable: bool = False
+    #: set by the service when this deferrable channel acknowledges once stored: stores
+    #: a payload unparsed, and `parse_accepted` turns it into a message when processed
+    accept_unparsed: AcceptUnparsed | None = None
 
     async def start(self, intake: Intake) -> None:  # noqa: B027 - optional hook
         """Begin receiving (polling, IMAP IDLE...). Webhook channels use `routes`."""
@@ -68,6 +72,11 @@ class ChannelAdapter(ABC):
     async def after_processing(self, message: InboundMessage,  # noqa: B027 - optional hook
                                result: IngestResult) -> None:
         """Called once a new message has been processed (its ids are known)."""
+
+    def parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
+        """The message in a payload this channel accepted unparsed; None when it holds
+        nothing to process (ignored or rejected, logged here). Raising marks it failed."""
+        raise NotImplementedError(f"channel {self.name} accepts no unparsed payloads")
 
     @abstractmethod
     async def send(self, message: OutboundMessage) -> SendResult:

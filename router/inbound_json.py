@@ -1,20 +1,58 @@
-"""An `InboundMessage` as JSON and back: how an accepted message waits in the inbox.
+"""An accepted message as JSON and back: how it waits in the inbox until processed.
 
 Deferred processing (router/backlog.py) commits the normalised message before the
 platform is acknowledged and processes it afterwards, possibly after a restart, so the
 message must survive as text. Every field round-trips; `received_at` keeps its offset.
+An `UnparsedInbound` keeps its platform payload as it came, under `unparsed`.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
 from typing import Any
 
 import orjson
 
-from router.model import Attachment, InboundKind, InboundMessage, Sender
+from router.model import Accepted, Attachment, InboundKind, InboundMessage, Sender, UnparsedInbound
 
 _VERSION = 1
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
+def dump_accepted(item: Accepted) -> str:
+    if isinstance(item, UnparsedInbound):
+        return _dumps({"v": _VERSION, "channel": item.channel, "external_id": item.external_id,
+                       "unparsed": dict(item.payload)})
+    return dump_inbound(item)
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    try:
+        return orjson.dumps(data, default=str).decode()
+    except TypeError:
+        # what orjson refuses (an integer beyond 64 bits, a lone surrogate: forged
+        # payloads) the json module writes, escaped to ASCII
+        return json.dumps(data, default=str)
+
+
+def _loads(text: str) -> Any:
+    if _LONG_NUMBER.search(text) is None:  # orjson would read a longer integer as a float
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass  # e.g. an escaped lone surrogate, which the json module reads
+    return json.loads(text)
+
+
+def load_accepted(text: str) -> Accepted:
+    data = _loads(text)
+    if data.get("v") != _VERSION:
+        raise ValueError(f"unknown pending message version {data.get('v')!r}")
+    if "unparsed" in data:
+        return UnparsedInbound(data["channel"], data["external_id"], data["unparsed"])
+    return _message(data)
 
 
 def dump_inbound(msg: InboundMessage) -> str:
@@ -43,13 +81,17 @@ def dump_inbound(msg: InboundMessage) -> str:
         data["metadata"] = dict(msg.metadata)
     if msg.raw is not None:
         data["raw"] = dict(msg.raw)
-    return orjson.dumps(data, default=str).decode()
+    return _dumps(data)
 
 
 def load_inbound(text: str) -> InboundMessage:
-    data = orjson.loads(text)
-    if data.get("v") != _VERSION:
-        raise ValueError(f"unknown pending message version {data.get('v')!r}")
+    item = load_accepted(text)
+    if not isinstance(item, InboundMessage):
+        raise ValueError("pending item is an unparsed payload, not a message")
+    return item
+
+
+def _message(data: dict[str, Any]) -> InboundMessage:
     sender = Sender(*data["sender"])
     return InboundMessage(
         channel=data["channel"], external_id=data["external_id"],

@@ -122,6 +122,24 @@ class InboundMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class UnparsedInbound:
+    """A platform payload accepted before it was parsed (`service.acknowledge: stored`).
+
+    Validating a payload into an `InboundMessage` can cost more than storing it (a
+    Telegram update goes through aiogram's pydantic models), so a channel may store the
+    payload under its dedupe key and let its adapter's `parse_accepted` turn it into a
+    message during processing. `external_id` must be the parsed message's.
+    """
+
+    channel: str
+    external_id: str
+    payload: Mapping[str, Any]
+
+
+Accepted = InboundMessage | UnparsedInbound
+
+
+@dataclass(frozen=True, slots=True)
 class QuickReply:
     label: str
     payload: str

@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 
 from router.channel import IngestResult
 from router.effects import Applied, apply_actions, set_status
-from router.inbound_json import dump_inbound
+from router.inbound_json import dump_accepted
 from router.model import (
+    Accepted,
     AuthorKind,
     Contact,
     Conversation,
@@ -82,13 +83,22 @@ class Pipeline:
         outcome = await self.store.write(lambda tx: self._ingest(tx, message, decide, now))
         return self._committed(outcome)
 
-    async def accept(self, message: InboundMessage) -> bool:
-        """Only store the message, for processing later (acknowledge on "stored"); False
-        for a redelivery. `process` must follow: router/backlog.py makes sure it does."""
+    async def accept(self, item: Accepted) -> bool:
+        """Only store the message (or its unparsed payload), for processing later
+        (acknowledge on "stored"); False for a redelivery. `process` (or `settle`, for a
+        payload that turns out to hold no message) must follow: router/backlog.py makes
+        sure it does."""
         now = self.clock()
-        pending = dump_inbound(message)
+        pending = dump_accepted(item)
         return await self.store.write(
-            lambda tx: tx.inbox_accept(message.channel, message.external_id, now, pending))
+            lambda tx: tx.inbox_accept(item.channel, item.external_id, now, pending))
+
+    async def settle(self, channel: str, external_id: str) -> bool:
+        """Take an accepted payload that holds nothing to process (ignored or rejected
+        once parsed) out of the pending set; its inbox key stays, so a redelivery is
+        still recognised. False when it was settled already."""
+        return await self.store.write(lambda tx: tx.inbox_take(channel, external_id),
+                                      background=True)
 
     async def process(self, message: InboundMessage) -> IngestResult:
         """Process an accepted message; `duplicate` when it was processed already (by

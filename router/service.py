@@ -28,7 +28,7 @@ from router.channel import ChannelAdapter, ChannelContext, IngestResult, Intake
 from router.config import Config, load_config
 from router.errors import ServiceStopping
 from router.metrics import Metrics, metrics_handler
-from router.model import InboundMessage, OutboxRow
+from router.model import Accepted, InboundMessage, OutboxRow, UnparsedInbound
 from router.outbox import Dispatcher
 from router.pipeline import Decide, Pipeline, queue_everything
 from router.reloader import Reloader
@@ -106,7 +106,7 @@ class Service:
             await self._after_processing(message, result)
         return result
 
-    async def accept(self, message: InboundMessage) -> IngestResult:
+    async def accept(self, message: Accepted) -> IngestResult:
         """Store only; the backlog processes it next (acknowledge: stored)."""
         if self.state["stopping"] or self.backlog is None:
             raise ServiceStopping()
@@ -117,9 +117,16 @@ class Service:
 
     def intake_for(self, adapter: ChannelAdapter) -> Intake:
         deferred = adapter.deferrable and self.config.settings.service.acknowledge == "stored"
+        adapter.accept_unparsed = self.accept if deferred else None
         return self.accept if deferred else self.intake
 
-    def _count(self, message: InboundMessage, result: IngestResult, started: float) -> None:
+    def _parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
+        adapter = self.channels.get(item.channel)
+        if adapter is None:
+            raise LookupError(f"channel {item.channel} is not configured")
+        return adapter.parse_accepted(item)
+
+    def _count(self, message: Accepted, result: IngestResult, started: float) -> None:
         self.metrics.pipeline_seconds.labels(message.channel).observe(time.perf_counter() - started)
         self.metrics.inbound.labels(message.channel,
                                     "duplicate" if result.duplicate else "stored").inc()
@@ -176,7 +183,7 @@ class Service:
                                  reopen_window=s.service.reopen_window,
                                  on_commit=committed, on_conversation=agents.desk.on_conversation)
         self.backlog = Backlog(self.store, self.pipeline, after=self._after_processing,
-                               max_pending=s.service.max_backlog)
+                               parse=self._parse_accepted, max_pending=s.service.max_backlog)
         self.extra_status["backlog"] = self.backlog.status
         self.app = create_app(max_body_bytes=s.http.max_body_bytes, state=self.state)
         # --- console (issue 7): /console, its cookie sessions on /api/v1, web chat signals

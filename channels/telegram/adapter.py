@@ -31,7 +31,7 @@ from channels.telegram.settings import BotSettings
 from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
 from router.errors import ServiceStopping
 from router.http_errors import json_error
-from router.model import InboundMessage, OutboundMessage
+from router.model import InboundMessage, OutboundMessage, UnparsedInbound
 from router.store.base import Store
 
 if TYPE_CHECKING:
@@ -78,6 +78,9 @@ class TelegramAdapter(ChannelAdapter):
         if settings.download.enabled and store is not None and data_dir is not None:
             self.inbound.downloader = Downloader(settings=settings.download, channel=self.name,
                                                  bot=self.bot, store=store, data_dir=data_dir)
+
+    def parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
+        return self.inbound.parse_accepted(item)
 
     async def after_processing(self, message: InboundMessage, result: IngestResult) -> None:
         self.inbound.after_processing(message, result)
@@ -154,7 +157,13 @@ class TelegramAdapter(ChannelAdapter):
                 # 200: any other answer makes Telegram resend the same bytes for hours.
                 self.inbound.reject("malformed_json", str(exc))
                 return web.json_response(text=EMPTY_ANSWER)
-            await self.inbound.handle(update, intake)  # ServiceStopping -> 503 (middleware)
+            # ServiceStopping -> 503 (middleware)
+            accept = self.accept_unparsed
+            item = self.inbound.unparsed(update, self.name) if accept is not None else None
+            if item is not None and accept is not None:
+                await self.inbound.accept_unparsed(item, accept)  # parsed when processed
+            else:
+                await self.inbound.handle(update, intake)
             return web.json_response(text=EMPTY_ANSWER)
 
         return [web.post(f"/webhooks/telegram/{self.settings.name}", receive)]

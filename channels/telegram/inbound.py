@@ -20,8 +20,8 @@ from channels.telegram.contacts import set_unreachable
 from channels.telegram.download import Downloader, has_pending, mark_pending
 from channels.telegram.parse import ChatMemberChange, Ignored, UpdateRejected, parse_update
 from channels.telegram.settings import BotSettings
-from router.channel import IngestResult, Intake
-from router.model import InboundKind, InboundMessage
+from router.channel import AcceptUnparsed, IngestResult, Intake
+from router.model import InboundKind, InboundMessage, UnparsedInbound
 from router.store.base import Store
 
 if TYPE_CHECKING:
@@ -61,6 +61,51 @@ class InboundHandler:
         Raises ServiceStopping (from the intake) when the service is shutting down: the
         caller must not acknowledge, so Telegram delivers the update again later.
         """
+        parsed = self._parse(update)
+        if isinstance(parsed, str):
+            return parsed
+        if isinstance(parsed, ChatMemberChange):
+            await set_unreachable(self.store, self.channel, parsed.chat_id, parsed.blocked)
+            outcome = "blocked" if parsed.blocked else "unblocked"
+            self.stats[outcome] += 1
+            return outcome
+        result = await intake(parsed)
+        if parsed.kind == InboundKind.CALLBACK:
+            # Answered even on a redelivery: a crash may have come between commit and answer,
+            # and Telegram keeps the button spinning until someone answers.
+            self.spawn(self._answer_callback(str(parsed.metadata["callback_query_id"])))
+        outcome = "duplicate" if result.duplicate else "stored"
+        self.stats[outcome] += 1
+        return outcome
+
+    @staticmethod
+    def unparsed(update: Any, channel: str) -> UnparsedInbound | None:
+        """The update, to be stored as it came and parsed when processed, if it is a
+        plain (edited) message: by far the most common update, and the one whose
+        validation costs the most. Others take the full path before the acknowledgement:
+        a block must be on record, a button press answered."""
+        if (type(update) is dict and type(update.get("update_id")) is int and len(update) == 2
+                and type(update.get("message", update.get("edited_message"))) is dict):
+            return UnparsedInbound(channel, str(update["update_id"]), update)
+        return None
+
+    async def accept_unparsed(self, item: UnparsedInbound, accept: AcceptUnparsed) -> str:
+        result = await accept(item)
+        outcome = "duplicate" if result.duplicate else "accepted"
+        self.stats[outcome] += 1
+        return outcome
+
+    def parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
+        """The message of an update accepted unparsed; None when it is ignored or
+        rejected (counted and logged as on the full path)."""
+        parsed = self._parse(item.payload)
+        if isinstance(parsed, ChatMemberChange):  # `unparsed` lets only messages through
+            raise ValueError("a membership change was accepted unparsed")
+        return None if isinstance(parsed, str) else parsed
+
+    def _parse(self, update: Any) -> InboundMessage | ChatMemberChange | str:
+        """The update's message or membership change, or what happened to it instead
+        ("rejected", "ignored")."""
         s = self.settings
         try:
             parsed = parse_update(update, bot_name=s.name, bot_username=self.username,
@@ -72,21 +117,9 @@ class InboundHandler:
             self.stats["ignored"] += 1
             log.debug("%s: ignored update %s: %s", self.channel, parsed.update_id, parsed.reason)
             return "ignored"
-        if isinstance(parsed, ChatMemberChange):
-            await set_unreachable(self.store, self.channel, parsed.chat_id, parsed.blocked)
-            outcome = "blocked" if parsed.blocked else "unblocked"
-            self.stats[outcome] += 1
-            return outcome
-        if self.downloader is not None:
+        if isinstance(parsed, InboundMessage) and self.downloader is not None:
             parsed = mark_pending(parsed)  # the job is committed with the message
-        result = await intake(parsed)
-        if parsed.kind == InboundKind.CALLBACK:
-            # Answered even on a redelivery: a crash may have come between commit and answer,
-            # and Telegram keeps the button spinning until someone answers.
-            self.spawn(self._answer_callback(str(parsed.metadata["callback_query_id"])))
-        outcome = "duplicate" if result.duplicate else "stored"
-        self.stats[outcome] += 1
-        return outcome
+        return parsed
 
     def after_processing(self, message: InboundMessage, result: IngestResult) -> None:
         """The message is processed and has its id: start its downloads now (the jobs

@@ -85,9 +85,11 @@ async def post_update(http: aiohttp.ClientSession, service: Any, body: Any, *,
 
 
 async def scrape_metrics(http: aiohttp.ClientSession, service: Any) -> dict[tuple, float]:
-    """The service's `/metrics` as {(sample name, sorted labels): value}."""
+    """The service's `/metrics` as {(sample name, sorted labels): value}, once every
+    update acknowledged so far has been processed (messages are parsed then)."""
     from prometheus_client.parser import text_string_to_metric_families
 
+    await service.backlog.drained()
     async with http.get(f"http://127.0.0.1:{service.port}/metrics") as resp:
         text = await resp.text()
     return {(s.name, tuple(sorted(s.labels.items()))): s.value

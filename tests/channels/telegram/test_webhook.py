@@ -241,3 +241,20 @@ async def test_set_webhook_on_start_when_a_url_is_configured(tg_service, fake_ap
     assert call.params["secret_token"] == SECRET
     assert call.params["allowed_updates"] == [
         "message", "edited_message", "callback_query", "my_chat_member"]
+
+
+async def test_a_message_update_is_validated_after_the_acknowledgement_and_settled(
+        tg_service, fake_api, http):
+    """Plain message updates are stored as they came and validated when processed: an
+    invalid one is rejected then (counted once, also when Telegram resends it) and
+    leaves nothing pending or failed."""
+    service = await tg_service()
+    forged = {"update_id": 77, "message": {"chat": 5}}
+    assert await post_update(http, service, forged) == 200
+    assert await post_update(http, service, forged) == 200  # redelivery: a duplicate
+    assert await post_update(http, service, payload("message_text_nb")) == 200
+    metrics = await scrape_metrics(http, service)  # after processing
+    key = ("inquiry_router_rejected_total", (("channel", CHANNEL), ("reason", "invalid_update")))
+    assert metrics[key] == 1
+    assert await service.store.read(lambda tx: tx.inbox_counts()) == {"pending": 0, "failed": 0}
+    await fake_api.wait_for(lambda api: len(api.called("sendMessage")) == 1)

@@ -1,0 +1,88 @@
+"""Payloads accepted unparsed (a channel's validation deferred to processing): parsed in
+arrival order, settled when they hold nothing, failed when they cannot be parsed, and
+kept across a restart like any accepted message."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from router.backlog import Backlog
+from router.inbound_json import dump_accepted, load_accepted
+from router.model import Direction, InboundMessage, Sender, UnparsedInbound
+from router.pipeline import Pipeline
+from router.store.sqlite import SqliteStore
+from tests.conftest import echo_decide
+
+
+def parse(item: UnparsedInbound) -> InboundMessage | None:
+    """A channel's parser: {"text": ...} is a message, {"ignore": true} nothing,
+    anything else an error."""
+    payload = item.payload
+    if payload.get("ignore"):
+        return None
+    return InboundMessage(channel=item.channel, external_id=str(payload.get("key", item.external_id)),
+                          thread_key="t1", sender=Sender("user-1"), text=payload["text"],
+                          received_at=datetime.now(UTC))
+
+
+def raw(i: int, **payload: object) -> UnparsedInbound:
+    return UnparsedInbound("loopback", f"u{i}", payload or {"text": f"message {i}"})
+
+
+def test_unparsed_payloads_round_trip_even_what_orjson_refuses() -> None:
+    for payload in ({"update_id": 1, "message": {"text": "Hej ✓", "n": None}},
+                    {"big": 2**70, "text": "long integer"},
+                    {"text": "lone \ud800 surrogate"}):
+        item = UnparsedInbound("telegram:shop", "1", payload)
+        assert load_accepted(dump_accepted(item)) == item
+
+
+async def test_unparsed_payloads_are_parsed_settled_or_failed_in_order(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "router.db")
+    await store.open()
+    pipeline = Pipeline(store, lambda: echo_decide)
+    backlog = Backlog(store, pipeline, parse=parse)
+    await backlog.start()
+    try:
+        items = [raw(0), raw(1, ignore=True), raw(2, oops="no text"),
+                 raw(3, text="wrong key", key="other"), raw(4)]
+        for item in items:
+            assert not (await backlog.accept(item)).duplicate
+        assert (await backlog.accept(raw(1, ignore=True))).duplicate  # redelivery
+        await backlog.drained()
+        conv = await store.read(lambda tx: tx.find_conversation("loopback", ["t1"]))
+        msgs = await store.read(lambda tx: tx.list_messages(conv.id))
+        failures = await store.read(lambda tx: tx.inbox_failures(10))
+        counts = await store.read(lambda tx: tx.inbox_counts())
+    finally:
+        await backlog.stop()
+        await store.close()
+    assert [m.text for m in msgs if m.direction == Direction.INBOUND] == ["message 0",
+                                                                          "message 4"]
+    assert sorted((f[1], f[3].split(":")[0]) for f in failures) == [("u2", "KeyError"),
+                                                                    ("u3", "ValueError")]
+    assert counts == {"pending": 0, "failed": 2}  # the ignored one is settled, not pending
+    assert backlog.status()["failed"] == 2
+
+
+async def test_unparsed_payloads_left_by_a_crash_are_parsed_at_start(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "router.db")
+    await store.open()
+    for i in range(3):  # acknowledged, then the process died
+        assert await Pipeline(store).accept(raw(i))
+    await store.close()
+
+    store = SqliteStore(tmp_path / "router.db")
+    await store.open()
+    backlog = Backlog(store, Pipeline(store, lambda: echo_decide), parse=parse)
+    await backlog.start()
+    try:
+        await backlog.drained()
+        conv = await store.read(lambda tx: tx.find_conversation("loopback", ["t1"]))
+        msgs = await store.read(lambda tx: tx.list_messages(conv.id))
+    finally:
+        await backlog.stop()
+        await store.close()
+    assert [m.text for m in msgs if m.direction == Direction.INBOUND] == [
+        "message 0", "message 1", "message 2"]
