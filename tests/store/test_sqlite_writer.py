@@ -10,16 +10,22 @@ from router.store.sqlite import BACKGROUND_BATCH, SATURATED, YIELD_BATCHES, Sqli
 from tests.router.test_backlog import inbound
 
 
+def recorder(log: list[str]):
+    """Units of work that only append their name to `log` when they run."""
+
+    def unit(name: str):
+        async def run(tx) -> None:
+            log.append(name)
+        return run
+
+    return unit
+
+
 async def test_a_foreground_unit_overtakes_a_long_background_queue(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "router.db")
     await store.open()
     order: list[str] = []
-
-    def unit(name: str):
-        async def run(tx) -> None:
-            order.append(name)
-        return run
-
+    unit = recorder(order)
     try:
         background = [asyncio.ensure_future(store.write(unit(f"b{i}"), background=True))
                       for i in range(300)]
@@ -79,12 +85,7 @@ async def test_an_acknowledgement_does_not_wait_for_background_units_of_its_cycl
     store = SqliteStore(tmp_path / "router.db", background_share=4)
     await store.open()
     events: list[str] = []
-
-    def unit(name: str):
-        async def run(tx) -> None:
-            events.append(name)
-        return run
-
+    unit = recorder(events)
     try:
         background = [asyncio.ensure_future(store.write(unit(f"b{i}"), background=True))
                       for i in range(4)]
