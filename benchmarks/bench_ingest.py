@@ -130,9 +130,9 @@ async def fake_platform_api() -> tuple[web.AppRunner, str]:
 
 
 async def loadgen(url: str, spec: ChannelSpec, *, duration: float, warmup: float,
-                  first: int = 0) -> dict[str, Any]:
+                  first: int = 0, concurrency: int = CONCURRENCY) -> dict[str, Any]:
     args = [PYTHON, "-m", "benchmarks.loadgen", url, "--body", spec.body, "--first", str(first),
-            "--concurrency", str(CONCURRENCY), "--duration", str(duration),
+            "--concurrency", str(concurrency), "--duration", str(duration),
             "--warmup", str(warmup)]
     for name, value in spec.headers.items():
         args += ["--header", f"{name}: {value}"]
@@ -171,7 +171,8 @@ async def drain(status_url: str, before: dict[str, int], started: float) -> dict
 
 
 async def bench_channel(spec: ChannelSpec, directory: Path, api: str, *, rounds: int,
-                        duration: float, warmup: float) -> dict[str, Any]:
+                        duration: float, warmup: float,
+                        concurrency: int = CONCURRENCY) -> dict[str, Any]:
     """Both servers up at once; loadgen rounds alternate bare, service, bare, service...
 
     The machine is shared and noisy, so each side keeps its best round: the best round
@@ -193,11 +194,12 @@ async def bench_channel(spec: ChannelSpec, directory: Path, api: str, *, rounds:
         status_url = f"http://127.0.0.1:{serve.port}/status"
         bares, fulls = [], []
         for n in range(rounds):
-            bares.append(await loadgen(bare_url, spec, duration=duration, warmup=warmup))
+            bares.append(await loadgen(bare_url, spec, duration=duration, warmup=warmup,
+                                       concurrency=concurrency))
             before = await backlog_status(status_url)
             started = time.perf_counter()
             full = await loadgen(serve_url, spec, duration=duration, warmup=warmup,
-                                 first=n * ROUND_STRIDE)
+                                 first=n * ROUND_STRIDE, concurrency=concurrency)
             full.update(await drain(status_url, before, started))
             fulls.append(full)
     finally:
@@ -214,7 +216,7 @@ async def bench_channel(spec: ChannelSpec, directory: Path, api: str, *, rounds:
         "bench": "ingest", "channel": spec.name, "msgs_per_s": full["msgs_per_s"],
         "p99_ms": full["p99_ms"], "bare_msgs_per_s": bare["msgs_per_s"],
         "ratio": rnd(full["msgs_per_s"] / bare["msgs_per_s"], 3) if bare["msgs_per_s"] else 0.0,
-        "p50_ms": full["p50_ms"], "bare_p99_ms": bare["p99_ms"], "concurrency": CONCURRENCY,
+        "p50_ms": full["p50_ms"], "bare_p99_ms": bare["p99_ms"], "concurrency": concurrency,
         "acknowledge": "stored", "processed_msgs_per_s": full["processed_msgs_per_s"],
         "drain_s": full["drain_s"],
         "decide": "rules" if rules_available() else "none", "rounds": rounds,
@@ -224,12 +226,14 @@ async def bench_channel(spec: ChannelSpec, directory: Path, api: str, *, rounds:
 
 
 async def main(quick: bool) -> list[dict[str, Any]]:
-    rounds, duration, warmup = (1, 0.6, 0.2) if quick else (3, 3.0, 1.0)
+    # quick (the shape test): few messages, so the backlog's drain after the round is short
+    rounds, duration, warmup, concurrency = (1, 0.4, 0.1, 4) if quick else (3, 3.0, 1.0,
+                                                                          CONCURRENCY)
     runner, api = await fake_platform_api()
     try:
         with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
             return [await bench_channel(spec, Path(tmp), api, rounds=rounds, duration=duration,
-                                        warmup=warmup)
+                                        warmup=warmup, concurrency=concurrency)
                     for spec in CHANNELS if available(spec)]
     finally:
         await runner.cleanup()

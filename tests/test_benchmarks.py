@@ -52,5 +52,7 @@ def test_every_benchmark_runs_quick_and_prints_its_shape() -> None:
     assert next(r for r in rows if r["bench"] == "memory")["rss_mb"] > 0
     # the table goes to stderr, one line per JSON row
     assert proc.stderr.count("bench=") >= len(rows)
-    # the budget is 30 s (about 15 s on a 2-core machine); the slack absorbs a busy CI host
-    assert elapsed < 45, f"quick benchmarks took {elapsed:.0f}s; their budget is 30s"
+    # Not a speed test: it catches a benchmark that ignores --quick (a full run takes
+    # minutes). The quick run takes about 15-20 s on a 2-core machine, and 53 s was seen
+    # on a shared host that was three times slower that day for everything.
+    assert elapsed < 120, f"quick benchmarks took {elapsed:.0f}s: one ignores --quick?"
