@@ -40,8 +40,9 @@ log = logging.getLogger(__name__)
 
 AfterProcessing = Callable[[InboundMessage, IngestResult], Awaitable[None]]
 # An unparsed payload's message, or None when it holds nothing to process; raises when
-# the payload cannot be processed at all (the item is then marked failed).
-ParseAccepted = Callable[[UnparsedInbound], InboundMessage | None]
+# the payload cannot be processed at all (the item is then marked failed). May wait on
+# the network (a profile lookup): units still reach the store in arrival order.
+ParseAccepted = Callable[[UnparsedInbound], Awaitable[InboundMessage | None]]
 Key = tuple[str, str]
 
 
@@ -150,6 +151,7 @@ class Backlog:
         """Keep up to `in_flight` messages in the store's hands at a time, in arrival order
         (the writer keeps the order it was given), topping up as each one commits."""
         slots = asyncio.Semaphore(self.in_flight)
+        handed: asyncio.Future[None] | None = None  # the previous item's turn at the store
         while True:
             if not self._queue:
                 if not self._busy:
@@ -166,7 +168,9 @@ class Backlog:
             self._busy += 1
             if len(self._queue) < self.max_pending:
                 self._room.set()
-            task = asyncio.create_task(self._process(message))
+            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            task = asyncio.create_task(self._process(message, after=handed, turn=turn))
+            handed = turn
             self._tasks.add(task)
             task.add_done_callback(lambda t, m=message: self._done(t, m, slots))
 
@@ -185,8 +189,20 @@ class Backlog:
         except StoreError as exc:
             log.warning("backlog: rescan failed: %s", exc)
 
-    async def _process(self, item: Accepted) -> None:
-        message = await self._parsed(item) if isinstance(item, UnparsedInbound) else item
+    async def _process(self, item: Accepted, *, after: asyncio.Future[None] | None,
+                       turn: asyncio.Future[None]) -> None:
+        """Parse (concurrently with other items: a parser may wait on the network), then
+        hand the unit to the store only after the item before it did, so the writer gets
+        units in arrival order. `turn` is set once this item's unit is queued (or once it
+        has none); the next item waits for it."""
+        try:
+            message = await self._parsed(item) if isinstance(item, UnparsedInbound) else item
+            if after is not None:
+                await after
+        finally:
+            # Set before the unit is queued: the next item resumes only once this task
+            # suspends, and `Pipeline.process` queues its unit before it first suspends.
+            turn.set_result(None)
         if message is None:
             return
         try:
@@ -218,7 +234,7 @@ class Backlog:
         try:
             if self.parse is None:
                 raise RuntimeError("no parser for accepted payloads")
-            message = self.parse(item)
+            message = await self.parse(item)
             if message is not None and (message.channel, message.external_id) != (
                     item.channel, item.external_id):
                 raise ValueError(f"parsed message has key {message.channel} "

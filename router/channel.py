@@ -73,9 +73,10 @@ class ChannelAdapter(ABC):
                                result: IngestResult) -> None:
         """Called once a new message has been processed (its ids are known)."""
 
-    def parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
+    async def parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
         """The message in a payload this channel accepted unparsed; None when it holds
-        nothing to process (ignored or rejected, logged here). Raising marks it failed."""
+        nothing to process (ignored or rejected, logged here). Raising marks it failed.
+        It may wait (a profile lookup); messages are still processed in arrival order."""
         raise NotImplementedError(f"channel {self.name} accepts no unparsed payloads")
 
     @abstractmethod

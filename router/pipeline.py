@@ -103,7 +103,8 @@ class Pipeline:
     async def process(self, message: InboundMessage) -> IngestResult:
         """Process an accepted message; `duplicate` when it was processed already (by
         another instance, or before a restart). Background work for the store: it
-        yields to acknowledgements under a burst."""
+        yields to acknowledgements under a burst. The unit is queued before the first
+        suspension (router/backlog.py relies on it to keep arrival order)."""
         decide = self.decider()
         now = self.clock()
         outcome = await self.store.write(

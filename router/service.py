@@ -120,11 +120,11 @@ class Service:
         adapter.accept_unparsed = self.accept if deferred else None
         return self.accept if deferred else self.intake
 
-    def _parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
+    async def _parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
         adapter = self.channels.get(item.channel)
         if adapter is None:
             raise LookupError(f"channel {item.channel} is not configured")
-        return adapter.parse_accepted(item)
+        return await adapter.parse_accepted(item)
 
     def _count(self, message: Accepted, result: IngestResult, started: float) -> None:
         self.metrics.pipeline_seconds.labels(message.channel).observe(time.perf_counter() - started)

@@ -79,7 +79,7 @@ class TelegramAdapter(ChannelAdapter):
             self.inbound.downloader = Downloader(settings=settings.download, channel=self.name,
                                                  bot=self.bot, store=store, data_dir=data_dir)
 
-    def parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
+    async def parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
         return self.inbound.parse_accepted(item)
 
     async def after_processing(self, message: InboundMessage, result: IngestResult) -> None:

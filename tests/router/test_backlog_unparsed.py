@@ -4,6 +4,7 @@ kept across a restart like any accepted message."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from router.store.sqlite import SqliteStore
 from tests.conftest import echo_decide
 
 
-def parse(item: UnparsedInbound) -> InboundMessage | None:
+async def parse(item: UnparsedInbound) -> InboundMessage | None:
     """A channel's parser: {"text": ...} is a message, {"ignore": true} nothing,
     anything else an error."""
     payload = item.payload
@@ -86,3 +87,34 @@ async def test_unparsed_payloads_left_by_a_crash_are_parsed_at_start(tmp_path: P
         await store.close()
     assert [m.text for m in msgs if m.direction == Direction.INBOUND] == [
         "message 0", "message 1", "message 2"]
+
+
+async def test_a_parser_that_waits_does_not_reorder_processing(tmp_path: Path) -> None:
+    """The first payload's parser waits (as on a profile lookup) until the last one has
+    been parsed; processing still follows arrival order."""
+    last_parsed = asyncio.Event()
+
+    async def slow_first(item: UnparsedInbound) -> InboundMessage | None:
+        if item.external_id == "u0":
+            await last_parsed.wait()
+        message = await parse(item)
+        if item.external_id == "u4":
+            last_parsed.set()
+        return message
+
+    store = SqliteStore(tmp_path / "router.db")
+    await store.open()
+    backlog = Backlog(store, Pipeline(store, lambda: echo_decide), parse=slow_first)
+    await backlog.start()
+    try:
+        for i in range(5):
+            await backlog.accept(raw(i))
+        await backlog.drained()
+        conv = await store.read(lambda tx: tx.find_conversation("loopback", ["t1"]))
+        msgs = await store.read(lambda tx: tx.list_messages(conv.id))
+    finally:
+        await backlog.stop()
+        await store.close()
+    assert last_parsed.is_set()
+    assert [m.text for m in msgs if m.direction == Direction.INBOUND] == [
+        f"message {i}" for i in range(5)]
