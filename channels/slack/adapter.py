@@ -40,7 +40,7 @@ from channels.slack.profiles import Profiles
 from channels.slack.settings import SlackSettings
 from channels.slack.workspace import Workspace
 from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
-from router.model import InboundKind, InboundMessage, OutboundMessage
+from router.model import InboundKind, InboundMessage, OutboundMessage, UnparsedInbound
 from router.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -149,20 +149,25 @@ class SlackAdapter(ChannelAdapter):
             await session.close()
 
     # --- inbound -------------------------------------------------------------------
-    def _options(self, context: AsyncBoltContext) -> Options:
+    def _options(self, context: AsyncBoltContext | None) -> Options:
         s = self.settings
-        return Options(bot_user_id=context.bot_user_id or "", team_id=context.team_id or "",
+        return Options(bot_user_id=(context and context.bot_user_id) or "",
+                       team_id=(context and context.team_id) or "",
                        shared_channels=frozenset(s.shared_channels),
                        agents_channel=s.agents_channel, customers=s.customers,
                        ignore_own_team_in_shared=s.ignore_own_team_in_shared)
 
     async def _on_event(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
-        await self._handle(parse_event(body, self._options(context)), body)
+        options = self._options(context)
+        await self._handle(parse_event(body, options), body, options)
 
     async def _on_action(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         await self._handle(parse_action(body, self._options(context)), body)
 
-    async def _handle(self, parsed: Parsed, body: dict[str, Any]) -> None:
+    async def _handle(self, parsed: Parsed, body: dict[str, Any],
+                      event_options: Options | None = None) -> None:
+        """`event_options`: `body` is an Events API callback parsed with these options (a
+        customer message in it may be accepted unparsed)."""
         if isinstance(parsed, Ignored):
             log.debug("slack: ignored %s: %s", body.get("event_id", body.get("type")),
                       parsed.reason)
@@ -180,16 +185,42 @@ class SlackAdapter(ChannelAdapter):
                 log.debug("slack: thread reply outside a conversation ignored")
                 return
             parsed = parsed.message
-        await self._deliver(parsed)
+        await self._deliver(parsed, body, event_options)
 
-    async def _deliver(self, message: InboundMessage) -> None:
+    async def _deliver(self, message: InboundMessage, body: dict[str, Any],
+                       event_options: Options | None) -> None:
         if self._intake is None:
             raise RuntimeError("slack adapter used before routes()/start()")
-        if message.kind != InboundKind.EDIT:
-            message = await self._with_profile(message)
-        result = await self._intake(message)
+        if self.accept_unparsed is not None and event_options is not None:
+            # Acknowledged once the event is stored; the profile lookup (users.info, a
+            # network round trip per new customer) waits for processing.
+            payload = {"body": body, "bot_user_id": event_options.bot_user_id,
+                       "team_id": event_options.team_id}
+            result = await self.accept_unparsed(
+                UnparsedInbound(CHANNEL, message.external_id, payload))
+        else:
+            if message.kind != InboundKind.EDIT:
+                message = await self._with_profile(message)
+            result = await self._intake(message)
         log.debug("slack: %s stored as message %s (duplicate: %s)", message.external_id,
                   result.message_id, result.duplicate)
+
+    async def parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
+        """The customer message of an event accepted unparsed, with its sender's profile.
+        The event was a customer message when it was accepted (a thread reply's thread
+        was known then); parsed again with the configuration of now, it is dropped with
+        a warning if it no longer is one."""
+        payload = item.payload
+        options = dataclasses.replace(self._options(None), bot_user_id=payload["bot_user_id"],
+                                      team_id=payload["team_id"])
+        parsed = parse_event(payload["body"], options)
+        if isinstance(parsed, FollowUp):
+            parsed = parsed.message
+        if not isinstance(parsed, InboundMessage):
+            log.warning("slack: accepted event %s is not a customer message any more (%s)",
+                        item.external_id, type(parsed).__name__)
+            return None
+        return parsed if parsed.kind == InboundKind.EDIT else await self._with_profile(parsed)
 
     async def after_processing(self, message: InboundMessage, result: IngestResult) -> None:
         if self.workspace is not None:

@@ -1,10 +1,10 @@
 """Slack user profiles (name, email, locale) from `users.info`, cached.
 
 A profile fills the contact of a new customer and maps a Slack user to an agent by
-email. The lookup runs before the message is acknowledged (the contact is created in the
-intake transaction), so it is bounded by a short timeout and its failure is not fatal:
-the message goes on with only the user id, because losing a message is worse than a
-nameless contact.
+email. The lookup runs while the message is processed (with `acknowledge: processed`,
+before it is acknowledged), and the contact is created in the processing transaction, so
+it is bounded by a short timeout and its failure is not fatal: the message goes on with
+only the user id, because losing a message is worse than a nameless contact.
 """
 
 from __future__ import annotations

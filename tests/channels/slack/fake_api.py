@@ -64,6 +64,8 @@ class FakeSlackAPI(LocalServer):
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.users_info_delay = 0.0  # seconds: play a slow users.info
+        self.users_info_gate: asyncio.Event | None = None  # users.info waits until it is set
+        self.users_info_asked = asyncio.Event()  # a users.info request reached the gate
         self._failures: dict[str, list[Failure]] = {}
         self._ts = itertools.count(1)
         self.sockets: list[web.WebSocketResponse] = []  # open Socket Mode connections
@@ -144,6 +146,9 @@ class FakeSlackAPI(LocalServer):
                     request.headers.get("Authorization", "").removeprefix("Bearer "))
         if method == "users.info" and self.users_info_delay:
             await asyncio.sleep(self.users_info_delay)
+        if method == "users.info" and self.users_info_gate is not None:
+            self.users_info_asked.set()
+            await self.users_info_gate.wait()
         failure = self._next_failure(method)
         if failure is not None:
             call.status, call.ok = failure.status, False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from router.model import Direction
@@ -148,3 +149,19 @@ async def test_a_slow_users_info_does_not_hold_the_acknowledgement(slack_service
     conv, _ = await conversation(service, DM)
     contact = await service.store.read(lambda tx: tx.get_contact(conv.contact_id))
     assert contact.display_name == "" and conv.recipient == "U0CUST0001"
+
+
+async def test_the_acknowledgement_does_not_wait_for_users_info_and_processing_does(
+        slack_service, slack_api, http):
+    """A new customer's profile is looked up while the message is processed, after the
+    200: the answer comes while users.info is still unanswered, and the contact still
+    gets the profile."""
+    slack_api.users_info_gate = asyncio.Event()
+    service = await slack_service(echo_decide, profile_timeout=2)
+    assert (await post_event(http, service, payload("message_im")))[0] == 200
+    await slack_api.users_info_asked.wait()
+    assert service.backlog.status()["pending"] == 1  # waiting for the profile
+    slack_api.users_info_gate.set()
+    conv, _ = await conversation(service, DM)
+    contact = await service.store.read(lambda tx: tx.get_contact(conv.contact_id))
+    assert (contact.display_name, contact.language) == ("Olga Svensson", "sv")
