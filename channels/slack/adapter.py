@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.slack import bolt_app
 from channels.slack.agent_input import AgentInput
+from channels.slack.fast_events import FastEvents
 from channels.slack.outbound import Poster
 from channels.slack.parse import (
     CHANNEL,
@@ -76,6 +77,8 @@ class SlackAdapter(ChannelAdapter):
                                           client=self.client, on_change=self._changed)
         self.wake_outbox = wake_outbox
         self._intake: Intake | None = None
+        self._event_options: Options | None = None  # known once bolt has seen an event
+        self.fast_events: FastEvents | None = None
         self._bolt: AsyncApp | None = None
         self._socket: Any = None
         self._connecting: asyncio.Task[None] | None = None
@@ -112,7 +115,9 @@ class SlackAdapter(ChannelAdapter):
     def routes(self, intake: Intake) -> Sequence[web.RouteDef]:
         if self.settings.mode != "http":
             return ()
-        return bolt_app.routes(self.bolt(intake))
+        self.fast_events = FastEvents(self.settings.signing_secret, self._on_event_with,
+                                      lambda: self._event_options)
+        return bolt_app.routes(self.bolt(intake), self.fast_events)
 
     async def start(self, intake: Intake) -> None:
         bolt = self.bolt(intake)
@@ -159,6 +164,11 @@ class SlackAdapter(ChannelAdapter):
 
     async def _on_event(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         options = self._options(context)
+        if context.bot_user_id:
+            self._event_options = options  # from now on events can skip bolt (fast_events)
+        await self._on_event_with(body, options)
+
+    async def _on_event_with(self, body: dict[str, Any], options: Options) -> None:
         await self._handle(parse_event(body, options), body, options)
 
     async def _on_action(self, body: dict[str, Any], context: AsyncBoltContext) -> None:

@@ -28,6 +28,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from channels.slack.fast_events import FastEvents
 from channels.slack.parse import AGENT_ACTION_PREFIX, QUICK_REPLY_PREFIX
 from router.errors import ServiceStopping
 
@@ -74,13 +75,18 @@ def build_bolt(*, signing_secret: str, client: AsyncWebClient, on_event: Handler
     return bolt
 
 
-def routes(bolt: AsyncApp) -> list[web.RouteDef]:
-    """Both Slack request URLs go through the same verified bolt dispatch."""
+def routes(bolt: AsyncApp, fast: FastEvents | None = None) -> list[web.RouteDef]:
+    """Both Slack request URLs go through the same verified bolt dispatch; customer
+    message events take `fast` (channels/slack/fast_events.py) when it can."""
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
         return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
-    return [web.post(EVENTS_PATH, dispatch), web.post(INTERACTIVE_PATH, dispatch)]
+    async def events(request: web.Request) -> web.StreamResponse:
+        answer = await fast.handle(request) if fast is not None else None
+        return answer if answer is not None else await dispatch(request)
+
+    return [web.post(EVENTS_PATH, events), web.post(INTERACTIVE_PATH, dispatch)]
 
 
 def _describe(body: dict[str, Any]) -> str:
