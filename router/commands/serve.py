@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 
@@ -55,6 +56,12 @@ async def serve(config: Config, decider: Decider, host: str | None, port: int | 
         with contextlib.suppress(Exception):
             await service.stop()
         return 1
+    # What lives as long as the process (modules, the rules and their language model,
+    # the platforms' model classes) leaves the collector's sight: a full collection then
+    # scans only what was made since, and its pause, which lands on whichever webhooks
+    # are waiting, was about halved under the ingest benchmark's load.
+    gc.collect()
+    gc.freeze()
     shown_host = host or config.settings.http.host
     print(f"listening on http://{shown_host}:{service.port}", flush=True)
     stop = asyncio.Event()
