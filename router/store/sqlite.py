@@ -37,10 +37,6 @@ T = TypeVar("T")
 # loop): after about this much work, counted as units plus a weight per commit (each
 # commit rewrites the pages it touched).
 CHECKPOINT_EVERY = 1000
-# While the loop is saturated, a checkpoint (during which nothing commits: tens of
-# milliseconds that every waiting acknowledgement would add) waits for a calmer moment,
-# up to this much work (the WAL then holds some tens of megabytes at most).
-CHECKPOINT_POSTPONED_AT_MOST = 20 * CHECKPOINT_EVERY
 CHECKPOINT_COMMIT_WEIGHT = 10
 FOREGROUND_QUIET = 0.02  # seconds without foreground units before background work takes over
 # Background units per batch otherwise: a foreground unit arriving meanwhile waits for at
@@ -95,7 +91,6 @@ class SqliteStore(Store):
         self.background_share = max(1, background_share)
         self._load = LoopLoad()
         self._yielded = 0  # batches in a row without background units while saturated
-        self._saturated = False  # foreground work keeps coming and the loop is saturated
         self.commit_interval = commit_interval
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
@@ -226,7 +221,7 @@ class SqliteStore(Store):
             extra = [background.popleft() for _ in range(min(len(background), room))]
             if extra:
                 await self._commit(extra)
-            if self._checkpoint_due():
+            if self._since_checkpoint >= CHECKPOINT_EVERY:
                 self._since_checkpoint = 0
                 await self._checkpoint_wal()
             # Let the units' callers run (answer, send the next request) before the next
@@ -235,10 +230,9 @@ class SqliteStore(Store):
 
     def _background_room(self, busy: bool, now: float) -> int:
         """How many background units to commit in this cycle."""
-        self._saturated = busy and self._load.update(now) >= SATURATED
         if not busy:
             return BACKGROUND_BATCH
-        if not self._saturated:
+        if self._load.update(now) < SATURATED:
             self._yielded = 0
             return self.background_share
         if self._yielded < YIELD_BATCHES:
@@ -246,10 +240,6 @@ class SqliteStore(Store):
             return 0
         self._yielded = 0
         return 1
-
-    def _checkpoint_due(self) -> bool:
-        limit = CHECKPOINT_POSTPONED_AT_MOST if self._saturated else CHECKPOINT_EVERY
-        return self._since_checkpoint >= limit
 
     async def _checkpoint_wal(self) -> None:
         """Copy the WAL into the database file and fsync it, in a thread, between batches.

@@ -107,6 +107,7 @@ async def _inbound_once(http: aiohttp.ClientSession, instances: list[Instance], 
 
     db = await asyncpg.connect(pg_url)
     try:
+        await _all_marked_sent(db, MESSAGES)
         inbound = await db.fetch("SELECT external_id FROM messages WHERE direction = 'in'")
         assert sorted(r[0] for r in inbound) == sorted(f"m{i}" for i in range(MESSAGES))
         assert await db.fetchval("SELECT COUNT(*) FROM inbox") == MESSAGES
@@ -119,6 +120,16 @@ async def _inbound_once(http: aiohttp.ClientSession, instances: list[Instance], 
         await db.close()
     assert all(n == 1 for n in sink.answered.values())
     assert all(len(a) == 1 for a in sink.arrivals.values())  # nobody sent a reply twice
+
+
+async def _all_marked_sent(db: asyncpg.Connection, count: int, timeout: float = 30.0) -> None:
+    """The sink sees a reply a moment before its instance marks the outbox row sent (the
+    mark follows the platform's answer), and that commit sends no NOTIFY to wait on: read
+    until every row is marked, within `timeout`."""
+    deadline = time.monotonic() + timeout
+    query = "SELECT COUNT(*) FROM outbox WHERE status = 'sent'"
+    while await db.fetchval(query) < count and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)  # the state is in another process's commits
 
 
 async def _claims_one_winner(http: aiohttp.ClientSession, instances: list[Instance],

@@ -8,8 +8,6 @@ from pathlib import Path
 from router.pipeline import Pipeline
 from router.store.sqlite import (
     BACKGROUND_BATCH,
-    CHECKPOINT_EVERY,
-    CHECKPOINT_POSTPONED_AT_MOST,
     SATURATED,
     YIELD_BATCHES,
     SqliteStore,
@@ -83,20 +81,6 @@ def test_background_work_steps_aside_only_while_the_loop_is_saturated(tmp_path: 
     # a trickle, never nothing: one unit every YIELD_BATCHES + 1 batches
     assert rooms == ([0] * YIELD_BATCHES + [1]) * 3
     assert store._background_room(busy=False, now=0.0) == BACKGROUND_BATCH  # burst over
-
-
-def test_a_checkpoint_waits_while_the_loop_is_saturated_but_not_forever(
-        tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "router.db")
-    store._load = _Load(SATURATED + 0.05)  # type: ignore[assignment]
-    store._since_checkpoint = CHECKPOINT_EVERY
-    store._background_room(busy=True, now=0.0)
-    assert not store._checkpoint_due()  # acknowledgements keep the writer
-    store._since_checkpoint = CHECKPOINT_POSTPONED_AT_MOST
-    assert store._checkpoint_due()  # the WAL stays bounded
-    store._since_checkpoint = CHECKPOINT_EVERY
-    store._background_room(busy=False, now=0.0)
-    assert store._checkpoint_due()  # the burst is over
 
 
 async def test_an_acknowledgement_does_not_wait_for_background_units_of_its_cycle(
