@@ -23,8 +23,10 @@ _LONG_NUMBER = re.compile(r"\d{19}")
 
 def dump_accepted(item: Accepted) -> str:
     if isinstance(item, UnparsedInbound):
+        payload = item.payload
         return _dumps({"v": _VERSION, "channel": item.channel, "external_id": item.external_id,
-                       "unparsed": dict(item.payload)})
+                       "unparsed": orjson.Fragment(payload) if isinstance(payload, bytes)
+                       else dict(payload)})
     return dump_inbound(item)
 
 

@@ -133,7 +133,10 @@ class UnparsedInbound:
 
     channel: str
     external_id: str
-    payload: Mapping[str, Any]
+    #: decoded, or the platform's JSON text as it came: one object instead of a tree
+    #: while it waits (a burst's backlog is then little work for the garbage collector),
+    #: and written to the inbox without encoding it again
+    payload: Mapping[str, Any] | bytes
 
 
 Accepted = InboundMessage | UnparsedInbound

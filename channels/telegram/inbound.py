@@ -18,6 +18,7 @@ from aiogram.exceptions import TelegramAPIError
 
 from channels.telegram.contacts import set_unreachable
 from channels.telegram.download import Downloader, has_pending, mark_pending
+from channels.telegram.jsonbody import LONG_NUMBER, loads
 from channels.telegram.parse import ChatMemberChange, Ignored, UpdateRejected, parse_update
 from channels.telegram.settings import BotSettings
 from router.channel import AcceptUnparsed, IngestResult, Intake
@@ -79,14 +80,17 @@ class InboundHandler:
         return outcome
 
     @staticmethod
-    def unparsed(update: Any, channel: str) -> UnparsedInbound | None:
+    def unparsed(update: Any, channel: str, body: bytes) -> UnparsedInbound | None:
         """The update, to be stored as it came and parsed when processed, if it is a
         plain (edited) message: by far the most common update, and the one whose
         validation costs the most. Others take the full path before the acknowledgement:
-        a block must be on record, a button press answered."""
+        a block must be on record, a button press answered. The body's bytes are kept
+        when they are plain JSON an object reader takes back as is (no BOM or leading
+        space, no integer beyond 64 bits)."""
         if (type(update) is dict and type(update.get("update_id")) is int and len(update) == 2
                 and type(update.get("message", update.get("edited_message"))) is dict):
-            return UnparsedInbound(channel, str(update["update_id"]), update)
+            as_is = body[:1] == b"{" and LONG_NUMBER.search(body) is None
+            return UnparsedInbound(channel, str(update["update_id"]), body if as_is else update)
         return None
 
     async def accept_unparsed(self, item: UnparsedInbound, accept: AcceptUnparsed) -> str:
@@ -98,7 +102,8 @@ class InboundHandler:
     def parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
         """The message of an update accepted unparsed; None when it is ignored or
         rejected (counted and logged as on the full path)."""
-        parsed = self._parse(item.payload)
+        update = item.payload
+        parsed = self._parse(loads(update) if isinstance(update, bytes) else update)
         if isinstance(parsed, ChatMemberChange):  # `unparsed` lets only messages through
             raise ValueError("a membership change was accepted unparsed")
         return None if isinstance(parsed, str) else parsed

@@ -5,6 +5,7 @@ kept across a restart like any accepted message."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +38,10 @@ def test_unparsed_payloads_round_trip_even_what_orjson_refuses() -> None:
                     {"text": "lone \ud800 surrogate"}):
         item = UnparsedInbound("telegram:shop", "1", payload)
         assert load_accepted(dump_accepted(item)) == item
+    # the platform's JSON text as it came is written as it is and read back decoded
+    body = '{"update_id": 1, "message": {"text": "Hej \\u2713 ✓", "n": [1.5, null]}}'.encode()
+    back = load_accepted(dump_accepted(UnparsedInbound("telegram:shop", "1", body)))
+    assert back == UnparsedInbound("telegram:shop", "1", json.loads(body))
 
 
 async def test_unparsed_payloads_are_parsed_settled_or_failed_in_order(tmp_path: Path) -> None:

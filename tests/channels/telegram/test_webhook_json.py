@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.telegram.adapter import loads
+from channels.telegram.jsonbody import loads
 from tests.channels.telegram.conftest import PAYLOADS
 
 
