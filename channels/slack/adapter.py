@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -168,14 +169,16 @@ class SlackAdapter(ChannelAdapter):
             self._event_options = options  # from now on events can skip bolt (fast_events)
         await self._on_event_with(body, options)
 
-    async def _on_event_with(self, body: dict[str, Any], options: Options) -> None:
-        await self._handle(parse_event(body, options), body, options)
+    async def _on_event_with(self, body: dict[str, Any], options: Options,
+                             raw: bytes = b"") -> None:
+        """`raw`: the request body as it came (the fast path has it), kept for storing."""
+        await self._handle(parse_event(body, options), body, options, raw)
 
     async def _on_action(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         await self._handle(parse_action(body, self._options(context)), body)
 
     async def _handle(self, parsed: Parsed, body: dict[str, Any],
-                      event_options: Options | None = None) -> None:
+                      event_options: Options | None = None, raw: bytes = b"") -> None:
         """`event_options`: `body` is an Events API callback parsed with these options (a
         customer message in it may be accepted unparsed)."""
         if isinstance(parsed, Ignored):
@@ -195,17 +198,20 @@ class SlackAdapter(ChannelAdapter):
                 log.debug("slack: thread reply outside a conversation ignored")
                 return
             parsed = parsed.message
-        await self._deliver(parsed, body, event_options)
+        await self._deliver(parsed, body, event_options, raw)
 
     async def _deliver(self, message: InboundMessage, body: dict[str, Any],
-                       event_options: Options | None) -> None:
+                       event_options: Options | None, raw: bytes = b"") -> None:
         if self._intake is None:
             raise RuntimeError("slack adapter used before routes()/start()")
         if self.accept_unparsed is not None and event_options is not None:
             # Acknowledged once the event is stored; the profile lookup (users.info, a
             # network round trip per new customer) waits for processing.
-            payload = {"body": body, "bot_user_id": event_options.bot_user_id,
-                       "team_id": event_options.team_id}
+            ids = {"bot_user_id": event_options.bot_user_id, "team_id": event_options.team_id}
+            # as JSON text when the body's bytes are at hand: one object while it waits
+            payload: dict[str, Any] | bytes = (
+                orjson.dumps({**ids, "body": orjson.Fragment(raw)}) if raw
+                else {**ids, "body": body})
             result = await self.accept_unparsed(
                 UnparsedInbound(CHANNEL, message.external_id, payload))
         else:
@@ -220,7 +226,7 @@ class SlackAdapter(ChannelAdapter):
         The event was a customer message when it was accepted (a thread reply's thread
         was known then); parsed again with the configuration of now, it is dropped with
         a warning if it no longer is one."""
-        payload = item.payload
+        payload = orjson.loads(item.payload) if isinstance(item.payload, bytes) else item.payload
         options = dataclasses.replace(self._options(None), bot_user_id=payload["bot_user_id"],
                                       team_id=payload["team_id"])
         parsed = parse_event(payload["body"], options)

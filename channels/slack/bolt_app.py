@@ -20,6 +20,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -31,6 +32,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from channels.slack.fast_events import FastEvents
 from channels.slack.parse import AGENT_ACTION_PREFIX, QUICK_REPLY_PREFIX
 from router.errors import ServiceStopping
+from router.http_errors import json_error
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,10 @@ def routes(bolt: AsyncApp, fast: FastEvents | None = None) -> list[web.RouteDef]
     message events take `fast` (channels/slack/fast_events.py) when it can."""
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
+        if request.content_type == "application/json" and not _is_object(await request.read()):
+            # bolt reads fields of the body before it verifies anything: invalid JSON, or
+            # JSON that is not an object, crashed it (a 500 for a forged request)
+            return json_error(400, "bad_request", "expected a JSON object")
         return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
     async def events(request: web.Request) -> web.StreamResponse:
@@ -87,6 +93,13 @@ def routes(bolt: AsyncApp, fast: FastEvents | None = None) -> list[web.RouteDef]
         return answer if answer is not None else await dispatch(request)
 
     return [web.post(EVENTS_PATH, events), web.post(INTERACTIVE_PATH, dispatch)]
+
+
+def _is_object(body: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(body), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 def _describe(body: dict[str, Any]) -> str:

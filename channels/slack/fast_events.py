@@ -28,7 +28,8 @@ from router.errors import ServiceStopping
 log = logging.getLogger(__name__)
 
 EVENT_TYPES = frozenset({"message", "app_mention"})
-EventHandler = Callable[[dict[str, Any], Options], Awaitable[None]]
+# (decoded body, options, the body's bytes as they came)
+EventHandler = Callable[[dict[str, Any], Options, bytes], Awaitable[None]]
 
 
 class FastEvents:
@@ -53,12 +54,14 @@ class FastEvents:
             payload = orjson.loads(body)
         except (ValueError, orjson.JSONDecodeError):  # a forged timestamp, bad JSON
             return None
-        event = payload.get("event") if isinstance(payload, dict) else None
+        if not isinstance(payload, dict):
+            return None
+        event = payload.get("event")
         if (payload.get("type") != "event_callback" or not isinstance(event, dict)
                 or event.get("type") not in EVENT_TYPES):
             return None
         try:
-            await self.handler(payload, options)
+            await self.handler(payload, options, body)
         except ServiceStopping:
             return web.json_response({"error": "stopping"}, status=503)
         except Exception:

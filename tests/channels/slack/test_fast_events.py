@@ -49,6 +49,12 @@ async def test_after_the_first_event_messages_take_the_fast_path_verified_as_by_
     # what the fast path does not take still goes through bolt
     status, body = await post_event(http, service, payload("url_verification"))
     assert status == 200 and json.loads(body)["challenge"]
+    async with http.post(url, data="[1, 2]", headers={  # signed, but not an object
+            "Content-Type": "application/json", **sign("[1, 2]")}) as resp:
+        assert resp.status == 400
+    async with http.post(url, data="{not json", headers={"Content-Type": "application/json"}) as resp:
+        assert resp.status == 400
+    assert fast.handled == 2 and await message_count(service) == stored + 2
 
 
 async def test_the_fast_path_answers_503_while_stopping(slack_service, slack_api, http):
