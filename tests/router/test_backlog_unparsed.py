@@ -5,7 +5,9 @@ kept across a restart like any accepted message."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +34,27 @@ def raw(i: int, **payload: object) -> UnparsedInbound:
     return UnparsedInbound("loopback", f"u{i}", payload or {"text": f"message {i}"})
 
 
+@contextlib.asynccontextmanager
+async def running(path: Path, parser: Callable[[UnparsedInbound], Awaitable[InboundMessage | None]]
+                  = parse) -> AsyncIterator[tuple[SqliteStore, Backlog]]:
+    """A store and a started backlog (echo replies) on `path`; both closed afterwards."""
+    store = SqliteStore(path)
+    await store.open()
+    backlog = Backlog(store, Pipeline(store, lambda: echo_decide), parse=parser)
+    await backlog.start()
+    try:
+        yield store, backlog
+    finally:
+        await backlog.stop()
+        await store.close()
+
+
+async def inbound_texts(store: SqliteStore) -> list[str]:
+    conv = await store.read(lambda tx: tx.find_conversation("loopback", ["t1"]))
+    msgs = await store.read(lambda tx: tx.list_messages(conv.id))
+    return [m.text for m in msgs if m.direction == Direction.INBOUND]
+
+
 def test_unparsed_payloads_round_trip_even_what_orjson_refuses() -> None:
     for payload in ({"update_id": 1, "message": {"text": "Hej ✓", "n": None}},
                     {"big": 2**70, "text": "long integer"},
@@ -45,27 +68,17 @@ def test_unparsed_payloads_round_trip_even_what_orjson_refuses() -> None:
 
 
 async def test_unparsed_payloads_are_parsed_settled_or_failed_in_order(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "router.db")
-    await store.open()
-    pipeline = Pipeline(store, lambda: echo_decide)
-    backlog = Backlog(store, pipeline, parse=parse)
-    await backlog.start()
-    try:
+    async with running(tmp_path / "router.db") as (store, backlog):
         items = [raw(0), raw(1, ignore=True), raw(2, oops="no text"),
                  raw(3, text="wrong key", key="other"), raw(4)]
         for item in items:
             assert not (await backlog.accept(item)).duplicate
         assert (await backlog.accept(raw(1, ignore=True))).duplicate  # redelivery
         await backlog.drained()
-        conv = await store.read(lambda tx: tx.find_conversation("loopback", ["t1"]))
-        msgs = await store.read(lambda tx: tx.list_messages(conv.id))
+        texts = await inbound_texts(store)
         failures = await store.read(lambda tx: tx.inbox_failures(10))
         counts = await store.read(lambda tx: tx.inbox_counts())
-    finally:
-        await backlog.stop()
-        await store.close()
-    assert [m.text for m in msgs if m.direction == Direction.INBOUND] == ["message 0",
-                                                                          "message 4"]
+    assert texts == ["message 0", "message 4"]
     assert sorted((f[1], f[3].split(":")[0]) for f in failures) == [("u2", "KeyError"),
                                                                     ("u3", "ValueError")]
     assert counts == {"pending": 0, "failed": 2}  # the ignored one is settled, not pending
@@ -79,19 +92,9 @@ async def test_unparsed_payloads_left_by_a_crash_are_parsed_at_start(tmp_path: P
         assert await Pipeline(store).accept(raw(i))
     await store.close()
 
-    store = SqliteStore(tmp_path / "router.db")
-    await store.open()
-    backlog = Backlog(store, Pipeline(store, lambda: echo_decide), parse=parse)
-    await backlog.start()
-    try:
+    async with running(tmp_path / "router.db") as (store, backlog):
         await backlog.drained()
-        conv = await store.read(lambda tx: tx.find_conversation("loopback", ["t1"]))
-        msgs = await store.read(lambda tx: tx.list_messages(conv.id))
-    finally:
-        await backlog.stop()
-        await store.close()
-    assert [m.text for m in msgs if m.direction == Direction.INBOUND] == [
-        "message 0", "message 1", "message 2"]
+        assert await inbound_texts(store) == ["message 0", "message 1", "message 2"]
 
 
 async def test_a_parser_that_waits_does_not_reorder_processing(tmp_path: Path) -> None:
@@ -107,19 +110,9 @@ async def test_a_parser_that_waits_does_not_reorder_processing(tmp_path: Path) -
             last_parsed.set()
         return message
 
-    store = SqliteStore(tmp_path / "router.db")
-    await store.open()
-    backlog = Backlog(store, Pipeline(store, lambda: echo_decide), parse=slow_first)
-    await backlog.start()
-    try:
+    async with running(tmp_path / "router.db", slow_first) as (store, backlog):
         for i in range(5):
             await backlog.accept(raw(i))
         await backlog.drained()
-        conv = await store.read(lambda tx: tx.find_conversation("loopback", ["t1"]))
-        msgs = await store.read(lambda tx: tx.list_messages(conv.id))
-    finally:
-        await backlog.stop()
-        await store.close()
-    assert last_parsed.is_set()
-    assert [m.text for m in msgs if m.direction == Direction.INBOUND] == [
-        f"message {i}" for i in range(5)]
+        assert last_parsed.is_set()
+        assert await inbound_texts(store) == [f"message {i}" for i in range(5)]
