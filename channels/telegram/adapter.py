@@ -139,8 +139,8 @@ class TelegramAdapter(ChannelAdapter):
                 return web.json_response(text=EMPTY_ANSWER)
             # ServiceStopping -> 503 (middleware)
             accept = self.accept_unparsed
-            item = self.inbound.unparsed(update, self.name, body) if accept is not None else None
-            if item is not None and accept is not None:
+            if accept is not None and (
+                    item := self.inbound.unparsed(update, self.name, body)) is not None:
                 await self.inbound.accept_unparsed(item, accept)  # parsed when processed
             else:
                 await self.inbound.handle(update, intake)
