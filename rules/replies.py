@@ -35,6 +35,7 @@ def fallback_chain(language: str, fallbacks: Mapping[str, Sequence[str]],
     return tuple(dict.fromkeys(c for c in chain if c))
 
 
+@templates.read_by_key
 class _Hours(Mapping[str, Any]):
     """`business_hours` for templates, worked out on first use.
 

@@ -9,7 +9,7 @@ safe for the target channel afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -124,7 +124,125 @@ def compile_template(source: str) -> Any:
         error = check_path(path)
         if error:
             raise TemplateProblem(error)
-    return template
+    fast = _plain(ast.body)
+    return Plain(template, fast) if fast is not None else template
+
+
+# Types whose values templates read by key only: `x.name` on one of these is `x["name"]`
+# whenever the type has no attribute `name` (what Jinja's sandbox does after getattr fails).
+_BY_KEY: dict[type, frozenset[str]] = {}
+
+
+def read_by_key(cls: type) -> type:
+    """Register a Mapping type that templates read by key (see `Plain`)."""
+    _BY_KEY[cls] = frozenset(dir(cls))
+    return cls
+
+
+read_by_key(dict)
+
+_Fill = Callable[[Mapping[str, Any]], Any]
+
+
+class _Fallback(Exception):
+    """The plain renderer met something only Jinja knows how to treat."""
+
+
+def _lookup(node: nodes.Node) -> _Fill | None:
+    """`contact.first_name`, `queue['sla'].first_response`, `language`: a read of a
+    variable, then of keys; None for any other expression."""
+    path = _attr_path(node)
+    if path is None:
+        return None
+    name, keys = path[0], path[1:]
+
+    def read(variables: Mapping[str, Any]) -> Any:
+        try:
+            value = variables[name]
+            for key in keys:
+                attrs = _BY_KEY.get(type(value))
+                if attrs is None or key in attrs:
+                    raise _Fallback
+                value = value[key]
+        except (KeyError, TypeError):
+            raise _Fallback from None
+        return value
+
+    return read
+
+
+def _plain(body: list[nodes.Node]) -> Callable[[Mapping[str, Any]], str] | None:
+    """A renderer for templates made of text, `{{ variable.key }}` and `{% if variable.key
+    %}...{% elif %}...{% else %}...{% endif %}`: what canned replies use. Jinja's runtime
+    (a context object, the sandbox's attribute checks, an AttributeError per dict key)
+    cost more than the rest of a reply; this does the same reads and joins. None when the
+    template uses anything else (filters, loops, operators): Jinja renders those."""
+    parts: list[Callable[[Mapping[str, Any], list[str]], None]] = []
+    for node in body:
+        if isinstance(node, nodes.Output):
+            for item in node.nodes:
+                if isinstance(item, nodes.TemplateData):
+                    text = item.data
+                    parts.append(lambda _v, out, text=text: out.append(text))
+                    continue
+                read = _lookup(item)
+                if read is None:
+                    return None
+                parts.append(lambda v, out, read=read: out.append(str(read(v))))
+        elif isinstance(node, nodes.If):
+            branches: list[tuple[_Fill, Callable[[Mapping[str, Any]], str]]] = []
+            for test, then in [(node.test, node.body), *((e.test, e.body) for e in node.elif_)]:
+                read, inner = _lookup(test), _plain(then)
+                if read is None or inner is None:
+                    return None
+                branches.append((read, inner))
+            otherwise = _plain(node.else_)
+            if otherwise is None:
+                return None
+            parts.append(lambda v, out, branches=branches, otherwise=otherwise:
+                         out.append(_choose(v, branches, otherwise)))
+        else:
+            return None
+
+    def render(variables: Mapping[str, Any]) -> str:
+        out: list[str] = []
+        for part in parts:
+            part(variables, out)
+        return "".join(out)
+
+    return render
+
+
+def _choose(variables: Mapping[str, Any],
+            branches: list[tuple[_Fill, Callable[[Mapping[str, Any]], str]]],
+            otherwise: Callable[[Mapping[str, Any]], str]) -> str:
+    for test, then in branches:
+        value = test(variables)
+        if type(value) not in _PLAIN_TRUTH:
+            raise _Fallback  # Undefined and other objects: their truth is Jinja's business
+        if value:
+            return then(variables)
+    return otherwise(variables)
+
+
+_PLAIN_TRUTH = frozenset({str, int, bool, float, list, dict, tuple, type(None)})
+
+
+@dataclass(frozen=True, slots=True)
+class Plain:
+    """A compiled Jinja template with a plain renderer for its common case (see `_plain`):
+    the output is the same text; whatever the plain renderer does not handle (a missing
+    variable, an object that is not a registered mapping) goes to Jinja, which renders
+    or raises exactly as before."""
+
+    template: Any
+    fill: Callable[[Mapping[str, Any]], str]
+
+    def render(self, variables: Mapping[str, Any]) -> str:
+        try:
+            return self.fill(variables)
+        except _Fallback:
+            return str(self.template.render(variables))
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +259,11 @@ def render(template: Any, variables: Mapping[str, Any]) -> str:
     """Render to plain text; runtime errors surface as TemplateProblem."""
     if isinstance(template, Static):
         return template.text
+    if isinstance(template, Plain):
+        try:
+            return template.fill(variables).strip()
+        except _Fallback:
+            template = template.template
     try:
         return str(template.render(variables)).strip()
     except TemplateError as exc:
