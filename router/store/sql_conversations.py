@@ -29,6 +29,13 @@ def _update_sql(columns: tuple[int, ...]) -> str:
     return f"UPDATE conversations SET {sets} WHERE id = ?"
 
 
+# Read before every decision: index messages_bot_replies (migration 0006) covers it.
+BOT_REPLY_TIMES = (
+    "SELECT m.created_at FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+    "WHERE c.contact_id = ? AND m.author_kind = 'bot' AND m.created_at >= ? "
+    "ORDER BY m.id DESC LIMIT ?")
+
+
 class SqlConversations(SqlBase):
     # inbox -------------------------------------------------------------------------
     async def inbox_claim(self, channel: str, external_id: str, now: datetime) -> bool:
@@ -241,10 +248,7 @@ class SqlConversations(SqlBase):
 
     async def bot_reply_times(self, contact_id: int, since: datetime,
                               limit: int = 50) -> list[datetime]:
-        found = await self._all(
-            "SELECT m.created_at FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-            "WHERE c.contact_id = ? AND m.author_kind = 'bot' AND m.created_at >= ? "
-            "ORDER BY m.id DESC LIMIT ?", (contact_id, ts(since), limit))
+        found = await self._all(BOT_REPLY_TIMES, (contact_id, ts(since), limit))
         return [t for (v,) in found if (t := parse_ts(v)) is not None]
 
     async def insert_event(self, event: Event) -> int:

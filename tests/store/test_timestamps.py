@@ -29,3 +29,19 @@ def test_ts_matches_strftime() -> None:
         if value.year >= 1000:
             assert parse_ts(ts(value)) == value
     assert ts(None) is None
+
+
+def test_values_read_are_written_back_as_read() -> None:
+    """ts of a value parse_ts returned comes from the text read (`_read_as`): the same
+    text, also for an equal instant in another zone, and past the memo's bound."""
+    rnd = random.Random(11)
+    plus_two = timezone(timedelta(hours=2))
+    for _ in range(10_000):  # more than _READ_AS_MAX: the memo is cleared on the way
+        text = ts(datetime(rnd.randint(1000, 9998), rnd.randint(1, 12), rnd.randint(1, 28),
+                           rnd.randint(0, 23), rnd.randint(0, 59), rnd.randint(0, 59),
+                           rnd.randint(0, 999_999), tzinfo=UTC))
+        assert text is not None
+        read = parse_ts(text)
+        assert read is not None
+        assert ts(read) == text
+        assert ts(read.astimezone(plus_two)) == text == _reference(read.astimezone(plus_two))
