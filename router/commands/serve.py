@@ -9,6 +9,7 @@ import gc
 import logging
 import signal
 
+from router.collector import FullCollections
 from router.commands._common import add_config_arg, load_or_report
 from router.config import Config
 from router.errors import RouterError
@@ -62,6 +63,8 @@ async def serve(config: Config, decider: Decider, host: str | None, port: int | 
     # are waiting, was about halved under the ingest benchmark's load.
     gc.collect()
     gc.freeze()
+    collections = FullCollections()  # and what is made afterwards: at quiet moments
+    collections.start()
     shown_host = host or config.settings.http.host
     print(f"listening on http://{shown_host}:{service.port}", flush=True)
     stop = asyncio.Event()
@@ -72,5 +75,6 @@ async def serve(config: Config, decider: Decider, host: str | None, port: int | 
         service.reloader.install_sighup(loop)
     await stop.wait()
     log.info("shutting down")
+    await collections.stop()
     await service.stop()
     return 0
