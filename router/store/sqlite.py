@@ -47,7 +47,7 @@ SATURATED = 0.85
 # While saturated, background work takes one unit every this many batches: it slows to a
 # trickle (the oldest pending replies still go out) but never stops.
 YIELD_BATCHES = 8
-ANSWER_HOPS = 3
+ANSWER_HOPS = 2
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -172,7 +172,9 @@ class SqliteStore(Store):
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         (self._background if background else self._foreground).append(_Job(fn, future))
         self._wakeup.set()
-        return await asyncio.shield(future)
+        # No shield: a caller cancelled while its unit waits cancels only this future; the
+        # unit still runs and commits, and the writer does not answer a future that is done.
+        return await future
 
     async def read(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
         if self._reader is None:
@@ -214,7 +216,7 @@ class SqliteStore(Store):
                 await self._commit(batch)
                 if room and background:
                     # The answers go out before background work runs. A result reaches
-                    # its caller through a few callbacks (future, shield, the caller's
+                    # its caller through a few callbacks (the future's, then the caller's
                     # task), each one loop iteration.
                     for _ in range(ANSWER_HOPS):
                         await asyncio.sleep(0)

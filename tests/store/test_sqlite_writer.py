@@ -100,3 +100,21 @@ async def test_an_acknowledgement_does_not_wait_for_background_units_of_its_cycl
     finally:
         await store.close()
     assert events.index("answered") < events.index("b0")
+
+
+async def test_a_cancelled_caller_does_not_stop_its_unit_or_the_writer(tmp_path: Path) -> None:
+    """The caller gave up (a client went away): its unit still commits, and the units
+    after it are answered as usual."""
+    store = SqliteStore(tmp_path / "router.db")
+    await store.open()
+    order: list[str] = []
+    unit = recorder(order)
+    try:
+        gone = asyncio.ensure_future(store.write(unit("gone")))
+        await asyncio.sleep(0)  # queued, not yet run
+        gone.cancel()
+        assert await store.write(unit("next")) is None
+    finally:
+        await store.close()
+    assert gone.cancelled()
+    assert order == ["gone", "next"]
