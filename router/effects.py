@@ -8,7 +8,7 @@ that caused it: a crash can lose neither the reply nor the record of why it was 
 from __future__ import annotations
 
 import logging
-import uuid
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -83,7 +83,7 @@ async def enqueue_reply(tx: Tx, conv: Conversation, reply: ReplyContent, now: da
         "metadata": metadata or {},
     }
     await tx.outbox_add(OutboxRow(
-        0, uuid.uuid4().hex, conv.channel, conv.thread_key, conv.recipient, payload,
+        0, secrets.token_hex(16), conv.channel, conv.thread_key, conv.recipient, payload,
         OutboxStatus.PENDING, 0, now, now, conversation_id=conv.id, message_id=message_id))
     return message_id
 
@@ -143,7 +143,7 @@ async def apply_actions(tx: Tx, conv: Conversation, contact: Contact, actions: l
                                             str(value), now, author_id=actor, internal=True))
         elif kind == "webhook" and isinstance(value, dict):
             await tx.outbox_add(OutboxRow(
-                0, uuid.uuid4().hex, WEBHOOK_CHANNEL, f"webhook:{conv.id}", str(value["url"]),
+                0, secrets.token_hex(16), WEBHOOK_CHANNEL, f"webhook:{conv.id}", str(value["url"]),
                 {"metadata": {"json": value.get("payload", {})}}, OutboxStatus.PENDING, 0,
                 now, now, conversation_id=conv.id))
             applied.outbox_rows += 1

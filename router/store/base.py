@@ -60,6 +60,11 @@ def ts(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def ts_all(values: Iterable[datetime | None]) -> list[str | None]:
+    """`ts` of each value. Most timestamp columns of a row are empty: those cost no call."""
+    return [None if value is None else ts(value) for value in values]
+
+
 _TS_WIDTH = len("2026-01-01T00:00:00.000000Z")
 # Timestamps read lately -> their text: a row read and saved again in one unit (its
 # queued_at, first_response_at...) is compared with what was read without formatting each
@@ -80,6 +85,11 @@ def parse_ts(value: str | None) -> datetime | None:
         _read_as[parsed] = value
         return parsed
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def parse_ts_all(values: Iterable[str | None]) -> list[datetime | None]:
+    """`parse_ts` of each value, empty ones without a call (see `ts_all`)."""
+    return [parse_ts(value) if value else None for value in values]
 
 
 @dataclass(frozen=True, slots=True)

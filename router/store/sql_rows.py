@@ -23,7 +23,7 @@ from router.model import (
     Role,
     Status,
 )
-from router.store.base import ConversationFilter, parse_ts, ts
+from router.store.base import ConversationFilter, parse_ts, parse_ts_all, ts_all
 
 
 def dumps(value: Any) -> str:
@@ -81,23 +81,27 @@ def conversation(r: Sequence[Any]) -> Conversation:
 def conversation_values(cv: Conversation) -> tuple[Any, ...]:
     """The CONV_SAVED columns of `cv` as stored."""
     return (str(cv.status), cv.language, cv.queue, cv.priority, dumps(cv.tags), cv.assignee,
-            cv.message_count, cv.bot_turns, dumps(cv.metadata), ts(cv.updated_at),
-            ts(cv.queued_at), ts(cv.first_response_at), ts(cv.resolved_at),
-            ts(cv.last_customer_at), cv.recipient, *agent_conv_values(cv))
+            cv.message_count, cv.bot_turns, dumps(cv.metadata),
+            *ts_all((cv.updated_at, cv.queued_at, cv.first_response_at, cv.resolved_at,
+                     cv.last_customer_at)),
+            cv.recipient, *agent_conv_values(cv))
 
 
 def _conversation(r: Sequence[Any]) -> Conversation:
+    (created_at, updated_at, queued_at, first_response_at, resolved_at, last_customer_at,
+     assigned_at, last_agent_at, first_response_due, resolution_due, sla_paused_at,
+     sla_first_breached_at, sla_resolution_breached_at, snoozed_until) = parse_ts_all(r[14:28])
     return Conversation(
         id=r[0], contact_id=r[1], channel=r[2], thread_key=r[3], recipient=r[4],
         status=Status(r[5]), language=r[6], queue=r[7], priority=r[8], tags=loads(r[9]) or [],
         assignee=r[10], message_count=r[11], bot_turns=r[12], metadata=loads(r[13]) or {},
-        created_at=parse_ts(r[14]), updated_at=parse_ts(r[15]), queued_at=parse_ts(r[16]),
-        first_response_at=parse_ts(r[17]), resolved_at=parse_ts(r[18]),
-        last_customer_at=parse_ts(r[19]), assigned_at=parse_ts(r[20]),
-        last_agent_at=parse_ts(r[21]), first_response_due=parse_ts(r[22]),
-        resolution_due=parse_ts(r[23]), sla_paused_at=parse_ts(r[24]),
-        sla_first_breached_at=parse_ts(r[25]), sla_resolution_breached_at=parse_ts(r[26]),
-        snoozed_until=parse_ts(r[27]),
+        created_at=created_at, updated_at=updated_at, queued_at=queued_at,
+        first_response_at=first_response_at, resolved_at=resolved_at,
+        last_customer_at=last_customer_at, assigned_at=assigned_at,
+        last_agent_at=last_agent_at, first_response_due=first_response_due,
+        resolution_due=resolution_due, sla_paused_at=sla_paused_at,
+        sla_first_breached_at=sla_first_breached_at,
+        sla_resolution_breached_at=sla_resolution_breached_at, snoozed_until=snoozed_until,
     )
 
 
@@ -130,9 +134,9 @@ def outbox(r: Sequence[Any]) -> OutboxRow:
 
 
 def agent_conv_values(cv: Conversation) -> tuple[str | None, ...]:
-    return (ts(cv.assigned_at), ts(cv.last_agent_at), ts(cv.first_response_due),
-            ts(cv.resolution_due), ts(cv.sla_paused_at), ts(cv.sla_first_breached_at),
-            ts(cv.sla_resolution_breached_at), ts(cv.snoozed_until))
+    return tuple(ts_all((cv.assigned_at, cv.last_agent_at, cv.first_response_due,
+                         cv.resolution_due, cv.sla_paused_at, cv.sla_first_breached_at,
+                         cv.sla_resolution_breached_at, cv.snoozed_until)))
 
 
 def conversation_where(flt: ConversationFilter) -> tuple[list[str], list[Any]]:
