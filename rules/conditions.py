@@ -236,12 +236,12 @@ def _language(value: Any, path: Path_, dotted: str, cc: CompileContext) -> Node:
 def _text(value: schema.TextCondition, path: Path_, dotted: str, cc: CompileContext) -> Node:
     if value.regex is not None:
         try:
-            rx = compile_regex(value.regex, case_sensitive=value.case_sensitive)
+            rx = compile_regex(value.regex, case_sensitive=value.case_sensitive, utf8=True)
         except ValueError as exc:
             cc.problem((*path, "regex"), str(exc),
                        "RE2 has no lookaround or backreferences; see docs/rules.md#regex")
             rx = None
-        return Leaf(f"{dotted}.regex", lambda f: rx is not None and rx.search(f.text) is not None,
+        return Leaf(f"{dotted}.regex", lambda f: rx is not None and rx.search(f.utf8) is not None,
                     lambda f, ok: f"/{value.regex}/ {'matched' if ok else 'did not match'}")
     raw = value.keywords
     per_lang = raw if isinstance(raw, dict) else {"*": raw or []}

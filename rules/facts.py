@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class Facts:
-    __slots__ = ("_open", "assignee", "ctx", "event", "found", "language", "normalized",
+    __slots__ = ("_open", "_utf8", "assignee", "ctx", "event", "found", "language", "normalized",
                  "priority", "queue", "schedule", "status", "tags", "text")
 
     def __init__(self, ctx: DecisionContext, schedule: Schedule, language: str) -> None:
@@ -35,6 +35,14 @@ class Facts:
         self.status = str(conv.status)
         self.assignee = conv.assignee
         self._open: bool | None = None
+        self._utf8: bytes | None = None
+
+    @property
+    def utf8(self) -> bytes:
+        """The text as UTF-8, what regexes search (encoded once per decision)."""
+        if self._utf8 is None:
+            self._utf8 = self.text.encode("utf-8", "surrogatepass")
+        return self._utf8
 
     @property
     def is_open(self) -> bool:

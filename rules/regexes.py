@@ -88,13 +88,23 @@ def unicode_boundaries(pattern: str) -> str:
     return "".join(out)
 
 
-def compile_regex(pattern: str, *, case_sensitive: bool = False) -> Any:
-    """Compile for `search`. Raises ValueError with RE2's reason for bad syntax."""
+def compile_regex(pattern: str, *, case_sensitive: bool = False, utf8: bool = False) -> Any:
+    """Compile for `search`. Raises ValueError with RE2's reason for bad syntax.
+
+    `utf8`: compiled from the pattern's UTF-8 bytes, `search` then takes a text's UTF-8
+    bytes (RE2 runs on those either way; offsets are in bytes). Searching a `str`
+    encodes it and maps offsets back to characters on every call, which cost more than
+    the match: rules only ask whether a pattern occurs, once per message for each regex.
+    """
     options = re2.Options()
     options.log_errors = False
     options.case_sensitive = case_sensitive
     try:
-        return re2.compile(unicode_boundaries(pattern), options)
+        source = unicode_boundaries(pattern)
+        if utf8:
+            options.encoding = re2.Options.Encoding.UTF8
+            return re2.compile(source.encode("utf-8"), options)
+        return re2.compile(source, options)
     except re2.error as exc:
         reason = exc.args[0] if exc.args else exc
         if isinstance(reason, bytes):

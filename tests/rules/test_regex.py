@@ -43,6 +43,15 @@ def test_catastrophic_pattern_runs_in_linear_time(tmp_path: Path):
 ])
 def test_unicode_aware_patterns(pattern: str, text: str, hit: bool):
     assert (compile_regex(pattern).search(text) is not None) is hit
+    # what rules run: the pattern and the text as UTF-8 bytes, same answer
+    assert (compile_regex(pattern, utf8=True).search(text.encode()) is not None) is hit
+
+
+def test_a_text_with_a_lone_surrogate_is_searched(tmp_path: Path):
+    """JSON may carry a lone surrogate (`"\\ud800"`): the regex still runs on the rest."""
+    rs = build(tmp_path, "languages: [en]\nrules:\n"
+                         "  - {name: r, when: {text: {regex: 'refund'}}, then: [{tag: x}]}\n")
+    assert [a.value for a in rs.decide(ctx("refund \ud800 please")).actions] == ["x"]
 
 
 def test_escaped_backslash_b_is_left_alone():
