@@ -7,6 +7,7 @@ that caused it: a crash can lose neither the reply nor the record of why it was 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -47,6 +48,17 @@ class Applied:
     events: list[str] = field(default_factory=list)
 
 
+# Outbox rows' idempotency keys: unique per row (a UNIQUE column) and across processes
+# and instances (a random 64-bit prefix per process); a counter after it, because drawing
+# 16 random bytes per reply was a system call per message.
+_KEY_PREFIX = secrets.token_hex(8)
+_key_counter = itertools.count(1)
+
+
+def new_key() -> str:
+    return f"{_KEY_PREFIX}{next(_key_counter):016x}"
+
+
 async def set_status(tx: Tx, conv: Conversation, status: Status, now: datetime, actor: str,
                      reason: str = "") -> None:
     if conv.status == status:
@@ -83,7 +95,7 @@ async def enqueue_reply(tx: Tx, conv: Conversation, reply: ReplyContent, now: da
         "metadata": metadata or {},
     }
     await tx.outbox_add(OutboxRow(
-        0, secrets.token_hex(16), conv.channel, conv.thread_key, conv.recipient, payload,
+        0, new_key(), conv.channel, conv.thread_key, conv.recipient, payload,
         OutboxStatus.PENDING, 0, now, now, conversation_id=conv.id, message_id=message_id))
     return message_id
 
@@ -143,7 +155,7 @@ async def apply_actions(tx: Tx, conv: Conversation, contact: Contact, actions: l
                                             str(value), now, author_id=actor, internal=True))
         elif kind == "webhook" and isinstance(value, dict):
             await tx.outbox_add(OutboxRow(
-                0, secrets.token_hex(16), WEBHOOK_CHANNEL, f"webhook:{conv.id}", str(value["url"]),
+                0, new_key(), WEBHOOK_CHANNEL, f"webhook:{conv.id}", str(value["url"]),
                 {"metadata": {"json": value.get("payload", {})}}, OutboxStatus.PENDING, 0,
                 now, now, conversation_id=conv.id))
             applied.outbox_rows += 1

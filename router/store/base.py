@@ -52,9 +52,11 @@ def ts(value: datetime | None) -> str | None:
     if (text := _read_as.get(value)) is not None:
         return text
     if value.tzinfo is UTC and value.year >= 1000:
-        # The common case (our clocks are UTC): isoformat is the same text, 3x cheaper
-        # than strftime, which ran about 12 times per message in the pipeline.
-        text = value.isoformat(timespec="microseconds")[:26] + "Z"
+        # The common case (our clocks are UTC): the same text as strftime, 3x cheaper
+        # (and 1.7x cheaper than isoformat, which formats through C's sprintf).
+        text = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031 - the fastest form
+            value.year, value.month, value.day, value.hour, value.minute, value.second,
+            value.microsecond)
         _last_ts = (value, text, last[0], last[1])  # one atomic swap
         return text
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -90,3 +90,12 @@ async def test_dead_letters_are_listed_and_retried_by_command(make_config, start
     service.dispatcher.wake()
     await recorder.wait_for(lambda r: len(r.delivered) == 1)
     assert len(recorder.requests) == 5
+
+
+def test_outbox_keys_are_unique_per_row_and_per_process():
+    from router.effects import new_key
+
+    keys = [new_key() for _ in range(10_000)]
+    assert len(set(keys)) == len(keys)
+    assert all(len(k) == 32 and int(k, 16) >= 0 for k in keys)
+    assert len({k[:16] for k in keys}) == 1  # the process's prefix, then a counter
