@@ -478,6 +478,10 @@ class Store(abc.ABC):
     async def write(self, fn: Callable[[Tx], Awaitable[T]], *, background: bool = False) -> T:
         """Run `fn` in a write transaction; return after a durable commit.
 
+        `fn` may run more than once (PostgreSQL reruns a unit after a deadlock; SQLite
+        reruns a batch's units after one of them failed), so it does store work only:
+        nothing outside `tx` may change until it returns.
+
         `background` work (processing accepted messages) may wait behind foreground work
         (acknowledgements, agents' actions) where the backend has one writer."""
 

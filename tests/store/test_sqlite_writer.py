@@ -118,3 +118,41 @@ async def test_a_cancelled_caller_does_not_stop_its_unit_or_the_writer(tmp_path:
         await store.close()
     assert gone.cancelled()
     assert order == ["gone", "next"]
+
+
+async def test_failed_units_in_a_batch_cost_only_themselves(tmp_path: Path) -> None:
+    """A batch runs without savepoints; when a unit fails, the batch runs again without it,
+    each unit in a savepoint (a second failure then sinks only itself)."""
+    store = SqliteStore(tmp_path / "router.db")
+    await store.open()
+    runs: dict[str, int] = {}
+
+    def unit(name: str, *, fails: bool = False):
+        async def run(tx) -> str:
+            runs[name] = runs.get(name, 0) + 1
+            tx.c.execute("INSERT INTO schema_migrations VALUES (?, ?, '')",
+                         (1000 + ord(name[-1]), name))
+            if fails:
+                raise ValueError(name)
+            return name
+        return run
+
+    names = ["a", "b", "bad1", "c", "bad2", "d"]  # last letters differ: the versions
+    try:
+        results = await asyncio.gather(
+            *(store.write(unit(n, fails=n.startswith("bad"))) for n in names),
+            return_exceptions=True)
+        kept = await store.read(lambda tx: _kept(tx))
+    finally:
+        await store.close()
+    assert results[:2] == ["a", "b"] and results[3] == "c" and results[5] == "d"
+    assert [str(r) for r in (results[2], results[4])] == ["bad1", "bad2"]
+    assert kept == ["a", "b", "c", "d"]  # the failed units' writes rolled back
+    # before the first failure: twice (the first run was rolled back); the first failed
+    # unit: once (left out of the rerun); the others: once, in the rerun
+    assert runs == {"a": 2, "b": 2, "bad1": 1, "c": 1, "bad2": 1, "d": 1}
+
+
+async def _kept(tx) -> list[str]:
+    return [r[0] for r in tx.c.execute(
+        "SELECT name FROM schema_migrations WHERE version >= 1000 ORDER BY version")]
