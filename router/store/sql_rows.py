@@ -8,6 +8,7 @@ INTEGER 0/1. That is what lets one set of SQL strings serve both backends.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -41,6 +42,7 @@ def loads(value: str | None) -> Any:
     return orjson.loads(value)
 
 
+@lru_cache(maxsize=64)  # the few sizes a message uses; any size works
 def marks(n: int) -> str:
     """`?, ?, ?` for an IN list of n values."""
     return ",".join("?" * n)

@@ -32,11 +32,11 @@ def test_ts_matches_strftime() -> None:
 
 
 def test_values_read_are_written_back_as_read() -> None:
-    """ts of a value parse_ts returned comes from the text read (`_read_as`): the same
-    text, also for an equal instant in another zone, and past the memo's bound."""
+    """ts of a value parse_ts returned is the text read, also for the same instant in
+    another zone (the last-values cache must not mix them up)."""
     rnd = random.Random(11)
     plus_two = timezone(timedelta(hours=2))
-    for _ in range(10_000):  # more than _READ_AS_MAX: the memo is cleared on the way
+    for _ in range(10_000):
         text = ts(datetime(rnd.randint(1000, 9998), rnd.randint(1, 12), rnd.randint(1, 28),
                            rnd.randint(0, 23), rnd.randint(0, 59), rnd.randint(0, 59),
                            rnd.randint(0, 999_999), tzinfo=UTC))
