@@ -23,7 +23,6 @@ rate instead of growing without limit.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -35,6 +34,7 @@ from router.inbound_json import load_accepted
 from router.model import Accepted, InboundMessage, UnparsedInbound
 from router.pipeline import Pipeline
 from router.store.base import Store, Tx
+from router.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +105,8 @@ class Backlog:
 
     async def stop(self) -> None:
         """Stop after the units already handed to the store; the rest stays pending."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

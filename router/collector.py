@@ -16,11 +16,12 @@ generation-1 collections as its third threshold asks for).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import time
 from collections.abc import Callable
+
+from router.tasks import cancel_and_wait
 
 log = logging.getLogger("router.collector")
 
@@ -59,11 +60,8 @@ class FullCollections:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="full-collections")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self._saved is not None:
             gc.set_threshold(*self._saved)
             self._saved = None

@@ -9,7 +9,6 @@ customer's DM or thread.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
@@ -44,6 +43,7 @@ from channels.slack.workspace import Workspace
 from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
 from router.model import InboundKind, InboundMessage, OutboundMessage, UnparsedInbound
 from router.store.base import Store
+from router.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +143,7 @@ class SlackAdapter(ChannelAdapter):
 
     async def stop(self) -> None:
         if self._connecting is not None and not self._connecting.done():
-            self._connecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._connecting
+            await cancel_and_wait(self._connecting)
         if self._socket is not None:
             await self._socket.close_async()
         if self.workspace is not None:

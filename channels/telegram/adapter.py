@@ -32,6 +32,7 @@ from router.errors import ServiceStopping
 from router.http_errors import json_error
 from router.model import InboundMessage, OutboundMessage, UnparsedInbound
 from router.store.base import Store
+from router.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from router.metrics import Metrics
@@ -79,10 +80,7 @@ class TelegramAdapter(ChannelAdapter):
 
     async def stop(self) -> None:
         self._stopping.set()
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+        await cancel_and_wait(self._poller)
         await self.inbound.close()
         if self.inbound.downloader is not None:
             await self.inbound.downloader.stop()

@@ -38,6 +38,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRet
 from channels.telegram.settings import DownloadSettings
 from router.model import InboundMessage
 from router.store.base import Store, Tx, parse_ts, ts, utcnow
+from router.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +100,7 @@ class Downloader:
 
     async def stop(self) -> None:
         self._stopping.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     def enqueue(self, message_id: int, external_id: str) -> None:
         if message_id not in self._queued:

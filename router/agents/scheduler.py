@@ -26,6 +26,7 @@ from router.model import (
 )
 from router.pipeline import Decide
 from router.store.base import Tx, ts
+from router.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 ACTOR = "system:scheduler"
@@ -60,11 +61,8 @@ class Scheduler:
         self._task = asyncio.create_task(self._run(), name="agents-scheduler")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

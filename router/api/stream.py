@@ -19,6 +19,7 @@ from router.agents.errors import ActionRejected
 from router.api import serialize as js
 from router.api.routing import DESK, Route
 from router.model import Agent
+from router.tasks import cancel_and_wait
 
 SOCKETS = web.AppKey("sockets", weakref.WeakSet[web.WebSocketResponse])
 BATCH = 500
@@ -49,9 +50,7 @@ async def stream(request: web.Request, agent: Agent) -> web.WebSocketResponse:
     except (ConnectionResetError, RuntimeError):
         pass  # the client went away mid-send
     finally:
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
+        await cancel_and_wait(reader)
     return ws
 
 

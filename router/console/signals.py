@@ -17,13 +17,13 @@ are momentary: after a restart the follower starts at the newest event.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 from router.agents.desk import Desk
 from router.model import Conversation, Event
 from router.store.base import Tx
+from router.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +61,8 @@ class DeskFollower:
         self._task = asyncio.create_task(self._run(cursor), name="console-follower")
 
     async def stop(self, *_: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self, cursor: int) -> None:
         notifier = self.desk.notifier

@@ -20,7 +20,6 @@ URL: `postgresql://user@host:5432/db?pool_min=2&pool_max=10`; other query parame
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -33,6 +32,7 @@ from router.errors import StoreError
 from router.store.base import Store, Tx, utcnow
 from router.store.migrate import migrations, split_statements
 from router.store.postgres_tx import CHANNEL, PgTx
+from router.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -159,11 +159,8 @@ class PostgresStore(Store):
         return await self.read(_schema_version)
 
     async def close(self) -> None:
-        if self._supervisor is not None:
-            supervisor, self._supervisor = self._supervisor, None
-            supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await supervisor
+        supervisor, self._supervisor = self._supervisor, None
+        await cancel_and_wait(supervisor)
         if self._listener is not None:
             listener, self._listener = self._listener, None
             try:
