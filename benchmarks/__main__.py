@@ -7,6 +7,7 @@ import importlib
 import json
 import pkgutil
 import sys
+import time
 
 import benchmarks
 
@@ -22,11 +23,19 @@ def main() -> int:
     if not names:
         print("no benchmarks yet", file=sys.stderr)
         return 1
-    for name in sorted(names):
+    started = time.monotonic()
+    for number, name in enumerate(sorted(names), 1):
+        # progress on stderr (the whole run takes minutes, ingest alone about three)
+        print(f"[{number}/{len(names)}] {name.removeprefix('bench_')} ...", file=sys.stderr,
+              flush=True)
+        began = time.monotonic()
         module = importlib.import_module(f"benchmarks.{name}")
         for row in module.run(quick=args.quick):
             print(json.dumps(row), flush=True)
             print("  ".join(f"{k}={v}" for k, v in row.items()), file=sys.stderr, flush=True)
+        print(f"[{number}/{len(names)}] {name.removeprefix('bench_')} took "
+              f"{time.monotonic() - began:.0f} s ({time.monotonic() - started:.0f} s so far)",
+              file=sys.stderr, flush=True)
     return 0
 
 

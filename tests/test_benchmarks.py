@@ -52,6 +52,10 @@ def test_every_benchmark_runs_quick_and_prints_its_shape() -> None:
     assert next(r for r in rows if r["bench"] == "memory")["rss_mb"] > 0
     # the table goes to stderr, one line per JSON row
     assert proc.stderr.count("bench=") >= len(rows)
+    # and progress: each benchmark's start and how long it took
+    modules = {line.split()[1] for line in proc.stderr.splitlines() if line.startswith("[")}
+    assert {"ingest", "pipeline", "rules", "memory"} <= modules
+    assert proc.stderr.count(" took ") == len(modules)
     # Not a speed test: it catches a benchmark that ignores --quick (a full run takes
     # minutes). The quick run takes about 15-20 s on a 2-core machine, and 53 s was seen
     # on a shared host that was three times slower that day for everything.
