@@ -259,12 +259,7 @@ def render(template: Any, variables: Mapping[str, Any]) -> str:
     """Render to plain text; runtime errors surface as TemplateProblem."""
     if isinstance(template, Static):
         return template.text
-    if isinstance(template, Plain):
-        try:
-            return template.fill(variables).strip()
-        except _Fallback:
-            template = template.template
-    try:
+    try:  # a Jinja template, or a Plain one (which hands to Jinja what it does not do)
         return str(template.render(variables)).strip()
     except TemplateError as exc:
         raise TemplateProblem(f"template failed: {exc}") from None
