@@ -7,6 +7,7 @@ from pathlib import Path
 
 from router.store.sql_conversations import BOT_REPLY_TIMES
 from router.store.sqlite import SqliteStore
+from router.store.sqlite_tx import SqliteTx
 
 
 async def test_bot_reply_times_reads_only_bot_replies(tmp_path: Path) -> None:
@@ -17,3 +18,36 @@ async def test_bot_reply_times_reads_only_bot_replies(tmp_path: Path) -> None:
         plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {BOT_REPLY_TIMES}",
                                                 (1, "2026-01-01T00:00:00.000000Z", 50))]
     assert any("COVERING INDEX messages_bot_replies" in step for step in plan), plan
+
+
+async def test_live_feeds_read_only_the_events_after_their_cursor(tmp_path: Path) -> None:
+    """The console's signals and the Slack mirror poll for events of some kinds after a
+    cursor: the read must be the rowid range after the cursor, not every event of those
+    kinds in the history (which an index on kind made SQLite choose)."""
+    store = SqliteStore(tmp_path / "router.db")
+    await store.open()
+    captured: list[tuple[str, tuple[object, ...]]] = []
+
+    async def feed(tx: SqliteTx) -> None:
+        real = tx.c
+        tx.c = _Recorder(real, captured)  # type: ignore[assignment]
+        await tx.list_events(after_id=10, kinds=("assigned", "resolved"), limit=500)
+        tx.c = real
+
+    await store.read(feed)  # type: ignore[arg-type]
+    await store.close()
+    (sql, params), = captured
+    with sqlite3.connect(tmp_path / "router.db") as conn:
+        plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+    assert plan == ["SEARCH events USING INTEGER PRIMARY KEY (rowid>?)"], plan
+
+
+class _Recorder:
+    """Stands in for the connection: records each statement, then runs it."""
+
+    def __init__(self, conn: sqlite3.Connection, into: list[tuple[str, tuple[object, ...]]]) -> None:
+        self.conn, self.into = conn, into
+
+    def execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        self.into.append((sql, tuple(params)))
+        return self.conn.execute(sql, params)
