@@ -40,6 +40,8 @@ def to_dollar(sql: str) -> str:
 
 
 class PgTx(SqlTx):
+    locks_keys = True
+
     def __init__(self, conn: asyncpg.Connection, *, writable: bool) -> None:
         self.c = conn
         self.writable = writable

@@ -20,6 +20,9 @@ class SqlBase(Tx, abc.ABC):
     #: appended to SELECTs whose rows the unit will update (PostgreSQL: a row lock, so
     #: concurrent units on one conversation queue up instead of losing an update).
     for_update: str = ""
+    #: whether `_lock_keys` does anything: callers skip building the names when it does not
+    #: (SQLite's single writer; the per-message lookups would build them for nothing)
+    locks_keys: bool = False
 
     @abc.abstractmethod
     async def _one(self, sql: str, params: Params = ()) -> Sequence[Any] | None:

@@ -23,6 +23,20 @@ def _contact(r: Sequence[Any]) -> Contact:
                    created_at=parse_ts(r[8]))
 
 
+# the pipeline's per-message contact lookup: find_identity and get_contact in one statement
+_CONTACT_BY_IDENTITY = (
+    f"SELECT {', '.join('c.' + c for c in _CONTACT_COLS.split(', '))} FROM identities i "
+    "JOIN contacts c ON c.id = i.contact_id WHERE i.channel = ? AND i.external_id = ?")
+
+
+@functools.lru_cache(maxsize=32)
+def _by_thread_keys(count: int, for_update: str) -> str:
+    """The newest conversation of any of `count` thread keys (built once per shape)."""
+    return (f"SELECT {rows.CONV_COLS} FROM conversations WHERE id = (SELECT "
+            f"MAX(conversation_id) FROM thread_keys WHERE channel = ? AND key IN "
+            f"({marks(count)})){for_update}")
+
+
 @functools.lru_cache(maxsize=256)
 def _update_sql(columns: tuple[int, ...]) -> str:
     sets = ", ".join(f"{rows.CONV_SAVED[i]} = ?" for i in columns)
@@ -97,7 +111,8 @@ class SqlConversations(SqlBase):
 
     # contacts ----------------------------------------------------------------------
     async def find_identity(self, channel: str, external_id: str) -> Identity | None:
-        await self._lock_keys(f"identity\x1f{channel}\x1f{external_id}")
+        if self.locks_keys:
+            await self._lock_keys(f"identity\x1f{channel}\x1f{external_id}")
         r = await self._one(f"{_IDENTITY} WHERE channel = ? AND external_id = ?",
                             (channel, external_id))
         return Identity(*r) if r else None
@@ -122,11 +137,9 @@ class SqlConversations(SqlBase):
 
     async def find_contact(self, channel: str, external_id: str) -> Contact | None:
         # find_identity + get_contact in one statement (the pipeline's per-message lookup)
-        await self._lock_keys(f"identity\x1f{channel}\x1f{external_id}")
-        r = await self._one(
-            f"SELECT {', '.join('c.' + c for c in _CONTACT_COLS.split(', '))} FROM identities i "
-            "JOIN contacts c ON c.id = i.contact_id WHERE i.channel = ? AND i.external_id = ?",
-            (channel, external_id))
+        if self.locks_keys:
+            await self._lock_keys(f"identity\x1f{channel}\x1f{external_id}")
+        r = await self._one(_CONTACT_BY_IDENTITY, (channel, external_id))
         return _contact(r) if r else None
 
     async def update_contact(self, contact: Contact) -> None:
@@ -153,11 +166,9 @@ class SqlConversations(SqlBase):
             return None
         # Two instances receiving the first messages of one thread must not open two
         # conversations: the keys stay locked until this unit has created its own.
-        await self._lock_keys(*(f"thread\x1f{channel}\x1f{k}" for k in keys))
-        r = await self._one(
-            f"SELECT {rows.CONV_COLS} FROM conversations WHERE id = (SELECT MAX(conversation_id) "
-            f"FROM thread_keys WHERE channel = ? AND key IN ({marks(len(keys))})){self.for_update}",
-            (channel, *keys))
+        if self.locks_keys:
+            await self._lock_keys(*(f"thread\x1f{channel}\x1f{k}" for k in keys))
+        r = await self._one(_by_thread_keys(len(keys), self.for_update), (channel, *keys))
         return rows.conversation(r) if r else None
 
     async def get_conversation(self, conversation_id: int) -> Conversation | None:
