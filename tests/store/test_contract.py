@@ -14,10 +14,13 @@ import pytest
 
 from router.model import (
     Agent,
+    AuthorKind,
     Contact,
     Conversation,
+    Direction,
     Event,
     InboundMessage,
+    Message,
     OutboxRow,
     OutboxStatus,
     Sender,
@@ -238,3 +241,36 @@ async def test_a_save_writes_what_changed_and_leaves_the_rest(store: Store):
     assert conv.message_count == 3 and conv.tags == ["vip"]
     assert conv.sla_first_breached_at is not None  # not overwritten by the stale object
     assert conv.updated_at == now
+
+
+async def test_bot_reply_times_are_the_newest_of_the_window_across_conversations(
+        store: Store, monkeypatch: pytest.MonkeyPatch):
+    """The bots' per-contact rate limit reads them before each decision: bot replies only,
+    in any of the contact's conversations, since the given time, newest first, capped; and
+    still the newest when the contact has more rows than an unsorted read takes."""
+    from router.store import sql_conversations
+
+    now = utcnow()
+
+    async def unit(tx: Tx) -> int:
+        contact_id = await tx.create_contact(Contact(0, "c"), now)
+        stranger_id = await tx.create_contact(Contact(0, "s"), now)
+        first, other, stranger = [
+            await tx.create_conversation(Conversation(0, who, "loopback", key, created_at=now,
+                                                      updated_at=now))
+            for who, key in ((contact_id, "a"), (contact_id, "b"), (stranger_id, "c"))]
+        for minutes, conv, author in [(1, first, AuthorKind.BOT), (5, other, AuthorKind.BOT),
+                                      (3, first, AuthorKind.BOT), (2, first, AuthorKind.AGENT),
+                                      (4, stranger, AuthorKind.BOT), (90, first, AuthorKind.BOT)]:
+            await tx.insert_message(Message(0, conv, Direction.OUTBOUND, author, "hi",
+                                            now - timedelta(minutes=minutes)))
+        return contact_id
+
+    contact_id = await store.write(unit)
+    since = now - timedelta(minutes=60)
+    times = await store.read(lambda tx: tx.bot_reply_times(contact_id, since))
+    assert [round((now - t).total_seconds() / 60) for t in times] == [1, 3, 5]
+    capped = await store.read(lambda tx: tx.bot_reply_times(contact_id, since, limit=2))
+    assert capped == times[:2]
+    monkeypatch.setattr(sql_conversations, "BOT_REPLY_SCAN", 1)  # more rows than a scan takes
+    assert await store.read(lambda tx: tx.bot_reply_times(contact_id, since, limit=2)) == capped
