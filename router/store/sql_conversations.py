@@ -205,8 +205,7 @@ class SqlConversations(SqlBase):
         values = rows.conversation_values(cv)
         stored = cv.stored
         if len(stored) == len(values):
-            changed = tuple(i for i, (new, old) in enumerate(zip(values, stored, strict=True))
-                            if new != old)
+            changed = tuple([i for i in range(len(values)) if values[i] != stored[i]])
         else:
             changed = tuple(range(len(values)))
         if changed:  # a second save in the same unit may have nothing left to write
