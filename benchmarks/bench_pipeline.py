@@ -68,6 +68,7 @@ async def measure(directory: Path, *, producers: int, conversations: int, durati
     pipeline = Pipeline(store, lambda: decide)
     counter = itertools.count()
     latencies: list[float] = []
+    finished: list[float] = []  # when each measured message's ingest returned
     measuring = False
     deadline = 0.0
 
@@ -78,7 +79,9 @@ async def measure(directory: Path, *, producers: int, conversations: int, durati
             started = time.perf_counter()
             result = await pipeline.ingest(msg)
             if measuring:
-                latencies.append(time.perf_counter() - started)
+                ended = time.perf_counter()
+                latencies.append(ended - started)
+                finished.append(ended)
             assert not result.duplicate
 
     try:
@@ -100,7 +103,25 @@ async def measure(directory: Path, *, producers: int, conversations: int, durati
         "p99_ms": rnd(percentile(latencies, 99) * 1000, 2),
         "messages": len(latencies),
         "units_per_commit": rnd(units / max(1, commits)),
+        **per_second(finished, started, elapsed),
     }
+
+
+def per_second(finished: list[float], start: float, elapsed: float) -> dict[str, float]:
+    """The slowest, median and fastest whole second of the run: the same code on a shared
+    host moves by a third from one second to the next, and this shows how much this run's
+    host did (the headline figure is the mean over the whole run)."""
+    seconds = int(elapsed)
+    if seconds < 2:
+        return {}
+    counts = [0] * seconds
+    for t in finished:
+        i = int(t - start)
+        if i < seconds:
+            counts[i] += 1
+    counts.sort()
+    return {"second_min": counts[0], "second_median": counts[seconds // 2],
+            "second_max": counts[-1]}
 
 
 def run(quick: bool) -> list[dict[str, Any]]:

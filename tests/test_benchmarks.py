@@ -60,3 +60,12 @@ def test_every_benchmark_runs_quick_and_prints_its_shape() -> None:
     # minutes). The quick run takes about 15-20 s on a 2-core machine, and 53 s was seen
     # on a shared host that was three times slower that day for everything.
     assert elapsed < 120, f"quick benchmarks took {elapsed:.0f}s: one ignores --quick?"
+
+
+def test_the_pipeline_reports_its_slowest_median_and_fastest_second() -> None:
+    from benchmarks.bench_pipeline import per_second
+
+    # seconds 0, 1, 2 of a 3.4 s run: 2, 1 and 3 messages; the partial fourth is left out
+    done = [0.1, 0.2, 1.5, 2.5, 2.6, 2.7, 3.2]
+    assert per_second(done, 0.0, 3.4) == {"second_min": 1, "second_median": 2, "second_max": 3}
+    assert per_second(done, 0.0, 1.5) == {}  # too short to say
