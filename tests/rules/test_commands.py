@@ -66,8 +66,29 @@ def test_benchmark_quick_shape():
 
     rows = bench_rules.run(quick=True)
     assert [r["rules"] for r in rows] == [10, 100]
-    assert all(set(r) == {"bench", "rules", "msgs_per_s"} and r["bench"] == "rules"
-               and r["msgs_per_s"] > 0 for r in rows)
+    assert all(set(r) == {"bench", "rules", "msgs_per_s", "msgs_per_s_rounds"}
+               and r["bench"] == "rules" and r["msgs_per_s"] > 0
+               and r["msgs_per_s"] in r["msgs_per_s_rounds"] for r in rows)
+
+
+def test_benchmark_reports_the_median_of_rounds_the_sizes_take_in_turns(
+        monkeypatch: pytest.MonkeyPatch):
+    from benchmarks import bench_rules
+
+    order: list[int] = []
+    speeds = iter([10.0, 50.0, 30.0, 20.0, 40.0, 60.0])  # rounds of 10, 100, 10, 100, ...
+
+    def measure(ruleset: object, ctxs: object, seconds: float) -> float:
+        order.append(len(ruleset.rules))  # type: ignore[attr-defined]
+        return next(speeds)
+
+    monkeypatch.setattr(bench_rules, "measure", measure)
+    monkeypatch.setattr(bench_rules, "ROUNDS", 3)
+    monkeypatch.setattr(bench_rules, "SIZES", (10, 100))
+    rows = bench_rules.run(quick=False)
+    assert order == [10, 100, 10, 100, 10, 100]
+    assert [(r["msgs_per_s"], r["msgs_per_s_rounds"]) for r in rows] == [
+        (30, [10, 30, 40]), (50, [50, 20, 60])]
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("30m", 1800), ("1h30m", 5400),
