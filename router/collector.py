@@ -83,3 +83,15 @@ class FullCollections:
                 log.debug("full collection: %d objects freed in %.1f ms (loop busy %.0f%%)",
                           found, (time.perf_counter() - started) * 1000, utilisation * 100)
             wall, cpu = self._clock(), self._cpu_clock()
+
+
+def after_startup() -> FullCollections:
+    """What the service does once started (see `serve`): what lives as long as the process
+    (modules, the rules and their language model, the platforms' model classes) leaves
+    the collector's sight, so a full collection scans only what was made since; and full
+    collections wait for room from then on. Returns them started: `stop` them at the end."""
+    gc.collect()
+    gc.freeze()
+    collections = FullCollections()
+    collections.start()
+    return collections

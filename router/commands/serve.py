@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 
-from router.collector import FullCollections
+from router.collector import after_startup
 from router.commands._common import add_config_arg, load_or_report
 from router.config import Config
 from router.errors import RouterError
@@ -57,14 +56,10 @@ async def serve(config: Config, decider: Decider, host: str | None, port: int | 
         with contextlib.suppress(Exception):
             await service.stop()
         return 1
-    # What lives as long as the process (modules, the rules and their language model,
-    # the platforms' model classes) leaves the collector's sight: a full collection then
-    # scans only what was made since, and its pause, which lands on whichever webhooks
-    # are waiting, was about halved under the ingest benchmark's load.
-    gc.collect()
-    gc.freeze()
-    collections = FullCollections()  # and what is made afterwards: at quiet moments
-    collections.start()
+    # The start-up objects leave the collector's sight: a full collection's pause, which
+    # lands on whichever webhooks are waiting, was about halved under the ingest
+    # benchmark's load; and full collections wait for quiet moments.
+    collections = after_startup()
     shown_host = host or config.settings.http.host
     print(f"listening on http://{shown_host}:{service.port}", flush=True)
     stop = asyncio.Event()
