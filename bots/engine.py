@@ -59,7 +59,7 @@ class Turn:
     def queue(self, fallback: str) -> str:
         """The queue the conversation ends up in: the rules' last route, else its own."""
         for a in reversed(self.rules_actions):
-            if a.kind == "route":
+            if a.kind in ("route", "prefer_queue"):
                 return str(a.value)
             if a.kind == "handoff":
                 q = a.value.get("queue") if isinstance(a.value, dict) else a.value

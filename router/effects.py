@@ -122,6 +122,12 @@ async def apply_actions(tx: Tx, conv: Conversation, contact: Contact, actions: l
             conv.queue = str(value)
             if conv.status == Status.BOT:
                 await set_status(tx, conv, Status.QUEUED, now, actor, "route")
+        elif kind == "prefer_queue":
+            # `route: {bots_first: true}`: where a person will take it; the bots keep it
+            conv.queue = str(value)
+        elif kind == "prefer_assignee":
+            # `assign: {bots_first: true}`: honoured by the desk once the conversation queues
+            conv.metadata[ASSIGN_REQUEST] = str(value)
         elif kind == "handoff":
             queue = (value or {}).get("queue") if isinstance(value, dict) else value
             conv.queue = queue or conv.queue or default_queue

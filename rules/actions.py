@@ -59,16 +59,25 @@ def _reply(value: str, path: Path_, cc: CompileContext) -> list[Step]:
     return [Step("reply", value)]
 
 
-def _route(value: str, path: Path_, cc: CompileContext) -> list[Step]:
-    if value not in cc.queues:
-        cc.unknown(path, "queue", value, cc.queues, "queues:")
-    return [Step("route", value)]
+def _route(value: str | schema.RouteAction, path: Path_, cc: CompileContext) -> list[Step]:
+    # `bots_first` keeps routing and answering apart: the queue is where the conversation
+    # goes when a person is needed, and the FAQ still answers what it can before that
+    kind = "prefer_queue" if isinstance(value, schema.RouteAction) and value.bots_first else "route"
+    queue = value.queue if isinstance(value, schema.RouteAction) else value
+    if queue not in cc.queues:
+        cc.unknown((*path, "queue") if kind != "route" or not isinstance(value, str) else path,
+                   "queue", queue, cc.queues, "queues:")
+    return [Step(kind, queue)]
 
 
-def _assign(value: str, path: Path_, cc: CompileContext) -> list[Step]:
-    if value not in cc.agents and value not in cc.teams:
-        cc.unknown(path, "agent or team", value, [*cc.agents, *cc.teams], "agents: or teams:")
-    return [Step("assign", value)]
+def _assign(value: str | schema.AssignAction, path: Path_, cc: CompileContext) -> list[Step]:
+    kind = ("prefer_assignee" if isinstance(value, schema.AssignAction) and value.bots_first
+            else "assign")
+    target = value.to if isinstance(value, schema.AssignAction) else value
+    if target not in cc.agents and target not in cc.teams:
+        cc.unknown(path if isinstance(value, str) else (*path, "to"), "agent or team", target,
+                   [*cc.agents, *cc.teams], "agents: or teams:")
+    return [Step(kind, target)]
 
 
 def _language(value: str, path: Path_, cc: CompileContext) -> list[Step]:
@@ -137,7 +146,7 @@ def run(step: Step, f: Facts, book: ReplyBook, rule: str) -> Action | None:
         content = book.render(value, language=f.language, channel=f.ctx.message.channel,
                               variables=_variables(f, book, rule))
         return Action("reply", content, rule)
-    if kind == "route":
+    if kind in ("route", "prefer_queue"):
         f.queue = value
     elif kind == "assign":
         f.assignee, f.status = value, "assigned"

@@ -115,10 +115,28 @@ class WebhookAction(Strict):
         return value
 
 
+class RouteAction(Strict):
+    """`route: {queue: billing, bots_first: true}`: the queue a person takes it from."""
+
+    queue: str = Field(..., description="queue name")
+    bots_first: bool = Field(
+        False, description="the bots still answer what they can; the conversation goes to "
+                           "the queue only when it is handed to a person")
+
+
+class AssignAction(Strict):
+    """`assign: {to: bob, bots_first: true}`: who takes it once a person is needed."""
+
+    to: str = Field(..., description="agent or team")
+    bots_first: bool = Field(
+        False, description="the bots still answer what they can; the agent or team gets the "
+                           "conversation when it is handed to a person")
+
+
 ACTION_TYPES: dict[str, Any] = {
     "reply": str,
-    "route": str,
-    "assign": str,
+    "route": str | RouteAction,
+    "assign": str | AssignAction,
     "priority": Literal["low", "normal", "high", "urgent"],
     "tag": StrList,
     "untag": StrList,

@@ -117,8 +117,10 @@ async def honour_assign_request(tx: Tx, policy: DeskPolicy, conv: Conversation,
     An agent at capacity, offline or unknown leaves the conversation waiting in its queue,
     with an event saying why, rather than overloading anyone.
     """
+    if conv.status != Status.QUEUED:
+        return  # a bots-first request waits in the metadata until the hand-off
     target = str(conv.metadata.pop(ASSIGN_REQUEST, "") or "")
-    if not target or conv.status != Status.QUEUED:
+    if not target:
         return
     if target in policy.teams:
         conv.metadata[TEAM] = target

@@ -25,7 +25,7 @@ def test_try_text_output(capsys: pytest.CaptureFixture[str]):
     assert "language: sv" in out
     assert "✓ invoices to billing: when.any[0].text.keywords: found 'faktura'" in out
     assert "✗ outage:" in out
-    assert "route: billing" in out
+    assert "prefer_queue: billing" in out
 
 
 def test_try_json_after_hours(capsys: pytest.CaptureFixture[str]):
