@@ -23,20 +23,30 @@ are exactly zero are skipped, and the sums run in the same order.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Final
 
 from rapidfuzz import fuzz, process
 
+from bots.analyze import Analyzer
 from bots.schema import FaqEntry, FaqSettings
-from bots.text import tokens
+from bots.text import fold
 
 QUERY_WEIGHT = 1.0  # beta of the F-measure: 1 weighs query and question coverage alike
 MIN_WORD_SIMILARITY = 0.8
 MIN_FUZZY_LENGTH = 4  # shorter words only ever match exactly
 ROW_CACHE = 8192  # similarity rows of distinct customer words kept across messages
+TITLE_FACTOR = 1.0  # an entry's title is asked like a question ("Opening hours?")
+ANSWER_FACTOR = 0.8  # a sentence of the answer is evidence, weaker than a question
+UNKNOWN_WEIGHT = 0.8  # of the rarest known word's idf: see __init__
+MIN_CLAUSE_TERMS = 2  # a clause with fewer content terms is not scored on its own
+CLAUSE_FACTOR = 0.97  # a clause's score, slightly below the whole message's
+_CLAUSES = re.compile(r"(?<=[.!?;:\n])\s+|\n+|,\s+(?:but|men|mutta|mutt|але|та|and|och|og|ja)\s+")
+_SENTENCES = re.compile(r"(?<=[.!?;:])\s+|\n+")
 
 Row = tuple[tuple[int, float], ...]  # (vocabulary id, similarity > 0), sparse
 
@@ -58,6 +68,38 @@ class _Variant:
     ids: tuple[int, ...]  # vocabulary ids of `words`, same order
     weights: tuple[float, ...]  # idf of `words`, same order
     total: float  # sum of `weights`: the variant's side of the F-measure
+    factor: float  # 1 for questions and titles, ANSWER_FACTOR for answer sentences
+
+
+# Words of a problem report: "my invoice is wrong", "charged twice", "the parcel arrived
+# damaged". The knowledge base's answers explain how things work; a report of something
+# that went wrong shares their words but needs a person, so the bot only suggests there.
+# Folded; words of 5 letters or more also match as prefixes (inflection).
+PROBLEM_WORDS: Final = frozenset(fold(w) for w in """
+wrong incorrect twice double damaged broken smashed missing declined rejected error errors
+scam fraud stolen hacked overcharged charged faulty defective
+fel felaktig felaktigt felaktiga dubbelt trasig trasigt trasiga skadad skadat skadade sonder
+saknas nekad nekades avvisad avvisades bedrageri stulen stulet stulna hackad debiterad
+debiterades dubbeldebiterad
+vaara vaarin virhe virheellinen kahdesti rikki rikkinainen vaurioitunut puuttuu hylatty
+hylattiin huijaus varastettu kaapannut veloitettu veloititte veloitettiin
+feil feilaktig dobbelt odelagt skadet knust mangler avvist avvistes avslatt svindel stjalet
+hacket belastet
+неправильн невірн помилк двічі пошкоджен розбит бракує відхилен шахра вкрали списали
+""".split())
+
+
+def problem_word(text: str) -> str:
+    """The first word of `text` that reports a problem, or ''."""
+    for word in fold(text).split():
+        if word in PROBLEM_WORDS:
+            return word
+        if len(word) >= 5 and any(word.startswith(p) for p in _PROBLEM_PREFIXES):
+            return word
+    return ""
+
+
+_PROBLEM_PREFIXES: Final = tuple(p for p in PROBLEM_WORDS if len(p) >= 5)
 
 
 def word_similarity(a: str, b: str) -> float:
@@ -92,27 +134,36 @@ def _f_measure(q_hit: float, q_total: float, v_hit: float, v_total: float) -> fl
 class FaqIndex:
     """The compiled knowledge base; `match` is pure and fast enough for every message."""
 
-    def __init__(self, settings: FaqSettings) -> None:
+    def __init__(self, settings: FaqSettings, default_language: str = "en") -> None:
         self.settings = settings
+        self.default_language = default_language
         self.entries: dict[str, FaqEntry] = {e.id: e for e in settings.entries}
-        raw = [(e.id, lang, q, tuple(tokens(q)))
-               for e in settings.entries for lang, qs in e.questions.items() for q in qs
-               if q.strip()]
+        self.analyzer = Analyzer(settings.synonyms, default_language)
+        evidence = [(e.id, lang, q, 1.0)
+                    for e in settings.entries for lang, qs in e.questions.items() for q in qs]
+        evidence += [(e.id, lang, t, TITLE_FACTOR) for e in settings.entries
+                     for lang, t in e.title.items()]
+        evidence += [(e.id, lang, s, ANSWER_FACTOR) for e in settings.entries
+                     for lang, a in e.answers.items() for s in _SENTENCES.split(a)]
+        raw = [(entry_id, lang, text, self.analyzer.terms(text, lang), factor)
+               for entry_id, lang, text, factor in evidence if text.strip()]
+        raw = [r for r in raw if r[3]]
         df: dict[str, set[str]] = defaultdict(set)
-        for entry_id, _, _, words in raw:
+        for entry_id, _, _, words, _ in raw:
             for w in words:
                 df[w].add(entry_id)
         n = max(1, len(self.entries))
         self._idf = {w: math.log(1 + n / len(ids)) for w, ids in df.items()}
         # An unseen word says "this is about something else", but typos and small talk are
         # unseen too: half the weight of the rarest known word balances the two.
-        self._unknown_idf = 0.5 * math.log(1 + n)
+        self._unknown_idf = UNKNOWN_WEIGHT * math.log(1 + n)
         self._vocab: list[str] = list(df)
+        self.analyzer.set_vocabulary(self._vocab)
         self._vocab_id = {w: i for i, w in enumerate(self._vocab)}
         self._variants = [
             _Variant(entry_id, lang, text, words, tuple(self._vocab_id[w] for w in words),
-                     tuple(self.idf(w) for w in words), sum(self.idf(w) for w in words))
-            for entry_id, lang, text, words in raw]
+                     tuple(self.idf(w) for w in words), sum(self.idf(w) for w in words), factor)
+            for entry_id, lang, text, words, factor in raw]
         postings: dict[int, list[int]] = defaultdict(list)  # vocabulary id -> variants
         for index, v in enumerate(self._variants):
             for wid in dict.fromkeys(v.ids):
@@ -185,33 +236,48 @@ class FaqIndex:
                 continue
             v_hit = sum(w * column[wid] for wid, w in zip(variant.ids, variant.weights, strict=True)
                         if wid in column)
-            out[v] = _f_measure(hit, q_total, v_hit, variant.total)
+            out[v] = _f_measure(hit, q_total, v_hit, variant.total) * variant.factor
         return out
 
-    def match(self, text: str, limit: int = 5) -> list[Candidate]:
-        """Entries ranked by score (best variant per entry), best first."""
-        query = tuple(dict.fromkeys(tokens(text)))
-        if not query or not self._variants:
+    def queries(self, text: str, language: str = "") -> list[tuple[tuple[str, ...], float]]:
+        """The message's terms, and those of each clause of a longer message, with factors.
+
+        Customers give context ("I ordered a lamp last week, the courier said...") and ask
+        in one clause: scoring the best clause keeps the context from diluting the match.
+        """
+        whole = tuple(dict.fromkeys(self.analyzer.terms(text, language)))
+        out = [(whole, 1.0)] if whole else []
+        parts = [p for p in _CLAUSES.split(text) if p and p.strip()]
+        if len(parts) > 1:
+            for part in parts:
+                terms = tuple(dict.fromkeys(self.analyzer.terms(part, language)))
+                if len(terms) >= MIN_CLAUSE_TERMS and terms != whole:
+                    out.append((terms, CLAUSE_FACTOR))
+        return out
+
+    def match(self, text: str, limit: int = 5, language: str = "") -> list[Candidate]:
+        """Entries ranked by score (best variant per entry, best clause), best first."""
+        if not self._variants:
             return []
         best: dict[str, Candidate] = {}
-        for v, score in self._scores(query).items():  # variant order: ties keep the first
-            variant = self._variants[v]
-            current = best.get(variant.entry_id)
-            if current is None or score > current.score:
-                best[variant.entry_id] = Candidate(variant.entry_id, round(score, 1),
-                                                   variant.language, variant.text)
+        for query, factor in self.queries(text, language):
+            for v, score in self._scores(query).items():  # variant order: ties keep the first
+                variant = self._variants[v]
+                score *= factor
+                current = best.get(variant.entry_id)
+                if current is None or round(score, 1) > current.score:
+                    best[variant.entry_id] = Candidate(variant.entry_id, round(score, 1),
+                                                       variant.language, variant.text)
         ranked = sorted((c for c in best.values() if c.score > 0),
                         key=lambda c: (-c.score, c.entry_id))
         return ranked[:limit]
 
-    def score_by_language(self, text: str, entry_id: str) -> dict[str, float]:
+    def score_by_language(self, text: str, entry_id: str, language: str = "") -> dict[str, float]:
         """Best score per question language of one entry (chooses the answer language)."""
-        query = tuple(dict.fromkeys(tokens(text)))
-        if not query:
-            return {}
         mine = [i for i, v in enumerate(self._variants) if v.entry_id == entry_id]
         out: dict[str, float] = {}
-        for v, s in self._scores(query, mine).items():
-            language = self._variants[v].language
-            out[language] = max(out.get(language, 0.0), s)
+        for query, factor in self.queries(text, language):
+            for v, s in self._scores(query, mine).items():
+                lang = self._variants[v].language
+                out[lang] = max(out.get(lang, 0.0), s * factor)
         return out

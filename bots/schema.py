@@ -53,6 +53,8 @@ class FaqSettings(Strict):
     suggest_at: Percent = 45.0  # from here up to answer_at: "Did you mean ...?" buttons
     margin: Percent = 6.0  # the best must beat the runner-up by this much to answer alone
     max_suggestions: int = Field(3, ge=1, le=5)
+    #: per language, groups of words customers use for the same thing ([invoice, receipt])
+    synonyms: dict[str, list[list[str]]] = {}
     entries: list[FaqEntry] = []
 
     @model_validator(mode="after")

@@ -51,18 +51,18 @@ def test_answer_is_in_the_customers_language(tmp_path):
 
 def test_between_thresholds_offers_buttons_and_a_pick_answers(tmp_path):
     bots = make_bots(tmp_path)
-    d = bots.decide(ctx("min order och fakturan"), Decision())
+    d = bots.decide(ctx("paketet och fakturan"), Decision())  # two entries tie
     [suggest] = replies(d)
     assert suggest.reply_id == "faq_suggest"
-    assert [q.payload for q in suggest.quick_replies] == ["faq:order_status", "faq:invoice_copy"]
+    assert [q.payload for q in suggest.quick_replies][:2] == ["faq:invoice_copy", "faq:order_status"]
     assert "1. " in suggest.text and "2. " in suggest.text  # for channels without buttons
     state = meta(d)
-    assert state["bots.suggested"] == ["order_status", "invoice_copy"]
+    assert state["bots.suggested"][:2] == ["invoice_copy", "order_status"]
     assert state["bots.failures"] == 1
     picked = bots.decide(ctx("", callback="faq:invoice_copy", metadata=state), Decision())
     assert replies(picked)[0].reply_id == "faq:invoice_copy"
     typed = bots.decide(ctx("2", metadata=state), Decision())
-    assert replies(typed)[0].reply_id == "faq:invoice_copy"
+    assert replies(typed)[0].reply_id == "faq:order_status"
     assert meta(typed)["bots.failures"] == 0
 
 
