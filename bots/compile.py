@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from bots.faq import FaqIndex
 from bots.guards import EchoDetector
 from bots.handoff import HandoffPhrases
+from bots.intent import HandoffIntent
 from bots.replies import Replies
 from bots.schema import BotsSettings, FaqSettings, faq_input
 from bots.stage import Bots
@@ -60,9 +61,10 @@ def compile_bots(source: Source, *, ruleset: Any = None, default_queue: str = "g
     own_texts += [a for e in faq.entries for a in e.answers.values()]
     service = data.get("service") or {}
     return Bots(
-        settings=settings, faq=FaqIndex(faq),
-        phrases=HandoffPhrases.build(settings.handoff.phrases,
-                                     builtin=settings.handoff.builtin_phrases),
+        settings=settings, faq=FaqIndex(faq, default_language),
+        # the built-in recogniser understands requests; the admin's phrases match as written
+        phrases=HandoffPhrases.build(settings.handoff.phrases, builtin=False),
+        intent=HandoffIntent() if settings.handoff.builtin_phrases else None,
         replies=replies, echo=EchoDetector(own_texts, settings.loop_guard.echo_similarity),
         default_queue=default_queue, default_language=default_language,
         hours=ruleset if callable(getattr(ruleset, "is_open", None)) else None,

@@ -101,17 +101,24 @@ def faq_choice(ctx: DecisionContext, state: BotState) -> str:
 
 
 def candidates_view(candidates: list[Candidate], answer_at: float, suggest_at: float,
-                    margin: float) -> list[dict[str, Any]]:
-    """Candidates with the verdict the bot would reach, for `try` and the trace."""
+                    margin: float, problem: str = "") -> list[dict[str, Any]]:
+    """Candidates with the verdict the bot would reach, for `try` and the trace.
+
+    `problem` is a word reporting that something went wrong ("wrong", "twice"): then the
+    best candidate is suggested, never answered alone.
+    """
     out = []
     for i, c in enumerate(candidates):
         runner_up = candidates[i + 1].score if i + 1 < len(candidates) else 0.0
-        if i == 0 and c.score >= answer_at and c.score - runner_up >= margin:
+        if i == 0 and c.score >= answer_at and c.score - runner_up >= margin and not problem:
             verdict = "answer"
         elif c.score >= suggest_at:
             verdict = "suggest"
         else:
             verdict = "below"
-        out.append({"entry": c.entry_id, "score": c.score, "language": c.language,
-                    "question": c.question, "verdict": verdict})
+        item = {"entry": c.entry_id, "score": c.score, "language": c.language,
+                "question": c.question, "verdict": verdict}
+        if problem and i == 0 and c.score >= answer_at:
+            item["why"] = f"reports a problem ({problem!r}): suggested, not answered"
+        out.append(item)
     return out

@@ -17,9 +17,10 @@ from bots.engine import (
     faq_choice,
     is_csat_press,
 )
-from bots.faq import FaqIndex
+from bots.faq import FaqIndex, problem_word
 from bots.guards import EchoDetector, guard_replies
 from bots.handoff import HandoffPhrases
+from bots.intent import HandoffIntent
 from bots.replies import Replies, pick
 from bots.schema import BotsSettings
 from bots.state import BotState, stamp
@@ -48,6 +49,7 @@ class Bots:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     queue_waits: dict[str, timedelta] | None = None  # queue -> expected first response
     public_url: str = ""
+    intent: HandoffIntent | None = None  # the built-in request recogniser (None: phrases only)
 
     @property
     def signer(self) -> CsatSigner:
@@ -78,14 +80,23 @@ class Bots:
     def explain(self, ctx: DecisionContext) -> list[dict[str, Any]]:
         """FAQ candidates with scores and verdicts (for `inquiry-router try`)."""
         s = self.faq.settings
-        out = candidates_view(self.faq.match(ctx.message.text, limit=s.max_suggestions + 2),
-                              s.answer_at, s.suggest_at, s.margin)
-        phrase = self.phrases.find(ctx.message.text) or (
-            ctx.message.callback_data if ctx.message.callback_data in HANDOFF_BUTTONS else "")
+        language, _ = ((self.hours.detect_language(ctx.message.text)
+                        if hasattr(self.hours, "detect_language") else ("", 0.0)))
+        out = candidates_view(self.faq.match(ctx.message.text, limit=s.max_suggestions + 2,
+                                             language=language),
+                              s.answer_at, s.suggest_at, s.margin, problem_word(ctx.message.text))
+        phrase = self.handoff_request(ctx)
         if phrase:
             out.insert(0, {"entry": "(hand-off)", "score": 100.0, "language": "",
                            "question": phrase, "verdict": "handoff"})
         return out
+
+    def handoff_request(self, ctx: DecisionContext) -> str:
+        """The cue of a request for a person: an admin phrase, the recogniser, a button."""
+        text = ctx.message.text
+        return (self.phrases.find(text) or (self.intent.find(text) if self.intent else "")
+                or (ctx.message.callback_data
+                    if ctx.message.callback_data in HANDOFF_BUTTONS else ""))
 
     # --- stages -----------------------------------------------------------------------
     def _quiet(self, turn: Turn) -> bool:
@@ -116,8 +127,7 @@ class Bots:
         ctx, h = turn.ctx, self.settings.handoff
         if turn.rules_did("handoff"):
             return self._handoff(turn, "rule", tell=not turn.rules_replied)
-        phrase = self.phrases.find(ctx.message.text) or (
-            ctx.message.callback_data if ctx.message.callback_data in HANDOFF_BUTTONS else "")
+        phrase = self.handoff_request(ctx)
         if phrase:
             turn.note("handoff_phrase", phrase=phrase)
             turn.drop_rule_replies = True
@@ -140,8 +150,10 @@ class Bots:
         if chosen in self.faq.entries:
             turn.note("faq_choice", entry=chosen)
             return self._answer(turn, chosen, turn.language)
-        candidates = self.faq.match(ctx.message.text, limit=s.max_suggestions + 1)
-        view = candidates_view(candidates, s.answer_at, s.suggest_at, s.margin)
+        candidates = self.faq.match(ctx.message.text, limit=s.max_suggestions + 1,
+                                    language=turn.language)
+        view = candidates_view(candidates, s.answer_at, s.suggest_at, s.margin,
+                               problem_word(ctx.message.text))
         turn.note("faq", candidates=view[:3])
         if view and view[0]["verdict"] == "answer":
             return self._answer(turn, candidates[0].entry_id, self._answer_language(turn, candidates[0]))
@@ -168,7 +180,7 @@ class Bots:
         """The customer's language if the entry was asked about in it, else the variant's."""
         if turn.ctx.conversation.language or turn.ctx.contact.language:
             return turn.language
-        scores = self.faq.score_by_language(turn.ctx.message.text, best.entry_id)
+        scores = self.faq.score_by_language(turn.ctx.message.text, best.entry_id, turn.language)
         return turn.language if scores.get(turn.language, 0) >= best.score - 2 else best.language
 
     def _answer(self, turn: Turn, entry_id: str, language: str) -> None:
