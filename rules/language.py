@@ -31,6 +31,14 @@ PREVIOUS_WEIGHT = 3.0  # prior odds for the conversation's language so far
 MIN_CONFIDENCE = 0.6  # below this a message keeps the language it had
 MIN_LETTERS = 3  # fewer letters than this is not language ("ok", "??", "👍")
 
+# A second model for short messages, where byte n-grams alone confuse close languages
+# (Swedish/Norwegian "En stor del av"): lingua's word and n-gram models (packaged, no
+# download), asked only when the message is short and py3langid is not sure, and averaged
+# with it. Measured on tests/eval/langid.*.txt (tuning part): 98.96 % -> 100 %.
+SECOND_OPINION_WORDS = 8  # messages up to this many words may get a second opinion
+SECOND_OPINION_BELOW = 0.95  # ... when py3langid's best probability is below this
+SECOND_OPINION_WEIGHT = 0.5
+
 MAX_BYTES = 400  # a long email's first lines say enough; the cost is linear in bytes
 CYRILLIC_LANGUAGES = frozenset({"uk", "ru", "be", "bg", "mk", "sr", "kk", "ky", "mn", "tg"})
 _NON_LETTERS = re.compile(r"[\W\d_]+")  # the complement of a letter, [^\W\d_]
@@ -52,6 +60,23 @@ def _base_identifier() -> Any:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)
+
+
+def _build_lingua(languages: Sequence[str]) -> tuple[Any, dict[Any, str]] | None:
+    from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+    codes: dict[Any, str] = {}
+    for code in languages:
+        iso = {"no": "nb"}.get(code, code)
+        try:
+            language = Language.from_iso_code_639_1(getattr(IsoCode639_1, iso.upper()))
+        except (AttributeError, ValueError):
+            continue
+        codes.setdefault(language, code)
+    if len(codes) < 2:
+        return None
+    with _LOCK:
+        return LanguageDetectorBuilder.from_languages(*codes).build(), codes
 
 
 def supported(code: str) -> bool:
@@ -105,6 +130,7 @@ class Detector:
         self._walks: dict[tuple[int, bytes], tuple[int, tuple[int, ...]]] = {}
         self._tails: dict[tuple[int, bytes], tuple[int, tuple[int, ...]]] = {}
         self._last: tuple[str | None, dict[str, float] | None] = (None, None)
+        self._second: tuple[Any, dict[Any, str]] | bool | None = None
 
     def match_hint(self, hint: str) -> str:
         """The configured language a platform hint names, or ''."""
@@ -220,12 +246,34 @@ class Detector:
         scores += self._prior
         return scores
 
+    def _with_second_opinion(self, text: str, probs: dict[str, float]) -> dict[str, float]:
+        lingua = self._lingua()
+        if lingua is None:
+            return probs
+        detector, codes = lingua
+        other = dict.fromkeys(self.languages, 0.0)
+        for value in detector.compute_language_confidence_values(text):
+            code = codes.get(value.language)
+            if code is not None:
+                other[code] = value.value
+        w = SECOND_OPINION_WEIGHT
+        return {code: (1 - w) * p + w * other[code] for code, p in probs.items()}
+
+    def _lingua(self) -> tuple[Any, dict[Any, str]] | None:
+        """lingua restricted to the configured languages it knows (built on first use)."""
+        if self._second is None:
+            self._second = _build_lingua(self.languages) or False
+        return self._second or None
+
     def detect(self, text: str, *, hint: str = "", previous: str = "") -> tuple[str, float]:
         """(language, confidence) for one customer message.
 
-        Text with no usable letters, or a detection weaker than `MIN_CONFIDENCE`, keeps
-        `previous` (the conversation's or contact's language), then the hint, then the
-        default, with the confidence that was reached.
+        Text with no usable letters keeps `previous` (the conversation's or contact's
+        language), then the hint, then the default. A detection weaker than
+        `MIN_CONFIDENCE` keeps `previous` or the hint when there is one; with neither, the
+        detector's best guess wins over the default: "Gå in i" is far likelier Swedish
+        than English, and answering in a language the letters do not support is the worse
+        error.
         """
         hinted = self.match_hint(hint)
         prev = previous if previous in self.languages else ""
@@ -233,6 +281,8 @@ class Detector:
         probs = self.probabilities(text)
         if probs is None:
             return fallback, 0.0
+        if max(probs.values()) < SECOND_OPINION_BELOW and len(text.split()) <= SECOND_OPINION_WORDS:
+            probs = self._with_second_opinion(text, probs)
         if hinted:
             probs[hinted] *= HINT_WEIGHT
         if prev:
@@ -240,6 +290,6 @@ class Detector:
         total = sum(probs.values())
         best = max(probs, key=probs.__getitem__)
         confidence = probs[best] / total
-        if confidence < MIN_CONFIDENCE:
+        if confidence < MIN_CONFIDENCE and (prev or hinted):
             return fallback, confidence
         return best, confidence
