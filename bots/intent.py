@@ -187,5 +187,5 @@ class HandoffIntent:
 
     @staticmethod
     def _refused(words: list[str], i: int) -> bool:
-        window = words[max(0, i - 6):i + 3]
+        window = words[max(0, i - 7):i + 3]
         return any(w in NEGATIONS or w in STOP_VERBS for w in window)

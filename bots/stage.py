@@ -77,11 +77,13 @@ class Bots:
         self._guard_replies(turn)
         return turn.decision(rules)
 
-    def explain(self, ctx: DecisionContext) -> list[dict[str, Any]]:
-        """FAQ candidates with scores and verdicts (for `inquiry-router try`)."""
+    def explain(self, ctx: DecisionContext, language: str = "") -> list[dict[str, Any]]:
+        """FAQ candidates with scores and verdicts (for `inquiry-router try`).
+
+        `language` is the rules' detected language: the matcher stems words in it.
+        """
         s = self.faq.settings
-        language, _ = ((self.hours.detect_language(ctx.message.text)
-                        if hasattr(self.hours, "detect_language") else ("", 0.0)))
+        language = language or ctx.conversation.language or self.default_language
         out = candidates_view(self.faq.match(ctx.message.text, limit=s.max_suggestions + 2,
                                              language=language),
                               s.answer_at, s.suggest_at, s.margin, problem_word(ctx.message.text))

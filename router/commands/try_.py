@@ -113,7 +113,7 @@ def explain(decide: Any, ctx: DecisionContext) -> dict[str, Any]:
     if bots is not None:
         decision = bots.decide(ctx, decision)
         if hasattr(bots, "explain"):
-            out["bots"] = _plain(bots.explain(ctx))
+            out["bots"] = _plain(bots.explain(ctx, decision.language or ""))
     out["final_language"] = decision.language
     out["trace"] = _plain(decision.trace)
     out["actions"] = [{"kind": a.kind, "value": _plain(a.value), "source": a.source}

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from router.config import QueueSettings
-from router.model import Action, Decision, Status
+from router.model import Action, Decision, ReplyContent, Status
 from router.pipeline import Pipeline
 from tests.agents.conftest import Clock, World, policy
 
@@ -52,3 +52,36 @@ async def test_assign_to_a_team_limits_auto_assignment_to_its_members(store):
     await w.desk.set_presence("bo", True)  # a member comes online: work-conserving
     conv = await w.conv(cid)
     assert conv.status == Status.ASSIGNED and conv.assignee == "bo"
+
+
+def bots_first_then_handoff(target: str, queue: str):  # type: ignore[no-untyped-def]
+    """A rule that prefers an agent and a queue; the second message asks for a person."""
+    def decide(ctx):  # type: ignore[no-untyped-def]
+        if ctx.event != "message":
+            return Decision()
+        actions = [Action("prefer_assignee", target, source="uk"),
+                   Action("prefer_queue", queue, source="billing")]
+        if "human" in ctx.message.text:
+            actions.append(Action("handoff", {"queue": None, "reason": "customer_request"},
+                                  source="bots:handoff"))
+        else:
+            actions.append(Action("reply", ReplyContent("Under My account -> Invoices."),
+                                  source="bots:faq"))
+        return Decision(actions=actions)
+    return lambda: decide
+
+
+async def test_bots_first_waits_for_the_handoff_then_routes_and_assigns(store):
+    w = World(store, policy(general=QueueSettings(), billing=QueueSettings()),
+              Clock(datetime(2026, 3, 10, 9, tzinfo=UTC)))
+    w.pipeline = Pipeline(store, bots_first_then_handoff("anna", "billing"), clock=w.clock,
+                          on_conversation=w.desk.on_conversation)
+    await w.agent("anna", capacity=2)
+    first = await w.message("t1", text="where is my invoice?")
+    conv = await w.conv(first)
+    # the bots keep it: nobody is assigned, it is not queued, the preference waits
+    assert conv.status == Status.BOT and conv.assignee == "" and conv.queue == "billing"
+    second = await w.message("t1", text="a human please")
+    conv = await w.conv(second)
+    assert conv.status == Status.ASSIGNED and conv.assignee == "anna"
+    assert conv.queue == "billing"
