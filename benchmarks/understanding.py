@@ -57,8 +57,10 @@ def _items(name: str, lang: str, split: str | None) -> list[tuple[dict[str, Any]
     for item in yaml.safe_load((DATA / f"{name}.{lang}.yaml").read_text(encoding="utf-8")):
         out.append((item, split_of(str(item["text"]))))
     extra = DATA / "tune_extra" / f"{name}.{lang}.yaml"
-    if extra.exists():
-        out += [(item, "tune") for item in yaml.safe_load(extra.read_text(encoding="utf-8"))]
+    if extra.exists():  # a text written twice keeps the main file's split
+        seen = {str(item["text"]) for item, _ in out}
+        out += [(item, "tune") for item in yaml.safe_load(extra.read_text(encoding="utf-8"))
+                if str(item["text"]) not in seen]
     return [(item, part) for item, part in out if split is None or part == split]
 
 

@@ -110,7 +110,8 @@ def candidates_view(candidates: list[Candidate], answer_at: float, suggest_at: f
     out = []
     for i, c in enumerate(candidates):
         runner_up = candidates[i + 1].score if i + 1 < len(candidates) else 0.0
-        if i == 0 and c.score >= answer_at and c.score - runner_up >= margin and not problem:
+        if i == 0 and c.score >= answer_at and c.score - runner_up >= margin and not (
+                problem or c.not_about):
             verdict = "answer"
         elif c.score >= suggest_at:
             verdict = "suggest"
@@ -120,5 +121,8 @@ def candidates_view(candidates: list[Candidate], answer_at: float, suggest_at: f
                 "question": c.question, "verdict": verdict}
         if problem and i == 0 and c.score >= answer_at:
             item["why"] = f"reports a problem ({problem!r}): suggested, not answered"
+        elif c.not_about and i == 0 and c.score >= answer_at:
+            item["why"] = (f"the entry is not about {c.not_about!r} (its not_about): "
+                           "suggested, not answered")
         out.append(item)
     return out

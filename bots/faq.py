@@ -26,7 +26,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Final
 
@@ -57,6 +57,7 @@ class Candidate:
     score: float  # 0-100
     language: str  # language of the best-matching question variant
     question: str
+    not_about: str = ""  # a word of the message this entry says it does not cover
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ class _Variant:
 # damaged". The knowledge base's answers explain how things work; a report of something
 # that went wrong shares their words but needs a person, so the bot only suggests there.
 # Folded; words of 5 letters or more also match as prefixes (inflection).
-PROBLEM_WORDS: Final = frozenset(fold(w) for w in """
+_PROBLEM_TEXT: Final = """
 wrong incorrect twice double damaged broken smashed missing declined rejected error errors
 scam fraud stolen hacked overcharged charged faulty defective
 fel felaktig felaktigt felaktiga dubbelt trasig trasigt trasiga skadad skadat skadade sonder
@@ -86,7 +87,8 @@ hylattiin huijaus varastettu kaapannut veloitettu veloititte veloitettiin
 feil feilaktig dobbelt odelagt skadet knust mangler avvist avvistes avslatt svindel stjalet
 hacket belastet
 неправильн невірн помилк двічі пошкоджен розбит бракує відхилен шахра вкрали списали
-""".split())
+"""
+PROBLEM_WORDS: Final = frozenset(fold(w) for w in _PROBLEM_TEXT.split())
 
 
 def problem_word(text: str) -> str:
@@ -176,6 +178,21 @@ class FaqIndex:
                 stems[w[:MIN_FUZZY_LENGTH]].append(wid)
         self._stems = {k: tuple(v) for k, v in stems.items()}
         self._row = lru_cache(maxsize=ROW_CACHE)(self._similar_words)
+        self._not_about = {e.id: self._not_about_phrases(e) for e in settings.entries
+                           if e.not_about}
+
+    def _not_about_phrases(self, entry: FaqEntry) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(word as written, its terms) per `not_about` item, except those the entry's own
+        questions use: an entry cannot be "not about" what it is asked with."""
+        own = {t for lang, qs in entry.questions.items() for q in qs
+               for t in self.analyzer.terms(q, lang)}
+        out = []
+        for lang, words in entry.not_about.items():
+            for word in words:
+                terms = self.analyzer.terms(word, lang)
+                if terms and not set(terms) <= own:
+                    out.append((word, terms))
+        return tuple(out)
 
     def idf(self, word: str) -> float:
         return self._idf.get(word, self._unknown_idf)
@@ -269,8 +286,20 @@ class FaqIndex:
                     best[variant.entry_id] = Candidate(variant.entry_id, round(score, 1),
                                                        variant.language, variant.text)
         ranked = sorted((c for c in best.values() if c.score > 0),
-                        key=lambda c: (-c.score, c.entry_id))
-        return ranked[:limit]
+                        key=lambda c: (-c.score, c.entry_id))[:limit]
+        if self._not_about and ranked:
+            terms = {t for query, _ in self.queries(text, language) for t in query}
+            ranked = [self._with_not_about(c, terms) for c in ranked]
+        return ranked
+
+    def _with_not_about(self, candidate: Candidate, terms: set[str]) -> Candidate:
+        """The candidate, marked with the first of its entry's `not_about` words present
+        (every term of the word in the message, exactly or, from 4 letters, as a prefix)."""
+        for word, needed in self._not_about.get(candidate.entry_id, ()):
+            if all(n in terms or (len(n) >= MIN_FUZZY_LENGTH and any(t.startswith(n) for t in terms))
+                   for n in needed):
+                return replace(candidate, not_about=word)
+        return candidate
 
     def score_by_language(self, text: str, entry_id: str, language: str = "") -> dict[str, float]:
         """Best score per question language of one entry (chooses the answer language)."""

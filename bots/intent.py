@@ -26,6 +26,7 @@ part's figures are in docs/bots.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Final
@@ -41,77 +42,140 @@ TYPO_SIMILARITY: Final = 82  # rapidfuzz ratio for a target word written with a 
 MIN_TYPO_LENGTH: Final = 5
 
 
+# "з'єднайте", "звʼязати" and "don't" are one word each, whatever apostrophe was typed
+_APOSTROPHE: Final = re.compile(r"(?<=\w)['’ʼ`´](?=\w)")
+
+
+# letters NFKD leaves alone: "overført" is written "overfort" in the lists below
+_LETTERS: Final = str.maketrans({"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "ß": "ss"})
+
+
+def _fold(text: str) -> str:
+    return fold(_APOSTROPHE.sub("", text).translate(_LETTERS))
+
+
 def _words(raw: str) -> frozenset[str]:
-    return frozenset(w for item in raw.split(",") for w in fold(item).split() if w)
+    return frozenset(w for item in raw.split(",") for w in _fold(item).split() if w)
 
 
 # Request verbs, exact folded forms (no past tenses).
 VERBS: Final = _words("""
 talk, speak, chat, connect, transfer, escalate, put, get, give, want, need, reach, contact,
-let, forward, pass, send, switch, bring, call, ring, phone, wanna, gimme, talking, speaking,
+let, forward, pass, send, switch, bring, wanna, gimme, talking, speaking, transferred,
+passed, hand, connecting, connected, write, chatting,
 prata, pratar, snacka, snackar, tala, talar, chatta, chattar, koppla, kopplar, kopplas,
-kontakta, ringa, ring, ringer, ge, vill, behover, slussa, skicka, overfora, hanvisa, fa,
+kontakta, ge, vill, behover, slussa, skicka, overfora, hanvisa, fa, skriva, skriver,
+kopplad, overflyttad, overflytta, flytta, slapp, slapp, vidarekopplad, vidarekoppla,
 snakke, snakker, prate, prater, chatte, koble, kobles, sett, sette, settes, satt, ringe,
-kontakte, gi, trenger, send, sende, overfore,
+kontakte, gi, trenger, send, sende, overfore, overfort, skrive, skriver, videre,
 puhua, puhumaan, puhuisin, puhun, jutella, juttelemaan, keskustella, keskustelemaan,
 yhdista, yhdistakaa, yhdistaa, yhdistaisitteko, yhdistatteko, ohjaa, ohjatkaa, ohjata,
-siirra, siirtakaa, siirtaa, soittakaa, soita, soittaisitteko, soitatteko, soittaa,
-soittamaan, saada, saisinko, saanko, haluan, haluun, halusin, tarvitsen, antakaa, anna,
-tavoittaa, yhteys, yhteyden, yhteytta, ottakaa, ottaa,
-поговорити, поговорю, говорити, розмовляти, поспілкуватися, спілкуватися, з'єднайте,
-з'єднати, з'єднай, з'єднаєте, зв'язатися, зв'яжіться, зв'яжіть, переведіть, перевести,
-переведи, передайте, передати, підключіть, підключити, підключи, покличте, поклич, кличте,
-дайте, дай, давай, давайте, хочу, потрібен, потрібна, потрібно, треба, зателефонуйте,
-зателефонуй, зателефонує, зателефонувати, передзвоніть, передзвони, передзвонити,
-подзвоніть, подзвонити, наберіть, напишіть, звернутися, зв'язок
+siirra, siirtakaa, siirtaa, saada, saisinko, saanko, haluan, haluun, haluaisin, haluisin,
+tarvitsen, tarviin, tarvitsisin, antakaa, anna, tavoittaa, yhteys, yhteyden, yhteytta,
+ottakaa, ottaa, kirjoittaa, kirjoittamaan, kirjoittaisin, jutella,
+поговорити, поговорю, говорити, розмовляти, поспілкуватися, спілкуватися, поспілкуватись,
+спілкуватись, з'єднайте, з'єднати, з'єднай, з'єднаєте, зв'язатися, зв'язатись, зв'яжіться,
+зв'яжіть, зв'язати, переведіть, перевести, переведи, передайте, передати, підключіть,
+підключити, підключи, переключіть, переключити, переключи, покличте, поклич, кличте, дайте,
+дай, давай, давайте, хочу, потрібен, потрібна, потрібно, треба, напишіть, напише, написати,
+звернутися, зв'язок, отримати
 """)
 
 # Verbs that make a request only with a first-person object ("call me"; "call you" asks
 # for the phone number).
 CALL_VERBS: Final = _words("""
-call, ring, phone, ringa, ring, ringer, ringe, ringes, soittakaa, soita, soittaisitteko,
-soitatteko, soittaa, soittamaan, soittaisi, зателефонуйте, зателефонуй, зателефонує,
-зателефонувати, передзвоніть, передзвони, передзвонити, подзвоніть, подзвонити, наберіть,
-зв'яжіться, зв'язалися
+call, ring, phone, ringa, ring, ringer, ringe, ringes,
+soittakaa, soita, soittaisitteko, soitatteko, soittaa, soittamaan, soittaisi, зателефонуйте,
+зателефонуй, зателефонує, зателефонувати, передзвоніть, передзвони, передзвонити, подзвоніть,
+подзвонити, наберіть, набрати, зв'яжіться, зв'язалися
 """)
 ME: Final = _words("""
 me, mig, meg, minulle, minua, mulle, mua, minut, mut, мені, мене, мною, back, upp, tilbake,
 takaisin
+""")
+# "bli uppringd", "bli ringt opp", "be called back": a passive call is a request for one
+CALLED: Final = _words("uppringd, uppringda, ringd, ringt, oppringt, called, soitettu")
+PASSIVE: Final = _words("bli, be, being, get, blir, tulla")
+# a callback asked for by name
+CALLBACK_NOUNS: Final = _words("""
+callback, soittopyynto, soittopyynnon, takaisinsoitto, takaisinsoittoa, ringtillbaka,
+зворотний дзвінок, дзвінок
+""")
+# Past markers just before a verb: "ble satt over", "was transferred" happened already
+PAST_MARKERS: Final = _words("ble, blev, blei, was, were, vart, blivit, blitt")
+# Verbs that want their target after them ("I want a human"): "min chef vill ha kvittot"
+# and "підтримки? Хочу у вас працювати" name a person before the verb, as its subject
+FORWARD_ONLY: Final = _words("""
+want, need, wanna, give, gimme, vill, behover, ge, vil, trenger, gi, haluan, haluun,
+haluaisin, haluisin, tarvitsen, tarviin, tarvitsisin, anna, antakaa, хочу, потрібен,
+потрібна, потрібно, треба, отримати, saada, saisinko, saanko, kirjoittaa, kirjoittaisin
+""")
+# English verbs that are requests only with a first person near ("put me through", "can
+# I be passed on"); "pass on my thanks", "send the invoice to support" are not
+NEEDS_FIRST_PERSON: Final = _words("pass, passed, send, forward, put, get, bring, let, give, "
+                                   "switch, hand, skicka, send, sende")
+FIRST_PERSON: Final = _words("me, i, im, id, ill, us, we, mig, jag, meg, jeg")
+# "give": Finnish "anna" is also a name ("thanks to Anna in support"); it must be followed by
+# the person or by "me"
+GIVE: Final = _words("anna, antakaa, gi, ge, give, gimme")
+# "щоб мені зателефонував": a past form after "щоб" (so that) is a wish
+WISHED_CALLS: Final = _words("зателефонував, зателефонувала, передзвонив, передзвонила, "
+                             "подзвонив, подзвонила")
+SO_THAT: Final = _words("щоб, aby")
+# "how do I contact support?" asks for contact details, not for a person now
+HOW: Final = _words("how, hur, hvordan, miten, kuinka, як, way, tapa, satt, mate, måte")
+CONTACT_VERBS: Final = _words("""
+contact, reach, get, kontakta, kontakte, na, nå, tavoittaa, yhteys, yhteyden, yhteytta,
+ottaa, звернутися, зв'язатися, зв'язатись, зв'язок
+""")
+# "a real person", "ekte folk", "oikeeta ihmistä", "хтось живий": asking for a human
+REAL: Final = _words("""
+real, actual, live, living, verklig, verkliga, riktig, riktiga, levande, ekte, virkelig,
+levende, oikea, oikean, oikeeta, oikeaa, oikeita, elava, elavaa, живий, живу, живою, живого,
+справжня, справжню, справжній, справжнього
 """)
 
 # Who a request can be aimed at. Matched by prefix (inflection) and with typos.
 TARGETS: Final = _words("""
 human, humans, person, someone, somebody, anyone, anybody, agent, agents, operator,
 representative, rep, staff, employee, manager, supervisor, specialist, advisor, adviser,
-consultant, support, helpdesk, people,
+consultant, support, helpdesk, people, colleague, customerservice, customersupport,
+customercare,
 manniska, manniskor, person, personal, nagon, nagot, handlaggare, kundtjanst, kundservice,
 supporten, support, agent, operator, chef, chefen, ansvarig, medarbetare, radgivare,
-specialist, expert, kundtjanstmedarbetare, handlaggaren,
+specialist, expert, kundtjanstmedarbetare, handlaggaren, kollega, kollegor, kollegan,
 menneske, mennesker, person, personale, noen, saksbehandler, kundeservice, kundesenter,
 kundestotte, support, agent, operator, sjef, sjefen, leder, radgiver, medarbeider, ansatt,
-spesialist, kundebehandler,
+spesialist, kundebehandler, kollega, kolleger, kollegaer, folk,
 ihminen, ihmise, ihmisen, ihmiseen, ihmista, henkilo, henkiloon, joku, jonkun, johonkin,
 jollekin, joltakin, jonkin, asiakaspalvelu, asiakaspalvelija, virkailija, agentti,
 operaattori, esimies, esimiehen, esimieheen, myyja, tuki, tukeen, tuen, asiantuntija,
-tyontekija, asiakastuki, asiakastukeen,
+tyontekija, asiakastuki, asiakastukeen, tukihenkilo, kollega, kollegalle,
 людина, людину, людиною, людини, людині, оператор, менеджер, консультант, спеціаліст,
 працівник, співробітник, підтримка, підтримки, підтримку, підтримкою, хтось, когось,
-комусь, кимось, адміністратор, керівник, фахівець, фахівця, оператора
+комусь, кимось, адміністратор, керівник, фахівець, фахівця, оператора, колег, колеги,
+колегу, сапорт, саппорт, сапортом, особою, особу, особа, супервайзер
 """)
 # Short targets that only count as exact words (prefixes would catch too much)
 EXACT_ONLY: Final = _words("rep, tuki, tuen, chef, sjef, leder, noen, joku, agent, people")
 # "for a person", "a person who": the target is described, not addressed
-DESCRIBED_BEFORE: Final = _words("for, för, для, per")
+# (and "my boss", "min chef": the customer's own people are not the service's)
+DESCRIBED_BEFORE: Final = _words("for, för, для, per, my, min, mitt, minun, mun, мій, моя, мого, "
+                                 "моєї, моєму")
 DESCRIBED_AFTER: Final = _words("who, som, joka, jolla, який, яка, що, with, med, kg")
 
 NEGATIONS: Final = _words("""
-not, dont, don, no, never, doesn, didn, inte, ej, aldrig, ikke, ikkje, aldri, ei, en, ala,
-emme, ette, eivat, не, ні, нема, без
+not, dont, don, no, never, doesn, didn, inte, ej, aldrig, ikke, ikkje, aldri, ei, ala,
+emme, ette, eivat, не, ні, нема, без, nej, nei
 """)
-BOTS: Final = _words("bot, bots, robot, robotti, botti, botin, bottia, chatbot, chattbot, "
-                     "automat, automaatti, бот, бота, ботом, боту, робот, робота, ai")
+BOTS: Final = _words("""
+bot, bots, robot, robotti, botti, botin, bottia, botille, robotin, robottia, robotille, chatbot,
+chattbot, boten, botten, roboten, roboter, automat, automaatti, automaatille, automaatin,
+бот, бота, ботом, боту, робот, робота, роботом, роботу, ai
+""")
 STOP_VERBS: Final = _words("stop, enough, sluta, stoppa, stopp, slutt, lopeta, lopettakaa, "
-                           "riittaa, зупинись, зупиніться, вимкни, досить, хватить")
+                           "riittaa, зупинись, зупиніться, вимкни, досить, хватить, stang, "
+                           "sla, turn")
 FILLERS: Final = _words("""
 please, plz, pls, now, asap, thanks, thank, you, a, an, the, real, live, actual, i, want, need,
 talk, speak, to, with, en, ett, et, tack, takk, kiitos, pliis, nyt, heti, oikea, oikean,
@@ -119,10 +183,38 @@ riktig, ekte, levande, live, будь, ласка, дякую, живу, жив�
 terve, hei, hej, hi, hello, привіт, a, ok, okay, jag, vill, jeg, vil, haluan, хочу, dere,
 ni, te, meg, mig, on, ja, og, och, і, та
 """)
+# "чи не могли б ви...", "eikö joku voisi": a polite question, not a negation
+POLITE_BEFORE_NEGATION: Final = _words("чи, eiko")
 SOMEONE: Final = _words("""
 someone, somebody, anyone, anybody, nagon, noen, joku, jonkun, johonkin, jollekin, joltakin,
 jonkin, хтось, когось, комусь, кимось, nagot
 """)
+
+
+# two-word names of the service, read as one target
+_BIGRAMS: Final = {("customer", "service"): "customerservice",
+                   ("customer", "servce"): "customerservice",
+                   ("customer", "support"): "customersupport",
+                   ("customer", "care"): "customercare"}
+
+
+def _joined(words: list[str]) -> list[str]:
+    out: list[str] = []
+    for word in words:
+        if out and (out[-1], word) in _BIGRAMS:
+            out[-1] = _BIGRAMS[(out[-1], word)]
+        else:
+            out.append(word)
+    return out
+
+
+# Finnish "en" (I do not) is the Swedish and Norwegian article: it negates only before a verb
+_FINNISH_NEGATED_VERBS: Final = ("halu", "tarvi", "kaipa", "ole", "voi", "jaks", "ymmar", "pida")
+
+
+def _finnish_en(words: list[str], start: int, end: int) -> bool:
+    return any(words[k] == "en" and words[k + 1].startswith(_FINNISH_NEGATED_VERBS)
+               for k in range(start, end) if k + 1 < len(words))
 
 
 class HandoffIntent:
@@ -149,7 +241,7 @@ class HandoffIntent:
         return hit is not None
 
     def find(self, text: str) -> str:
-        words = fold(text).split()
+        words = _joined(_fold(text).split())
         if not words:
             return ""
         targets = [i for i, w in enumerate(words)
@@ -161,26 +253,60 @@ class HandoffIntent:
         for i, word in enumerate(words):
             if word in BOTS and self._refused(words, i):
                 return f"refuses the bot: {' '.join(words[max(0, i - 3):i + 1])}"
+        for i in targets:
+            if any(w in REAL for w in words[max(0, i - 2):i + 2]) and not self._negated(words, i):
+                return f"a real person: {' '.join(words[max(0, i - 2):i + 2])}"
         for i, word in enumerate(words):
-            if word in CALL_VERBS and not self._negated(words, i) and any(
-                    w in ME for w in words[max(0, i - 3):i + 4]):
-                return f"call me: {' '.join(words[max(0, i - 2):i + 3])}"
-            if word in VERBS and not self._negated(words, i):
-                near = [t for t in targets if abs(t - i) <= WINDOW]
+            if self._negated(words, i) or self._past(words, i):
+                continue
+            if word in CALLBACK_NOUNS:
+                return f"call me: {word}"
+            if word in CALLED and (any(w in PASSIVE for w in words[max(0, i - 2):i])
+                                   or any(w in ME for w in words[i + 1:i + 3])):
+                return f"call me: {' '.join(words[max(0, i - 2):i + 1])}"
+            if word in WISHED_CALLS and any(w in SO_THAT for w in words[max(0, i - 4):i]):
+                return f"call me: {' '.join(words[max(0, i - 3):i + 1])}"
+            if word in CALL_VERBS:
+                if any(w in ME for w in words[max(0, i - 3):i + 4]):
+                    return f"call me: {' '.join(words[max(0, i - 2):i + 3])}"
+                continue  # "can I call you?" asks for the number
+            if word in VERBS and self._requests(words, i):
+                near = [t for t in targets if abs(t - i) <= WINDOW
+                        and (t > i or word not in FORWARD_ONLY)]
+                if word in GIVE and not (words[i + 1:i + 2] and words[i + 1] in ME):
+                    near = [t for t in near if t == i + 1]
                 if near:
                     return f"request: {word} + {words[near[0]]}"
         return ""
 
     @staticmethod
+    def _requests(words: list[str], i: int) -> bool:
+        """Whether the verb at i is used as a request here (not "how do I contact...")."""
+        word = words[i]
+        if word in NEEDS_FIRST_PERSON and not any(
+                w in FIRST_PERSON for w in words[max(0, i - 4):i + 4]):
+            return False
+        return not (word in CONTACT_VERBS and any(w in HOW for w in words[max(0, i - 6):i]))
+
+    @staticmethod
+    def _past(words: list[str], i: int) -> bool:
+        return any(w in PAST_MARKERS for w in words[max(0, i - 2):i])
+
+    @staticmethod
     def _described(words: list[str], i: int) -> bool:
         before = words[max(0, i - 2):i]
-        after = words[i + 1:i + 2]
-        return any(w in DESCRIBED_BEFORE for w in before) or any(w in DESCRIBED_AFTER for w in after)
+        if any(w in DESCRIBED_BEFORE for w in before):
+            return True
+        # "someone who can help" is described, "talk to someone who knows" is asked for
+        return words[i + 1:i + 2] != [] and words[i + 1] in DESCRIBED_AFTER and not any(
+            w in VERBS for w in words[max(0, i - 5):i])
 
     @staticmethod
     def _negated(words: list[str], i: int) -> bool:
-        window = words[max(0, i - NEGATION_WINDOW):i]
-        if not any(w in NEGATIONS for w in window):
+        start = max(0, i - NEGATION_WINDOW)
+        window = [w for k, w in enumerate(words[start:i], start)
+                  if not (k and words[k - 1] in POLITE_BEFORE_NEGATION)]
+        if not any(w in NEGATIONS for w in window) and not _finnish_en(words, start, i):
             return False
         # "I don't want to chat with a bot": the negation is about the bot
         return not any(w in BOTS for w in words[i:i + 5])

@@ -30,6 +30,10 @@ class FaqEntry(Strict):
     title: LanguageTexts = {}  # button label for "Did you mean"; default: first question
     tags: list[str] = []
     link: str = ""
+    # Words per language that say a message is about something this entry does not cover
+    # ("shop" for the customer service's opening hours, "PostNord" for our phone number):
+    # with one of them in the message the entry is only suggested, never answered alone.
+    not_about: dict[str, list[str]] = {}
 
     @field_validator("questions")
     @classmethod
