@@ -25,6 +25,14 @@ SHAPES: dict[str, dict[str, Any]] = {
     "memory": {"conversations": int, "rss_mb": NUMBER},
     "postgres_scale": {"instances": int, "msgs_per_s": NUMBER, "scaling": NUMBER},
     "faq": {"entries": int, "msgs_per_s": NUMBER, "cold_msgs_per_s": NUMBER},
+    "understanding_faq": {"split": str, "precision": NUMBER, "deflection": NUMBER,
+                          "answered_or_suggested": NUMBER, "by_language": dict,
+                          "msgs_per_s": NUMBER},
+    "understanding_handoff": {"split": str, "precision": NUMBER, "recall": NUMBER,
+                              "by_language": dict, "msgs_per_s": NUMBER},
+    "understanding_language": {"split": str, "accuracy": NUMBER, "by_language": dict,
+                               "msgs_per_s": NUMBER},
+    "faq_matcher_memory": {"entries": int, "index_mb": NUMBER, "msgs_per_s": NUMBER},
 }
 
 
