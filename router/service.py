@@ -198,6 +198,10 @@ class Service:
         from router.reports.page import routes as report_page_routes
 
         agents.api[DATA_DIR] = self.config.data_path()
+        # FAQ suggestions (issue 20): the config files the suggested diff applies to
+        from router.api.faq import CONFIG_PATH
+
+        agents.api[CONFIG_PATH] = Path(self.config.path).resolve()
         self.app.router.add_routes(report_page_routes())
         # --- end reports ---
         self.app.add_subapp("/api/v1", agents.api)

@@ -82,6 +82,17 @@ SCHEMAS |= {
                           ["reply_id", "text"]),
     "EventStream": {"description": "WebSocket frames: {type: hello|event, ...Event}",
                     "allOf": [_ref("Event")]},
+    # FAQ suggestions (issue 20)
+    "FaqSuggestion": _obj({
+        "entry": _STR, "language": _STR, "text": _STR, "count": _INT,
+        "sources": {"type": "array", "items": {"enum": ["agent_answer", "did_you_mean"]}},
+        "conversations": {"type": "array", "items": _INT}, "file": _STR, "line": _INT},
+        ["entry", "language", "text", "count", "sources"]),
+    "FaqSuggestions": _obj({
+        "since": {"type": "string", "format": "date-time"},
+        "items": {"type": "array", "items": _ref("FaqSuggestion")},
+        "diff": {"type": "string", "description": "unified diff of the YAML files, paths "
+                 "relative to the directory of config.yaml"}}, ["items", "diff"]),
 }
 _ERRORS = {"400": "invalid input", "401": "no, wrong or revoked token",
            "403": "not allowed for this role", "404": "not found",

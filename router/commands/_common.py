@@ -21,7 +21,9 @@ def add_config_arg(parser: argparse.ArgumentParser) -> None:
                         help="path to config.yaml (default: %(default)s)")
 
 
-def print_problems(exc: ConfigError, stream=sys.stderr) -> None:  # type: ignore[no-untyped-def]
+def print_problems(exc: ConfigError, stream=None) -> None:  # type: ignore[no-untyped-def]
+    # sys.stderr looked up now, not at import: a test's captured stream may have replaced it
+    stream = stream or sys.stderr
     for problem in exc.problems:
         print(f"error: {problem}", file=stream)
     n = len(exc.problems)

@@ -17,6 +17,7 @@ from router.agents.desk import Desk
 from router.api.hooks import RULES, SESSION_AUTH, SIGNAL
 from router.channel import ChannelAdapter
 from router.config import Config
+from router.console import faq_page
 from router.console.assets import respond
 from router.console.signals import DeskFollower
 from router.console.signin import ConsoleAuth
@@ -74,6 +75,7 @@ def mount_console(app: web.Application, api: web.Application, *, config: Config,
         raise web.HTTPFound(location="../console")
 
     app.router.add_routes([web.get("/console", page), web.get("/console/", slash),
-                           web.get("/console/static/{name}", static), *auth.routes()])
+                           web.get("/console/static/{name}", static), *auth.routes(),
+                           *faq_page.routes(config.settings.service.name)])  # issue 20
     log.info("agent console at /console")
     return auth

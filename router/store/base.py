@@ -454,6 +454,22 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def delete_inbox_before(self, before: datetime, limit: int = 1000) -> int: ...
 
+    # FAQ suggestions (issue 20) ---------------------------------------------------------
+    # Evidence for new question variants: conversations touched since a time that the bot
+    # spoke in or an agent answered (id-keyed batches), their customer and agent messages
+    # (no internal notes) and the events tying each message to the bot's decision.
+    @abc.abstractmethod
+    async def faq_conversations(self, since: datetime, *, after_id: int = 0,
+                                limit: int = 200) -> list[Conversation]: ...
+
+    @abc.abstractmethod
+    async def faq_messages(self, conversation_ids: Sequence[int]) -> list[Message]:
+        """Customer and agent messages (internal notes left out), by conversation and id."""
+
+    @abc.abstractmethod
+    async def faq_events(self, conversation_ids: Sequence[int]) -> list[Event]:
+        """`message_received`, `message_edited` and `rules_applied` events, in id order."""
+
 
 class Store(abc.ABC):
     """A database the service keeps everything in."""

@@ -9,11 +9,13 @@ from __future__ import annotations
 from router.store.sql_agents import SqlAgents
 from router.store.sql_console import SqlConsole
 from router.store.sql_conversations import SqlConversations
+from router.store.sql_faq import SqlFaq  # issue 20
 from router.store.sql_outbox import SqlOutbox
 from router.store.sql_privacy import SqlPrivacy  # issue 13
 from router.store.sql_reports import SqlReports  # issue 13
 
 
-class SqlTx(SqlConversations, SqlOutbox, SqlAgents, SqlConsole, SqlReports, SqlPrivacy):
+class SqlTx(SqlConversations, SqlOutbox, SqlAgents, SqlConsole, SqlReports, SqlPrivacy,
+            SqlFaq):
     """Inbox, contacts, conversations, messages, events, outbox, metrics, agents, console,
-    reports and privacy."""
+    reports, privacy and FAQ suggestions."""

@@ -99,6 +99,7 @@
     $("me").textContent = S.me.display_name || S.me.name;
     $("online").checked = Boolean(S.me.online);
     $("reports-link").hidden = S.me.role !== "admin";  // the reports page is admin-only
+    $("faq-link").hidden = S.me.role !== "admin";  // and so are FAQ suggestions
     $("signin").hidden = true;
     $("app").hidden = false;
     document.body.dataset.agent = S.me.name;
