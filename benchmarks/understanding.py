@@ -52,13 +52,12 @@ class HandoffCase:
 
 
 def _items(name: str, lang: str, split: str | None) -> list[tuple[dict[str, Any], str]]:
-    """(item, split) of `name.lang.yaml`, plus `tune_extra/` (tuning only, written later)."""
+    """(item, split) of `name.lang.yaml`, plus `tune_extra*/` (tuning only, written later)."""
     out = []
     for item in yaml.safe_load((DATA / f"{name}.{lang}.yaml").read_text(encoding="utf-8")):
         out.append((item, split_of(str(item["text"]))))
-    extra = DATA / "tune_extra" / f"{name}.{lang}.yaml"
-    if extra.exists():  # a text written twice keeps the main file's split
-        seen = {str(item["text"]) for item, _ in out}
+    for extra in sorted(DATA.glob(f"tune_extra*/{name}.{lang}.yaml")):
+        seen = {str(item["text"]) for item, _ in out}  # a text written twice keeps its split
         out += [(item, "tune") for item in yaml.safe_load(extra.read_text(encoding="utf-8"))
                 if str(item["text"]) not in seen]
     return [(item, part) for item, part in out if split is None or part == split]

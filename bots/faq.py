@@ -85,8 +85,9 @@ debiterades dubbeldebiterad
 vaara vaarin virhe virheellinen kahdesti rikki rikkinainen vaurioitunut puuttuu hylatty
 hylattiin huijaus varastettu kaapannut veloitettu veloititte veloitettiin
 feil feilaktig dobbelt odelagt skadet knust mangler avvist avvistes avslatt svindel stjalet
-hacket belastet
-неправильн невірн помилк двічі пошкоджен розбит бракує відхилен шахра вкрали списали
+hacket belastet trukket upptaget opptatt varattu busy
+неправильн невірн помилк двічі пошкоджен розбит бракує відхилен шахра вкрали списали зайнято
+продовжил
 """
 PROBLEM_WORDS: Final = frozenset(fold(w) for w in _PROBLEM_TEXT.split())
 

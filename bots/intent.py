@@ -62,23 +62,27 @@ def _words(raw: str) -> frozenset[str]:
 VERBS: Final = _words("""
 talk, speak, chat, connect, transfer, escalate, put, get, give, want, need, reach, contact,
 let, forward, pass, send, switch, bring, wanna, gimme, talking, speaking, transferred,
-passed, hand, connecting, connected, write, chatting,
+passed, hand, connecting, connected, write, chatting, rather, prefer, deal,
 prata, pratar, snacka, snackar, tala, talar, chatta, chattar, koppla, kopplar, kopplas,
 kontakta, ge, vill, behover, slussa, skicka, overfora, hanvisa, fa, skriva, skriver,
 kopplad, overflyttad, overflytta, flytta, slapp, slapp, vidarekopplad, vidarekoppla,
+overford, overfors, eskalera, eskalerar, hellre, lata, lat,
 snakke, snakker, prate, prater, chatte, koble, kobles, sett, sette, settes, satt, ringe,
-kontakte, gi, trenger, send, sende, overfore, overfort, skrive, skriver, videre,
+kontakte, gi, trenger, send, sende, overfore, overfort, skrive, skriver, videre, heller,
+eskalere, foretrekker,
 puhua, puhumaan, puhuisin, puhun, jutella, juttelemaan, keskustella, keskustelemaan,
 yhdista, yhdistakaa, yhdistaa, yhdistaisitteko, yhdistatteko, ohjaa, ohjatkaa, ohjata,
 siirra, siirtakaa, siirtaa, saada, saisinko, saanko, haluan, haluun, haluaisin, haluisin,
 tarvitsen, tarviin, tarvitsisin, antakaa, anna, tavoittaa, yhteys, yhteyden, yhteytta,
-ottakaa, ottaa, kirjoittaa, kirjoittamaan, kirjoittaisin, jutella,
+ottakaa, ottaa, kirjoittaa, kirjoittamaan, kirjoittaisin, jutella, juttelee, juttelemaan,
+siirretyksi, siirretaan, siirtykaa, valittaa, valittakaa, eteenpain, asioida, asioisin,
+hoitaisin, kaipaisin, kaipaan, mieluummin, mieluiten, paasta, paasen,
 поговорити, поговорю, говорити, розмовляти, поспілкуватися, спілкуватися, поспілкуватись,
 спілкуватись, з'єднайте, з'єднати, з'єднай, з'єднаєте, зв'язатися, зв'язатись, зв'яжіться,
 зв'яжіть, зв'язати, переведіть, перевести, переведи, передайте, передати, підключіть,
 підключити, підключи, переключіть, переключити, переключи, покличте, поклич, кличте, дайте,
 дай, давай, давайте, хочу, потрібен, потрібна, потрібно, треба, напишіть, напише, написати,
-звернутися, зв'язок, отримати
+звернутися, зв'язок, отримати, краще, волію, кликніть, покличте, попросіть, попросити
 """)
 
 # Verbs that make a request only with a first-person object ("call me"; "call you" asks
@@ -90,11 +94,52 @@ soittakaa, soita, soittaisitteko, soitatteko, soittaa, soittamaan, soittaisi, з
 подзвонити, наберіть, набрати, зв'яжіться, зв'язалися
 """)
 ME: Final = _words("""
-me, mig, meg, minulle, minua, mulle, mua, minut, mut, мені, мене, мною, back, upp, tilbake,
-takaisin
+me, mig, meg, minulle, minua, mulle, mua, minut, mut, minuun, muhun, мені, мене, мною, back,
+upp, tilbake, takaisin, kanssani
 """)
+# What someone is asked to do ("could someone look at my order?", "joku ihminen vastaamaan
+# NYT"): a request when a person or "someone" comes just before
+HELP_VERBS: Final = _words("""
+look, check, help, answer, handle, reply, respond, kolla, titta, hjalpa, svara, ta, se,
+sjekke, hjelpe, svare, katsoa, katsomaan, vastata, vastaamaan, vastaisi, hoitaa, hoitamaan,
+auttaa, auttamaan, auttaisi, глянути, глянув, глянула, подивитися, допомогти, допоможе,
+відповісти, відповів, розібратися
+""")
+# "Finns det någon som...", "is there anyone there?", "є тут адмін?": asking whether a person
+# is there
+EXIST_POSITION: Final = 3  # "Finns det...", "алоо є хтось": the question starts with it
+EXIST: Final = _words("finns, finnes, is, are, er, ar, e, d, onko, onks, ole, є, есть, anyone")
+HERE: Final = _words("""
+som, who, joka, jota, хто, der, there, dar, tut, тут, siel, siella, talla, на, real,
+ekte, riktigt, oikeesti, живий, online
+""")
+# "ta kontakt med mig", "ottakaa minuun yhteyttä", "contact me": a request to be contacted
+CONTACT_ME: Final = _words("""
+kontakt, kontakta, kontakte, hora, hore, contact, yhteytta, yhteyden, зв'яжіться, зв'язатися,
+напишіть, get
+""")
+CONTACTED: Final = _words("kontaktad, kontaktas, kontaktet, kontaktes, contacted, kontaktade")
+# "are you a bot?": a question about the bot, not a request
+YOU: Final = _words("you, u, du, ni, oletko, olet, ти, ви, te, dere, r")
+# job applications name the service's people without asking for one
+JOBS: Final = _words("""
+job, jobs, position, positions, vacancy, vacancies, apply, hire, hiring, jobb, soka, ansokan,
+tjanst, stilling, soke, soknad, tyopaikka, tyopaikkoja, hakea, hakemus, вакансії, вакансія,
+вакансій, працювати, резюме
+""")
+# a negation after the verb in Swedish and Norwegian: "jag behöver inte", "trenger ikke"
+NEGATION_AFTER: Final = _words("inte, ikke, ikkje, ej, aldrig, aldri")
+# "kan ni inte...", "går det inte att...", "kunne jeg ikke...", "why can't I...": a polite or
+# impatient question, not a negation
+MODALS: Final = _words("""
+kan, kunde, kunne, gar, far, fa, ar, er, skulle, ville, vil, can, could, would, will, voi,
+voisi, voisitte, voitteko, miksi, varfor, hvorfor, why, чому, чи
+""")
+PRONOUNS: Final = _words("ni, du, jag, jeg, dere, det, man, you, i, we, it, me, ma, te")
+
 # "bli uppringd", "bli ringt opp", "be called back": a passive call is a request for one
 CALLED: Final = _words("uppringd, uppringda, ringd, ringt, oppringt, called, soitettu")
+MODAL_BEFORE_CALL: Final = _words("kunne, kunde, could, would, kan, can, voisi, voisitte")
 PASSIVE: Final = _words("bli, be, being, get, blir, tulla")
 # a callback asked for by name
 CALLBACK_NOUNS: Final = _words("""
@@ -108,7 +153,8 @@ PAST_MARKERS: Final = _words("ble, blev, blei, was, were, vart, blivit, blitt")
 FORWARD_ONLY: Final = _words("""
 want, need, wanna, give, gimme, vill, behover, ge, vil, trenger, gi, haluan, haluun,
 haluaisin, haluisin, tarvitsen, tarviin, tarvitsisin, anna, antakaa, хочу, потрібен,
-потрібна, потрібно, треба, отримати, saada, saisinko, saanko, kirjoittaa, kirjoittaisin
+потрібна, потрібно, треба, отримати, saada, saisinko, saanko, kirjoittaa, kirjoittaisin,
+напише, написати, напишіть
 """)
 # English verbs that are requests only with a first person near ("put me through", "can
 # I be passed on"); "pass on my thanks", "send the invoice to support" are not
@@ -120,7 +166,8 @@ FIRST_PERSON: Final = _words("me, i, im, id, ill, us, we, mig, jag, meg, jeg")
 GIVE: Final = _words("anna, antakaa, gi, ge, give, gimme")
 # "щоб мені зателефонував": a past form after "щоб" (so that) is a wish
 WISHED_CALLS: Final = _words("зателефонував, зателефонувала, передзвонив, передзвонила, "
-                             "подзвонив, подзвонила")
+                             "подзвонив, подзвонила, глянув, глянула, подивився, подивилася, "
+                             "написав, написала, зв'язався, зв'язалася")
 SO_THAT: Final = _words("щоб, aby")
 # "how do I contact support?" asks for contact details, not for a person now
 HOW: Final = _words("how, hur, hvordan, miten, kuinka, як, way, tapa, satt, mate, måte")
@@ -130,7 +177,8 @@ ottaa, звернутися, зв'язатися, зв'язатись, зв'яз
 """)
 # "a real person", "ekte folk", "oikeeta ihmistä", "хтось живий": asking for a human
 REAL: Final = _words("""
-real, actual, live, living, verklig, verkliga, riktig, riktiga, levande, ekte, virkelig,
+real, actual, live, living, verklig, verkliga, riktig, riktiga, riktigt, levande, ekte,
+virkelig, oikeesti, жива,
 levende, oikea, oikean, oikeeta, oikeaa, oikeita, elava, elavaa, живий, живу, живою, живого,
 справжня, справжню, справжній, справжнього
 """)
@@ -141,7 +189,7 @@ human, humans, person, someone, somebody, anyone, anybody, agent, agents, operat
 representative, rep, staff, employee, manager, supervisor, specialist, advisor, adviser,
 consultant, support, helpdesk, people, colleague, customerservice, customersupport,
 customercare,
-manniska, manniskor, person, personal, nagon, nagot, handlaggare, kundtjanst, kundservice,
+manniska, manniskor, person, personal, nagon, nan, handlaggare, kundtjanst, kundservice,
 supporten, support, agent, operator, chef, chefen, ansvarig, medarbetare, radgivare,
 specialist, expert, kundtjanstmedarbetare, handlaggaren, kollega, kollegor, kollegan,
 menneske, mennesker, person, personale, noen, saksbehandler, kundeservice, kundesenter,
@@ -150,11 +198,12 @@ spesialist, kundebehandler, kollega, kolleger, kollegaer, folk,
 ihminen, ihmise, ihmisen, ihmiseen, ihmista, henkilo, henkiloon, joku, jonkun, johonkin,
 jollekin, joltakin, jonkin, asiakaspalvelu, asiakaspalvelija, virkailija, agentti,
 operaattori, esimies, esimiehen, esimieheen, myyja, tuki, tukeen, tuen, asiantuntija,
-tyontekija, asiakastuki, asiakastukeen, tukihenkilo, kollega, kollegalle,
+tyontekija, asiakastuki, asiakastukeen, tukihenkilo, kollega, kollegalle, henkilokohtai,
+myyja, myyjan, ketaan,
 людина, людину, людиною, людини, людині, оператор, менеджер, консультант, спеціаліст,
 працівник, співробітник, підтримка, підтримки, підтримку, підтримкою, хтось, когось,
 комусь, кимось, адміністратор, керівник, фахівець, фахівця, оператора, колег, колеги,
-колегу, сапорт, саппорт, сапортом, особою, особу, особа, супервайзер
+колегу, сапорт, саппорт, сапортом, особою, особу, особа, супервайзер, фахів, адмін, адміна
 """)
 # Short targets that only count as exact words (prefixes would catch too much)
 EXACT_ONLY: Final = _words("rep, tuki, tuen, chef, sjef, leder, noen, joku, agent, people")
@@ -166,11 +215,12 @@ DESCRIBED_AFTER: Final = _words("who, som, joka, jolla, який, яка, що, 
 
 NEGATIONS: Final = _words("""
 not, dont, don, no, never, doesn, didn, inte, ej, aldrig, ikke, ikkje, aldri, ei, ala,
-emme, ette, eivat, не, ні, нема, без, nej, nei
+emme, ette, eivat, не, ні, нема, без, nej, nei, ingen, inga, ingenting, nothing
 """)
 BOTS: Final = _words("""
 bot, bots, robot, robotti, botti, botin, bottia, botille, robotin, robottia, robotille, chatbot,
-chattbot, boten, botten, roboten, roboter, automat, automaatti, automaatille, automaatin,
+chattbot, boten, botten, roboten, roboter, robotar, robotarna, botter, bottene, robotene,
+robotteja, botteja, машиною, машина, automat, automaatti, automaatille, automaatin,
 бот, бота, ботом, боту, робот, робота, роботом, роботу, ai
 """)
 STOP_VERBS: Final = _words("stop, enough, sluta, stoppa, stopp, slutt, lopeta, lopettakaa, "
@@ -180,6 +230,7 @@ FILLERS: Final = _words("""
 please, plz, pls, now, asap, thanks, thank, you, a, an, the, real, live, actual, i, want, need,
 talk, speak, to, with, en, ett, et, tack, takk, kiitos, pliis, nyt, heti, oikea, oikean,
 riktig, ekte, levande, live, будь, ласка, дякую, живу, живий, живою, справжня, справжню,
+жива, пліз, плз, срочно, терміново, palvelua, palvelu, hit, here,
 terve, hei, hej, hi, hello, привіт, a, ok, okay, jag, vill, jeg, vil, haluan, хочу, dere,
 ni, te, meg, mig, on, ja, og, och, і, та
 """)
@@ -187,7 +238,7 @@ ni, te, meg, mig, on, ja, og, och, і, та
 POLITE_BEFORE_NEGATION: Final = _words("чи, eiko")
 SOMEONE: Final = _words("""
 someone, somebody, anyone, anybody, nagon, noen, joku, jonkun, johonkin, jollekin, joltakin,
-jonkin, хтось, когось, комусь, кимось, nagot
+jonkin, хтось, когось, комусь, кимось, nan, ketaan, kukaan, joku
 """)
 
 
@@ -217,6 +268,18 @@ def _finnish_en(words: list[str], start: int, end: int) -> bool:
                for k in range(start, end) if k + 1 < len(words))
 
 
+# sentences are read one at a time: "I don't know. Connect me to support" is a request
+_SENTENCE_END: Final = re.compile(r"[.!?;:\n]+(?:\s+|$)|\s+[-–]\s+")
+SHORT_SENTENCES_MESSAGE: Final = 10  # words: "тупий бот. оператор!!!" (a short last sentence)
+
+
+def _inverted_question(words: list[str], k: int) -> bool:
+    """Whether the negation at k is in "kan ni inte", "går det inte", "why can't I"..."""
+    before = words[max(0, k - 3):k]
+    return (len(before) >= 2 and before[-2] in MODALS and before[-1] in PRONOUNS) or any(
+        w in ("why", "varfor", "hvorfor", "miksi", "чому") for w in before)
+
+
 class HandoffIntent:
     """`find(text)` names the cue of a request for a person, or returns ''."""
 
@@ -244,39 +307,87 @@ class HandoffIntent:
         words = _joined(_fold(text).split())
         if not words:
             return ""
+        sentences = [ws for part in _SENTENCE_END.split(text)
+                     if (ws := _joined(_fold(part).split()))]
+        if len(words) <= SHORT_SENTENCES_MESSAGE:
+            for sentence in [words, *sentences] if len(sentences) > 1 else [words]:
+                if self._short_request(sentence):
+                    return f"short request: {' '.join(sentence)}"
+        for sentence in sentences:
+            if any(w in JOBS for w in sentence):
+                continue  # "I'd like to work in your support team"
+            cue = self._sentence_cue(sentence)
+            if cue:
+                return cue
+        return ""
+
+    def _short_request(self, words: list[str]) -> bool:
+        """"human please", "оператор!!!": nothing but a person (and filler words)."""
         targets = [i for i, w in enumerate(words)
                    if self._is_target(w) and not self._described(words, i)]
-        if targets and len(words) <= SHORT_MESSAGE and all(
-                self._is_target(w) or w in FILLERS for w in words) and not all(
-                words[i] in SOMEONE for i in targets):
-            return f"short request: {' '.join(words)}"
+        return bool(targets) and len(words) <= SHORT_MESSAGE and all(
+            self._is_target(w) or w in FILLERS or w in REAL for w in words) and not all(
+            words[i] in SOMEONE for i in targets)
+
+    def _sentence_cue(self, words: list[str]) -> str:
+        targets = [i for i, w in enumerate(words)
+                   if self._is_target(w) and not self._described(words, i)]
         for i, word in enumerate(words):
             if word in BOTS and self._refused(words, i):
                 return f"refuses the bot: {' '.join(words[max(0, i - 3):i + 1])}"
+        about_the_bot = any(w in BOTS and any(y in YOU for y in words[max(0, i - 3):i])
+                            for i, w in enumerate(words))
         for i in targets:
+            if about_the_bot:
+                break  # "are you a bot or a real person?"
             if any(w in REAL for w in words[max(0, i - 2):i + 2]) and not self._negated(words, i):
                 return f"a real person: {' '.join(words[max(0, i - 2):i + 2])}"
         for i, word in enumerate(words):
+            if word in EXIST and i < EXIST_POSITION and not about_the_bot:
+                for k in range(i + 1, min(len(words), i + 4)):
+                    if (words[k] in SOMEONE or k in targets) and (
+                            k + 1 == len(words) or words[k + 1] in HERE):
+                        return f"is someone there: {' '.join(words[i:k + 2])}"
+        for i in range(len(words)):
             if self._negated(words, i) or self._past(words, i):
                 continue
-            if word in CALLBACK_NOUNS:
-                return f"call me: {word}"
-            if word in CALLED and (any(w in PASSIVE for w in words[max(0, i - 2):i])
-                                   or any(w in ME for w in words[i + 1:i + 3])):
-                return f"call me: {' '.join(words[max(0, i - 2):i + 1])}"
-            if word in WISHED_CALLS and any(w in SO_THAT for w in words[max(0, i - 4):i]):
-                return f"call me: {' '.join(words[max(0, i - 3):i + 1])}"
-            if word in CALL_VERBS:
-                if any(w in ME for w in words[max(0, i - 3):i + 4]):
-                    return f"call me: {' '.join(words[max(0, i - 2):i + 3])}"
-                continue  # "can I call you?" asks for the number
-            if word in VERBS and self._requests(words, i):
-                near = [t for t in targets if abs(t - i) <= WINDOW
-                        and (t > i or word not in FORWARD_ONLY)]
-                if word in GIVE and not (words[i + 1:i + 2] and words[i + 1] in ME):
-                    near = [t for t in near if t == i + 1]
-                if near:
-                    return f"request: {word} + {words[near[0]]}"
+            cue = self._verb_cue(words, i, targets)
+            if cue:
+                return cue
+        return ""
+
+    def _verb_cue(self, words: list[str], i: int, targets: list[int]) -> str:
+        word = words[i]
+        if word in CALLBACK_NOUNS:
+            return f"call me: {word}"
+        if word in CALLED and (any(w in PASSIVE for w in words[max(0, i - 2):i]) or (
+                any(w in ME for w in words[i + 1:i + 3])
+                and any(w in MODAL_BEFORE_CALL for w in words[max(0, i - 5):i]))):
+            return f"call me: {' '.join(words[max(0, i - 2):i + 1])}"
+        if word in CONTACTED and any(w in PASSIVE for w in words[max(0, i - 2):i]):
+            return f"contact me: {' '.join(words[max(0, i - 2):i + 1])}"
+        if word in CONTACT_ME and any(w in ME for w in words[max(0, i - 2):i + 5]) and not any(
+                w in HOW for w in words[max(0, i - 6):i]):
+            return f"contact me: {' '.join(words[i:i + 4])}"
+        if word in WISHED_CALLS and any(w in SO_THAT for w in words[max(0, i - 4):i]):
+            return f"call me: {' '.join(words[max(0, i - 3):i + 1])}"
+        if word in SO_THAT and any(k in targets or words[k] in SOMEONE
+                                   for k in range(i + 1, min(len(words), i + 3))):
+            return f"someone should: {' '.join(words[i:i + 3])}"
+        if word in HELP_VERBS and any(
+                k in targets or words[k] in SOMEONE for k in range(max(0, i - 3), i)):
+            return f"someone to help: {' '.join(words[max(0, i - 3):i + 1])}"
+        if word in CALL_VERBS:
+            if any(w in ME for w in words[max(0, i - 3):i + 4]):
+                return f"call me: {' '.join(words[max(0, i - 2):i + 3])}"
+            return ""  # "can I call you?" asks for the number
+        if word in VERBS and self._requests(words, i):
+            near = [t for t in targets if abs(t - i) <= WINDOW
+                    and (t > i or word not in FORWARD_ONLY or t == i - 1)]
+            if word in GIVE and not (words[i + 1:i + 2] and words[i + 1] in ME):
+                near = [t for t in near if t == i + 1]
+            if near:
+                return f"request: {word} + {words[near[0]]}"
         return ""
 
     @staticmethod
@@ -305,13 +416,18 @@ class HandoffIntent:
     def _negated(words: list[str], i: int) -> bool:
         start = max(0, i - NEGATION_WINDOW)
         window = [w for k, w in enumerate(words[start:i], start)
-                  if not (k and words[k - 1] in POLITE_BEFORE_NEGATION)]
-        if not any(w in NEGATIONS for w in window) and not _finnish_en(words, start, i):
+                  if not (k and words[k - 1] in POLITE_BEFORE_NEGATION)
+                  and not _inverted_question(words, k)]
+        after = [w for w in words[i + 1:i + 3] if w in NEGATION_AFTER]
+        if not any(w in NEGATIONS for w in window) and not after and not _finnish_en(
+                words, start, i):
             return False
         # "I don't want to chat with a bot": the negation is about the bot
         return not any(w in BOTS for w in words[i:i + 5])
 
     @staticmethod
     def _refused(words: list[str], i: int) -> bool:
-        window = words[max(0, i - 7):i + 3]
-        return any(w in NEGATIONS or w in STOP_VERBS for w in window)
+        start = max(0, i - 7)
+        window = words[start:i + 3]
+        return any(w in NEGATIONS or w in STOP_VERBS for w in window) or _finnish_en(
+            words, start, i)

@@ -48,7 +48,7 @@ def test_faq_on_the_test_part(decide):  # type: ignore[no-untyped-def]
 def test_handoff_on_the_test_part(decide):  # type: ignore[no-untyped-def]
     result = u.evaluate_handoff(decide, u.handoff_cases("test"))["by_language"]["all"]
     assert result["precision"] >= 0.95  # goal met
-    assert result["recall"] >= 0.80  # goal 0.90: not met yet (docs/bots.md)
+    assert result["recall"] >= 0.84  # goal 0.90: not met yet (docs/bots.md)
 
 
 def test_language_of_short_messages_on_the_test_part(decide):  # type: ignore[no-untyped-def]
@@ -63,7 +63,10 @@ def test_language_of_short_messages_on_the_test_part(decide):  # type: ignore[no
     "Kan jeg bli overført til en supervisor?", "з'єднайте з оператором", "звʼяжіть мене з людиною",
     "Is there a real person I can write to?", "stäng av roboten", "Kan jag bli uppringd?",
     "Чи не могли б ви перевести мене на менеджера?", "talk to someone who knows invoices",
-    "hand me over to customer service please",
+    "hand me over to customer service please", "Finnes det noen som kan se på dette for meg?",
+    "Går det inte att få prata med en människa?", "Ottakaa minuun yhteyttä pian",
+    "Can someone look at my order?", "I'd rather deal with a person",
+    "my answers are wrong and you don't help. connect me to support", "тупий бот. оператор!!!",
 ])
 def test_requests_for_a_person(text: str):
     assert HandoffIntent().find(text)
@@ -77,6 +80,9 @@ def test_requests_for_a_person(text: str):
     "Min chef vill ha kvittot på mejl", "How do I contact customer service?",
     "Ble satt over til support i går, takk!", "Please pass on my thanks to Anna in support",
     "Менеджер обіцяв передзвонити, але вже неважливо",
+    "Do you have open positions in customer support? I speak Finnish",
+    "The courier called me this morning, no problem", "are you a bot or a real person?",
+    "Ingen grunn til å ringe meg, det har ordnet seg", "Finns det någon rabatt för studenter?",
 ])
 def test_mentions_of_people_that_are_not_requests(text: str):
     assert HandoffIntent().find(text) == ""
