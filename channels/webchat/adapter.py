@@ -8,7 +8,6 @@ with nobody listening instead of retrying.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 from collections.abc import Sequence
@@ -16,15 +15,11 @@ from typing import Any
 
 from aiohttp import web
 
-from channels.webchat import protocol, tokens
+from channels.webchat import i18n, protocol, tokens
 from channels.webchat.hub import Hub
 from channels.webchat.session import visitor_socket
 from channels.webchat.settings import WebchatSettings
-from channels.webchat.web import (
-    origin_allowed,
-    page_headers,
-    script_json,
-)
+from channels.webchat.web import origin_allowed, page_headers, render_loader, render_page
 from router.channel import ChannelAdapter, Intake, SendResult
 from router.http_errors import json_error
 from router.model import AuthorKind, OutboundMessage
@@ -46,6 +41,14 @@ class WebchatAdapter(ChannelAdapter):
         self.store = store
         self.hub = Hub()
         self.assets: dict[str, Asset] = load_assets("channels.webchat")
+        # every offered language's strings, with the admin's titles: the page switches
+        # language in the browser without asking again
+        codes = list(dict.fromkeys([*settings.languages, settings.default_language]))
+        self.strings = {code: i18n.table(code, title=settings.title_for(code)) for code in codes}
+        setup = {"languages": settings.languages, "default_language": settings.default_language,
+                 "labels": {code: table["open"] for code, table in self.strings.items()}}
+        self.loader = Asset.of(render_loader(self.assets["widget.js"].body.decode(), setup).encode(),
+                               "text/javascript")
 
     async def stop(self) -> None:
         await self.hub.close_all()
@@ -108,17 +111,21 @@ class WebchatAdapter(ChannelAdapter):
         ]
 
     async def _page(self, request: web.Request) -> web.Response:
+        """The page in the browser's language (Accept-Language), so it is right before
+        any script runs; the script then follows the visitor's own choice."""
         s = self.settings
-        config = {"title": s.title, "languages": s.languages, "default_language": s.default_language,
-                  "max_text": s.max_text}
-        page = self.assets["chat.html"].body.decode()
-        page = page.replace("__CONFIG__", script_json(config))
-        page = page.replace("__TITLE__", html.escape(s.title, quote=True))
-        return web.Response(text=page, content_type="text/html",
-                            headers=page_headers(s.allowed_origins))
+        lang = i18n.pick_language(request.headers.get("Accept-Language", ""), s.languages,
+                                  s.default_language)
+        config = {"languages": s.languages, "default_language": s.default_language,
+                  "max_text": s.max_text, "strings": self.strings}
+        page = render_page(self.assets["chat.html"].body.decode(), lang=lang,
+                           strings=self.strings[lang], config=config)
+        headers = {**page_headers(s.allowed_origins), "Content-Language": lang,
+                   "Vary": "Accept-Language"}
+        return web.Response(text=page, content_type="text/html", headers=headers)
 
     async def _loader(self, request: web.Request) -> web.Response:
-        return serve_asset(request, self.assets.get("widget.js"))
+        return serve_asset(request, self.loader)
 
     async def _static(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from router.durations import Duration
 
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+TITLE_MAX = 120
+_TITLE_FORMS = "text, or text per language such as {sv: Chatta med oss, en: Chat with us}"
 
 
 class WebchatSettings(BaseModel):
@@ -22,11 +25,15 @@ class WebchatSettings(BaseModel):
     #: sites allowed to embed the widget (`https://shop.example`); the page is refused
     #: as a frame elsewhere and WebSockets from other origins are refused
     allowed_origins: list[str] = []
-    title: str = Field("Chat with us", max_length=120)
     #: used when none of the browser's languages is in `languages`
     default_language: str = "en"
     #: offered in the language switcher, in this order
     languages: list[str] = ["en", "sv", "fi", "nb", "uk"]
+    #: page title and header. Left out: the built-in one in the visitor's language.
+    #: Text: shown as it is in every language. {code: text}: per language, and a
+    #: language left out of the mapping gets the built-in title.
+    #: (After `languages`: the mapping's codes are checked against it.)
+    title: str | dict[str, str] | None = None
     #: how long a visitor keeps their conversation without coming back
     visitor_ttl: Duration = timedelta(days=90)
     max_text: int = Field(4000, ge=1, le=64_000)
@@ -39,6 +46,46 @@ class WebchatSettings(BaseModel):
         if value and len(value) < 16:
             raise ValueError("the secret needs at least 16 characters")
         return value
+
+    def title_for(self, language: str) -> str | None:
+        """The admin's title in `language`; None when the built-in one applies."""
+        if isinstance(self.title, dict):
+            return self.title.get(language)
+        return self.title
+
+    @field_validator("title", mode="before")
+    @classmethod
+    def _title(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return _title_text(value, "the title", "leave title out for the built-in titles")
+        if not isinstance(value, dict):
+            raise ValueError(f"the title must be {_TITLE_FORMS}; got {type(value).__name__}")
+        if not value:
+            raise ValueError("the title is an empty mapping; leave title out for the built-in titles")
+        offered = info.data.get("languages")  # missing when `languages` itself is wrong
+        if offered is not None:
+            offered = [*offered, info.data.get("default_language", "en")]
+        out: dict[str, str] = {}
+        problems: list[str] = []
+        for code, text in value.items():
+            if not isinstance(code, str) or not _LANG.match(code):
+                problems.append(f"'{code}' is not a language code such as sv or en")
+            elif offered is not None and code not in offered:
+                problems.append(f"'{code}' is not in languages ({', '.join(info.data['languages'])}); "
+                                f"add it there or remove its title")
+            elif not isinstance(text, str):
+                problems.append(f"the title for '{code}' must be text; got {type(text).__name__}")
+            else:
+                try:
+                    out[code] = _title_text(text, f"the title for '{code}'",
+                                            f"leave '{code}' out for the built-in title")
+                except ValueError as exc:
+                    problems.append(str(exc))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return out
 
     @field_validator("languages")
     @classmethod
@@ -62,3 +109,13 @@ class WebchatSettings(BaseModel):
         if not _LANG.match(value):
             raise ValueError(f"'{value}' is not a language code such as en or sv")
         return value
+
+
+
+def _title_text(text: str, what: str, otherwise: str) -> str:
+    text = text.strip()
+    if not text:
+        raise ValueError(f"{what} is empty; write one, or {otherwise}")
+    if len(text) > TITLE_MAX:
+        raise ValueError(f"{what} has {len(text)} characters; at most {TITLE_MAX}")
+    return text

@@ -7,8 +7,10 @@ upgrade instead of running a stale script.
 
 from __future__ import annotations
 
+import html
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,3 +43,26 @@ def script_json(data: Any) -> str:
     """JSON safe inside `<script type="application/json">`: no `</script>` break-out."""
     return (json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
             .replace("&", "\\u0026"))
+
+
+_PLACEHOLDER = re.compile(r"__(CONFIG|LANG|T_[a-z_]+)__")
+
+
+def render_page(template: str, *, lang: str, strings: Mapping[str, str], config: Any) -> str:
+    """The chat page in `lang`: `__T_<key>__` becomes that string (HTML-escaped),
+    `__LANG__` the code and `__CONFIG__` the page's JSON. One pass, so an admin's text
+    that happens to contain a placeholder stays text."""
+    def fill(m: re.Match[str]) -> str:
+        name = m[1]
+        if name == "CONFIG":
+            return script_json(config)
+        if name == "LANG":
+            return html.escape(lang, quote=True)
+        return html.escape(strings[name[2:]], quote=True)
+
+    return _PLACEHOLDER.sub(fill, template)
+
+
+def render_loader(template: str, setup: Any) -> str:
+    """The embed loader with its `__SETUP__` (languages and button labels) filled in."""
+    return template.replace("__SETUP__", script_json(setup), 1)

@@ -4,12 +4,16 @@
  * A message is "pending" until the server acknowledges it after its database commit;
  * pending messages survive a reload (localStorage) and are resent with the same id,
  * which the server recognises as a redelivery.
+ *
+ * Every visible string comes from `cfg.strings[lang]` (built-in tables plus the admin's
+ * title, sent by the server for each offered language). An element showing one carries
+ * data-i18n (and data-i18n-vars), so a language change re-renders it in place.
  */
 (() => {
   "use strict";
   const cfg = JSON.parse(document.getElementById("ir-config").textContent);
   const base = new URL("..", document.currentScript.src); // .../chat/
-  const strings = window.IR_WEBCHAT_I18N || {};
+  const strings = cfg.strings || {};
   const store = safeStorage();
   const KEY = { token: "ir-webchat-token", lang: "ir-webchat-lang", pending: "ir-webchat-pending" };
   const embedded = new URLSearchParams(location.search).get("embed") === "1";
@@ -37,32 +41,62 @@
     }
   }
 
+  // a var may itself be a string key ({ key: "agent" }), translated with the rest
   function t(key, vars) {
-    const table = strings[lang] || strings.en || {};
-    let s = table[key] || (strings.en || {})[key] || key;
-    for (const [k, v] of Object.entries(vars || {})) s = s.replace(`{${k}}`, v);
+    const table = strings[lang] || strings[cfg.default_language] || {};
+    let s = table[key] ?? key;
+    for (const [k, v] of Object.entries(vars || {})) {
+      s = s.split(`{${k}}`).join(typeof v === "object" ? t(v.key) : String(v));
+    }
     return s;
   }
 
-  function pickLanguage() {
-    const saved = store.get(KEY.lang);
-    if (saved && cfg.languages.includes(saved)) return saved;
+  // show string `key` in `el` now and after every language change; no key: empty
+  function say(el, key, vars) {
+    el.removeAttribute("data-i18n-vars");
+    if (!key) { el.removeAttribute("data-i18n"); el.textContent = ""; return; }
+    el.dataset.i18n = key;
+    if (vars) el.dataset.i18nVars = JSON.stringify(vars);
+    el.textContent = t(key, vars);
+  }
+
+  // same rules as channels/webchat/i18n.py: exact code, primary subtag, no/nn -> nb
+  function matchLanguage(wanted) {
+    const code = String(wanted).toLowerCase(), primary = code.split("-")[0];
+    const find = (c) => cfg.languages.find((l) => l.toLowerCase() === c);
+    return find(code) || find(primary) || (primary === "no" || primary === "nn" ? find("nb") : undefined);
+  }
+
+  function browserLanguage() {
     for (const wanted of navigator.languages || [navigator.language || ""]) {
-      const code = wanted.toLowerCase();
-      const hit = cfg.languages.find((l) => l.toLowerCase() === code)
-        || cfg.languages.find((l) => l.toLowerCase() === code.split("-")[0])
-        || (code.startsWith("no") || code.startsWith("nn") ? cfg.languages.find((l) => l === "nb") : null);
+      const hit = matchLanguage(wanted);
       if (hit) return hit;
     }
     return cfg.default_language;
   }
 
+  function savedLanguage() { // the visitor's own pick in the switcher wins over the browser's
+    const saved = store.get(KEY.lang);
+    return saved && cfg.languages.includes(saved) ? saved : null;
+  }
+
+  function pickLanguage() { return savedLanguage() || browserLanguage(); }
+
+  function setLanguage(code) {
+    lang = code;
+    langSelect.value = code;
+    applyLanguage();
+  }
+
   function applyLanguage() {
     document.documentElement.lang = lang;
-    document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+    document.title = t("title");
+    document.querySelectorAll("[data-i18n]").forEach((el) => {
+      el.textContent = t(el.dataset.i18n, el.dataset.i18nVars ? JSON.parse(el.dataset.i18nVars) : null);
+    });
     document.querySelectorAll("[data-i18n-label]").forEach((el) => el.setAttribute("aria-label", t(el.dataset.i18nLabel)));
     document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
-    document.querySelectorAll(".msg .who[data-role]").forEach((el) => { el.textContent = t(el.dataset.role); });
+    if (embedded) window.parent.postMessage({ type: "ir-webchat-lang", lang }, "*"); // the loader's button follows
   }
 
   function fillLanguages() {
@@ -74,24 +108,29 @@
     }
     langSelect.value = lang;
     langSelect.addEventListener("change", () => {
-      lang = langSelect.value; store.set(KEY.lang, lang); applyLanguage();
+      store.set(KEY.lang, langSelect.value); setLanguage(langSelect.value);
+    });
+    window.addEventListener("languagechange", () => { // the browser's languages changed
+      if (!savedLanguage()) setLanguage(browserLanguage());
     });
   }
 
   // --- rendering ----------------------------------------------------------------------
-  function addMessage({ author, name, body, key, pendingState }) {
+  // `body` is text as it is (a message); `notice` a string key and its vars (a system line)
+  function addMessage({ author, name, body, notice, key, pendingState }) {
     const li = document.createElement("li");
     li.className = `msg msg--${author}`;
     if (author !== "system") {
       const who = document.createElement("span");
       who.className = "who";
       if (name) who.textContent = name;
-      else { who.dataset.role = author === "customer" ? "you" : author; who.textContent = t(who.dataset.role); }
+      else say(who, author === "customer" ? "you" : author);
       li.append(who);
     }
     const p = document.createElement("span");
     p.className = "body";
-    p.textContent = body;
+    if (notice) say(p, notice.key, notice.vars);
+    else p.textContent = body;
     li.append(p);
     if (pendingState) li.classList.add("pending");
     log.append(li);
@@ -132,16 +171,17 @@
 
   function setTyping(who) {
     clearTimeout(typingTimer);
-    typing.textContent = who ? t("typing", { name: who }) : "";
-    if (who) typingTimer = setTimeout(() => { typing.textContent = ""; }, 6000);
+    say(typing, who ? "typing" : null, who ? { name: who } : null);
+    if (who) typingTimer = setTimeout(() => say(typing, null), 6000);
   }
 
   function onEvent(e) {
-    const name = e.name || t("agent");
+    const name = e.name || { key: "agent" };
+    const notice = (k, vars) => addMessage({ author: "system", notice: { key: k, vars } });
     if (e.event === "agent_typing") setTyping(name);
-    else if (e.event === "agent_joined") addMessage({ author: "system", body: t("joined", { name }) });
-    else if (e.event === "agent_left") addMessage({ author: "system", body: t("left", { name }) });
-    else if (e.event === "resolved") { setTyping(""); addMessage({ author: "system", body: t("resolved") }); }
+    else if (e.event === "agent_joined") notice("joined", { name });
+    else if (e.event === "agent_left") notice("left", { name });
+    else if (e.event === "resolved") { setTyping(""); notice("resolved"); }
   }
 
   // --- sending --------------------------------------------------------------------------
@@ -170,18 +210,24 @@
     savePending();
     const li = shown.get(`c:${a.id}`);
     if (li) li.classList.remove("pending");
+    if (conn.dataset.i18n === "slow_down" || conn.dataset.i18n === "restarting") say(conn, null);
     if (a.message_id) { shown.set(`m:${a.message_id}`, li); lastId = Math.max(lastId, a.message_id); }
   }
 
   function onError(e) {
     if (e.code === "bad_token") { token = ""; store.del(KEY.token); return; } // close follows
     const li = e.id && shown.get(`c:${e.id}`);
-    if (e.retry) { conn.textContent = t("slow_down"); return; } // stays pending; resent on reconnect
+    if (e.retry) { // stays pending; resent on reconnect
+      say(conn, e.code === "slow_down" ? "slow_down" : "restarting");
+      return;
+    }
     if (li) {
       pending.delete(e.id); savePending();
       li.classList.remove("pending"); li.classList.add("failed");
+      li.dataset.reason = e.message || ""; // the server's words (English) for whoever debugs
       const err = document.createElement("span");
-      err.className = "err"; err.textContent = `${t("failed")}: ${e.message}`;
+      err.className = "err";
+      say(err, e.code === "rejected" ? "rejected" : "failed");
       li.append(err);
     }
   }
@@ -190,7 +236,8 @@
     ev.preventDefault();
     const value = text.value.trim();
     if (!value) return;
-    if (value.length > cfg.max_text) return;
+    if (value.length > cfg.max_text) { say(conn, "too_long", { max: cfg.max_text }); return; }
+    if (conn.dataset.i18n === "too_long") say(conn, null);
     text.value = "";
     submit({ type: "message", text: value }, value);
   });
@@ -211,7 +258,7 @@
   }
 
   async function connect() {
-    conn.textContent = t("connecting");
+    say(conn, "connecting");
     try { await ensureToken(); } catch (_) { return reconnectLater(); }
     const url = new URL("ws", base);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
@@ -223,7 +270,7 @@
 
   function reconnectLater() {
     ws = null;
-    conn.textContent = t("offline");
+    say(conn, "offline");
     setTimeout(connect, retryDelay);
     retryDelay = Math.min(retryDelay * 2, 15000);
   }
@@ -231,7 +278,7 @@
   function dispatch(f) {
     if (f.type === "welcome") {
       retryDelay = 500;
-      conn.textContent = "";
+      say(conn, null);
       document.body.dataset.visitor = f.visitor;
       f.messages.forEach(onMessage);
       for (const frame of pending.values()) transmit(frame); // deduped by id on the server

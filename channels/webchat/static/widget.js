@@ -2,14 +2,17 @@
  *
  * Adds a chat button to the host page; the chat itself runs in an iframe from our
  * origin, so the host page's CSS and scripts cannot reach the conversation and ours
- * cannot disturb the host. Optional attributes: data-label (button text),
- * data-position="left".
+ * cannot disturb the host. Optional attributes: data-label (button text in every
+ * language), data-label-<code> (in one language: data-label-sv="Chatta"),
+ * data-position="left". Without them the button says the built-in "Chat with us" in the
+ * visitor's language; once the chat is open, it follows the language chosen there.
  */
 (() => {
   "use strict";
   const script = document.currentScript;
   if (!script || window.__irWebchat) return;
   window.__irWebchat = true;
+  const setup = __SETUP__; // filled in by the server: {languages, default_language, labels}
   const chatUrl = new URL("../chat?embed=1", script.src).href; // .../chat/widget.js -> .../chat
   const origin = new URL(script.src).origin;
   const side = script.dataset.position === "left" ? "left" : "right";
@@ -17,7 +20,6 @@
 
   const button = document.createElement("button");
   button.type = "button";
-  button.textContent = script.dataset.label || "Chat";
   button.setAttribute("aria-expanded", "false");
   button.setAttribute("aria-controls", "ir-webchat-frame");
   Object.assign(button.style, {
@@ -29,8 +31,32 @@
 
   const frame = document.createElement("iframe");
   frame.id = "ir-webchat-frame";
-  frame.title = script.dataset.label || "Chat";
   frame.hidden = true;
+  let chosen = ""; // the language picked inside the chat, once it has told us
+
+  // same rules as the chat page: exact code, primary subtag, no/nn -> nb
+  function matchLanguage(wanted) {
+    const code = String(wanted).toLowerCase(), primary = code.split("-")[0];
+    const find = (c) => setup.languages.find((l) => l.toLowerCase() === c);
+    return find(code) || find(primary) || (primary === "no" || primary === "nn" ? find("nb") : undefined);
+  }
+
+  function browserLanguage() {
+    for (const wanted of navigator.languages || [navigator.language || ""]) {
+      const hit = matchLanguage(wanted);
+      if (hit) return hit;
+    }
+    return setup.default_language;
+  }
+
+  function relabel(code) {
+    const own = "label" + code.toLowerCase().split("-").map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join("");
+    const label = script.dataset[own] || script.dataset.label || setup.labels[code]
+      || setup.labels[setup.default_language] || "Chat";
+    button.textContent = label;
+    frame.title = label;
+    button.lang = code;
+  }
 
   function place() {
     const full = narrow.matches; // on a phone the chat takes the whole screen
@@ -52,8 +78,15 @@
 
   button.addEventListener("click", () => open(frame.hidden));
   window.addEventListener("message", (ev) => {
-    if (ev.origin === origin && ev.data && ev.data.type === "ir-webchat-close") open(false);
+    if (ev.origin !== origin || !ev.data) return;
+    if (ev.data.type === "ir-webchat-close") open(false);
+    else if (ev.data.type === "ir-webchat-lang" && setup.languages.includes(ev.data.lang)) {
+      chosen = ev.data.lang;
+      relabel(chosen);
+    }
   });
+  window.addEventListener("languagechange", () => relabel(chosen || browserLanguage()));
+  relabel(browserLanguage());
   narrow.addEventListener("change", place);
   place();
   document.body.append(frame, button);
