@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from router.compose import Part, compose
 from router.model import (
     Action,
     AuthorKind,
@@ -102,7 +103,10 @@ async def enqueue_reply(tx: Tx, conv: Conversation, reply: ReplyContent, now: da
 
 async def apply_actions(tx: Tx, conv: Conversation, contact: Contact, actions: list[Action],
                         now: datetime, *, default_queue: str,
-                        inbound: InboundMessage | None = None) -> Applied:
+                        inbound: InboundMessage | None = None,
+                        replies: list[Part] | None = None) -> Applied:
+    """Apply `actions`; with `replies` given, bot replies are collected there instead of
+    sent, for `send_composed` to send as one (router/compose.py)."""
     applied = Applied()
     for action in actions:
         actor = f"rule:{action.source}" if action.source else "system"
@@ -111,13 +115,16 @@ async def apply_actions(tx: Tx, conv: Conversation, contact: Contact, actions: l
             applied.stopped = True
             break
         if kind == "reply" and isinstance(value, ReplyContent):
-            await enqueue_reply(
-                tx, conv, value, now, author_kind=AuthorKind.BOT, author_id=action.source,
-                reply_to=inbound.external_id if inbound else "",
-                metadata=dict(inbound.metadata) if inbound else None)
+            if replies is not None:
+                replies.append(Part(value, action.source))
+            else:
+                await enqueue_reply(
+                    tx, conv, value, now, author_kind=AuthorKind.BOT, author_id=action.source,
+                    reply_to=inbound.external_id if inbound else "",
+                    metadata=dict(inbound.metadata) if inbound else None)
+                applied.outbox_rows += 1
             conv.bot_turns += 1
             applied.replies += 1
-            applied.outbox_rows += 1
         elif kind == "route":
             conv.queue = str(value)
             if conv.status == Status.BOT:
@@ -178,6 +185,23 @@ async def apply_actions(tx: Tx, conv: Conversation, contact: Contact, actions: l
         applied.changed = True
         applied.events.append(kind)
     return applied
+
+
+async def send_composed(tx: Tx, conv: Conversation, parts: list[Part], now: datetime, *,
+                        inbound: InboundMessage | None = None) -> int:
+    """Send the collected replies of one customer message as one; the outbox rows added."""
+    composed = compose(parts)
+    if composed is None:
+        return 0
+    reply, source = composed
+    if len(parts) > 1:
+        await tx.insert_event(Event(0, "replies_composed", now, conv.id, "bots", {
+            "parts": [p.reply.reply_id or p.source for p in parts],
+            "sent": reply.reply_id}))
+    await enqueue_reply(tx, conv, reply, now, author_kind=AuthorKind.BOT, author_id=source,
+                        reply_to=inbound.external_id if inbound else "",
+                        metadata=dict(inbound.metadata) if inbound else None)
+    return 1
 
 
 def _reason(value: Any, action: Action) -> str:

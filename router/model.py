@@ -225,6 +225,9 @@ class ReplyContent:
     quick_replies: tuple[QuickReply, ...] = ()
     reply_id: str = ""
     language: str = ""
+    # reply ids this one makes redundant when both would go out for the same message
+    # ("handoff_closed" names the next opening, so the rules' "away" need not be sent too)
+    covers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

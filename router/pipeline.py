@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from router.channel import IngestResult
-from router.effects import Applied, apply_actions, set_status
+from router.compose import Part
+from router.effects import Applied, apply_actions, send_composed, set_status
 from router.inbound_json import dump_accepted
 from router.model import (
     Accepted,
@@ -174,13 +175,16 @@ class Pipeline:
                          outcome: _Outcome) -> None:
         replied = False
         bot_replies = tuple(await tx.bot_reply_times(contact.id, now - BOT_REPLY_MEMORY))
+        parts: list[Part] = []  # every reply this message causes, sent as one
         for event in events:
             applied = await self._decide_and_apply(tx, decide, msg, conv, contact, now, event,
-                                                   is_new, depth=0, bot_replies=bot_replies)
+                                                   is_new, depth=0, bot_replies=bot_replies,
+                                                   replies=parts)
             outcome.outbox_rows += applied.outbox_rows
             replied = replied or applied.replies > 0
             if applied.stopped:
                 break
+        outcome.outbox_rows += await send_composed(tx, conv, parts, now, inbound=msg)
         if conv.status == Status.BOT and not replied:
             # Nothing answered the customer: a person must, so nothing is left unanswered.
             conv.queue = conv.queue or self.default_queue
@@ -194,7 +198,8 @@ class Pipeline:
     async def _decide_and_apply(self, tx: Tx, decide: Decide, msg: InboundMessage,
                                 conv: Conversation, contact: Contact, now: datetime, event: str,
                                 is_new: bool, depth: int,
-                                bot_replies: tuple[datetime, ...] = ()) -> Applied:
+                                bot_replies: tuple[datetime, ...] = (),
+                                replies: list[Part] | None = None) -> Applied:
         ctx = DecisionContext(message=msg, conversation=conv.view(is_new=is_new),
                               contact=contact.view(), now=now, event=event,
                               contact_bot_replies=bot_replies)
@@ -209,14 +214,15 @@ class Pipeline:
                 contact.language = decision.language
                 await tx.update_contact(contact)
         applied = await apply_actions(tx, conv, contact, decision.actions, now,
-                                      default_queue=self.default_queue, inbound=msg)
+                                      default_queue=self.default_queue, inbound=msg,
+                                      replies=replies)
         if applied.changed:
             await tx.insert_event(Event(0, "rules_applied", now, conv.id, "rules", {
                 "event": event, "version": decision.rules_version, "trace": decision.trace,
                 "actions": applied.events}))
         if applied.resolved and depth < MAX_FOLLOW_UP_DEPTH:
             follow = await self._decide_and_apply(tx, decide, msg, conv, contact, now, "resolved",
-                                                  False, depth + 1)
+                                                  False, depth + 1, replies=replies)
             applied.outbox_rows += follow.outbox_rows
         return applied
 
