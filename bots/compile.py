@@ -7,6 +7,7 @@ configuration: a broken knowledge base must fail `inquiry-router check`, not a c
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,11 +38,14 @@ def _validate(source: Source, key: str, raw: Any, model: type[BaseModel],
 
 
 def compile_bots(source: Source, *, ruleset: Any = None, default_queue: str = "general",
-                 public_url: str | None = None) -> Bots:
+                 public_url: str | None = None, csat_key: Callable[[], str] | None = None) -> Bots:
     """Build the bot stage from `source`. Raises RuleError listing every problem found.
 
     `ruleset` (optional) supplies opening hours (`is_open`, `next_opening`) and replies
     defined under `replies:` (`render_reply`); without it there is no away reply.
+    `csat_key` gives the CSAT signing key when `bots.csat.secret` is not set; it is only
+    called when a survey is signed or a rating checked. Without it the key is a throwaway
+    one for this process (router/wiring.py passes the service's, kept in the data dir).
     """
     data = source.data
     problems: list[Problem] = []
@@ -70,6 +74,7 @@ def compile_bots(source: Source, *, ruleset: Any = None, default_queue: str = "g
         hours=ruleset if callable(getattr(ruleset, "is_open", None)) else None,
         timezone=_timezone(data, ruleset), queue_waits=_queue_waits(data),
         public_url=public_url if public_url is not None else str(service.get("public_url") or ""),
+        **({"csat_key": csat_key} if csat_key is not None else {}),
     )
 
 

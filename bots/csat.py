@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -31,6 +33,12 @@ class InvalidToken(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def throwaway_key() -> Callable[[], str]:
+    """A key for this process only (tests, dry runs): what it signs dies with it."""
+    key = secrets.token_urlsafe(32)
+    return lambda: key
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ from aiohttp import web
 from bots import state as keys
 from bots.csat import SCORES, CsatSigner, InvalidToken
 from bots.state import stamp
+from router.errors import ConfigError, Problem
+from router.local_secret import load_secret
 from router.model import Event
 from router.store.base import Store, Tx, utcnow
 
@@ -110,9 +112,34 @@ def csat_routes(store: Store, secret: str, *,
     return [web.get("/csat/{token}", handle), web.post("/csat/{token}", handle)]
 
 
-def routes_for(config: Any, store: Store) -> Sequence[web.RouteDef]:
-    """The CSAT routes when `bots.csat` is enabled in `config`, else none."""
+def csat_secret(config: Any) -> str:
+    """The key surveys are signed with: `bots.csat.secret` when the admin set one, else
+    `CSAT_SECRET`, else `<data_dir>/csat.secret` (made here once, mode 0600).
+
+    Raises ConfigError (naming the variable, never its value) for a too short CSAT_SECRET.
+    """
     raw = (config.source.data.get("bots") or {}).get("csat") or {}
-    if not raw.get("enabled") or not raw.get("secret"):
+    if raw.get("secret"):
+        return str(raw["secret"])
+    try:
+        return load_secret(config.data_path(), "csat")
+    except ValueError as exc:
+        raise ConfigError([Problem("environment", 0, 0, str(exc),
+                                   "export a longer CSAT_SECRET, or unset it and a key is kept "
+                                   "in data/csat.secret")]) from None
+
+
+def routes_for(config: Any, store: Store) -> Sequence[web.RouteDef]:
+    """The CSAT routes unless `bots.csat.enabled` is false in `config`.
+
+    Called when the service starts: a fresh install makes its key here, so the key file
+    exists before the first survey is signed.
+    """
+    raw = (config.source.data.get("bots") or {}).get("csat") or {}
+    if "enabled" in raw and not raw["enabled"]:
         return []
-    return csat_routes(store, str(raw["secret"]))
+    secret = csat_secret(config)
+    if not config.settings.service.public_url and "email" in config.channels:
+        log.warning("csat: email surveys need service.public_url for their rating links; "
+                    "email conversations get no survey until it is set")
+    return csat_routes(store, secret)

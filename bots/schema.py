@@ -92,19 +92,26 @@ class AwaySettings(Strict):
 
 
 class CsatSettings(Strict):
-    enabled: bool = False
+    """One survey per conversation on resolve, on by default.
+
+    The signing key is `secret` when the admin sets one; else `CSAT_SECRET` from the
+    environment, else `<data_dir>/csat.secret`, made once (router/local_secret.py).
+    """
+
+    enabled: bool = True
     reply: str = "csat_request"
     email_reply: str = "csat_request_email"
     thanks: str = "csat_thanks"
     expires: Duration = timedelta(days=7)
-    secret: str = ""
+    secret: str = ""  # empty: the key kept in the data dir
 
-    @model_validator(mode="after")
-    def _secret_when_enabled(self) -> CsatSettings:
-        if self.enabled and len(self.secret) < 16:
-            raise ValueError("csat needs a secret of at least 16 characters to sign rating "
-                             "links; set secret: ${CSAT_SECRET} and export CSAT_SECRET")
-        return self
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        if value and len(value) < 16:  # the message never repeats the value
+            raise ValueError("needs at least 16 characters to sign rating links and buttons; "
+                             "or leave it out and a key is kept in data/csat.secret")
+        return value
 
 
 class RateLimitSettings(Strict):

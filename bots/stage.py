@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bots import state as keys
-from bots.csat import CsatSigner
+from bots.csat import CsatSigner, throwaway_key
 from bots.csat_flow import record_press, send_survey
 from bots.engine import (
     HUMAN_STATES,
@@ -50,10 +51,12 @@ class Bots:
     queue_waits: dict[str, timedelta] | None = None  # queue -> expected first response
     public_url: str = ""
     intent: HandoffIntent | None = None  # the built-in request recogniser (None: phrases only)
+    #: the CSAT key when bots.csat.secret is not set; the service's is data/csat.secret
+    csat_key: Callable[[], str] = field(default_factory=throwaway_key)
 
     @property
     def signer(self) -> CsatSigner:
-        return CsatSigner(self.settings.csat.secret)
+        return CsatSigner(self.settings.csat.secret or self.csat_key())
 
     # --- entry points -----------------------------------------------------------------
     def decide(self, ctx: DecisionContext, rules: Decision) -> Decision:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from router.config import Config
 from router.errors import ConfigError, Problem
+from router.local_secret import lazy_secret
 from router.model import Decision, DecisionContext
 from router.pipeline import Decide, queue_everything
 
@@ -45,11 +47,13 @@ def _optional(package: str, attr: str) -> Any:
     return getattr(importlib.import_module(package), attr, None)
 
 
-def build_decide(config: Config) -> Decide:
+def build_decide(config: Config, *, csat_key: Callable[[], str] | None = None) -> Decide:
     """Compile the config's rules and bots into one pure decision function.
 
     Raises ConfigError with every problem found (rules and bots together), located at
-    file:line:column.
+    file:line:column. `csat_key` signs CSAT surveys when `bots.csat.secret` is not set;
+    by default `CSAT_SECRET`, else `<data_dir>/csat.secret`, read (or made) only when
+    a survey is first signed, so that `check` writes nothing.
     """
     problems: list[Problem] = []
     ruleset = None
@@ -66,7 +70,8 @@ def build_decide(config: Config) -> Decide:
         s = config.settings.service
         try:
             bots = compile_bots(config.source, ruleset=ruleset, default_queue=s.default_queue,
-                                public_url=s.public_url)
+                                public_url=s.public_url,
+                                csat_key=csat_key or lazy_secret(config.data_path(), "csat"))
         except ConfigError as exc:
             problems.extend(exc.problems)
     if problems:

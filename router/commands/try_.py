@@ -63,7 +63,10 @@ def _load(path: str) -> Any:
 
         return _Only(compile_rules(config.source, queues=config.queue_names,
                                    agents=config.agent_names, teams=config.team_names))
-    return build_decide(config)
+    from router.local_secret import peek_secret
+
+    # a dry run never makes data/csat.secret: it signs with the existing key or a throwaway
+    return build_decide(config, csat_key=peek_secret(config.data_path(), "csat"))
 
 
 class _Only:
