@@ -73,6 +73,7 @@ def compile_bots(source: Source, *, ruleset: Any = None, default_queue: str = "g
         default_queue=default_queue, default_language=default_language,
         hours=ruleset if callable(getattr(ruleset, "is_open", None)) else None,
         timezone=_timezone(data, ruleset), queue_waits=_queue_waits(data),
+        agent_names=_agent_names(data),
         public_url=public_url if public_url is not None else str(service.get("public_url") or ""),
         **({"csat_key": csat_key} if csat_key is not None else {}),
     )
@@ -134,6 +135,15 @@ def _timezone(data: dict[str, Any], ruleset: Any) -> ZoneInfo:
         return ZoneInfo(str(name)) if name else ZoneInfo("UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")  # the rules report the bad timezone, located
+
+
+def _agent_names(data: dict[str, Any]) -> dict[str, str]:
+    """Agent id -> display name, for "Alice has been told you want a person"."""
+    agents = data.get("agents") or {}
+    if not isinstance(agents, dict):
+        return {}
+    return {str(k): str((v or {}).get("name") or k) if isinstance(v, dict) else str(k)
+            for k, v in agents.items()}
 
 
 def _queue_waits(data: dict[str, Any]) -> dict[str, timedelta]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,6 +51,7 @@ class Bots:
     queue_waits: dict[str, timedelta] | None = None  # queue -> expected first response
     public_url: str = ""
     intent: HandoffIntent | None = None  # the built-in request recogniser (None: phrases only)
+    agent_names: dict[str, str] = field(default_factory=dict)  # agent id -> name
     #: the CSAT key when bots.csat.secret is not set; the service's is data/csat.secret
     csat_key: Callable[[], str] = field(default_factory=throwaway_key)
 
@@ -115,6 +116,8 @@ class Bots:
             if turn.rules_replied:
                 turn.note("quiet", reason=f"conversation is {conv.status}: bot replies dropped")
             turn.drop_rule_replies = True
+            if human and not turn.state.loop and turn.ctx.event == "message":
+                self._acknowledge_request(turn)
             return True
         lg = self.settings.loop_guard
         if lg.enabled:
@@ -210,6 +213,50 @@ class Bots:
         turn.meta[keys.SUGGESTED] = entry_ids
 
     # --- hand-off and hours -------------------------------------------------------------
+    def _acknowledge_request(self, turn: Turn) -> None:
+        """A person already has the conversation, and the customer asks for one: say so.
+
+        Never silence: the customer hears, in their language, that they are in the queue
+        (with the wait, from opening time when closed) or that the assigned agent has been
+        told; the agent sees a `customer_asked_for_human` event and the conversation's
+        `wants_human` mark. Nothing else changes: no new queue, no lower priority.
+        """
+        cue = self.handoff_request(turn.ctx)
+        if not cue:
+            return
+        conv = turn.ctx.conversation
+        turn.note("handoff_phrase", phrase=cue, status=str(conv.status))
+        turn.add("record", {"kind": "customer_asked_for_human", "cue": cue,
+                            "status": str(conv.status)}, "handoff")
+        turn.meta[keys.WANTS_HUMAN] = stamp(turn.ctx.now)
+        if conv.status == Status.ASSIGNED and conv.assignee:
+            name = self.agent_names.get(conv.assignee, conv.assignee)
+            reply = self.replies.render("handoff_assigned", turn.language, turn.ctx,
+                                        {"agent": name})
+        else:
+            reply = self._wait_reply(turn, "handoff_queued", "handoff_queued_wait",
+                                     conv.queue or self.default_queue)
+        turn.reply(reply, "handoff")
+
+    def _wait_reply(self, turn: Turn, plain_id: str, wait_id: str, queue: str) -> ReplyContent:
+        """`wait_id` with {wait} (or `plain_id` when the queue has no SLA); out of hours
+        `handoff_closed` names the next opening and counts the wait from it: never
+        "within 1 h" while nobody is there."""
+        wait = (self.queue_waits or {}).get(queue)
+        values = {"wait": format_wait(wait, turn.language) if wait is not None else ""}
+        if self._closed(turn) and self.settings.away.enabled:
+            assert self.hours is not None
+            nxt = self.hours.next_opening(turn.ctx.now)
+            values["next_opening"] = (format_opening(nxt, turn.language, self._customer_tz(turn))
+                                      if nxt else "")
+            turn.meta[keys.AWAY_SENT] = stamp(turn.ctx.now)
+            closed_id = "handoff_closed" if wait is not None else "handoff_closed_plain"
+            reply = self.replies.render(closed_id, turn.language, turn.ctx, values)
+            # it says when we open: the away text would repeat it
+            return replace(reply, covers=(*reply.covers, self.settings.away.reply, "away"))
+        return self.replies.render(wait_id if wait is not None else plain_id, turn.language,
+                                   turn.ctx, values)
+
     def _handoff(self, turn: Turn, reason: str, *, tell: bool) -> None:
         h = self.settings.handoff
         if not turn.rules_did("handoff"):
@@ -217,14 +264,8 @@ class Bots:
         turn.meta[keys.HANDOFF] = reason
         if not tell:
             return
-        if self._maybe_away(turn):
-            return
-        wait = (self.queue_waits or {}).get(turn.queue(h.queue or self.default_queue))
-        if wait is not None:
-            reply = self.replies.render(h.reply_with_wait, turn.language, turn.ctx,
-                                        {"wait": format_wait(wait, turn.language)})
-        else:
-            reply = self.replies.render(h.reply, turn.language, turn.ctx)
+        reply = self._wait_reply(turn, h.reply, h.reply_with_wait,
+                                 turn.queue(h.queue or self.default_queue))
         turn.reply(reply, "handoff")
 
     def _closed(self, turn: Turn) -> bool:

@@ -21,6 +21,7 @@ LAST_REPLY = "bots.last_reply"
 REPLY_TIMES = "bots.reply_times"
 SUGGESTED = "bots.suggested"
 HANDOFF = "bots.handoff"
+WANTS_HUMAN = "bots.wants_human"  # when the customer last asked for a person (agents see it)
 LOOP = "bots.loop"
 CSAT = "bots.csat"
 

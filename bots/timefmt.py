@@ -59,8 +59,8 @@ def format_wait(wait: timedelta, language: str) -> str:
     """A rough expected wait: '30 min', '4 tim', '2 pv'."""
     minutes, hours, days = UNITS.get(language, UNITS["en"])
     total = max(1, round(wait.total_seconds() / 60))
-    if total < 120:
-        return f"{total} {minutes}"
+    if total < 120 and (total < 60 or total % 60):
+        return f"{total} {minutes}"  # "45 min", "90 min"; a whole hour reads as "1 h"
     if total < 48 * 60:
         return f"{round(total / 60)} {hours}"
     return f"{round(total / 1440)} {days}"

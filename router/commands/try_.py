@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     source.add_argument("--text", help="the customer's message")
     source.add_argument("--batch", metavar="FILE",
                         help="one message per line ('-' for stdin); prints JSON lines")
+    source.add_argument("--conversation", metavar="FILE",
+                        help="a YAML file of timed customer messages: prints what the "
+                             "customer would hear, turn by turn (docs/rules.md)")
     parser.add_argument("--channel", choices=CHANNELS, default="webchat")
     parser.add_argument("--from", dest="sender", default="",
                         help="sender: an email address, @username, or a user id")
@@ -151,6 +154,13 @@ def run(args: argparse.Namespace) -> int:
         print_problems(exc)
         return 1
     ruleset = getattr(decide, "ruleset", None)
+    if args.conversation:
+        from router.commands.try_conversation import run_conversation
+        from router.config import load_config
+
+        return run_conversation(decide, args.conversation, as_json=args.json,
+                                default_queue=load_config(args.config).settings.service
+                                .default_queue)
     if args.batch:
         for text in _lines(args.batch):
             result = explain(decide, _context(text, args, ruleset))

@@ -50,7 +50,10 @@ def test_away_sent_once_even_if_the_bot_keeps_the_conversation(tmp_path):
     bots = make_bots(tmp_path, ruleset=SCHEDULE)
     now = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)  # Saturday
     first = bots.decide(ctx("I need a human", now=now), Decision())
-    assert [r.reply_id for r in replies(first)] == ["away"]
+    # the hand-off names the next opening itself, and covers an away text sent with it
+    (reply,) = replies(first)
+    assert reply.reply_id == "handoff_closed_plain" and "away" in reply.covers
+    assert "Monday 30 March at 08:00" in reply.text
     later = bots.decide(ctx("I need a human", now=now, metadata=meta(first)), Decision())
     assert "away" not in [r.reply_id for r in replies(later)]
 

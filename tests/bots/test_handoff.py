@@ -112,10 +112,23 @@ def test_no_bot_reply_after_handoff(tmp_path, status):
     bots = make_bots(tmp_path)
     rules = Decision(actions=[Action("reply", ReplyContent("greeting"), source="r"),
                               Action("tag", "x", source="r")])
-    for text in ("is shipping free", "human!", "blorp"):
+    for text in ("is shipping free", "blorp"):
         d = bots.decide(ctx(text, status=status, metadata={"bots.handoff": "customer_request"}),
                         rules)
         assert replies(d) == [] and "tag" in kinds(d)
+
+
+@pytest.mark.parametrize("status", [Status.QUEUED, Status.ASSIGNED])
+def test_asking_for_a_person_again_is_acknowledged_never_silent(tmp_path, status):
+    bots = make_bots(tmp_path)
+    rules = Decision(actions=[Action("reply", ReplyContent("greeting"), source="r")])
+    d = bots.decide(ctx("human!", status=status, metadata={"bots.handoff": "customer_request"}),
+                    rules)
+    (reply,) = replies(d)  # the rules' greeting is dropped, the request acknowledged
+    assert reply.reply_id == "handoff_queued"  # no assignee in this context: the queue's text
+    assert "handoff" not in kinds(d)  # nothing moves: no new queue
+    assert any(a.kind == "record" and a.value["kind"] == "customer_asked_for_human"
+               for a in d.actions)
 
 
 def test_turn_limit_hands_off(tmp_path):
