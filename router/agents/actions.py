@@ -3,13 +3,15 @@
 Every action writes an Event with the acting agent and the time, in the same transaction
 as the change, so the history (and the live stream, which reads events) is complete.
 Replies go through `router.effects.enqueue_reply`, the same outbox path bots use.
+Claim, reply and transfer also take a conversation over from the bot
+(`router.agents.takeover`): an agent may step in at any time.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from router.agents import sla
+from router.agents import sla, takeover
 from router.agents.errors import ActionRejected, ConflictError, Forbidden, NotFoundError
 from router.agents.policy import DeskPolicy
 from router.agents.queue import check_capacity, take
@@ -29,6 +31,7 @@ from router.model import (
 from router.store.base import Tx, ts
 
 OPEN = (Status.QUEUED, Status.ASSIGNED)
+ACTIVE = (Status.BOT, *OPEN)  # what an agent may reply to or transfer
 
 
 async def load(tx: Tx, conversation_id: int) -> Conversation:
@@ -52,6 +55,10 @@ async def _event(tx: Tx, conv: Conversation, kind: str, actor: Agent, now: datet
 
 async def claim(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent,
                 now: datetime) -> None:
+    """Take a waiting conversation, or take one over from the bot."""
+    if conv.status == Status.BOT:
+        await takeover.take_over(tx, policy, conv, actor, now, via="claim")
+        return
     if conv.status != Status.QUEUED:
         detail = f"assigned to {conv.assignee}" if conv.assignee else str(conv.status)
         raise ConflictError(f"conversation {conv.id} is not waiting ({detail})")
@@ -60,11 +67,14 @@ async def claim(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent,
 
 async def reply(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent, now: datetime,
                 text: str) -> int:
-    """Send `text` to the customer on their channel; a waiting conversation is claimed."""
-    if conv.status not in OPEN:
+    """Send `text` to the customer on their channel; a waiting conversation is claimed,
+    a bot-held one taken over (the customer is told first that the agent joined)."""
+    if conv.status not in ACTIVE:
         raise ConflictError(f"conversation {conv.id} is {conv.status}; reopen it to reply")
     _may_handle(conv, actor)
-    if conv.status == Status.QUEUED:
+    if conv.status == Status.BOT:
+        await takeover.take_over(tx, policy, conv, actor, now, via="reply")
+    elif conv.status == Status.QUEUED:
         await take(tx, conv, actor.name, now, actor=f"agent:{actor.name}", reason="reply")
     message_id = await enqueue_reply(
         tx, conv, ReplyContent(text=text, language=conv.language), now,
@@ -91,13 +101,15 @@ async def note(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent, now
 
 async def transfer(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent, now: datetime,
                    *, queue: str = "", agent: str = "", note_text: str = "") -> None:
-    if conv.status not in OPEN:
-        raise ConflictError(f"conversation {conv.id} is {conv.status}; only open ones transfer")
+    if conv.status not in ACTIVE:
+        raise ConflictError(f"conversation {conv.id} is {conv.status}; only open or bot-held "
+                            "ones transfer")
     if bool(queue) == bool(agent):
         raise ActionRejected("give exactly one of 'queue' or 'agent'")
     if queue and queue not in policy.queues:
         raise ActionRejected(f"unknown queue '{queue}'; known: {', '.join(sorted(policy.queues))}")
     _may_handle(conv, actor)
+    from_bot = conv.status == Status.BOT
     before = {"queue": conv.queue, "agent": conv.assignee}
     if note_text:
         await note(tx, policy, conv, actor, now, note_text)
@@ -110,11 +122,14 @@ async def transfer(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent,
         if agent == conv.assignee:
             raise ActionRejected(f"conversation {conv.id} is already assigned to {agent}")
         await check_capacity(tx, agent)
+        conv.queue = conv.queue or policy.default_queue
         conv.assignee, conv.assigned_at = agent, now
         await set_status(tx, conv, Status.ASSIGNED, now, f"agent:{actor.name}", "transfer")
     await _event(tx, conv, "transferred", actor, now, **{
         "from_queue": before["queue"], "from_agent": before["agent"], "to_queue": conv.queue,
         "to_agent": conv.assignee, "note": note_text})
+    if from_bot:
+        await takeover.transferred_from_bot(tx, policy, conv, actor, now, to_agent=agent)
 
 
 async def resolve(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent,

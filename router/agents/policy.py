@@ -17,6 +17,7 @@ class DeskPolicy:
     default_queue: str = "general"
     calendar: BusinessCalendar = ALWAYS_OPEN
     teams: Mapping[str, frozenset[str]] = field(default_factory=dict)  # team -> agent names
+    default_language: str = "en"  # what the desk tells a customer whose language is unknown
 
     def queue(self, name: str) -> QueueSettings:
         """Settings of `name`; a queue that is not configured (a rule typo) has no SLA."""
@@ -40,7 +41,19 @@ def build_policy(config: Config) -> DeskPolicy:
     s = config.settings
     return DeskPolicy(queues=dict(s.queues), default_queue=s.service.default_queue,
                       calendar=calendar,
-                      teams={t: frozenset(ts.members) for t, ts in s.teams.items()})
+                      teams={t: frozenset(ts.members) for t, ts in s.teams.items()},
+                      default_language=_default_language(config.source.data))
+
+
+def _default_language(data: Mapping[str, object]) -> str:
+    """The top-level `default_language`, else the first of `languages` (as the rules
+    read them; they validate both), else English."""
+    default, languages = data.get("default_language"), data.get("languages")
+    if isinstance(default, str) and default:
+        return default
+    if isinstance(languages, list) and languages and isinstance(languages[0], str):
+        return languages[0]
+    return "en"
 
 
 def config_agents(config: Config) -> list[Agent]:

@@ -34,21 +34,26 @@ async def check_capacity(tx: Tx, name: str) -> Agent:
 
 
 async def take(tx: Tx, conv: Conversation, agent: str, now: datetime, *, actor: str,
-               reason: str) -> None:
-    """Assign a queued conversation to `agent` (capacity checked); ConflictError if lost."""
+               reason: str, from_status: Status = Status.QUEUED) -> None:
+    """Assign a queued (or, for a takeover, bot-held) conversation to `agent` (capacity
+    checked); ConflictError if lost."""
     await check_capacity(tx, agent)
-    if not await tx.claim_conversation(conv.id, agent, now):
+    if not await tx.claim_conversation(conv.id, agent, now, from_status=str(from_status)):
         current = await tx.get_conversation(conv.id)
+        if current is not None and current.status == from_status:
+            raise ConflictError(f"conversation {conv.id} is being changed by someone else "
+                                "right now; try again")
         who = f"assigned to {current.assignee}" if current and current.assignee else (
             str(current.status) if current else "gone")
-        raise ConflictError(f"conversation {conv.id} is no longer waiting ({who})")
+        state = "waiting" if from_status == Status.QUEUED else "with the bot"
+        raise ConflictError(f"conversation {conv.id} is no longer {state} ({who})")
     # The claim locked the row: read it anew, so that saving `conv` below never undoes a
     # change another instance committed after `conv` was read (auto-assign lists unlocked).
     fresh = await tx.get_conversation(conv.id)
     assert fresh is not None
     for name in Conversation.__slots__:
         setattr(conv, name, getattr(fresh, name))
-    conv.status = Status.QUEUED  # what the conditional UPDATE saw: keeps the event honest
+    conv.status = from_status  # what the conditional UPDATE saw: keeps the event honest
     conv.assignee, conv.assigned_at = agent, now
     await set_status(tx, conv, Status.ASSIGNED, now, actor, reason)
     await tx.insert_event(Event(0, "assigned", now, conv.id, actor,

@@ -125,14 +125,18 @@ def routes() -> list[Route]:
               response="ConversationDetail"),
         Route("PATCH", one, _action(actions.update), "Change priority or tags", t,
               body=UpdateBody, response="Conversation"),
-        Route("POST", one + "/claim", _action(actions.claim), "Claim a waiting conversation "
-              "(409 if someone else got it first)", t, response="Conversation"),
+        Route("POST", one + "/claim", _action(actions.claim), "Claim a waiting conversation, "
+              "or take one over from the bot (event agent_took_over; the customer is told "
+              "the agent joined); 409 if someone else got it first or at capacity", t,
+              response="Conversation"),
         Route("POST", one + "/reply", _action(actions.reply), "Reply to the customer on their "
-              "channel", t, body=TextBody, response="Conversation"),
+              "channel (a waiting conversation is claimed, a bot-held one taken over first)",
+              t, body=TextBody, response="Conversation"),
         Route("POST", one + "/note", _action(actions.note), "Add an internal note", t,
               body=TextBody, response="Conversation"),
         Route("POST", one + "/transfer", _action(actions.transfer), "Transfer to a queue or an "
-              "agent, with an optional note", t, body=TransferBody, response="Conversation"),
+              "agent, with an optional note (a bot-held one leaves the bot's hands)", t,
+              body=TransferBody, response="Conversation"),
         # console (issue 7): resolve runs the rules' `resolved` event too (thanks, CSAT)
         Route("POST", one + "/resolve", assist.resolve, "Resolve (then the rules and bots "
               "with event `resolved`: thank-you reply, CSAT survey)", t, response="Conversation"),

@@ -95,6 +95,9 @@ def _apply(f: Facts, e: Event) -> None:
             f.resolved_at = e.created_at
     elif kind == "handoff" and not f.handoff_reason:
         f.handoff_reason = str(d.get("reason") or "requested")
+    elif kind == "agent_took_over":  # an agent stepped in while the bot held it
+        f.handoff_reason = f.handoff_reason or "agent_takeover"
+        f.queued_at = f.queued_at or e.created_at  # a person's clock starts here
     elif kind == "assigned":
         f.agent_touched = True
         f.assigned_to.append(str(d.get("agent") or _agent(e.actor)))

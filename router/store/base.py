@@ -336,8 +336,10 @@ class Tx(abc.ABC):
     async def revoke_tokens(self, agent_id: int, now: datetime, token_id: int | None = None) -> int: ...
 
     @abc.abstractmethod
-    async def claim_conversation(self, conversation_id: int, agent: str, now: datetime) -> bool:
-        """Conditional: queued and not snoozed -> assigned to `agent`. False if lost."""
+    async def claim_conversation(self, conversation_id: int, agent: str, now: datetime, *,
+                                 from_status: str = "queued") -> bool:
+        """Conditional: `from_status` (queued, or bot for a takeover) -> assigned to
+        `agent`. False if lost."""
 
     @abc.abstractmethod
     async def list_conversations(self, flt: ConversationFilter, limit: int) -> list[Conversation]: ...

@@ -83,13 +83,14 @@ class SqlAgents(SqlBase):
             params.append(token_id)
         return await self._exec(sql, params)
 
-    async def claim_conversation(self, conversation_id: int, agent: str, now: datetime) -> bool:
+    async def claim_conversation(self, conversation_id: int, agent: str, now: datetime, *,
+                                 from_status: str = "queued") -> bool:
         if not await self._try_lock_conversation(conversation_id):
             return False
         return await self._exec(
             "UPDATE conversations SET status = 'assigned', assignee = ?, assigned_at = ?, "
-            "updated_at = ? WHERE id = ? AND status = 'queued'",
-            (agent, ts(now), ts(now), conversation_id)) == 1
+            "updated_at = ? WHERE id = ? AND status = ?",
+            (agent, ts(now), ts(now), conversation_id, str(from_status))) == 1
 
     async def list_conversations(self, flt: ConversationFilter, limit: int) -> list[Conversation]:
         where, params = rows.conversation_where(flt)

@@ -184,6 +184,22 @@ async def test_concurrent_claims_have_one_winner(store: Store):
     assert conv is not None and conv.assignee == f"a{won.index(True)}"
 
 
+async def test_a_takeover_claims_only_from_the_status_it_names(store: Store):
+    bot = await new_conversation(store, "t-bot", status=Status.BOT)
+    queued = await new_conversation(store, "t-queued", status=Status.QUEUED, queue="general")
+    now = utcnow()
+    assert not await store.write(lambda tx: tx.claim_conversation(bot, "ann", now))
+    assert not await store.write(
+        lambda tx: tx.claim_conversation(queued, "ann", now, from_status="bot"))
+    won = await asyncio.gather(*(store.write(
+        lambda tx, a=a: tx.claim_conversation(bot, f"a{a}", now, from_status="bot"))
+        for a in range(5)))
+    assert won.count(True) == 1
+    conv = await store.read(lambda tx: tx.get_conversation(bot))
+    assert conv is not None and conv.status == Status.ASSIGNED
+    assert conv.assignee == f"a{won.index(True)}"
+
+
 async def test_sla_breach_marked_once(store: Store):
     now = utcnow()
     cid = await new_conversation(store, status=Status.QUEUED, queue="general",
