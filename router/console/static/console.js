@@ -136,15 +136,18 @@
       return el("li", {}, b);
     }));
     $("view-mine").setAttribute("aria-current", S.view.kind === "mine" ? "true" : "false");
+    $("view-bot").setAttribute("aria-current", S.view.kind === "bot" ? "true" : "false");
     fillTransfer();
   }
   function setView(kind, queue = "") {
     S.view = { kind, queue };
-    $("list-title").textContent = kind === "mine" ? "My conversations" : `Waiting in ${queue}`;
+    $("list-title").textContent = kind === "mine" ? "My conversations"
+      : kind === "bot" ? "With the bot" : `Waiting in ${queue}`;
     loadQueues();
     loadList();
   }
   $("view-mine").addEventListener("click", () => setView("mine"));
+  $("view-bot").addEventListener("click", () => setView("bot"));
 
   function convSla(c) {
     if (c.sla.first_response_breached_at || c.sla.resolution_breached_at) return chip("SLA breached", "badge badge--bad");
@@ -155,7 +158,9 @@
     return chip(`SLA ${ago(left)}`, left < 900 ? "badge badge--warn" : "badge badge--ok");
   }
   async function loadList() {
+    // "With the bot": conversations no person has yet, newest first, to take over
     const q = S.view.kind === "mine" ? "assignee=me&status=assigned"
+      : S.view.kind === "bot" ? "status=bot"
       : `status=queued&queue=${encodeURIComponent(S.view.queue)}&order=urgency`;
     const page = await call("GET", `/conversations?${q}&limit=100`);
     S.convs = page.items;
@@ -225,13 +230,18 @@
       chip(c.language ? `language ${c.language}` : "language ?", "chip"),
       chip(c.status, "chip status"), chip(`queue ${c.queue || "–"}`),
       c.assignee ? chip(`assigned to ${c.assignee}`) : null, convSla(c)].filter(Boolean));
-    const open = c.status === "queued" || c.status === "assigned";
-    $("claim").disabled = c.status !== "queued";
+    // a bot-held conversation can be taken over at any time: claim, reply or transfer
+    const open = c.status === "queued" || c.status === "assigned" || c.status === "bot";
+    const bot = c.status === "bot";
+    $("claim").disabled = c.status !== "queued" && !bot;
+    $("claim").textContent = bot ? "Take over" : "Claim";
+    $("claim").title = bot ? "Stop the bot here and answer yourself; the customer is told you joined" : "";
     $("resolve").disabled = c.status === "resolved";
     $("reopen").hidden = c.status !== "resolved";
     $("transfer").disabled = !open;
     $("transfer-to").disabled = !open;
     $("send").disabled = false;
+    setMode(mode());
     const list = $("messages");
     const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
     list.replaceChildren(...c.messages.map((m) => {
@@ -303,7 +313,9 @@
   function setMode(m) {
     $(m === "note" ? "mode-note" : "mode-reply").checked = true;
     $("compose").classList.toggle("note", m === "note");
-    $("reply-label").textContent = m === "note" ? "Internal note (only agents see it)" : "Message to the customer";
+    $("reply-label").textContent = m === "note" ? "Internal note (only agents see it)"
+      : S.open && S.open.status === "bot" ? "Message to the customer (takes over from the bot)"
+      : "Message to the customer";
     $("send").textContent = m === "note" ? "Add note" : "Send";
   }
   for (const r of document.querySelectorAll("input[name=mode]")) r.addEventListener("change", () => setMode(mode()));
@@ -364,7 +376,8 @@
 
   // --- live updates ---------------------------------------------------------------------
   const LIST_KINDS = new Set(["message_received", "status_changed", "assigned", "handoff", "transferred",
-    "resolved", "reopened", "snoozed", "snooze_ended", "sla_breached", "requeued", "conversation_created"]);
+    "resolved", "reopened", "snoozed", "snooze_ended", "sla_breached", "requeued", "conversation_created",
+    "conversation_opened", "agent_took_over"]);
   function connect() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const after = S.cursor ? `?after=${S.cursor}` : "";
@@ -414,7 +427,8 @@
     if (ev.ctrlKey || ev.metaKey || ev.altKey || $("app").hidden || $("help").open) return;
     const keys = {
       "?": () => $("help").showModal(), j: () => moveInList(1), k: () => moveInList(-1),
-      m: () => setView("mine"), c: () => $("claim").click(), e: () => $("resolve").click(),
+      m: () => setView("mine"), b: () => setView("bot"), c: () => $("claim").click(),
+      e: () => $("resolve").click(),
       r: () => { setMode("reply"); $("reply").focus(); }, n: () => { setMode("note"); $("reply").focus(); },
       "/": () => $("canned-q").focus(), t: () => $("transfer-to").focus(),
     };
