@@ -41,7 +41,7 @@ SCHEMAS: dict[str, Any] = {
         "priority": {"enum": ["low", "normal", "high", "urgent"]},
         "tags": {"type": "array", "items": _STR}, "assignee": _STR, "language": _STR,
         "created_at": _TS, "queued_at": _TS, "first_response_at": _TS, "resolved_at": _TS,
-        "snoozed_until": _TS, "message_id": _INT,
+        "snoozed_until": _TS, "message_id": _INT, "wants_human_at": _TS,
         "sla": _obj({"first_response_due": _TS, "resolution_due": _TS, "paused_at": _TS,
                      "first_response_breached_at": _TS, "resolution_breached_at": _TS}),
     }, ["id", "status", "queue", "assignee", "sla"]),

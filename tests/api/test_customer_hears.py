@@ -172,6 +172,8 @@ async def test_a_request_for_a_person_is_acknowledged_in_every_state(api_factory
     assert SLOWER[after["queue"]] <= SLOWER[before["queue"] or "general"]
     assert after["priority"] == before["priority"] or after["priority"] in ("high", "urgent")
     assert '"bots.wants_human"' in after["metadata"]
+    status, body = await api.call("GET", f"/conversations/{conv_id}", conv["assignee"])
+    assert status == 200 and body["wants_human_at"]  # what the console highlights
 
 
 async def test_billing_keeps_its_sla_when_the_customer_asks_for_a_person(api_factory, tmp_path):

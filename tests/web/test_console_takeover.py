@@ -132,6 +132,15 @@ async def test_agent_takes_over_a_bot_held_conversation(bot_service: Service, br
         await expect(chat.locator(".msg--agent .body").last).to_have_text(
             "Fakturan ligger under Mina sidor.")
         await expect(chat.locator(".msg--bot")).to_have_count(2)
+
+        # asking for a person while one has the conversation: acknowledged with her name,
+        # and highlighted for her (issue 21)
+        await _says(customer, "Jag vill prata med en människa")
+        await expect(chat.locator(".msg--bot .body").last).to_have_text(
+            "Anna Berg har fått veta att du vill prata med en person och svarar dig här.")
+        await expect(agent.locator("#conv-meta .wants-human")).to_have_text("asked for a person")
+        await agent.locator("#view-mine").click()
+        await expect(agent.locator("#convs .conv-item .wants-human")).to_have_count(1)
         await agent.screenshot(path=shot_path("console-takeover-done"), full_page=True)
     finally:
         await customer_ctx.close()

@@ -149,6 +149,12 @@
   $("view-mine").addEventListener("click", () => setView("mine"));
   $("view-bot").addEventListener("click", () => setView("bot"));
 
+  // the customer asked for a person (again) while this conversation waited or was assigned
+  function wantsHuman(c) {
+    if (!c.wants_human_at || c.status === "resolved") return null;
+    return chip("asked for a person", "badge badge--warn wants-human",
+                `The customer asked for a person at ${new Date(c.wants_human_at).toLocaleTimeString()}`);
+  }
   function convSla(c) {
     if (c.sla.first_response_breached_at || c.sla.resolution_breached_at) return chip("SLA breached", "badge badge--bad");
     const due = c.first_response_at ? c.sla.resolution_due : c.sla.first_response_due;
@@ -176,6 +182,7 @@
         on: { click: () => openConversation(c.id) } },
       icon(c.channel), el("span", { class: "title", text: `#${c.id}` }),
       unread ? chip(String(unread), "badge badge--unread", `${unread} unread`) : null,
+      wantsHuman(c),
       convSla(c),
       el("span", { class: "sub", text: [c.language || "?", c.status, c.queue, c.priority !== "normal" ? c.priority : ""]
         .filter(Boolean).join(" · ") })));
@@ -229,7 +236,7 @@
       el("span", { class: "chip" }, icon(c.channel), document.createTextNode(CHANNELS[c.channel.split(":")[0]] || c.channel)),
       chip(c.language ? `language ${c.language}` : "language ?", "chip"),
       chip(c.status, "chip status"), chip(`queue ${c.queue || "–"}`),
-      c.assignee ? chip(`assigned to ${c.assignee}`) : null, convSla(c)].filter(Boolean));
+      c.assignee ? chip(`assigned to ${c.assignee}`) : null, wantsHuman(c), convSla(c)].filter(Boolean));
     // a bot-held conversation can be taken over at any time: claim, reply or transfer
     const open = c.status === "queued" || c.status === "assigned" || c.status === "bot";
     const bot = c.status === "bot";
