@@ -43,6 +43,11 @@ messages:
     assert "customer: Jag vill prata med en människa" in out and "we say:" in out
 
 
+def test_the_shipped_example_replays(capsys: pytest.CaptureFixture[str]):
+    assert main(["try", "--config", CONFIG, "--conversation", str(ROOT / "docs" / "saturday.yaml")]) == 0
+    assert capsys.readouterr().out.count("we say:") == 3
+
+
 @pytest.mark.parametrize(("text", "error"), [
     ("messages: [{after: 2m}]", "message 1: needs `text:`"),
     ("messages: [{at: 'tomorrow', text: hi}]", "is not a time like"),
