@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.exceptions import TemplateError
 from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import SandboxedEnvironment
+
+from router import timefmt
 
 ANY = None  # below this point any attribute is allowed (free-form fields)
 VARIABLES: dict[str, Any] = {
@@ -36,22 +38,12 @@ VARIABLES: dict[str, Any] = {
 
 ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
-_WEEKDAYS: dict[str, tuple[str, ...]] = {
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-    "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
-    "nb": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
-    "fi": ("maanantaina", "tiistaina", "keskiviikkona", "torstaina", "perjantaina",
-           "lauantaina", "sunnuntaina"),
-    "uk": ("понеділок", "вівторок", "середа", "четвер", "пʼятниця", "субота", "неділя"),
-}
-
-
 def format_opening(moment: datetime | None, language: str) -> str:
-    """'måndag 28.12. 08:00': weekday in the reply's language, local time of the schedule."""
+    """'måndag 28 december kl. 08:00': the schedule's local time, written as the bots write
+    it (router/timefmt.py), so one conversation never shows two date formats."""
     if moment is None:
         return ""
-    names = _WEEKDAYS.get(language) or _WEEKDAYS["en"]
-    return f"{names[moment.weekday()]} {moment.day}.{moment.month}. {moment:%H:%M}"
+    return timefmt.format_opening(moment, language, moment.tzinfo or UTC)
 
 
 class TemplateProblem(ValueError):

@@ -35,7 +35,7 @@ def test_try_json_after_hours(capsys: pytest.CaptureFixture[str]):
     assert result["open"] is False
     reply = next(a for a in result["actions"] if a["source"] == "after hours")
     assert reply["value"]["reply_id"] == "away"
-    assert "28.12. 08:00" in reply["value"]["text"]  # next opening after the holidays
+    assert "maanantaina 28.12. klo 8.00" in reply["value"]["text"]  # after the holidays
 
 
 def test_try_batch_prints_json_lines(tmp_path: Path):

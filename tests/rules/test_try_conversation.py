@@ -32,7 +32,7 @@ messages:
     assert len(turns) == 3
     assert all(len(t["heard"]) == 1 for t in turns)  # one reply per message, never silence
     first, second, third = (t["heard"][0] for t in turns)
-    assert "faq:invoice_copy" in first["reply_id"] and "måndag 7.12. 08:00" in first["text"]
+    assert "faq:invoice_copy" in first["reply_id"] and "måndag 7 december kl. 08:00" in first["text"]
     assert second["reply_id"] == third["reply_id"] == "handoff_closed"
     assert "1 tim efter att vi öppnat" in second["text"]  # the wait counts from the opening
     assert [t["status"] for t in turns] == ["bot", "queued", "queued"]

@@ -6,9 +6,8 @@ languages we support are few enough to spell out.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Final
-from zoneinfo import ZoneInfo
 
 WEEKDAYS: Final = {
     "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
@@ -38,7 +37,7 @@ UNITS: Final = {  # minutes, hours, days (abbreviations: no plural rules needed)
 }
 
 
-def format_opening(when: datetime, language: str, tz: ZoneInfo) -> str:
+def format_opening(when: datetime, language: str, tz: tzinfo) -> str:
     """'måndag 5 januari kl. 08:00' / 'maanantaina 5.1. klo 8.00' / 'Monday 5 January at 08:00'."""
     local = when.astimezone(tz)
     lang = language if language in WEEKDAYS else "en"
