@@ -60,6 +60,12 @@ class HttpSettings(Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    #: seconds a client has to send a request's headers, counted from connecting or from
+    #: the end of the previous response (an idle keep-alive connection closes after it too)
+    header_timeout: float = Field(15.0, gt=0)
+    #: seconds a client has to send a request's body once its headers arrived; a slower
+    #: client gets 408 and the connection is closed
+    body_timeout: float = Field(30.0, gt=0)
 
 
 class StorageSettings(Strict):

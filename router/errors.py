@@ -64,6 +64,13 @@ class ChannelRateLimited(ChannelError):
         super().__init__(reason, permanent=False, retry_after=retry_after)
 
 
+class BodyTimeout(RouterError, TimeoutError):
+    """A request's body did not arrive within `http.body_timeout`; answered 408, then closed.
+
+    A TimeoutError, so aiohttp's lingering read after the response stops on it quietly.
+    """
+
+
 class PayloadRejected(RouterError):
     """Inbound input that cannot be accepted (too large, malformed, forged)."""
 

@@ -3,7 +3,9 @@
 JSON lines when stderr is not a terminal (for log shippers), readable text on a TTY.
 Redaction runs on the final formatted line, so a secret cannot slip out through an
 exception message or an `extra` field: configured secret values are replaced, and so is
-anything shaped like a bearer token, a Telegram bot token or a Slack token.
+anything shaped like a bearer token, a Telegram bot token or a Slack token. Only values
+are hidden, never the documentation in a hint: an environment reference (`${CSAT_SECRET}`,
+`${NAME:-default}`) and a placeholder (`secret=...`, `token: <value>`) stay readable.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ _TOKEN_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"(?i)((?:password|passwd|secret|token|api_key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"),
 ]
+_KEY_VALUE = _TOKEN_PATTERNS[-1]
+# `${NAME}` or `${NAME:-default}` whose default is a placeholder word: documentation
+_ENV_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-(?:default|\.\.\.|<[^<>{}]*>)?)?\}")
+_PLACEHOLDER = re.compile(r"\.\.\.|…|<[^<>\s]*>?")
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -32,9 +38,24 @@ class Redactor:
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, "***")
-        for pattern in _TOKEN_PATTERNS:
-            text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "***", text)
-        return text
+        # environment references are kept whole; the token shapes apply around them
+        pieces, last = [], 0
+        for ref in _ENV_REFERENCE.finditer(text):
+            pieces += [_mask_tokens(text[last:ref.start()]), ref.group()]
+            last = ref.end()
+        return "".join([*pieces, _mask_tokens(text[last:])])
+
+
+def _mask_tokens(text: str) -> str:
+    for pattern in _TOKEN_PATTERNS:
+        text = pattern.sub(_mask, text)
+    return text
+
+
+def _mask(m: re.Match[str]) -> str:
+    if m.re is _KEY_VALUE and _PLACEHOLDER.fullmatch(m.group()[len(m.group(1)):]):
+        return m.group()  # `secret=...` in a hint: no value to hide
+    return (m.group(1) if m.groups() else "") + "***"
 
 
 class JsonFormatter(logging.Formatter):
@@ -76,6 +97,7 @@ def setup_logging(level: str = "INFO", fmt: str = "auto", secrets: Iterable[str]
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("aiohttp.access", "aiogram.event", "aiosqlite"):
+    # slack_sdk/slack_bolt log request and response bodies (customer text) below WARNING
+    for noisy in ("aiohttp.access", "aiogram.event", "aiosqlite", "slack_sdk", "slack_bolt"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     return redact

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import importlib
 import importlib.util
+import ipaddress
 import logging
 import time
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from router.app import create_app
 from router.backlog import Backlog
 from router.channel import ChannelAdapter, ChannelContext, IngestResult, Intake
 from router.config import Config, load_config
-from router.errors import ServiceStopping
+from router.errors import ConfigError, Problem, ServiceStopping
 from router.metrics import Metrics, metrics_handler
 from router.model import Accepted, InboundMessage, OutboxRow, UnparsedInbound
 from router.outbox import Dispatcher
@@ -47,6 +48,16 @@ CHANNEL_FACTORIES = {
     "slack": "channels.slack.factory:create",
     "webchat": "channels.webchat.factory:create",
 }
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether listening on `host` keeps the port to this machine (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name, "", "0.0.0.0" resolve or bind beyond loopback
+        return False
 
 
 @dataclass
@@ -83,6 +94,7 @@ class Service:
         self._reload_stop = asyncio.Event()
         self._reload_task: asyncio.Task[None] | None = None
         self._retention_task: asyncio.Task[None] | None = None  # privacy (issue 13)
+        self._host = config.settings.http.host
 
     def status(self) -> dict[str, Any]:
         out: dict[str, Any] = {"service": self.config.settings.service.name,
@@ -163,6 +175,10 @@ class Service:
 
     async def start(self, *, host: str | None = None, port: int | None = None) -> None:
         s = self.config.settings
+        self._host = host or s.http.host
+        self._check_exposure(self._host)  # before anything opens: a refusal leaves no trace
+        # the data directory holds the database, secrets and exports: owner-only
+        self.config.data_path().mkdir(mode=0o700, parents=True, exist_ok=True)
         await self.store.open()
         self.channels = self.build_channels()
         self.dispatcher = Dispatcher(
@@ -185,7 +201,8 @@ class Service:
         self.backlog = Backlog(self.store, self.pipeline, after=self._after_processing,
                                parse=self._parse_accepted, max_pending=s.service.max_backlog)
         self.extra_status["backlog"] = self.backlog.status
-        self.app = create_app(max_body_bytes=s.http.max_body_bytes, state=self.state)
+        self.app = create_app(max_body_bytes=s.http.max_body_bytes, state=self.state,
+                              body_timeout=s.http.body_timeout)
         # --- console (issue 7): /console, its cookie sessions on /api/v1, web chat signals
         # (hooks go in before add_subapp, which freezes the API application) ---
         from router.console.mount import mount_console
@@ -226,9 +243,13 @@ class Service:
         # What a previous run accepted but did not process is queued first, before the
         # port opens and any new message can arrive behind it.
         await self.backlog.start()
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        # aiohttp's keep-alive timer runs from connecting (and from the end of each
+        # response) until a request's headers are complete, and bytes arriving do not
+        # push it back: it is the header deadline that closes slow clients.
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
+                                     keepalive_timeout=s.http.header_timeout)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host or s.http.host, s.http.port if port is None else port)
+        site = web.TCPSite(self._runner, self._host, s.http.port if port is None else port)
         await site.start()
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
@@ -236,7 +257,19 @@ class Service:
         for adapter in self.channels.values():
             await adapter.start(self.intake_for(adapter))
         self.state["ready"] = True
-        log.info("serving on http://%s:%s", host or s.http.host, self.port)
+        log.info("serving on http://%s:%s", self._host, self.port)
+
+    def _check_exposure(self, host: str) -> None:
+        """The loopback channel without a token is for a service only this machine reaches."""
+        loopback = self.config.channels.get("loopback")
+        if loopback is None or getattr(loopback, "token", "") or is_loopback_host(host):
+            return
+        raise ConfigError([Problem(
+            str(self.config.path), 0, 0,
+            f"channels.loopback.token is empty while the service listens on {host!r}: "
+            "anyone who reaches the port could post messages as any customer",
+            "set channels.loopback.token (clients send Authorization: Bearer <token>) or "
+            "listen on 127.0.0.1 (http.host)")])
 
     def _start_retention(self) -> None:
         """privacy.retention_days (issue 13): an hourly, batched deletion of old data."""

@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -31,13 +31,40 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.slack.fast_events import FastEvents
 from channels.slack.parse import AGENT_ACTION_PREFIX, QUICK_REPLY_PREFIX
-from router.errors import ServiceStopping
+from router import jsonbody
+from router.errors import PayloadRejected, ServiceStopping
 from router.http_errors import json_error
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/webhooks/slack/events"
 INTERACTIVE_PATH = "/webhooks/slack/interactive"
+
+# The logger bolt's own loggers copy their level and filters from: bolt logs a rejected
+# request's whole body (customer text) at INFO and an unhandled one's at WARNING.
+LIBRARY_LOGGER = "channels.slack.library"
+_BODY = re.compile(r"\s*\((?:signature:|\{).*|\s*\bbody\b.*", re.DOTALL)
+
+
+class _NoBodies(logging.Filter):
+    """Cuts a bolt message at the point where it starts quoting the request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        cut = _BODY.sub("", text.split("\n", 1)[0])
+        if cut != text:
+            record.msg, record.args = f"{cut} (request body not logged)", None
+        return True
+
+
+def library_logger() -> logging.Logger:
+    """WARNING and up, with request bodies cut out, for AsyncApp(logger=...)."""
+    logger = logging.getLogger(LIBRARY_LOGGER)
+    logger.setLevel(logging.WARNING)
+    if not any(isinstance(f, _NoBodies) for f in logger.filters):
+        logger.addFilter(_NoBodies())
+    return logger
+
 
 # (body, context) -> None; raising makes the HTTP answer non-2xx so Slack retries
 Handler = Callable[[dict[str, Any], AsyncBoltContext], Awaitable[None]]
@@ -47,7 +74,7 @@ def build_bolt(*, signing_secret: str, client: AsyncWebClient, on_event: Handler
                on_action: Handler) -> AsyncApp:
     """An AsyncApp whose listeners acknowledge only after the handler returned."""
     bolt = AsyncApp(signing_secret=signing_secret, client=client, process_before_response=True,
-                    raise_error_for_unhandled_request=False)
+                    raise_error_for_unhandled_request=False, logger=library_logger())
 
     async def event_listener(body: dict[str, Any], ack: AsyncAck,
                              context: AsyncBoltContext) -> None:
@@ -82,10 +109,12 @@ def routes(bolt: AsyncApp, fast: FastEvents | None = None) -> list[web.RouteDef]
     message events take `fast` (channels/slack/fast_events.py) when it can."""
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
-        if request.content_type == "application/json" and not _is_object(await request.read()):
-            # bolt reads fields of the body before it verifies anything: invalid JSON, or
-            # JSON that is not an object, crashed it (a 500 for a forged request)
-            return json_error(400, "bad_request", "expected a JSON object")
+        refused = await _refuse(request)
+        if refused:
+            # bolt reads the body and the timestamp before it verifies anything: invalid
+            # or hostile JSON, or a non-numeric timestamp, crashed it (a 500 and an ERROR
+            # traceback for a forged request)
+            return json_error(400, "bad_request", refused)
         return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
     async def events(request: web.Request) -> web.StreamResponse:
@@ -95,10 +124,25 @@ def routes(bolt: AsyncApp, fast: FastEvents | None = None) -> list[web.RouteDef]
     return [web.post(EVENTS_PATH, events), web.post(INTERACTIVE_PATH, dispatch)]
 
 
-def _is_object(body: bytes) -> bool:
+async def _refuse(request: web.Request) -> str:
+    """Why the request cannot be a Slack request bolt could handle, or "" if it may be."""
+    timestamp = request.headers.get("X-Slack-Request-Timestamp")
+    if timestamp is not None and not (timestamp.isascii() and timestamp.isdigit()):
+        return "X-Slack-Request-Timestamp must be a number of seconds"
+    if request.content_type == "application/json":
+        return "" if _is_object(await request.read()) else "expected a JSON object"
+    if request.content_type == "application/x-www-form-urlencoded":
+        form = urllib.parse.parse_qs((await request.read()).decode("utf-8", "replace"))
+        for raw in form.get("payload", ()):
+            if not _is_object(raw):
+                return "the payload field is not a JSON object"
+    return ""
+
+
+def _is_object(body: bytes | str) -> bool:
     try:
-        return isinstance(orjson.loads(body), dict)
-    except orjson.JSONDecodeError:
+        return isinstance(jsonbody.loads(body), dict)
+    except PayloadRejected:
         return False
 
 

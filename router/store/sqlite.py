@@ -16,7 +16,9 @@ saturated: see `SqliteStore.__init__`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import sqlite3
 import time
 from collections import deque
@@ -112,8 +114,18 @@ class SqliteStore(Store):
             conn.execute(pragma)
         return conn
 
+    def _create_owner_only(self) -> None:
+        """Directory 0700, database 0600 before SQLite creates it (its -wal and -shm files
+        take the database's mode); files left 0644 by an earlier version are tightened."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError, PermissionError):
+                os.chmod(f"{self.path}{suffix}", 0o600)
+
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._create_owner_only()
         try:
             self._writer = self._connect()
             self._migrate(self._writer)
