@@ -61,8 +61,15 @@ class Api:
 async def api_factory(make_config, start_service) -> AsyncIterator[Callable[..., Any]]:
     sessions: list[aiohttp.ClientSession] = []
 
-    async def make(extra: str = "") -> Api:
-        service = await start_service(make_config(AGENTS + extra))
+    async def make(extra: str = "", *, configured_rules: bool = False) -> Api:
+        """`configured_rules`: decide with the config's rules and bots, as `serve` does."""
+        config = make_config(AGENTS + extra)
+        if configured_rules:
+            from router.wiring import build_decide
+
+            service = await start_service(config, build_decide(config))
+        else:
+            service = await start_service(config)
         http = aiohttp.ClientSession()
         sessions.append(http)
         api = Api(service, http, {})

@@ -8,6 +8,7 @@ over /api/v1. What the customer hears is read from the outbox rows of the conver
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -17,12 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import pytest
-import pytest_asyncio
 
-from router.wiring import build_decide
-from tests.api.conftest import AGENTS, Api
 from tests.conftest import ROOT
 
 TZ = ZoneInfo("Europe/Stockholm")
@@ -68,24 +65,10 @@ def _shipped_rules(tmp_path: Path, *, closed: bool) -> tuple[str, datetime | Non
     return f"{QUEUES}\ninclude: ['{target}/*.yaml']\n", opening
 
 
-@pytest_asyncio.fixture
-async def api_factory(make_config, start_service):  # type: ignore[no-untyped-def]
-    """Like tests/api's, but deciding with the configured rules and bots, as `serve` does."""
-    sessions: list[aiohttp.ClientSession] = []
-
-    async def make(extra: str) -> Api:
-        config = make_config(AGENTS + extra)
-        service = await start_service(config, build_decide(config))
-        http = aiohttp.ClientSession()
-        sessions.append(http)
-        api = Api(service, http, {})
-        for name in ("boss", "ann", "bob"):
-            await api.token(name)
-        return api
-
-    yield make
-    for http in sessions:
-        await http.close()
+@pytest.fixture
+def api_factory(api_factory):  # type: ignore[no-untyped-def]
+    """tests/api's, deciding with the configured rules and bots, as `serve` does."""
+    return functools.partial(api_factory, configured_rules=True)
 
 
 def _heard(tmp_path: Path, conv_id: int) -> list[dict[str, Any]]:
