@@ -49,7 +49,7 @@ class SnoozeBody(Body):
 
 
 class UpdateBody(Body):
-    priority: str | None = None
+    priority: Literal["low", "normal", "high", "urgent"] | None = None
     add_tags: list[str] = []
     remove_tags: list[str] = []
 

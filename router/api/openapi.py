@@ -56,6 +56,10 @@ SCHEMAS: dict[str, Any] = {
                                                                         "items": _STR},
                    "capacity": _INT, "online": {"type": "boolean"}, "load": _INT}, ["name"]),
     "Token": _obj({"name": _STR, "token": _STR}, ["token"]),
+    "AgentSwitch": _obj({"name": _STR, "disabled": {"type": "boolean"},
+                         "changed": {"type": "boolean", "description": "false when the agent "
+                                     "already was in that state"}},
+                        ["name", "disabled", "changed"]),
     "Queue": _obj({"name": _STR, "description": _STR, "auto_assign": {"type": "boolean"},
                    "waiting": _INT, "assigned": _INT, "snoozed": _INT,
                    "oldest_waiting_at": _TS, "oldest_waiting_seconds": {"type": ["number", "null"]},
@@ -95,7 +99,8 @@ SCHEMAS |= {
                  "relative to the directory of config.yaml"}}, ["items", "diff"]),
 }
 _ERRORS = {"400": "invalid input", "401": "no, wrong or revoked token",
-           "403": "not allowed for this role", "404": "not found",
+           "403": "not allowed for this agent: an admins-only action, "
+           "or a conversation assigned to someone else", "404": "not found",
            "409": "conflict: lost a race or the state does not allow it"}
 
 
@@ -128,7 +133,8 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
         "summary": route.summary, "tags": [route.tag], "parameters": _parameters(route),
         "responses": {str(route.status if not route.websocket else 101): {
             "description": "switching to WebSocket" if route.websocket else "OK",
-            "content": {"application/json": {"schema": _ref(route.response)}}}},
+            "content": {m: {"schema": _ref(route.response) if m == "application/json"
+                            else {"type": "string"}} for m in route.media}}},
     }
     if route.body is not None:
         op["requestBody"] = {"required": True, "content": {

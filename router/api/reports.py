@@ -26,6 +26,7 @@ from router.reports.render_html import CSP, render_html
 from router.reports.render_text import render_csv, render_json
 
 DATA_DIR = web.AppKey("privacy_data_dir", Path)
+TITLE = web.AppKey("report_title", str)  # service.name, the reports' title
 
 
 class ReportQuery(Body):
@@ -44,7 +45,8 @@ class EraseBody(Body):
     confirm: Literal[True] = Field(description="must be true: erasure cannot be undone")
 
 
-def _window(q: ReportQuery, now: datetime) -> tuple[datetime, datetime]:
+def window(q: ReportQuery, now: datetime) -> tuple[datetime, datetime]:
+    """The period a query asks for: the last 30 days with today when it names none."""
     start, end = period(30, now)
     try:
         start = parse_day_or_time(q.start) if q.start else start
@@ -59,7 +61,7 @@ def _window(q: ReportQuery, now: datetime) -> tuple[datetime, datetime]:
 async def _report(request: web.Request, q: ReportQuery) -> Report:
     desk = request.app[DESK]
     calendar, tz, targets = policy_options(desk.policy)
-    start, end = _window(q, desk.clock())
+    start, end = window(q, desk.clock())
     return await build_report(desk.store, start, end, calendar=calendar, tz=tz,
                               sla_targets=targets, now=desk.clock())
 
@@ -80,7 +82,8 @@ async def download_report(request: web.Request, agent: Agent,
     if query.format == "json":
         return web.Response(text=render_json(report), content_type="application/json",
                             headers=headers)
-    return web.Response(text=render_html(report, query.by), content_type="text/html",
+    html = render_html(report, query.by, title=request.app.get(TITLE, "Inquiry Router"))
+    return web.Response(text=html, content_type="text/html",
                         headers={**headers, "Content-Security-Policy": CSP})
 
 
@@ -110,7 +113,8 @@ def routes() -> list[Route]:
         Route("GET", "/reports", get_report, "Report for a period: volume, response times, SLA, "
               "CSAT, workload, busiest hours (JSON)", "reports", admin=True, query=ReportQuery),
         Route("GET", "/reports/download", download_report, "The report as a CSV, JSON or "
-              "self-contained HTML file", "reports", admin=True, query=DownloadQuery),
+              "self-contained HTML file", "reports", admin=True, query=DownloadQuery,
+              media=("text/csv", "application/json", "text/html")),
         Route("GET", one + "/export", export, "Everything stored about a contact (GDPR "
               "access request)", "privacy", admin=True),
         Route("POST", one + "/erase", erase, "Erase a contact everywhere, keeping aggregate "

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from router.agents import auth
 from router.agents.desk import Desk
 from router.agents.errors import ActionRejected, ConflictError, Forbidden, NotFoundError
+from router.api import bounds
 from router.api.hooks import SESSION_AUTH
 from router.http_errors import json_error, read_json
 from router.model import Agent, Role
@@ -44,6 +45,8 @@ class Route:
     response: str = "Object"  # a schema name in router.api.openapi.SCHEMAS
     status: int = 200
     websocket: bool = False
+    # what a 2xx answer can be; anything but JSON is documented as a string (a file)
+    media: tuple[str, ...] = ("application/json",)
 
 
 def bearer(request: web.Request) -> str:
@@ -74,11 +77,16 @@ async def current_agent(request: web.Request) -> Agent | web.Response:
 
 def _parse(model: type[BaseModel], data: Any, where: str) -> BaseModel:
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"]) or where
         raise ActionRejected(f"{where}.{loc}: {first['msg']}") from None
+    for name in type(parsed).model_fields:
+        problem = bounds.problem(getattr(parsed, name))
+        if problem:
+            raise ActionRejected(f"{where}.{name}: {problem}")
+    return parsed
 
 
 def wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -116,9 +124,13 @@ def wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def path_int(request: web.Request, name: str = "id") -> int:
     try:
-        return int(request.match_info[name])
+        value = int(request.match_info[name])
     except ValueError:
         raise ActionRejected(f"path.{name}: expected an integer") from None
+    problem = bounds.problem(value)
+    if problem:
+        raise ActionRejected(f"path.{name}: {problem}")
+    return value
 
 
 def add_routes(app: web.Application, routes: list[Route]) -> None:
