@@ -6,6 +6,10 @@ the value's path (("rules", 3, "when", "text")) to its location. `include:` (glo
 merges further files: lists are appended, mappings merged (a key defined twice is an
 error). `${NAME}` / `${NAME:-default}` in scalars is replaced from the environment, so
 secrets stay out of the file; the value itself is never echoed in errors.
+
+Every file is read under limits, so a hostile or mistaken file (a "billion laughs" alias
+bomb, nesting thousands deep, a huge dump) is refused with a located error in
+milliseconds instead of eating the process: see `LIMITS` and docs/rules.md.
 """
 
 from __future__ import annotations
@@ -26,6 +30,119 @@ Path_ = tuple[str | int, ...]
 Location = tuple[str, int, int]
 
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one YAML file may hold. Aliases are counted as the nodes they expand to."""
+
+    max_bytes: int = 1024 * 1024
+    max_depth: int = 64
+    max_aliases: int = 1_000
+    max_nodes: int = 250_000
+
+
+LIMITS = Limits()
+
+
+class _LimitExceeded(Exception):
+    def __init__(self, mark: yaml.Mark, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.mark, self.message, self.hint = mark, message, hint
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """SafeLoader whose composer counts depth, aliases and expanded nodes as it goes.
+
+    Composing shares an anchored node between its aliases, so a bomb is cheap to compose;
+    it is the expansion into plain data that explodes. Each node's expanded size is known
+    once it is composed, so an alias adds that size to the budget without expanding it.
+    """
+
+    def __init__(self, stream: str, limits: Limits) -> None:
+        super().__init__(stream)
+        self.limits = limits
+        self.depth = 0
+        self.aliases = 0
+        self.nodes = 0
+        self.sizes: dict[yaml.Node, int] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        mark = self.peek_event().start_mark
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > self.limits.max_aliases:
+                raise _LimitExceeded(mark, f"more than {self.limits.max_aliases} aliases (*name)",
+                                     "write the values out, or use include: for shared parts")
+            node = super().compose_node(parent, index)
+            if node not in self.sizes:
+                raise _LimitExceeded(mark, "an alias refers to a value that contains it",
+                                     "recursive aliases are not supported")
+            self._count(self.sizes[node], mark)
+            return node
+        self.depth += 1
+        if self.depth > self.limits.max_depth:
+            raise _LimitExceeded(mark, f"nested more than {self.limits.max_depth} levels deep",
+                                 "flatten the structure")
+        start = self.nodes
+        self._count(1, mark)
+        node = super().compose_node(parent, index)
+        self.depth -= 1
+        self.sizes[node] = self.nodes - start
+        return node
+
+    def _count(self, n: int, mark: yaml.Mark) -> None:
+        self.nodes += n
+        if self.nodes > self.limits.max_nodes:
+            raise _LimitExceeded(mark, f"more than {self.limits.max_nodes:,} values "
+                                       "(aliases counted as what they expand to)",
+                                 "split the file with include:, or check for an alias bomb")
+
+
+def _compose(file: str, limits: Limits) -> yaml.Node | None:
+    """Read and compose `file` under `limits`. Raises ConfigError with file:line:column."""
+    try:
+        with open(file, "rb") as f:
+            raw = f.read(limits.max_bytes + 1)
+    except FileNotFoundError:
+        raise ConfigError([Problem(file, 0, 0, "file not found")]) from None
+    except OSError as exc:
+        raise ConfigError([Problem(file, 0, 0, f"cannot read file: {exc.__class__.__name__}")]) from None
+    if len(raw) > limits.max_bytes:
+        raise ConfigError([Problem(file, 0, 0, f"file is larger than {limits.max_bytes:,} bytes",
+                                   "split it with include:")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([Problem(file, 0, 0, f"cannot read file: {exc.__class__.__name__}")]) from None
+    loader = _LimitedLoader(text, limits)
+    try:
+        return loader.get_single_node()
+    except _LimitExceeded as exc:
+        raise ConfigError([Problem(file, exc.mark.line + 1, exc.mark.column + 1,
+                                   f"YAML refused: {exc.message}", exc.hint)]) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        msg = f"YAML syntax error: {exc.problem or exc.context}"
+        raise ConfigError([Problem(file, line, col, msg)]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([Problem(file, 1, 1, f"YAML error: {exc}")]) from None
+    finally:
+        loader.dispose()
+
+
+def load_data(file: str, limits: Limits = LIMITS) -> Any:
+    """Plain data from one YAML file (no includes, no `${}`), read under `limits`."""
+    node = _compose(file, limits)
+    if node is None:
+        return None
+    try:
+        return yaml.SafeLoader("").construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise ConfigError([Problem(file, line, col, f"invalid value: {exc.problem}")]) from None
 
 
 @dataclass
@@ -128,21 +245,7 @@ _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 def _parse_file(file: str, env: Mapping[str, str]) -> tuple[Any, _Builder]:
     builder = _Builder(file, env)
-    try:
-        text = Path(file).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([Problem(file, 0, 0, "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(file, 0, 0, f"cannot read file: {exc.__class__.__name__}")]) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        msg = f"YAML syntax error: {exc.problem or exc.context}"
-        raise ConfigError([Problem(file, line, col, msg)]) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([Problem(file, 1, 1, f"YAML error: {exc}")]) from None
+    node = _compose(file, LIMITS)
     if node is None:
         return {}, builder
     return builder.build(node, ()), builder

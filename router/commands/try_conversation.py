@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
-
+from router import yamlsrc
 from router.durations import parse_duration
+from router.errors import ConfigError
 from router.model import InboundMessage, OutboxStatus, Sender
 
 DEFAULT_GAP = timedelta(minutes=1)  # between messages with neither `at` nor `after`
@@ -56,13 +56,13 @@ def load_script(path: str, *, timezone: ZoneInfo, channels: tuple[str, ...],
                 now: datetime | None = None) -> Script:
     """Parse and check a conversation file; every problem names the file and message."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConversationFileError(f"{path}: cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConversationFileError(f"{path}{where}: not valid YAML") from exc
+        data = yamlsrc.load_data(path)  # the same limits as the config (alias bombs, depth)
+    except ConfigError as exc:
+        problem = exc.problems[0]
+        if not problem.line:
+            raise ConversationFileError(f"{path}: cannot read: {problem.message}") from exc
+        raise ConversationFileError(f"{path}:{problem.line}: not valid YAML "
+                                    f"({problem.message.removeprefix('YAML ')})") from exc
     if isinstance(data, list):
         data = {"messages": data}
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
