@@ -28,13 +28,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("report", help="reports: volume, response times, SLA, CSAT")
     add_config_arg(parser)
     parser.add_argument("--from", dest="start", help="first day (YYYY-MM-DD) or ISO time; "
-                        "default: 30 days ago")
+                        "default: 29 days before today, so the last 30 days with today")
     parser.add_argument("--to", dest="end", help="last day, included (YYYY-MM-DD) or ISO time; "
-                        "default: today")
+                        "default: today (included)")
     parser.add_argument("--by", choices=DIMENSIONS,
                         default="channel", help="breakdown of the main table")
     parser.add_argument("--format", choices=FORMATS, default="table")
-    parser.add_argument("--output", "-o", help="write to this file instead of stdout")
+    parser.add_argument("--output", "-o", help="write to this file instead of stdout "
+                        "(default: stdout; e.g. -o /tmp/report.html)")
     parser.set_defaults(func=run)
 
 
@@ -101,4 +102,4 @@ async def _render(config: Config, args: argparse.Namespace, start: datetime, end
         return render_json(report)
     if args.format == "html":
         return render_html(report, args.by, title=config.settings.service.name)
-    return render_table(report, args.by)
+    return render_table(report, args.by, title=config.settings.service.name)

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from router.agents.desk import Desk
 from router.api.hooks import RULES, SESSION_AUTH, SIGNAL
+from router.api.reports import TITLE as REPORT_TITLE
 from router.channel import ChannelAdapter
 from router.config import Config
 from router.console import faq_page
@@ -23,6 +24,7 @@ from router.console.signals import DeskFollower
 from router.console.signin import ConsoleAuth
 from router.local_secret import load_secret
 from router.model import Conversation
+from router.reports.page import PAGE_SETUP, PageSetup
 from router.static import Asset, load_assets
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,9 @@ def mount_console(app: web.Application, api: web.Application, *, config: Config,
     auth = ConsoleAuth(desk.store, load_secret(config.data_path()))
     signal = webchat_notify(channels)
     api[SESSION_AUTH] = auth.api_auth
+    # the Reports page (router/reports/page.py) and the report's title (issue 26)
+    api[REPORT_TITLE] = config.settings.service.name
+    app[PAGE_SETUP] = PageSetup(config.settings.service.name, auth.api_auth, desk.clock)
     api[RULES] = decider
     if signal is not None:
         api[SIGNAL] = signal

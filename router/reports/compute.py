@@ -217,10 +217,13 @@ def agent_rows(items: Sequence[Facts]) -> list[AgentRow]:
 
 
 def _scores_by_agent(items: Sequence[Facts]) -> dict[str, list[int]]:
+    """A rating is credited to the agent who resolved the conversation (the last
+    resolution, after a reopen); resolved by the bot or the system: the agent it is filed
+    under (first to answer, else the assignee)."""
     out: dict[str, list[int]] = defaultdict(list)
     for f in items:
         if f.csat is not None:
-            out[f.agent].append(f.csat)
+            out[f.resolved_by[-1] if f.resolved_by else f.agent].append(f.csat)
     return out
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from router.reports.compute import Report
+from router.reports.compute import Report, SlaRow
 from router.reports.render_text import DAYS, group_cells
 from router.reports.stats import duration
 from router.store.base import ts
@@ -98,7 +98,12 @@ def _kpis(r: Report) -> str:
         for k, v in kpis) + "</div>"
 
 
+def _sla_label(s: SlaRow) -> str:
+    return f"{s.queue} {s.kind.replace('_', ' ')}"
+
+
 def render_html(report: Report, by: str = "channel", *, title: str = "Inquiry Router") -> str:
+    """`title` is the service's name (`service.name`)."""
     from router.reports.render_text import COLUMNS
 
     r = report
@@ -106,7 +111,8 @@ def render_html(report: Report, by: str = "channel", *, title: str = "Inquiry Ro
     by_rows = [[g.key, *group_cells(g)] for g in r.by[by]] + [["all", *group_cells(r.totals)]]
     groups = r.by[by]
     csat_items = [(f"{k} ★", float(v)) for k, v in r.csat.distribution.items()]
-    sla_items = [(f"{s.queue} {s.kind.replace('_', ' ')}", s.compliance or 0.0) for s in r.sla]
+    sla_items = [(_sla_label(s), s.compliance) for s in r.sla if s.compliance is not None]
+    sla_empty = [_sla_label(s) for s in r.sla if s.compliance is None]
     frt_items = [(g.key, round(g.frt_business.median / 60, 1)) for g in groups
                  if g.frt_business.median is not None]
     charts = [
@@ -118,7 +124,10 @@ def render_html(report: Report, by: str = "channel", *, title: str = "Inquiry Ro
         ("CSAT distribution", bars("CSAT distribution", csat_items, color=COLORS[4])
          + f"<p class='muted'>{r.csat.responses} ratings from {r.csat.surveyed} surveys "
            f"({r.csat.response_rate or 0:g}% responded), {r.csat.comments} comments</p>"),
-        ("SLA compliance", bars("SLA compliance", sla_items, unit="%", color=COLORS[1])),
+        ("SLA compliance", (bars("SLA compliance", sla_items, unit="%", color=COLORS[1])
+                            if sla_items or not sla_empty else "")
+         + "".join(f"<p class='muted'>{escape(label)}: no data (no conversation's clock "
+                   "ended in the period)</p>" for label in sla_empty)),
         (f"First response per {by}, median (business hours)",
          bars("First response median", frt_items, unit=" min", color=COLORS[5])),
     ]

@@ -38,9 +38,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([fmt(headers), line, *(fmt(r) for r in rows)])
 
 
-def render_table(report: Report, by: str = "channel") -> str:
+def render_table(report: Report, by: str = "channel", *, title: str = "Inquiry Router") -> str:
+    """`title` is the service's name (`service.name`)."""
     r = report
-    out = [f"Inquiry Router report {ts(r.start)[:16]} – {ts(r.end)[:16]} (UTC; hours in "
+    out = [f"{title} report {ts(r.start)[:16]} – {ts(r.end)[:16]} (UTC; hours in "
            f"{r.timezone})", ""]
     rows = [[g.key, *group_cells(g)] for g in r.by[by]] + [["all", *group_cells(r.totals)]]
     out += [table([by, *COLUMNS], rows), ""]
@@ -49,7 +50,8 @@ def render_table(report: Report, by: str = "channel") -> str:
                                           [[k, str(v)] for k, v in r.handoff_reasons.items()]), ""]
     if r.sla:
         out += ["SLA compliance", table(["queue", "clock", "ended", "breached", "met"], [
-            [s.queue, s.kind, str(s.eligible), str(s.breached), _pct(s.compliance)]
+            [s.queue, s.kind, str(s.eligible), str(s.breached),
+             "no data" if s.compliance is None else _pct(s.compliance)]
             for s in r.sla]), ""]
     c = r.csat
     dist = "  ".join(f"{k}★ {v}" for k, v in c.distribution.items())

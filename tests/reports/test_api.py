@@ -47,7 +47,10 @@ async def test_export_and_erase_a_contact(api):  # noqa: F811
 
 
 async def test_the_console_reports_page_is_served(api):  # noqa: F811
-    async with aiohttp.ClientSession() as http, http.get(
-            f"http://127.0.0.1:{api.service.port}/console/reports") as r:
-        assert r.status == 200
-        assert "api/v1/reports/download" in await r.text()
+    base = f"http://127.0.0.1:{api.service.port}"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(base + "/console/login", json={"token": api.tokens["boss"]}) as r:
+            assert r.status == 200
+        async with http.get(base + "/console/reports") as r:
+            assert r.status == 200
+            assert "api/v1/reports/download" in await r.text()
