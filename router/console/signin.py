@@ -3,15 +3,16 @@
 `POST /console/login` takes `{email, password}` (argon2 hash, `agents passwd`) or
 `{token}` (an API token) and sets the session cookie; `GET /console/session` gives the
 page its CSRF token and agent; `POST /console/logout` clears the cookie. The answer to a
-failed sign-in never says whether the agent exists, and repeated failures from one
-address are slowed down with 429s.
+failed sign-in never says whether the agent exists. Every attempt is reserved in the
+store before its password is checked (router/console/throttle.py), so failures per
+account and per address are limited with 429s on every instance, however many arrive at
+once; argon2 runs in a small dedicated thread pool (passwords.POOL).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict, deque
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ from aiohttp import web
 
 from router.agents import auth
 from router.api import serialize as js
-from router.console import passwords
+from router.console import passwords, throttle
 from router.console.sessions import COOKIE, Session, SessionCodec, clear_cookie, set_cookie
 from router.errors import PayloadRejected
 from router.http_errors import json_error, read_json
@@ -28,29 +29,6 @@ from router.static import is_secure
 from router.store.base import Store, Tx
 
 TTL = 12 * 3600  # one working day; signing in again is cheap
-MAX_FAILURES = 10
-FAILURE_WINDOW = 300.0
-
-
-class FailureLimiter:
-    """At most MAX_FAILURES failed sign-ins per client address per window (in-process)."""
-
-    def __init__(self, limit: int = MAX_FAILURES, window: float = FAILURE_WINDOW) -> None:
-        self.limit, self.window = limit, window
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
-
-    def blocked(self, key: str, now: float) -> float:
-        """Seconds to wait, or 0."""
-        seen = self._seen[key]
-        while seen and now - seen[0] > self.window:
-            seen.popleft()
-        if not seen:
-            del self._seen[key]
-            return 0.0
-        return self.window - (now - seen[0]) if len(seen) >= self.limit else 0.0
-
-    def failed(self, key: str, now: float) -> None:
-        self._seen[key].append(now)
 
 
 def same_origin(request: web.Request) -> bool:
@@ -63,7 +41,10 @@ class ConsoleAuth:
     def __init__(self, store: Store, secret: str, *, ttl: int = TTL) -> None:
         self.store = store
         self.codec = SessionCodec(secret, ttl)
-        self.limiter = FailureLimiter()
+        self.pool = passwords.POOL
+        # Reservations queue here rather than for the store's connections: a burst of
+        # sign-ins (serialised on one key anyway) must not hold the pool webhooks need.
+        self.reserving = asyncio.Semaphore(2)
 
     # --- the session behind a request ---------------------------------------------------
     async def _session_agent(self, request: web.Request) -> tuple[Session, Agent] | None:
@@ -98,20 +79,24 @@ class ConsoleAuth:
     async def login(self, request: web.Request) -> web.Response:
         if not same_origin(request):
             return json_error(403, "origin", "sign in from the console's own page")
-        now = time.time()
-        client = request.remote or "?"
-        wait = self.limiter.blocked(client, now)
-        if wait:
-            return json_error(429, "slow_down", "too many failed sign-ins; wait and retry",
-                              retry_after=int(wait) + 1)
         try:
             body = await read_json(request)
         except PayloadRejected as exc:
             return json_error(400, "invalid", exc.reason)
-        agent = await self._check(body if isinstance(body, dict) else {})
+        body = body if isinstance(body, dict) else {}
+        keys = throttle.keys_for(await self._account(body), request.remote or "?")
+        now = time.time()
+        async with self.reserving:
+            wait = await self.store.write(lambda tx: throttle.reserve(tx, keys, int(now * 1000)))
+        if wait:
+            return _slow_down(wait, "too many failed sign-ins; wait and retry")
+        try:
+            agent = await self._check(body)
+        except passwords.Busy:
+            return _slow_down(1, "too many sign-ins at once; retry in a moment")
         if agent is None:
-            self.limiter.failed(client, now)
             return json_error(401, "unauthorized", "wrong email or password (or token)")
+        await self.store.write(lambda tx: throttle.release(tx, keys))
         value = self.codec.issue(agent.name, now)
         session = self.codec.verify(value, now)
         assert session is not None
@@ -119,6 +104,17 @@ class ConsoleAuth:
         set_cookie(resp, value, max_age=TTL, secure=is_secure(request))
         resp.headers["Cache-Control"] = "no-store"
         return resp
+
+    async def _account(self, body: dict[str, Any]) -> str | None:
+        """The name the attempt counts against: the agent's, else what was typed (so
+        unknown names are limited alike); None for a token sign-in."""
+        login = body.get("email")
+        token = body.get("token")
+        if (isinstance(token, str) and token) or not isinstance(login, str):
+            return None
+        login = login.strip()
+        found = await self.store.read(lambda tx: tx.find_agent_login(login)) if login else None
+        return found[0].name if found else "?" + login.lower()
 
     async def _check(self, body: dict[str, Any]) -> Agent | None:
         token = body.get("token")
@@ -129,13 +125,13 @@ class ConsoleAuth:
             return None
         found = await self.store.read(lambda tx: tx.find_agent_login(login.strip()))
         agent, stored = found if found else (None, None)
-        # argon2 takes ~50 ms of CPU on purpose: off the event loop. Unknown agents are
-        # checked against a dummy hash, so the time does not tell who exists.
-        ok = await asyncio.to_thread(passwords.verify, stored, password)
+        # Unknown agents are checked against a dummy hash, so the time does not tell who
+        # exists.
+        ok = await self.pool.verify(stored, password)
         if not ok or agent is None or agent.disabled or stored is None:
             return None
         if passwords.needs_rehash(stored):
-            fresh = await asyncio.to_thread(passwords.hash_password, password)
+            fresh = await self.pool.hash_password(password)
 
             async def rehash(tx: Tx) -> None:
                 await tx.set_agent_password(agent.name, fresh)
@@ -167,3 +163,10 @@ class ConsoleAuth:
         return [web.post("/console/login", self.login),
                 web.get("/console/session", self.session),
                 web.post("/console/logout", self.logout)]
+
+
+def _slow_down(wait: float, message: str) -> web.Response:
+    seconds = int(wait) + 1
+    resp = json_error(429, "slow_down", message, retry_after=seconds)
+    resp.headers["Retry-After"] = str(seconds)
+    return resp

@@ -131,6 +131,18 @@ def urgency_key(conv: Conversation) -> tuple[int, str, str, int]:
             ts(conv.queued_at or conv.created_at) or "", conv.id)
 
 
+@dataclass(frozen=True, slots=True)
+class SigninLimit:
+    """Failed sign-ins counted under one key (times in epoch milliseconds)."""
+
+    key: str
+    failures: int  # in the window that began at window_start
+    window_start: int
+    strikes: int  # lock-outs so far: each one doubles the next
+    blocked_until: int
+    updated_at: int
+
+
 class Scrubber(Protocol):
     """What erasure keeps of rows it anonymises (router/privacy/scrub.py decides)."""
 
@@ -403,6 +415,22 @@ class Tx(abc.ABC):
     async def find_agent_login(self, login: str) -> tuple[Agent, str | None] | None:
         """The agent whose name, or else whose email (case-insensitive), is `login`, with
         its password hash. None when nobody or more than one agent has that email."""
+
+    # Sign-in throttling (issue 22): counters shared by every instance. The policy lives
+    # in router/console/throttle.py; the store keeps the rows and serialises access.
+    @abc.abstractmethod
+    async def signin_limits(self, keys: Sequence[str]) -> list[SigninLimit]:
+        """The counters of `keys` that exist, held against concurrent units until commit
+        (PostgreSQL: advisory locks on the keys; SQLite: the single writer)."""
+
+    @abc.abstractmethod
+    async def save_signin_limits(self, limits: Sequence[SigninLimit], *,
+                                 forget_before: int) -> None:
+        """Insert or replace these counters; drop counters not touched since
+        `forget_before` (epoch ms) that block nothing any more."""
+
+    @abc.abstractmethod
+    async def delete_signin_limits(self, keys: Sequence[str]) -> None: ...
 
 
     # reports (issue 13) ----------------------------------------------------------------

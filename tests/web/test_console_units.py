@@ -1,5 +1,5 @@
 """Pure parts of the console: which desk events become web chat signals, the sign-in
-limiter, and the packaged page (no inline script, no third-party URL)."""
+back-off, and the packaged page (no inline script, no third-party URL)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 from router.console.assets import CSP
 from router.console.signals import signal_of
-from router.console.signin import FailureLimiter
+from router.console.throttle import MAX_LOCK_MS, WINDOW_MS, charge
 from router.model import Event
 from router.static import load_assets
+from router.store.base import SigninLimit
 
 NAMES = {"anna": "Anna Berg", "olle": "Olle Ek"}
 
@@ -32,14 +33,22 @@ def test_desk_events_become_web_chat_signals() -> None:
     assert signal_of(_event("note_added"), NAMES) is None
 
 
-def test_the_limiter_counts_failures_per_address_within_the_window() -> None:
-    limiter = FailureLimiter(limit=3, window=60)
-    for t in (0, 1, 2):
-        assert limiter.blocked("a", t) == 0
-        limiter.failed("a", t)
-    assert limiter.blocked("a", 3) == 57
-    assert limiter.blocked("b", 3) == 0
-    assert limiter.blocked("a", 61) == 0  # the first failure aged out
+def test_reaching_the_limit_locks_with_exponential_back_off() -> None:
+    cur = SigninLimit("acct:anna@1.2.3.4", 0, 0, 0, 0, 0)
+    locks = []
+    t = 0
+    for _ in range(4):
+        for _ in range(3):
+            cur = charge(cur, 3, t)
+        locks.append(cur.blocked_until - t)
+        t = cur.blocked_until
+    assert locks == [WINDOW_MS, 2 * WINDOW_MS, 4 * WINDOW_MS, 8 * WINDOW_MS]
+    for _ in range(30):
+        cur = charge(cur, 1, t)
+    assert cur.blocked_until - t == MAX_LOCK_MS  # capped
+    later = charge(cur, 3, t + 2 * WINDOW_MS)
+    assert later.failures == 1 and later.window_start == t + 2 * WINDOW_MS  # a new window
+    assert charge(cur, 1, t + 25 * 3600_000).strikes == 1  # a quiet day forgets strikes
 
 
 def test_the_page_has_no_inline_script_and_no_third_party_url() -> None:
