@@ -38,7 +38,7 @@ from bots.text import fold
 WINDOW: Final = 6  # words between a request verb and its target (either side)
 NEGATION_WINDOW: Final = 5  # words before a verb in which a negation cancels it
 SHORT_MESSAGE: Final = 4  # words: "human agent please" is a request by itself
-TYPO_SIMILARITY: Final = 82  # rapidfuzz ratio for a target word written with a typo
+TYPO_SIMILARITY: Final = 86  # rapidfuzz ratio for a target word written with a typo
 MIN_TYPO_LENGTH: Final = 5
 
 
@@ -66,17 +66,18 @@ passed, hand, connecting, connected, write, chatting, rather, prefer, deal,
 prata, pratar, snacka, snackar, tala, talar, chatta, chattar, koppla, kopplar, kopplas,
 kontakta, ge, vill, behover, slussa, skicka, overfora, hanvisa, fa, skriva, skriver,
 kopplad, overflyttad, overflytta, flytta, slapp, slapp, vidarekopplad, vidarekoppla,
-overford, overfors, eskalera, eskalerar, hellre, lata, lat,
+overford, overfors, eskalera, eskalerar, hellre, lata, lat, hamta, diskutera, diskuterar,
 snakke, snakker, prate, prater, chatte, koble, kobles, sett, sette, settes, satt, ringe,
 kontakte, gi, trenger, send, sende, overfore, overfort, skrive, skriver, videre, heller,
-eskalere, foretrekker,
+eskalere, foretrekker, hent, hente, diskutere, diskuterer, vil, onsker, onske,
 puhua, puhumaan, puhuisin, puhun, jutella, juttelemaan, keskustella, keskustelemaan,
 yhdista, yhdistakaa, yhdistaa, yhdistaisitteko, yhdistatteko, ohjaa, ohjatkaa, ohjata,
 siirra, siirtakaa, siirtaa, saada, saisinko, saanko, haluan, haluun, haluaisin, haluisin,
 tarvitsen, tarviin, tarvitsisin, antakaa, anna, tavoittaa, yhteys, yhteyden, yhteytta,
-ottakaa, ottaa, kirjoittaa, kirjoittamaan, kirjoittaisin, jutella, juttelee, juttelemaan,
+ottakaa, ottaa, tarkistaa, kirjoittaa, kirjoittamaan, kirjoittaisin, jutella, juttelee, juttelemaan,
 siirretyksi, siirretaan, siirtykaa, valittaa, valittakaa, eteenpain, asioida, asioisin,
-hoitaisin, kaipaisin, kaipaan, mieluummin, mieluiten, paasta, paasen,
+hoitaisin, kaipaisin, kaipaan, mieluummin, mieluiten, paasta, paasen, hae, hakekaa,
+toivoisin, toivon, pyydan, keskustelemaan,
 поговорити, поговорю, говорити, розмовляти, поспілкуватися, спілкуватися, поспілкуватись,
 спілкуватись, з'єднайте, з'єднати, з'єднай, з'єднаєте, зв'язатися, зв'язатись, зв'яжіться,
 зв'яжіть, зв'язати, переведіть, перевести, переведи, передайте, передати, підключіть,
@@ -100,19 +101,40 @@ upp, tilbake, takaisin, kanssani
 # What someone is asked to do ("could someone look at my order?", "joku ihminen vastaamaan
 # NYT"): a request when a person or "someone" comes just before
 HELP_VERBS: Final = _words("""
-look, check, help, answer, handle, reply, respond, kolla, titta, hjalpa, svara, ta, se,
-sjekke, hjelpe, svare, katsoa, katsomaan, vastata, vastaamaan, vastaisi, hoitaa, hoitamaan,
+look, check, help, answer, handle, reply, respond, continue, kolla, kika, titta, hjalpa, svara,
+ta, se, sjekke, sjekker, hjelpe, svare, katsoa, katsomaan, vastata, vastaamaan, vastaisi,
+hoitaa, hoitamaan, jatkaa, jatkamaan, jatkaisi, tarkistaa, tarkistamaan,
 auttaa, auttamaan, auttaisi, глянути, глянув, глянула, подивитися, допомогти, допоможе,
 відповісти, відповів, розібратися
 """)
 # "Finns det någon som...", "is there anyone there?", "є тут адмін?": asking whether a person
 # is there
 EXIST_POSITION: Final = 3  # "Finns det...", "алоо є хтось": the question starts with it
-EXIST: Final = _words("finns, finnes, is, are, er, ar, e, d, onko, onks, ole, є, есть, anyone")
+EXIST: Final = _words("finns, finnes, onko, onks, ole, є, есть, anyone")
+# "är det", "er det", "is there": existence only with "there" after them
+EXIST_WITH: Final = _words("is, are, er, ar, e")
+THERE: Final = _words("det, d, there, noen, nan, nagon, nagra, anyone, someone, any")
 HERE: Final = _words("""
-som, who, joka, jota, хто, der, there, dar, tut, тут, siel, siella, talla, на, real,
+som, who, joka, jota, хто, der, there, dar, tut, тут, siel, siella, talla, на, real, hos,
+toissa, paikalla, jobbar, jobber, working, today, idag, tanaan,
 ekte, riktigt, oikeesti, живий, online
 """)
+# "koppla mig vidare", "overfør meg", "transfer me": moving the customer, no person named
+MOVE_VERBS: Final = _words("""
+koppla, skicka, slussa, overfor, overfora, flytta, koble, sett, send, sende, siirra, siirtakaa,
+yhdista, yhdistakaa, ohjaa, ohjatkaa, transfer, connect, put, forward, pass, переведіть,
+з'єднайте, перемкніть, підключіть
+""")
+MOVED_ON: Final = _words("""
+vidare, videre, eteenpain, through, on, over, nu, now, nyt, heti, asap, please, pls, tack,
+takk, kiitos, далі
+""")
+# "escalate this": a request for someone with more authority
+ESCALATE: Final = _words("eskalera, eskaler, eskalere, eskaloi, eskaloikaa, escalate, ескалюйте")
+# "är det här en automatisk chatt eller en människa?": a question about the bot
+EITHER_OR: Final = _words("eller, or, vai, tai, чи, або")
+AUTOMATIC: Final = _words("automatisk, automatic, automaattinen, automatiskt, автоматичний")
+
 # "ta kontakt med mig", "ottakaa minuun yhteyttä", "contact me": a request to be contacted
 CONTACT_ME: Final = _words("""
 kontakt, kontakta, kontakte, hora, hore, contact, yhteytta, yhteyden, зв'яжіться, зв'язатися,
@@ -143,7 +165,8 @@ MODAL_BEFORE_CALL: Final = _words("kunne, kunde, could, would, kan, can, voisi, 
 PASSIVE: Final = _words("bli, be, being, get, blir, tulla")
 # a callback asked for by name
 CALLBACK_NOUNS: Final = _words("""
-callback, soittopyynto, soittopyynnon, takaisinsoitto, takaisinsoittoa, ringtillbaka,
+callback, soittopyynto, soittopyynnon, takaisinsoitto, takaisinsoittoa, takaisinsoiton,
+ringtillbaka, ateruppringning, tilbakeringing, yhteydenottoa,
 зворотний дзвінок, дзвінок
 """)
 # Past markers just before a verb: "ble satt over", "was transferred" happened already
@@ -192,6 +215,7 @@ customercare,
 manniska, manniskor, person, personal, nagon, nan, handlaggare, kundtjanst, kundservice,
 supporten, support, agent, operator, chef, chefen, ansvarig, medarbetare, radgivare,
 specialist, expert, kundtjanstmedarbetare, handlaggaren, kollega, kollegor, kollegan,
+anstalld, anstallda, boss,
 menneske, mennesker, person, personale, noen, saksbehandler, kundeservice, kundesenter,
 kundestotte, support, agent, operator, sjef, sjefen, leder, radgiver, medarbeider, ansatt,
 spesialist, kundebehandler, kollega, kolleger, kollegaer, folk,
@@ -199,14 +223,21 @@ ihminen, ihmise, ihmisen, ihmiseen, ihmista, henkilo, henkiloon, joku, jonkun, j
 jollekin, joltakin, jonkin, asiakaspalvelu, asiakaspalvelija, virkailija, agentti,
 operaattori, esimies, esimiehen, esimieheen, myyja, tuki, tukeen, tuen, asiantuntija,
 tyontekija, asiakastuki, asiakastukeen, tukihenkilo, kollega, kollegalle, henkilokohtai,
-myyja, myyjan, ketaan,
+myyja, myyjan, ketaan, agentille, agentin, pomo, pomon, pomolle, asiakasneuvoja, esimie,
 людина, людину, людиною, людини, людині, оператор, менеджер, консультант, спеціаліст,
 працівник, співробітник, підтримка, підтримки, підтримку, підтримкою, хтось, когось,
 комусь, кимось, адміністратор, керівник, фахівець, фахівця, оператора, колег, колеги,
 колегу, сапорт, саппорт, сапортом, особою, особу, особа, супервайзер, фахів, адмін, адміна
 """)
 # Short targets that only count as exact words (prefixes would catch too much)
-EXACT_ONLY: Final = _words("rep, tuki, tuen, chef, sjef, leder, noen, joku, agent, people")
+EXACT_ONLY: Final = _words("rep, tuki, tuen, chef, sjef, leder, noen, joku, agent, people, "
+                           "boss, pomo")
+# "vem kan jag prata med?", "who can I talk to about this?": a question that starts with who
+WHO: Final = _words("vem, hvem, who, kenen, kenelle, кому, з ким")
+TALK: Final = _words("""
+talk, speak, chat, prata, tala, snacka, snakke, prate, puhua, jutella, keskustella,
+поговорити, говорити, звернутися
+""")
 # "for a person", "a person who": the target is described, not addressed
 # (and "my boss", "min chef": the customer's own people are not the service's)
 DESCRIBED_BEFORE: Final = _words("for, för, для, per, my, min, mitt, minun, mun, мій, моя, мого, "
@@ -269,7 +300,8 @@ def _finnish_en(words: list[str], start: int, end: int) -> bool:
 
 
 # sentences are read one at a time: "I don't know. Connect me to support" is a request
-_SENTENCE_END: Final = re.compile(r"[.!?;:\n]+(?:\s+|$)|\s+[-–]\s+")
+_SENTENCE_END: Final = re.compile(r"[.!?;:\n]+(?:\s+|$)|\s+[-–]\s+|,\s+")
+_STRONG_END: Final = re.compile(r"[.!?]+")
 SHORT_SENTENCES_MESSAGE: Final = 10  # words: "тупий бот. оператор!!!" (a short last sentence)
 
 
@@ -307,10 +339,16 @@ class HandoffIntent:
         words = _joined(_fold(text).split())
         if not words:
             return ""
+        if any(w in EITHER_OR for w in words) and any(
+                w in BOTS or w in AUTOMATIC for w in words) and not any(
+                w in NEGATIONS or w in STOP_VERBS for w in words):
+            return ""  # "is this an automatic chat, or am I writing with a person?"
         sentences = [ws for part in _SENTENCE_END.split(text)
                      if (ws := _joined(_fold(part).split()))]
         if len(words) <= SHORT_SENTENCES_MESSAGE:
-            for sentence in [words, *sentences] if len(sentences) > 1 else [words]:
+            parts = [p for p in _STRONG_END.split(text) if p.strip()]
+            last = _joined(_fold(parts[-1]).split()) if parts else words
+            for sentence in (words, last):
                 if self._short_request(sentence):
                     return f"short request: {' '.join(sentence)}"
         for sentence in sentences:
@@ -336,16 +374,21 @@ class HandoffIntent:
             if word in BOTS and self._refused(words, i):
                 return f"refuses the bot: {' '.join(words[max(0, i - 3):i + 1])}"
         about_the_bot = any(w in BOTS and any(y in YOU for y in words[max(0, i - 3):i])
-                            for i, w in enumerate(words))
+                            for i, w in enumerate(words)) or (
+            any(w in EITHER_OR for w in words) and any(w in BOTS or w in AUTOMATIC for w in words))
+        if about_the_bot and not any(w in NEGATIONS or w in STOP_VERBS for w in words):
+            return ""  # "are you a bot or a real person?"
         for i in targets:
             if about_the_bot:
                 break  # "are you a bot or a real person?"
             if any(w in REAL for w in words[max(0, i - 2):i + 2]) and not self._negated(words, i):
                 return f"a real person: {' '.join(words[max(0, i - 2):i + 2])}"
         for i, word in enumerate(words):
-            if word in EXIST and i < EXIST_POSITION and not about_the_bot:
-                for k in range(i + 1, min(len(words), i + 4)):
-                    if (words[k] in SOMEONE or k in targets) and (
+            exists = word in EXIST or (word in EXIST_WITH and words[i + 1:i + 2] != []
+                                       and words[i + 1] in THERE)
+            if exists and i < EXIST_POSITION and not about_the_bot:
+                for k in range(i + 1, min(len(words), i + 6)):
+                    if (words[k] in SOMEONE or self._is_target(words[k])) and (
                             k + 1 == len(words) or words[k + 1] in HERE):
                         return f"is someone there: {' '.join(words[i:k + 2])}"
         for i in range(len(words)):
@@ -371,6 +414,13 @@ class HandoffIntent:
             return f"contact me: {' '.join(words[i:i + 4])}"
         if word in WISHED_CALLS and any(w in SO_THAT for w in words[max(0, i - 4):i]):
             return f"call me: {' '.join(words[max(0, i - 3):i + 1])}"
+        if word in WHO and i <= 1 and any(w in TALK for w in words[i + 1:i + 5]):
+            return f"who can I talk to: {' '.join(words[i:i + 5])}"
+        if word in ESCALATE:
+            return f"escalate: {word}"
+        if word in MOVE_VERBS and words[i + 1:i + 2] != [] and words[i + 1] in ME and (
+                i + 2 == len(words) or words[i + 2] in MOVED_ON):
+            return f"move me: {' '.join(words[i:i + 3])}"
         if word in SO_THAT and any(k in targets or words[k] in SOMEONE
                                    for k in range(i + 1, min(len(words), i + 3))):
             return f"someone should: {' '.join(words[i:i + 3])}"
@@ -378,7 +428,8 @@ class HandoffIntent:
                 k in targets or words[k] in SOMEONE for k in range(max(0, i - 3), i)):
             return f"someone to help: {' '.join(words[max(0, i - 3):i + 1])}"
         if word in CALL_VERBS:
-            if any(w in ME for w in words[max(0, i - 3):i + 4]):
+            if any(w in ME for w in words[max(0, i - 3):i + 4]) or any(
+                    w in SOMEONE for w in words[max(0, i - 2):i]):
                 return f"call me: {' '.join(words[max(0, i - 2):i + 3])}"
             return ""  # "can I call you?" asks for the number
         if word in VERBS and self._requests(words, i):
