@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from router.agents import sla, takeover
-from router.agents.errors import ActionRejected, ConflictError, Forbidden, NotFoundError
+from router.agents.authz import Act, authorize
+from router.agents.errors import ActionRejected, ConflictError, NotFoundError
 from router.agents.policy import DeskPolicy
 from router.agents.queue import check_capacity, take
 from router.effects import enqueue_reply, set_status
@@ -25,7 +26,6 @@ from router.model import (
     Message,
     Priority,
     ReplyContent,
-    Role,
     Status,
 )
 from router.store.base import Tx, ts
@@ -42,10 +42,10 @@ async def load(tx: Tx, conversation_id: int) -> Conversation:
 
 
 def _may_handle(conv: Conversation, actor: Agent) -> None:
-    """Someone else's assigned conversation is theirs; admins may step in."""
-    if conv.status == Status.ASSIGNED and conv.assignee != actor.name and actor.role != Role.ADMIN:
-        raise Forbidden(f"conversation {conv.id} is assigned to {conv.assignee}; "
-                        "ask them or an admin to transfer it")
+    """Someone else's assigned conversation is theirs; admins may step in. The desk checks
+    this before every action (`router.agents.authz`); repeated here for callers that run
+    an action function directly."""
+    authorize(actor, Act.CONVERSATION, conv)
 
 
 async def _event(tx: Tx, conv: Conversation, kind: str, actor: Agent, now: datetime,
@@ -91,7 +91,8 @@ async def reply(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent, no
 
 async def note(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent, now: datetime,
                text: str) -> int:
-    """An internal note: stored with the conversation, never sent to the customer."""
+    """An internal note: stored with the conversation, never sent to the customer.
+    Open to every agent, as claims are (`router.agents.authz`): a colleague adds context."""
     message_id = await tx.insert_message(Message(
         0, conv.id, Direction.OUTBOUND, AuthorKind.AGENT, text, now, author_id=actor.name,
         internal=True))
@@ -168,6 +169,7 @@ async def snooze(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent, n
 async def update(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent, now: datetime,
                  *, priority: str | None = None, add_tags: list[str] | None = None,
                  remove_tags: list[str] | None = None) -> None:
+    _may_handle(conv, actor)
     if priority is not None and priority != conv.priority:
         if priority not in set(Priority):
             raise ActionRejected(f"priority must be one of {', '.join(Priority)}")

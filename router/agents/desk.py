@@ -1,5 +1,7 @@
 """The agent desk: runs agents' actions as units of work and hooks into the pipeline.
 
+Every action is authorised here, in its unit of work, against the conversation as it is
+then (`router.agents.authz`): the API, the console and Slack cannot differ or skip it.
 Every action unit ends with `auto_assign`, and so does the pipeline hook: capacity freed
 by a resolve, transfer or an agent coming online is handed out in the same commit, and
 a newly queued conversation is assigned the moment it arrives (work-conserving).
@@ -12,7 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from router.agents import actions, contacts, sla
+from router.agents import actions, contacts, roster, sla
+from router.agents.authz import Act, act_of, authorize, current
 from router.agents.followups import resolve_then_rules
 from router.agents.policy import DeskPolicy
 from router.agents.queue import TEAM, auto_assign, honour_assign_request
@@ -49,6 +52,7 @@ class Desk:
 
         async def unit(tx: Tx) -> tuple[Any, Conversation]:
             conv = await actions.load(tx, conversation_id)
+            authorize(await current(tx, actor), act_of(action.__name__), conv)
             result = await action(tx, self.policy, conv, actor, now, **kwargs)
             await tx.save_conversation(conv, now)
             await auto_assign(tx, self.policy, now)
@@ -76,8 +80,34 @@ class Desk:
         return await self.write(unit)
 
     async def merge_contacts(self, source_id: int, target_id: int, actor: Agent) -> Contact:
+        """Admins only (irreversible)."""
         now = self.clock()
-        return await self.write(lambda tx: contacts.merge(tx, source_id, target_id, actor, now))
+
+        async def unit(tx: Tx) -> Contact:
+            authorize(await current(tx, actor), Act.MERGE_CONTACTS)
+            return await contacts.merge(tx, source_id, target_id, actor, now)
+
+        return await self.write(unit)
+
+    async def disable_agent(self, name: str, actor: Agent) -> bool:
+        """Admins only; ConflictError for the last active admin. False if already disabled."""
+        now = self.clock()
+
+        async def unit(tx: Tx) -> bool:
+            authorize(await current(tx, actor), Act.MANAGE_AGENTS)
+            return await roster.disable(tx, name, f"agent:{actor.name}", now)
+
+        return await self.write(unit)
+
+    async def enable_agent(self, name: str, actor: Agent) -> bool:
+        """Admins only. False if the agent was not disabled."""
+        now = self.clock()
+
+        async def unit(tx: Tx) -> bool:
+            authorize(await current(tx, actor), Act.MANAGE_AGENTS)
+            return await roster.enable(tx, name, f"agent:{actor.name}", now)
+
+        return await self.write(unit)
 
     async def sync_agents(self, agents: Sequence[Agent]) -> None:
         """Upsert the agents declared in config (by name); presence and tokens are kept."""

@@ -17,7 +17,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from router.agents import actions
-from router.agents.errors import Forbidden, NotFoundError
+from router.agents.authz import Act, authorize
+from router.agents.errors import NotFoundError
 from router.agents.followups import context_for
 from router.api import serialize as js
 from router.api.hooks import RULES, SIGNAL
@@ -25,7 +26,6 @@ from router.api.routing import DESK, Route, path_int
 from router.model import (
     Agent,
     DecisionContext,
-    Role,
     Status,
 )
 from router.pipeline import Decide
@@ -105,8 +105,7 @@ async def typing(request: web.Request, agent: Agent) -> dict[str, Any]:
     """Tell the customer an agent is typing (web chat only; other channels ignore it)."""
     desk, cid = request.app[DESK], path_int(request)
     conv = await desk.store.read(lambda tx: actions.load(tx, cid))
-    if conv.status == Status.ASSIGNED and conv.assignee != agent.name and agent.role != Role.ADMIN:
-        raise Forbidden(f"conversation {cid} is assigned to {conv.assignee}")
+    authorize(agent, Act.CONVERSATION, conv)
     signal = request.app.get(SIGNAL)
     delivered = 0
     if signal is not None and conv.status != Status.RESOLVED:

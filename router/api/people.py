@@ -9,7 +9,7 @@ from pydantic import Field
 
 from router.agents import auth
 from router.agents.contacts import contact_detail
-from router.agents.errors import ConflictError, NotFoundError
+from router.agents.errors import ConflictError
 from router.api import serialize as js
 from router.api.conversations import Body
 from router.api.routing import DESK, Route, path_int
@@ -92,17 +92,15 @@ async def create_agent(request: web.Request, agent: Agent, body: AgentBody) -> d
 
 
 async def disable_agent(request: web.Request, agent: Agent) -> dict[str, Any]:
-    desk, name = request.app[DESK], request.match_info["name"]
+    name = request.match_info["name"]
+    changed = await request.app[DESK].disable_agent(name, agent)
+    return {"name": name, "disabled": True, "changed": changed}
 
-    async def unit(tx: Tx) -> None:
-        if not await tx.set_agent_disabled(name, True):
-            raise NotFoundError(f"agent '{name}' does not exist")
-        await tx.set_agent_online(name, False, desk.clock())
-        await tx.insert_event(Event(0, "agent_disabled", desk.clock(), None,
-                                    f"agent:{agent.name}", {"agent": name}))
 
-    await desk.write(unit)
-    return {"name": name, "disabled": True}
+async def enable_agent(request: web.Request, agent: Agent) -> dict[str, Any]:
+    name = request.match_info["name"]
+    changed = await request.app[DESK].enable_agent(name, agent)
+    return {"name": name, "disabled": False, "changed": changed}
 
 
 async def issue_token(request: web.Request, agent: Agent, body: TokenBody) -> dict[str, Any]:
@@ -146,13 +144,16 @@ def routes() -> list[Route]:
         Route("POST", "/agents", create_agent, "Add an agent", "agents", admin=True,
               body=AgentBody, response="Agent", status=201),
         Route("POST", "/agents/{name}/disable", disable_agent, "Disable an agent (its tokens "
-              "stop working)", "agents", admin=True, response="Object"),
+              "stop working); 409 for the last active admin", "agents", admin=True,
+              response="AgentSwitch"),
+        Route("POST", "/agents/{name}/enable", enable_agent, "Enable a disabled agent again "
+              "(its unrevoked tokens work again)", "agents", admin=True, response="AgentSwitch"),
         Route("POST", "/agents/{name}/tokens", issue_token, "Issue an API token (shown once)",
               "agents", admin=True, body=TokenBody, response="Token", status=201),
         Route("DELETE", "/agents/{name}/tokens", revoke_tokens, "Revoke all of an agent's tokens",
               "agents", admin=True, response="Object"),
         Route("GET", "/contacts/{id}", get_contact, "A contact: identities on every channel and "
               "all conversations", "contacts", response="ContactDetail"),
-        Route("POST", "/contacts/{id}/merge", merge_contact, "Merge this contact into another",
-              "contacts", body=MergeBody, response="ContactDetail"),
+        Route("POST", "/contacts/{id}/merge", merge_contact, "Merge this contact into another "
+              "(irreversible; admins only)", "contacts", body=MergeBody, response="ContactDetail"),
     ]

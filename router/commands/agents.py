@@ -1,4 +1,4 @@
-"""`inquiry-router agents add|list|disable|token|passwd`: manage agents, API tokens, passwords.
+"""`inquiry-router agents add|list|disable|enable|token|passwd`: manage agents, API tokens, passwords.
 
 A token is printed once, when it is made; only its sha256 is stored, so a lost token is
 revoked (`token NAME --revoke`) and replaced, never recovered.
@@ -12,7 +12,7 @@ import getpass
 import sys
 from pathlib import Path
 
-from router.agents import auth
+from router.agents import auth, roster
 from router.commands._common import add_config_arg, load_or_report
 from router.config import Config
 from router.errors import RouterError
@@ -21,7 +21,8 @@ from router.store import Store, Tx, open_store, utcnow
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("agents", help="add, list or disable agents; issue API tokens")
+    parser = sub.add_parser("agents", help="add, list, disable or enable agents; issue API "
+                            "tokens")
     add_config_arg(parser)
     actions = parser.add_subparsers(dest="agents_command", metavar="ACTION")
     actions.required = True
@@ -35,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     actions.add_parser("list", help="list agents")
     disable = actions.add_parser("disable", help="disable an agent (its tokens stop working)")
     disable.add_argument("name")
+    enable = actions.add_parser("enable", help="enable a disabled agent again")
+    enable.add_argument("name")
     token = actions.add_parser("token", help="issue an API token (printed once) or revoke all")
     token.add_argument("name")
     token.add_argument("--label", default="")
@@ -96,16 +99,20 @@ async def _list(args: argparse.Namespace, store: Store) -> int:
 
 
 async def _disable(args: argparse.Namespace, store: Store) -> int:
-    async def unit(tx: Tx) -> bool:
-        found = await tx.set_agent_disabled(args.name, True)
-        if found:
-            await tx.set_agent_online(args.name, False, utcnow())
-        return found
+    """Refused (exit 1) for the last active admin, as in the API (`router.agents.roster`)."""
+    if not await store.write(lambda tx: roster.disable(tx, args.name, "cli", utcnow())):
+        print(f"agent {args.name} was already disabled")
+        return 0
+    print(f"agent {args.name} disabled; its tokens no longer work "
+          f"(undo with: inquiry-router agents enable {args.name})")
+    return 0
 
-    if not await store.write(unit):
-        print(f"error: no agent named {args.name}")
-        return 1
-    print(f"agent {args.name} disabled; its tokens no longer work")
+
+async def _enable(args: argparse.Namespace, store: Store) -> int:
+    if not await store.write(lambda tx: roster.enable(tx, args.name, "cli", utcnow())):
+        print(f"agent {args.name} was not disabled")
+        return 0
+    print(f"agent {args.name} enabled; tokens it had before work again")
     return 0
 
 
@@ -150,4 +157,5 @@ async def _passwd(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
-COMMANDS = {"add": _add, "list": _list, "disable": _disable, "token": _token, "passwd": _passwd}
+COMMANDS = {"add": _add, "list": _list, "disable": _disable, "enable": _enable, "token": _token,
+            "passwd": _passwd}

@@ -1,4 +1,5 @@
-"""`inquiry-router agents`: add, list, token (printed once, stored hashed), revoke, disable."""
+"""`inquiry-router agents`: add, list, token (printed once, stored hashed), revoke, disable (see
+test_authz.py for enable and the last admin)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ def test_agents_cli_round_trip(tmp_path, capsys):
     assert main(["agents", "-c", cfg, "token", "ann", "--revoke"]) == 0
     assert "revoked 1 token" in capsys.readouterr().out
     assert asyncio.run(lookup())[1] is None
+    capsys.readouterr()
+    assert main(["agents", "-c", cfg, "disable", "ann"]) == 1  # the last active admin
+    assert "last active admin" in capsys.readouterr().out
+    assert main(["agents", "-c", cfg, "add", "bo", "--role", "admin"]) == 0
     assert main(["agents", "-c", cfg, "disable", "ann"]) == 0
     assert main(["agents", "-c", cfg, "disable", "nobody"]) == 1
     assert main(["agents", "-c", cfg, "token", "nobody"]) == 1

@@ -169,7 +169,7 @@ async def test_resolution_clock_pauses_while_waiting_on_the_customer(store):
 
 
 async def test_merge_moves_identities_and_keeps_every_conversation(world):
-    ann = await world.agent("ann")
+    ann = await world.agent("ann", role=Role.ADMIN)
     mail = await world.message("m", sender="ulla@example.com", channel="email")
     chat = await world.message("c", sender="4711", channel="telegram")
     c_mail, c_chat = (await world.conv(mail)).contact_id, (await world.conv(chat)).contact_id

@@ -88,7 +88,7 @@ async def test_contact_view_and_merge(api):
     b = await api.customer("by chat", sender="4711")
     _, ca = await api.call("GET", f"/conversations/{a}")
     _, cb = await api.call("GET", f"/conversations/{b}")
-    status, merged = await api.call("POST", f"/contacts/{cb['contact_id']}/merge", "ann",
+    status, merged = await api.call("POST", f"/contacts/{cb['contact_id']}/merge", "boss",
                                     json={"into": ca["contact_id"]})
     assert status == 200
     assert {i["external_id"] for i in merged["identities"]} == {"ulla@example.com", "4711"}
