@@ -109,7 +109,9 @@ async def test_a_concurrent_attack_is_checked_at_most_ten_times(service: Service
     latencies.sort()
     assert latencies, "the probe never ran"
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    assert p99 < 0.5 and latencies[-1] < 1.0, (p99, latencies[-1], len(latencies))
+    # before: acknowledgements stalled to 8.1 s (Slack gives up at 3 s); a shared 2-core CI
+    # machine adds noise, so the bound is "far below Slack's limit", not a tight figure
+    assert p99 < 1.0 and latencies[-1] < 2.5, (p99, latencies[-1], len(latencies))
 
     # The attacker's own key is locked, even for the right password...
     status, wait = await sign_in(service, AGENT_EMAIL, AGENT_PASSWORD)
