@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
+from router import jsonbody
 from router.errors import PayloadRejected
 
 
@@ -23,7 +23,4 @@ async def read_json(request: web.Request) -> Any:
                               413) from None
     if not raw:
         raise PayloadRejected("empty body")
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadRejected(f"malformed JSON: {exc}") from None
+    return jsonbody.loads(raw)  # bounded: depth, 64-bit integers, valid Unicode

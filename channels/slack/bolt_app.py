@@ -127,15 +127,44 @@ def routes(bolt: AsyncApp, fast: FastEvents | None = None) -> list[web.RouteDef]
 async def _refuse(request: web.Request) -> str:
     """Why the request cannot be a Slack request bolt could handle, or "" if it may be."""
     timestamp = request.headers.get("X-Slack-Request-Timestamp")
-    if timestamp is not None and not (timestamp.isascii() and timestamp.isdigit()):
+    if timestamp is not None and not (timestamp.isascii() and timestamp.isdigit()
+                                      and len(timestamp) <= 12):
         return "X-Slack-Request-Timestamp must be a number of seconds"
     if request.content_type == "application/json":
-        return "" if _is_object(await request.read()) else "expected a JSON object"
+        try:
+            body = jsonbody.loads(await request.read())
+        except PayloadRejected as exc:
+            return exc.reason
+        return _envelope_problem(body)
     if request.content_type == "application/x-www-form-urlencoded":
         form = urllib.parse.parse_qs((await request.read()).decode("utf-8", "replace"))
         for raw in form.get("payload", ()):
             if not _is_object(raw):
                 return "the payload field is not a JSON object"
+    return ""
+
+
+_TEXT_FIELDS = ("type", "token", "team_id", "api_app_id", "enterprise_id", "event_id",
+                "context_team_id", "context_enterprise_id")
+
+
+def _envelope_problem(body: Any) -> str:
+    """What in the envelope has a shape bolt cannot read (it reads these fields before it
+    verifies the signature, and crashed on a wrong shape), or ""."""
+    if not isinstance(body, dict):
+        return "expected a JSON object"
+    for name in _TEXT_FIELDS:
+        if not isinstance(body.get(name), str | None):
+            return f"{name} must be a string"
+    if not isinstance(body.get("event", {}), dict):
+        return "event must be an object"
+    event = body.get("event", {})
+    for name in ("type", "subtype", "ts", "thread_ts"):
+        if not isinstance(event.get(name), str | None):
+            return f"event.{name} must be a string"
+    auths = body.get("authorizations", [])
+    if not isinstance(auths, list) or not all(isinstance(a, dict) for a in auths):
+        return "authorizations must be a list of objects"
     return ""
 
 

@@ -18,12 +18,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from channels.slack.parse import Options
-from router.errors import ServiceStopping
+from router import jsonbody
+from router.errors import PayloadRejected, ServiceStopping
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +51,9 @@ class FastEvents:
             if not self.verifier.is_valid(body, request.headers.get("X-Slack-Request-Timestamp"),
                                           request.headers.get("X-Slack-Signature")):
                 return None
-            payload = orjson.loads(body)
-        except (ValueError, orjson.JSONDecodeError):  # a forged timestamp, bad JSON
-            return None
+            payload = jsonbody.loads(body)
+        except (ValueError, PayloadRejected):  # a forged timestamp, bad or hostile JSON
+            return None  # bolt's path answers it (400, or 401 for a bad signature)
         if not isinstance(payload, dict):
             return None
         event = payload.get("event")

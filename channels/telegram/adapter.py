@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ from channels.telegram.outbound import Sender
 from channels.telegram.ratelimit import RateLimiter
 from channels.telegram.settings import BotSettings
 from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
-from router.errors import ServiceStopping
+from router.errors import PayloadRejected, ServiceStopping
 from router.http_errors import json_error
 from router.model import InboundMessage, OutboundMessage, UnparsedInbound
 from router.store.base import Store
@@ -131,9 +130,11 @@ class TelegramAdapter(ChannelAdapter):
             body = await request.read()
             try:
                 update = loads(body)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                # 200: any other answer makes Telegram resend the same bytes for hours.
-                self.inbound.reject("malformed_json", str(exc))
+            except PayloadRejected as exc:
+                # 200: any other answer makes Telegram resend the same bytes for hours;
+                # the rejection is counted and logged (nothing is acknowledged that then
+                # fails: what is accepted below can be processed)
+                self.inbound.reject("malformed_json", exc.reason)
                 return web.json_response(text=EMPTY_ANSWER)
             # ServiceStopping -> 503 (middleware)
             accept = self.accept_unparsed

@@ -8,7 +8,6 @@ with nobody listening instead of retrying.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -20,7 +19,9 @@ from channels.webchat.hub import Hub
 from channels.webchat.session import visitor_socket
 from channels.webchat.settings import WebchatSettings
 from channels.webchat.web import origin_allowed, page_headers, render_loader, render_page
+from router import jsonbody
 from router.channel import ChannelAdapter, Intake, SendResult
+from router.errors import PayloadRejected
 from router.http_errors import json_error
 from router.model import AuthorKind, OutboundMessage
 from router.static import Asset, is_secure, load_assets, serve_asset
@@ -157,8 +158,8 @@ class WebchatAdapter(ChannelAdapter):
 def _loads_or_empty(raw: bytes) -> Any:
     """A junk body is treated as "no token given": the visitor simply gets a new one."""
     try:
-        return json.loads(raw) if raw else {}
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        return jsonbody.loads(raw) if raw else {}
+    except PayloadRejected:
         return {}
 
 

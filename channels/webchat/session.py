@@ -7,7 +7,6 @@ so the widget keeps a message pending (and resends it, deduped by its id) until 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from channels.webchat import protocol, tokens
+from router import jsonbody
 from router.channel import Intake
 from router.errors import PayloadRejected, ServiceStopping
 
@@ -53,10 +53,7 @@ async def _receive_json(ws: web.WebSocketResponse, wait: float | None = None) ->
         return
     if msg.type != WSMsgType.TEXT:
         raise PayloadRejected("send JSON text frames")
-    try:
-        return json.loads(msg.data)
-    except json.JSONDecodeError:
-        raise PayloadRejected("malformed JSON") from None
+    return jsonbody.loads(msg.data)  # PayloadRejected: malformed, too deep, out of range
 
 
 async def visitor_socket(request: web.Request, adapter: WebchatAdapter,
