@@ -3,16 +3,19 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.yaml
+# `make run PORT=8081` serves on another port than the config's http.port
+PORT ?=
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test bench lint check clean
+.PHONY: run shell test bench lint check clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
+	@echo "installing… (into $(VENV); the first time takes a minute)"
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
@@ -20,9 +23,15 @@ $(TEST_STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(STAMP)
 
+# serves $(CONFIG); waits until /healthz answers, then prints the addresses and agents
 run: $(STAMP)
-	mkdir -p data
-	$(BIN)/inquiry-router serve --config $(CONFIG)
+	@mkdir -p data
+	@$(BIN)/python -m router.devrun --config $(CONFIG) $(if $(PORT),--port $(PORT))
+
+# a shell with .venv/bin on PATH (`inquiry-router --help`); `exit` leaves it
+shell: $(STAMP)
+	@echo "inquiry-router is on PATH in this shell; exit to leave"
+	@PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" $${SHELL:-/bin/sh} -i
 
 check: $(STAMP)
 	$(BIN)/inquiry-router check --config $(CONFIG)

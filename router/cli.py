@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
 import router.commands
+from router.errors import RouterError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,12 +27,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+UNEXPECTED = "error: unexpected"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except RouterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a file or address the admin named: no traceback for that
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if os.environ.get("INQUIRY_ROUTER_DEBUG"):
+            raise
+        print(f"{UNEXPECTED} {type(exc).__name__}: {exc} (a bug: please report it; "
+              f"INQUIRY_ROUTER_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

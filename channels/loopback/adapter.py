@@ -60,8 +60,11 @@ class LoopbackAdapter(ChannelAdapter):
 
     async def send(self, message: OutboundMessage) -> SendResult:
         if not self.settings.deliver_url:
-            # ids and sizes only at INFO: the text and thread may carry personal data (issue 13)
-            log.info("loopback reply (outbox %s, %d chars)", message.outbox_id, len(message.text))
+            # ids and sizes only at INFO: the text and thread may carry personal data (issue 13);
+            # the line says where to read the reply instead
+            log.info("loopback reply (outbox %s, %d chars); read it with: inquiry-router "
+                     "conversations show %s", message.outbox_id, len(message.text),
+                     message.conversation_id)
             log.debug("loopback reply to %s: %s", message.thread_key, message.text[:200])
             return SendResult(external_id=f"loopback-{message.outbox_id}")
         if self._session is None:

@@ -20,6 +20,7 @@ class LoopbackPayload(BaseModel):
     thread: str = Field(min_length=1, max_length=200)
     sender: str = Field(alias="from", min_length=1, max_length=200)
     name: str = Field("", max_length=200)
+    email: str = Field("", max_length=320)
     text: str = Field(max_length=MAX_TEXT)
     language: str = Field("", max_length=20)
     automatic: bool = False
@@ -46,7 +47,7 @@ def parse_payload(body: Any) -> InboundMessage:
     return InboundMessage(
         channel="loopback", external_id=p.id, thread_key=p.thread,
         sender=Sender(external_id=p.sender, display_name=p.name, language_hint=p.language,
-                      is_bot=p.is_bot),
+                      email=p.email, is_bot=p.is_bot),
         text=p.text, received_at=datetime.now(UTC), kind=kind, is_automatic=p.automatic,
         callback_data=p.callback, edits=p.edits, raw=body,
     )

@@ -26,13 +26,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_config_arg(parser)
     actions = parser.add_subparsers(dest="agents_command", metavar="ACTION")
     actions.required = True
-    add = actions.add_parser("add", help="add (or update) an agent")
+    add = actions.add_parser("add", help="add (or update) an agent; options not given keep "
+                             "their current value")
     add.add_argument("name")
-    add.add_argument("--display-name", default="")
-    add.add_argument("--email", default="")
-    add.add_argument("--role", choices=["admin", "agent"], default="agent")
-    add.add_argument("--languages", default="", help="comma-separated, e.g. sv,en")
-    add.add_argument("--capacity", type=int, default=5)
+    add.add_argument("--display-name", default=None)
+    add.add_argument("--email", default=None)
+    add.add_argument("--role", choices=["admin", "agent"], default=None,
+                     help="default: agent for a new one")
+    add.add_argument("--languages", default=None, help="comma-separated, e.g. sv,en")
+    add.add_argument("--capacity", type=int, default=None, help="default: 5 for a new one")
+    add.add_argument("--force", action="store_true",
+                     help="change an agent defined in config.yaml (better: edit config.yaml)")
     actions.add_parser("list", help="list agents")
     disable = actions.add_parser("disable", help="disable an agent (its tokens stop working)")
     disable.add_argument("name")
@@ -55,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_or_report(args.config, with_rules=False)
     if config is None:
         return 1
+    args.config_agents, args.loaded = set(config.settings.agents), config
     try:
         return asyncio.run(_run(args, config))
     except RouterError as exc:
@@ -72,16 +77,43 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _add(args: argparse.Namespace, store: Store) -> int:
-    if args.capacity < 1:
+    if args.capacity is not None and args.capacity < 1:
         print("error: --capacity must be at least 1")
         return 1
-    agent = Agent(0, args.name, display_name=args.display_name or args.name, email=args.email,
-                  role=Role(args.role), capacity=args.capacity, source="cli",
-                  languages=[x.strip() for x in args.languages.split(",") if x.strip()])
+    old = await store.read(lambda tx: tx.get_agent(args.name))
+    if (args.name in args.config_agents or (old and old.source == "config")) and not args.force:
+        print(f"error: agent {args.name} is defined in {args.config}; change it there (it is "
+              f"read at every start), or pass --force to change the stored copy anyway")
+        return 1
+    if old is None and args.name in args.config_agents:
+        old = _config_agent(args)  # not stored yet: start from what config.yaml says
+    agent = _merged(args, old)
     await store.write(lambda tx: tx.upsert_agent(agent, utcnow()))
-    print(f"agent {agent.name} ({agent.role}, capacity {agent.capacity}) saved; "
-          f"make a token with: inquiry-router agents token {agent.name}")
+    print(f"agent {agent.name} ({agent.role}, capacity {agent.capacity}) saved; next, give "
+          f"{agent.name} a console password: inquiry-router agents passwd {agent.name}")
     return 0
+
+
+def _merged(args: argparse.Namespace, old: Agent | None) -> Agent:
+    """The agent as stored after `add`: what was given, else what was there, else defaults."""
+    base = old or Agent(0, args.name, display_name=args.name, source="cli")
+    languages = ([x.strip() for x in args.languages.split(",") if x.strip()]
+                 if args.languages is not None else list(base.languages))
+    return Agent(0, args.name, display_name=_given(args.display_name, base.display_name),
+                 email=_given(args.email, base.email),
+                 role=Role(_given(args.role, str(base.role))),
+                 capacity=base.capacity if args.capacity is None else args.capacity,
+                 source=base.source, languages=languages)
+
+
+def _config_agent(args: argparse.Namespace) -> Agent:
+    from router.agents.policy import config_agents
+
+    return next(a for a in config_agents(args.loaded) if a.name == args.name)
+
+
+def _given(value: str | None, current: str) -> str:
+    return current if value is None else value
 
 
 async def _list(args: argparse.Namespace, store: Store) -> int:
@@ -128,10 +160,23 @@ async def _token(args: argparse.Namespace, store: Store) -> int:
 
 
 # --- console (issue 7) ----------------------------------------------------------------
+def _has_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+class NoTerminal(RouterError):
+    """`passwd` was asked to prompt, but there is no terminal to prompt on."""
+
+
 def _read_password(args: argparse.Namespace) -> str | None:
     """From stdin (one line) or asked twice without echo; None when the two differ."""
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
+    if not _has_terminal():
+        raise NoTerminal(
+            f"no terminal to ask for the password on; pass it on stdin instead: "
+            f"printf '%s\\n' 'a long passphrase' | inquiry-router agents passwd {args.name} "
+            f"--password-stdin")
     first = getpass.getpass(f"New console password for {args.name}: ")
     return first if getpass.getpass("Again: ") == first else None
 
@@ -150,6 +195,11 @@ async def _passwd(args: argparse.Namespace, store: Store) -> int:
         except WeakPassword as exc:
             print(f"error: {exc}")
             return 1
+    if args.name in args.config_agents and not await store.read(
+            lambda tx: tx.get_agent(args.name)):
+        # defined in config.yaml, not stored yet (the service stores them when it starts)
+        agent = _config_agent(args)
+        await store.write(lambda tx: tx.upsert_agent(agent, utcnow()))
     if not await store.write(lambda tx: tx.set_agent_password(args.name, stored)):
         print(f"error: no agent named {args.name}; add it first: inquiry-router agents add NAME")
         return 1

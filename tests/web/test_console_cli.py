@@ -22,6 +22,7 @@ def test_agents_passwd_sets_checks_and_clears(tmp_path, capsys, monkeypatch) -> 
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough passphrase\n"))
     assert main(["agents", "-c", cfg, "passwd", "ann", "--password-stdin"]) == 0
     monkeypatch.setattr("getpass.getpass", lambda prompt="": "typed " + prompt[:3])
+    monkeypatch.setattr("router.commands.agents._has_terminal", lambda: True)
     assert main(["agents", "-c", cfg, "passwd", "ann"]) == 1  # the two prompts differ
     assert "differ" in capsys.readouterr().out
 
