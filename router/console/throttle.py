@@ -29,10 +29,13 @@ ACCOUNT_AT_ADDRESS, ACCOUNT, ADDRESS = 10, 30, 100
 
 
 def keys_for(account: str | None, address: str) -> list[tuple[str, int]]:
-    """(key, failures per window) for an attempt; `account` is None for token sign-ins."""
+    """(key, failures per window) for an attempt; `account` is None for token sign-ins,
+    which count as guesses of one pseudo-account per address (10, like a password)."""
     found = [(f"addr:{address}", ADDRESS)]
     if account is not None:
         found += [(f"acct:{account}", ACCOUNT), (f"acct:{account}@{address}", ACCOUNT_AT_ADDRESS)]
+    else:
+        found.append((f"token@{address}", ACCOUNT_AT_ADDRESS))
     return found
 
 
