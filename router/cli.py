@@ -11,8 +11,26 @@ import sys
 import router.commands
 from router.errors import RouterError
 
+# Commands whose module is not named after them (the rest: module = command name).
+MODULE_OF = {"try": "try_", "parse-email": "parse_email", "export-contact": "privacy",
+             "erase-contact": "privacy"}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def _module_for(argv: list[str]) -> str | None:
+    """The one module the command line needs, or None (help, or an unknown command).
+
+    Importing every command pulls in the whole service (aiohttp, the store, channels):
+    `check` on a hostile file must stay small and fast, so only its own module loads.
+    """
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is None or first.startswith("_"):
+        return None
+    name = MODULE_OF.get(first, first)
+    known = {m.name for m in pkgutil.iter_modules(router.commands.__path__)}
+    return name if name in known else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inquiry-router",
         description="Omnichannel inquiry router and chatbot.",
@@ -20,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for info in sorted(pkgutil.iter_modules(router.commands.__path__), key=lambda m: m.name):
+        if only is not None and info.name != only:
+            continue
         module = importlib.import_module(f"router.commands.{info.name}")
         register = getattr(module, "register", None)
         if register is not None:
@@ -31,7 +51,8 @@ UNEXPECTED = "error: unexpected"
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_module_for(argv)).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
