@@ -51,6 +51,16 @@ async def disable(tx: Tx, name: str, by: str, now: datetime) -> bool:
     return True
 
 
+async def save(tx: Tx, agent: Agent, now: datetime) -> None:
+    """Store `agent` (agents add); ConflictError if that demotes the last active admin."""
+    old = await tx.get_agent(agent.name)
+    if old is not None and old.role == Role.ADMIN and not old.disabled \
+            and agent.role != Role.ADMIN and await _active_admins(tx) == [agent.name]:
+        raise ConflictError(f"'{agent.name}' is the last active admin and cannot become "
+                            f"{agent.role}; make or enable another admin first")
+    await tx.upsert_agent(agent, now)
+
+
 async def enable(tx: Tx, name: str, by: str, now: datetime) -> bool:
     """Enable `name` again (it signs in offline); False if it was not disabled."""
     target = await _existing(tx, name)

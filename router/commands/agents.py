@@ -88,7 +88,9 @@ async def _add(args: argparse.Namespace, store: Store) -> int:
     if old is None and args.name in args.config_agents:
         old = _config_agent(args)  # not stored yet: start from what config.yaml says
     agent = _merged(args, old)
-    await store.write(lambda tx: tx.upsert_agent(agent, utcnow()))
+    from router.agents import roster
+
+    await store.write(lambda tx: roster.save(tx, agent, utcnow()))
     print(f"agent {agent.name} ({agent.role}, capacity {agent.capacity}) saved; next, give "
           f"{agent.name} a console password: inquiry-router agents passwd {agent.name}")
     return 0

@@ -131,6 +131,11 @@ def test_cli_disable_refuses_the_last_admin_and_enable_restores(url, tmp_path, c
     assert main(["agents", "-c", cfg, "enable", "ann"]) == 0
     assert "ann enabled" in capsys.readouterr().out
     assert main(["agents", "-c", cfg, "enable", "nobody"]) == 1
+    capsys.readouterr()
+    # nor can `agents add` demote the last active admin
+    assert main(["agents", "-c", cfg, "add", "boss", "--role", "agent"]) == 1
+    said = capsys.readouterr()
+    assert "last active admin" in said.out + said.err
 
     async def disabled() -> bool:
         store = open_store(url)
