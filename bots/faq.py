@@ -97,12 +97,14 @@ def problem_word(text: str) -> str:
     for word in fold(text).split():
         if word in PROBLEM_WORDS:
             return word
-        if len(word) >= 5 and any(word.startswith(p) for p in _PROBLEM_PREFIXES):
+        if len(word) >= 5 and _PROBLEM_PREFIX.match(word):
             return word
     return ""
 
 
-_PROBLEM_PREFIXES: Final = tuple(p for p in PROBLEM_WORDS if len(p) >= 5)
+# one compiled alternation instead of a startswith per prefix per word
+_PROBLEM_PREFIX: Final = re.compile("|".join(
+    re.escape(p) for p in sorted((p for p in PROBLEM_WORDS if len(p) >= 5), key=len, reverse=True)))
 
 
 def word_similarity(a: str, b: str) -> float:
@@ -278,7 +280,8 @@ class FaqIndex:
         if not self._variants:
             return []
         best: dict[str, Candidate] = {}
-        for query, factor in self.queries(text, language):
+        queries = self.queries(text, language)
+        for query, factor in queries:
             for v, score in self._scores(query).items():  # variant order: ties keep the first
                 variant = self._variants[v]
                 score *= factor
@@ -289,8 +292,9 @@ class FaqIndex:
         ranked = sorted((c for c in best.values() if c.score > 0),
                         key=lambda c: (-c.score, c.entry_id))[:limit]
         if self._not_about and ranked:
-            terms = {t for query, _ in self.queries(text, language) for t in query}
-            ranked = [self._with_not_about(c, terms) for c in ranked]
+            # only the best candidate can be answered alone: only it needs the check
+            terms = {t for query, _ in queries for t in query}
+            ranked[0] = self._with_not_about(ranked[0], terms)
         return ranked
 
     def _with_not_about(self, candidate: Candidate, terms: set[str]) -> Candidate:

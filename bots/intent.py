@@ -391,8 +391,11 @@ class HandoffIntent:
                     if (words[k] in SOMEONE or self._is_target(words[k])) and (
                             k + 1 == len(words) or words[k + 1] in HERE):
                         return f"is someone there: {' '.join(words[i:k + 2])}"
+        # most sentences have no negation and no past marker: skip those checks then
+        negatable = any(w in NEGATIONS or w in NEGATION_AFTER or w == "en" for w in words)
+        past = any(w in PAST_MARKERS for w in words)
         for i in range(len(words)):
-            if self._negated(words, i) or self._past(words, i):
+            if (negatable and self._negated(words, i)) or (past and self._past(words, i)):
                 continue
             cue = self._verb_cue(words, i, targets)
             if cue:
