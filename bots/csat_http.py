@@ -22,7 +22,8 @@ from bots.state import stamp
 from router.errors import ConfigError, Problem
 from router.local_secret import load_secret
 from router.model import Event
-from router.store.base import Store, Tx, utcnow
+from router.store.base import Store, Tx
+from router.timestamps import utcnow
 
 log = logging.getLogger(__name__)
 

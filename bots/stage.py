@@ -245,10 +245,7 @@ class Bots:
         wait = (self.queue_waits or {}).get(queue)
         values = {"wait": format_wait(wait, turn.language) if wait is not None else ""}
         if self._closed(turn) and self.settings.away.enabled:
-            assert self.hours is not None
-            nxt = self.hours.next_opening(turn.ctx.now)
-            values["next_opening"] = (format_opening(nxt, turn.language, self._customer_tz(turn))
-                                      if nxt else "")
+            values["next_opening"] = self._next_opening(turn)[1]
             turn.meta[keys.AWAY_SENT] = stamp(turn.ctx.now)
             closed_id = "handoff_closed" if wait is not None else "handoff_closed_plain"
             reply = self.replies.render(closed_id, turn.language, turn.ctx, values)
@@ -282,9 +279,7 @@ class Bots:
         if not self.settings.away.enabled or not self._closed(turn) or self._away_sent(turn):
             return False
         now = turn.ctx.now
-        assert self.hours is not None
-        nxt = self.hours.next_opening(now)
-        when = format_opening(nxt, turn.language, self._customer_tz(turn)) if nxt else ""
+        nxt, when = self._next_opening(turn)
         turn.reply(self.replies.render(self.settings.away.reply, turn.language, turn.ctx,
                                        {"next_opening": when}), "away")
         turn.meta[keys.AWAY_SENT] = stamp(now)
@@ -295,6 +290,12 @@ class Bots:
             turn.add("handoff", {"queue": self.settings.handoff.queue or None,
                                  "reason": "away"}, "away")
         return True
+
+    def _next_opening(self, turn: Turn) -> tuple[Any, str]:
+        """The next opening and how the customer reads it (their language and time zone)."""
+        assert self.hours is not None
+        nxt = self.hours.next_opening(turn.ctx.now)
+        return nxt, format_opening(nxt, turn.language, self._customer_tz(turn)) if nxt else ""
 
     def _customer_tz(self, turn: Turn) -> ZoneInfo:
         name = turn.ctx.contact.fields.get("timezone") if turn.ctx.contact.fields else None

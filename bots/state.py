@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from router.store.base import parse_ts, ts
+from router.model import WANTS_HUMAN_KEY
+from router.timestamps import parse_ts, ts
 
 FAILURES = "bots.failures"
 AWAY_SENT = "bots.away_sent"
@@ -21,7 +22,7 @@ LAST_REPLY = "bots.last_reply"
 REPLY_TIMES = "bots.reply_times"
 SUGGESTED = "bots.suggested"
 HANDOFF = "bots.handoff"
-WANTS_HUMAN = "bots.wants_human"  # when the customer last asked for a person (agents see it)
+WANTS_HUMAN = WANTS_HUMAN_KEY  # when the customer last asked for a person (agents see it)
 LOOP = "bots.loop"
 CSAT = "bots.csat"
 

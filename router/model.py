@@ -230,6 +230,11 @@ class ReplyContent:
     covers: tuple[str, ...] = ()
 
 
+# Conversation metadata key: when the customer last asked for a person (the bots write it,
+# the API and console show it to the agent).
+WANTS_HUMAN_KEY = "bots.wants_human"
+
+
 @dataclass(frozen=True, slots=True)
 class DecisionContext:
     """Everything a decision stage may look at; it must not do I/O."""

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from router.hours import Schedule
 from router.model import DecisionContext, QuickReply, ReplyContent
+from router.timefmt import format_opening
 from rules import escape, templates
 
 BUILTIN_FALLBACKS: Mapping[str, tuple[str, ...]] = {
@@ -55,7 +56,9 @@ class _Hours(Mapping[str, Any]):
             opening = self._schedule.next_opening(self._now)
             self._values = {
                 "open": self._schedule.is_open(self._now),
-                "next_opening": templates.format_opening(opening, self._language),
+                # written as the bots write it: one format in one conversation
+                "next_opening": (format_opening(opening, self._language, opening.tzinfo or UTC)
+                                 if opening else ""),
                 "next_opening_iso": opening.isoformat() if opening else "",
                 "timezone": str(self._schedule.tz),
             }

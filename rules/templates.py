@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.exceptions import TemplateError
 from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import SandboxedEnvironment
-
-from router import timefmt
 
 ANY = None  # below this point any attribute is allowed (free-form fields)
 VARIABLES: dict[str, Any] = {
@@ -37,14 +34,6 @@ VARIABLES: dict[str, Any] = {
 }
 
 ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-
-def format_opening(moment: datetime | None, language: str) -> str:
-    """'måndag 28 december kl. 08:00': the schedule's local time, written as the bots write
-    it (router/timefmt.py), so one conversation never shows two date formats."""
-    if moment is None:
-        return ""
-    return timefmt.format_opening(moment, language, moment.tzinfo or UTC)
-
 
 class TemplateProblem(ValueError):
     """A template that does not compile or names an unknown variable."""

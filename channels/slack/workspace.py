@@ -42,7 +42,8 @@ from channels.slack.render import render_root
 from router.errors import ChannelError
 from router.model import Agent, Contact, Conversation, Direction, Event, Status
 from router.notify import Notifier
-from router.store.base import Store, Tx, parse_ts, ts, utcnow
+from router.store.base import Store, Tx
+from router.timestamps import parse_ts, ts, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -37,8 +37,9 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRet
 
 from channels.telegram.settings import DownloadSettings
 from router.model import InboundMessage
-from router.store.base import Store, Tx, parse_ts, ts, utcnow
+from router.store.base import Store, Tx
 from router.tasks import cancel_and_wait
+from router.timestamps import parse_ts, ts, utcnow
 
 log = logging.getLogger(__name__)
 

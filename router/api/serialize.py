@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from router.model import Agent, Contact, Conversation, Event, Identity, Message
+from router.model import WANTS_HUMAN_KEY, Agent, Contact, Conversation, Event, Identity, Message
 from router.store.base import ts
 
 
@@ -24,9 +24,9 @@ def conversation(c: Conversation) -> dict[str, Any]:
         "queued_at": iso(c.queued_at), "assigned_at": iso(c.assigned_at),
         "first_response_at": iso(c.first_response_at), "resolved_at": iso(c.resolved_at),
         "last_customer_at": iso(c.last_customer_at), "snoozed_until": iso(c.snoozed_until),
-        # when the customer last asked for a person (the bots' mark, bots/state.py): the
-        # console highlights it, so the agent who has the conversation sees the request
-        "wants_human_at": c.metadata.get("bots.wants_human") or None,
+        # when the customer last asked for a person: the console highlights it, so the
+        # agent who has the conversation sees the request
+        "wants_human_at": c.metadata.get(WANTS_HUMAN_KEY) or None,
         "sla": {
             "first_response_due": iso(c.first_response_due),
             "resolution_due": iso(c.resolution_due),

@@ -54,11 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.set_defaults(func=run)
 
 
-def _load(path: str) -> Any:
+def _load(config: Any) -> Any:
     """The composed decide (rules + bots) from the router's wiring, or rules alone."""
-    from router.config import load_config
-
-    config = load_config(path)
     try:
         from router.wiring import build_decide
     except ImportError:
@@ -148,19 +145,20 @@ def _lines(path: str) -> Iterator[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from router.config import load_config
+
     try:
-        decide = _load(args.config)
+        config = load_config(args.config)
+        decide = _load(config)
     except ConfigError as exc:
         print_problems(exc)
         return 1
     ruleset = getattr(decide, "ruleset", None)
     if args.conversation:
         from router.commands.try_conversation import run_conversation
-        from router.config import load_config
 
         return run_conversation(decide, args.conversation, as_json=args.json,
-                                default_queue=load_config(args.config).settings.service
-                                .default_queue)
+                                default_queue=config.settings.service.default_queue)
     if args.batch:
         for text in _lines(args.batch):
             result = explain(decide, _context(text, args, ruleset))
