@@ -86,7 +86,7 @@ vaara vaarin virhe virheellinen kahdesti rikki rikkinainen vaurioitunut puuttuu 
 hylattiin huijaus varastettu kaapannut veloitettu veloititte veloitettiin
 feil feilaktig dobbelt odelagt skadet knust mangler avvist avvistes avslatt svindel stjalet
 hacket belastet trukket upptaget opptatt varattu busy
-неправильн невірн помилк двічі пошкоджен розбит бракує відхилен шахра вкрали списали зайнято
+неправильн невірн помилк двічі пошкоджен розбит бракує відхилен відхиля шахра вкрали списали зайнято
 продовжил
 """
 PROBLEM_WORDS: Final = frozenset(fold(w) for w in _PROBLEM_TEXT.split())
