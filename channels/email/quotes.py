@@ -172,15 +172,18 @@ def _is_separator(lines: list[str], i: int) -> bool:
     return nxt is not None and _header_kind(lines[nxt]) is not None
 
 
-def _is_decoration(lines: list[str], i: int) -> bool:
+def _quote_run(lines: list[str], i: int) -> int:
+    """End (exclusive) of the run of ">" lines starting at line i."""
+    end = i
+    while end < len(lines) and lines[end].lstrip().startswith(">"):
+        end += 1
+    return end
+
+
+def _is_decoration(run: list[str]) -> bool:
     """A ">" run that is no quote: ">>>" arrows or prompts with no quote header above them."""
-    run = []
-    for line in lines[i:]:
-        if not line.lstrip().startswith(">"):
-            break
-        run.append(line.strip())
-    marks = len(run[0]) - len(run[0].lstrip(">"))
-    return marks >= 2 or any("<<<" in line for line in run)
+    first = run[0].strip()
+    return len(first) - len(first.lstrip(">")) >= 2 or any("<<<" in line for line in run)
 
 
 def _history_start(lines: list[str]) -> tuple[int, list[int]]:
@@ -208,14 +211,13 @@ def _history_start(lines: list[str]) -> tuple[int, list[int]]:
             seen_header = True
             i += span
             continue
-        quoted = line.lstrip().startswith(">")
-        if quoted and not seen_header and _is_decoration(lines, i):
-            while i < len(lines) and lines[i].lstrip().startswith(">"):
-                kept.append(i)
-                i += 1
+        if line.lstrip().startswith(">"):
+            end = _quote_run(lines, i)
+            if not seen_header and _is_decoration(lines[i:end]):
+                kept.extend(range(i, end))
+            i = end
             continue
-        if not quoted:
-            kept.append(i)
+        kept.append(i)
         i += 1
     return len(lines), kept
 

@@ -7,7 +7,9 @@ new part" of that mail. Compared after collapsing whitespace (line wrapping diff
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -18,6 +20,7 @@ from mailparser_reply import EmailReplyParser
 
 from channels.email.parse import parse_email
 from channels.email.quotes import split_reply
+from router.cli import main
 
 SAMPLES = sorted((Path(__file__).parent / "samples").glob("*.eml"))
 
@@ -218,3 +221,27 @@ def test_arrows_inside_a_sentence_are_not_a_quote() -> None:
     assert split_reply(text).visible == text
     # ... but under a quote header they are nested quoting
     assert split_reply("Yes\n\nOn 3 Mar 2026, S <s@example.com> wrote:\n>>> old").visible == "Yes"
+
+
+@pytest.mark.parametrize("name", ["android_stock_wrote_dashes", "polymail_en_mailto_split", "gmail_vi"])
+def test_parse_email_json_shows_the_corpus_visible_text(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same visible text through `inquiry-router parse-email --json` (its `visible_text` key)."""
+    case = next(c for c in CORPUS if c.name == name)
+    eml = tmp_path / f"{name}.eml"
+    eml.write_bytes(case.raw())
+    assert main(["parse-email", str(eml), "--json"]) == 0
+    assert _norm(json.loads(capsys.readouterr().out)["visible_text"]) == _norm(case.expected)
+
+
+def test_large_bodies_split_in_linear_time() -> None:
+    """200k chars (parse.py's cap) of quotes, or of near-attributions, in well under a second each."""
+    bodies = [
+        "\n".join("> " + "a" * 70 for _ in range(2800)),
+        "\n".join("On 10:15 the order 12:30 from x@y.z to <a@b.c> wrote " * 5 for _ in range(750)),
+    ]
+    for body in bodies:
+        started = time.perf_counter()
+        split_reply(body)
+        assert time.perf_counter() - started < 2.0
