@@ -109,7 +109,9 @@ class InboundMessage:
     kind: InboundKind = InboundKind.MESSAGE
     is_automatic: bool = False  # auto-replies, bounces, bots: never answered
     reply_to: str = ""  # external id of the message this one answers, if known
-    thread_aliases: tuple[str, ...] = ()  # further keys that identify the same thread
+    # further keys that identify the same thread; see PINNED_KEY_PREFIX for keys that
+    # only find a conversation and are never added to the one the message lands in
+    thread_aliases: tuple[str, ...] = ()
     edits: str = ""  # for kind=EDIT: external id of the edited message
     callback_data: str = ""  # for kind=CALLBACK: the button's payload
     metadata: Mapping[str, Any] = field(default_factory=dict)
@@ -119,6 +121,13 @@ class InboundMessage:
     message_external_id: str = ""
     # for kind=EDIT: run the rules again on the edited text (Telegram rerun_rules_on_edit)
     rerun_rules: bool = False
+
+
+# Thread keys a conversation hands out itself, through `SendResult.thread_keys` (an email
+# reply token): an inbound message may look one up, after its other strong keys and before
+# weak ones, but the pipeline never adds it to the conversation the message lands in, so
+# such a key names the conversation that handed it out, whoever quotes it.
+PINNED_KEY_PREFIX = "pin:"
 
 
 @dataclass(frozen=True, slots=True)

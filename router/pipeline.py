@@ -21,6 +21,7 @@ from router.compose import Part
 from router.effects import Applied, apply_actions, send_composed, set_status
 from router.inbound_json import dump_accepted
 from router.model import (
+    PINNED_KEY_PREFIX,
     Accepted,
     AuthorKind,
     Contact,
@@ -251,17 +252,18 @@ class Pipeline:
                 await tx.insert_event(Event(0, "reopened", now, conv.id, "customer", {}))
             else:
                 conv = None
+        own = [k for k in keys if not k.startswith(PINNED_KEY_PREFIX)]  # pinned: never added
         if conv is not None:
             # Found by its only key, a strong one: that key's row for this conversation
             # exists (the lookup takes the newest conversation of the key), nothing to add.
             if len(keys) > 1 or keys[0].startswith(WEAK_KEY_PREFIX):
-                await tx.add_thread_keys(msg.channel, keys, conv.id)
+                await tx.add_thread_keys(msg.channel, own, conv.id)
             return conv, False
         conv = Conversation(0, contact.id, msg.channel, msg.thread_key, status=Status.BOT,
                             language=contact.language, created_at=now, updated_at=now,
                             recipient=msg.sender.external_id)
         conv.id = await tx.create_conversation(conv)
-        await tx.add_thread_keys(msg.channel, keys, conv.id)
+        await tx.add_thread_keys(msg.channel, own, conv.id)
         await tx.insert_event(Event(0, "conversation_opened", now, conv.id, "customer",
                                     {"channel": msg.channel}))
         return conv, True
@@ -270,12 +272,17 @@ class Pipeline:
                            now: datetime) -> Conversation | None:
         """The conversation of the strongest key that has one (keys come strongest first).
 
-        Weak keys (a `subject:...` alias: same subject and sender) only join a
-        conversation that was active within WEAK_KEY_WINDOW, so an old thread with the
-        same subject is never revived by a new, unrelated mail.
+        Strong keys first (the platform's own ids), then pinned keys (PINNED_KEY_PREFIX:
+        tokens a conversation handed out), then weak keys (a `subject:...` alias: same
+        subject and sender), which only join a conversation that was active within
+        WEAK_KEY_WINDOW, so an old thread with the same subject is never revived by a
+        new, unrelated mail.
         """
-        strong = [k for k in keys if not k.startswith(WEAK_KEY_PREFIX)]
+        strong = [k for k in keys if not k.startswith((WEAK_KEY_PREFIX, PINNED_KEY_PREFIX))]
         if strong and (conv := await tx.find_conversation(channel, strong)) is not None:
+            return conv
+        pinned = [k for k in keys if k.startswith(PINNED_KEY_PREFIX)]
+        if pinned and (conv := await tx.find_conversation(channel, pinned)) is not None:
             return conv
         for key in keys:
             if key.startswith(WEAK_KEY_PREFIX):
