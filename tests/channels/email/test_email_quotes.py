@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mailparser_reply import EmailReplyParser
 
 from channels.email.parse import parse_email
@@ -245,3 +247,18 @@ def test_large_bodies_split_in_linear_time() -> None:
         started = time.perf_counter()
         split_reply(body)
         assert time.perf_counter() - started < 2.0
+
+
+_LINE = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["> old", ">>> x", "", "-- ", "On 3 Mar 2026, S <s@x.y> wrote:", "From: S <s@x.y>",
+                     "Sent: Tuesday", "Thanks,", "Anna", "<", "mailto:S <s@x.y>", "> wrote:", "-" * 30]),
+)  # fmt: skip
+
+
+@given(st.lists(_LINE, max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_split_never_raises_and_never_hides_everything(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    split = split_reply(text)
+    assert bool(split.visible) == bool(text.replace(">", "").strip())
