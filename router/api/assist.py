@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from router.agents import actions
 from router.agents.authz import Act, authorize
@@ -22,6 +22,7 @@ from router.agents.errors import NotFoundError
 from router.agents.followups import context_for
 from router.api import serialize as js
 from router.api.hooks import RULES, SIGNAL
+from router.api.models import JsonBody, Query
 from router.api.routing import DESK, Route, path_int
 from router.model import (
     Agent,
@@ -35,18 +36,14 @@ log = logging.getLogger(__name__)
 PLAIN = "loopback"  # render without channel markup: the text goes into a text box
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RepliesQuery(Body):
+class RepliesQuery(Query):
     conversation_id: int | None = Field(
         None, description="render each reply in this conversation's language and context")
     q: str = Field("", max_length=200, description="only ids or texts containing this "
                                                   "(case-insensitive)")
 
 
-class RenderBody(Body):
+class RenderBody(JsonBody):
     reply_id: str = Field(min_length=1, max_length=200)
 
 

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from router.agents import actions
 from router.agents.errors import ActionRejected
 from router.api import assist
 from router.api import serialize as js
+from router.api.models import IsoTime, JsonBody, Query
 from router.api.routing import DESK, Route, path_int
 from router.model import Agent
 from router.store.base import ConversationFilter, Tx, urgency_key
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ListQuery(Body):
+class ListQuery(Query):
     status: str = Field("", description="comma-separated: bot, queued, assigned, resolved")
     queue: str = Field("", description="comma-separated queue names")
     assignee: str = Field("", description="an agent name, 'me', or 'none'")
@@ -34,21 +31,21 @@ class ListQuery(Body):
     cursor: str = ""
 
 
-class TextBody(Body):
+class TextBody(JsonBody):
     text: str = Field(min_length=1, max_length=64_000)
 
 
-class TransferBody(Body):
+class TransferBody(JsonBody):
     queue: str = ""
     agent: str = ""
     note: str = Field("", max_length=64_000)
 
 
-class SnoozeBody(Body):
-    until: datetime
+class SnoozeBody(JsonBody):
+    until: IsoTime
 
 
-class UpdateBody(Body):
+class UpdateBody(JsonBody):
     priority: Literal["low", "normal", "high", "urgent"] | None = None
     add_tags: list[str] = []
     remove_tags: list[str] = []

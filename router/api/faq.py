@@ -17,7 +17,7 @@ from aiohttp import web
 from pydantic import Field
 
 from router.agents.errors import ActionRejected, ConflictError, NotFoundError
-from router.api.conversations import Body
+from router.api.models import Query
 from router.api.routing import DESK, Route
 from router.config import Config, load_config
 from router.errors import ConfigError
@@ -27,7 +27,7 @@ from router.model import Agent
 CONFIG_PATH = web.AppKey("faq_config_path", Path)
 
 
-class SuggestionsQuery(Body):
+class SuggestionsQuery(Query):
     since: str = Field("90d", max_length=40, description="evidence since this long ago (90d, "
                        "2w, 12h) or since this day (YYYY-MM-DD), like the CLI's --since")
     min_count: int = Field(1, ge=1, le=100_000, description="only variants seen at least "

@@ -137,7 +137,10 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
                             else {"type": "string"}} for m in route.media}}},
     }
     if route.body is not None:
-        op["requestBody"] = {"required": True, "content": {
+        # a missing body reads as {} (router/api/routing.py): required only when {} is not
+        # a valid body, i.e. when some field must be given
+        required = any(f.is_required() for f in route.body.model_fields.values())
+        op["requestBody"] = {"required": required, "content": {
             "application/json": {"schema": _model_schema(route.body, components)}}}
     codes = ["400", "404", "409"] + (["401", "403"] if route.auth else [])
     for code in sorted(codes):

@@ -11,17 +11,17 @@ from router.agents import auth
 from router.agents.contacts import contact_detail
 from router.agents.errors import ConflictError
 from router.api import serialize as js
-from router.api.conversations import Body
+from router.api.models import JsonBody
 from router.api.routing import DESK, Route, path_int
 from router.model import Agent, Event, Role
 from router.store.base import Tx
 
 
-class PresenceBody(Body):
+class PresenceBody(JsonBody):
     online: bool
 
 
-class AgentBody(Body):
+class AgentBody(JsonBody):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
     display_name: str = ""
     email: str = ""
@@ -30,11 +30,11 @@ class AgentBody(Body):
     capacity: int = Field(5, ge=1, le=1000)
 
 
-class MergeBody(Body):
+class MergeBody(JsonBody):
     into: int = Field(description="the contact that stays; this one is merged into it")
 
 
-class TokenBody(Body):
+class TokenBody(JsonBody):
     label: str = Field("", max_length=200)
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from router.agents.errors import ActionRejected
-from router.api.conversations import Body
+from router.api.models import JsonBody, Query
 from router.api.routing import DESK, Route, path_int
 from router.model import Agent
 from router.privacy.erase import erase_contact
@@ -29,7 +29,7 @@ DATA_DIR = web.AppKey("privacy_data_dir", Path)
 TITLE = web.AppKey("report_title", str)  # service.name, the reports' title
 
 
-class ReportQuery(Body):
+class ReportQuery(Query):
     start: str = Field("", description="first day (YYYY-MM-DD) or ISO time; default: 30 days "
                        "ago (like the CLI's --from)")
     end: str = Field("", description="last day, included (YYYY-MM-DD), or an ISO time "
@@ -41,8 +41,16 @@ class DownloadQuery(ReportQuery):
     format: Literal["csv", "json", "html"] = "html"
 
 
-class EraseBody(Body):
-    confirm: Literal[True] = Field(description="must be true: erasure cannot be undone")
+def _exactly_true(value: Any) -> Any:
+    # Literal[True] alone also takes 1 and 1.0 (they equal True); erasure wants `true`
+    if value is not True:
+        raise ValueError("must be true: erasure cannot be undone")
+    return value
+
+
+class EraseBody(JsonBody):
+    confirm: Annotated[Literal[True], BeforeValidator(_exactly_true)] = Field(
+        description="must be true: erasure cannot be undone")
 
 
 def window(q: ReportQuery, now: datetime) -> tuple[datetime, datetime]:

@@ -89,6 +89,17 @@ def _parse(model: type[BaseModel], data: Any, where: str) -> BaseModel:
     return parsed
 
 
+def _query(request: web.Request) -> dict[str, str]:
+    """The query string as one value per name; a name given twice is refused rather
+    than read as one of its values (`?contact_id=1&contact_id=2` is no single id)."""
+    found: dict[str, str] = {}
+    for name, value in request.query.items():
+        if name in found:
+            raise ActionRejected(f"query.{name}: given more than once")
+        found[name] = value
+    return found
+
+
 def wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         kwargs: dict[str, Any] = {}
@@ -104,7 +115,7 @@ def wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]
                 data = await read_json(request) if request.body_exists else {}
                 kwargs["body"] = _parse(route.body, data, "body")
             if route.query is not None:
-                kwargs["query"] = _parse(route.query, dict(request.query), "query")
+                kwargs["query"] = _parse(route.query, _query(request), "query")
             result = await route.handler(request, **kwargs)
         except ActionRejected as exc:
             return json_error(400, "invalid", str(exc))
