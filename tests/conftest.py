@@ -37,6 +37,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+# --- fuzz case counts (issue 22): one line per fuzz target, visible under -q too -------
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.fuzz_counts import summary
+
+    lines = summary()
+    if lines:
+        terminalreporter.write_sep("-", "fuzz cases")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 # --- config and service -------------------------------------------------------------
 BASE_CONFIG = """\
 service:

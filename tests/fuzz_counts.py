@@ -1,0 +1,31 @@
+"""How many cases each fuzz target ran and how many were answered >= 500 (issue 22).
+
+Every fuzz test counts its cases here as they go (so a failing run is counted too);
+`tests/conftest.py` prints one line per target at the end of the pytest run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Tally:
+    cases: int = 0
+    server_errors: int = 0  # answered >= 500, or a crash where an answer was due
+
+
+TALLIES: dict[str, Tally] = {}
+
+
+def count(target: str, status: int) -> None:
+    """One case of `target`, answered `status` (HTTP, or 500 for a crash)."""
+    tally = TALLIES.setdefault(target, Tally())
+    tally.cases += 1
+    if status >= 500:
+        tally.server_errors += 1
+
+
+def summary() -> list[str]:
+    return [f"{target}: {t.cases} cases, {t.server_errors} answered >= 500"
+            for target, t in sorted(TALLIES.items())]
