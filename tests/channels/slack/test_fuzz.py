@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.channels.fuzz import EXAMPLES, assert_nothing_failed, collect, errors_logged, load
 from tests.channels.slack.conftest import PAYLOADS, post_event
+from tests.fuzz_counts import count
 
 
 async def test_mutated_slack_event_callbacks(slack_service, http, caplog):
@@ -15,6 +16,7 @@ async def test_mutated_slack_event_callbacks(slack_service, http, caplog):
         event["event_id"] = f"EvFUZZ{n:05d}"  # each one new, not a retry
         status, _ = await post_event(http, service, event)
         statuses.append(status)
+        count("slack", status)
     assert len(statuses) >= EXAMPLES // 2 and max(statuses) < 500, sorted(set(statuses))
     await assert_nothing_failed(service)
     assert not errors_logged(caplog.records)
