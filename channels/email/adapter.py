@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,11 @@ from channels.email.parse import CHANNEL, parse_email, to_inbound
 from channels.email.settings import EmailSettings, SmtpOutSettings
 from channels.email.smtp_in import SmtpListener
 from channels.email.state import ImapState, RawStore, ThreadMemory
+from channels.email.threads import ReplyTokens, participant_key, token_key
 from channels.email.tls import client_context
 from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
 from router.errors import ChannelError
+from router.local_secret import lazy_secret
 from router.model import AuthorKind, OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -35,9 +38,14 @@ class EmailAdapter(ChannelAdapter):
 
     name = CHANNEL
 
-    def __init__(self, *, settings: EmailSettings, state_dir: Path, imap_min_backoff: float = 1.0) -> None:
+    def __init__(self, *, settings: EmailSettings, state_dir: Path, imap_min_backoff: float = 1.0,
+                 secret: Callable[[], str] | None = None) -> None:
+        """`secret` signs reply tokens (the service passes `EMAIL_SECRET`, else
+        `<data_dir>/email.secret`; by default `email.secret` in `state_dir`, made on first
+        use; see router.local_secret)."""
         self.settings = settings
         self.state_dir = Path(state_dir)
+        self.tokens = ReplyTokens(secret or lazy_secret(self.state_dir, "email"))
         self.own = settings.all_own_addresses()
         self.raw_store = RawStore(self.state_dir / "raw")
         self.imap_state = ImapState(self.state_dir / "email-state.sqlite3")
@@ -52,7 +60,8 @@ class EmailAdapter(ChannelAdapter):
         self._imap_min_backoff = imap_min_backoff
 
     # -- inbound -------------------------------------------------------------------------
-    async def ingest_raw(self, raw: bytes, headers_only: bool = False, mailbox: str = "") -> IngestResult:
+    async def ingest_raw(self, raw: bytes, headers_only: bool = False, mailbox: str = "",
+                         use_reply_to: bool = True) -> IngestResult:
         """Store the raw bytes, parse, hand to the pipeline; returns after its commit."""
         if self._intake is None:
             raise RuntimeError("EmailAdapter.start() was not called")
@@ -63,6 +72,8 @@ class EmailAdapter(ChannelAdapter):
             max_attachments=self.settings.max_attachments,
             raw_ref=ref,
             headers_only=headers_only,
+            tokens=self.tokens,
+            use_reply_to=use_reply_to,
         )
         message = to_inbound(parsed, raw_ref=ref, mailbox=mailbox)
         result = await self._intake(message)
@@ -78,8 +89,9 @@ class EmailAdapter(ChannelAdapter):
         self._intake = intake
         for box in self.settings.mailboxes:
 
-            async def ingest(raw: bytes, headers_only: bool, _box: str = box.name) -> IngestResult:
-                return await self.ingest_raw(raw, headers_only, mailbox=_box)
+            async def ingest(raw: bytes, headers_only: bool, _box: str = box.name,
+                             _reply_to: bool = box.use_reply_to) -> IngestResult:
+                return await self.ingest_raw(raw, headers_only, mailbox=_box, use_reply_to=_reply_to)
 
             importer = ImapImporter(
                 name=box.name,
@@ -93,8 +105,12 @@ class EmailAdapter(ChannelAdapter):
             self._tasks.append(asyncio.create_task(importer.run(), name=f"imap:{box.name}"))
         if self.settings.smtp_in is not None:
             s = self.settings.smtp_in
+            async def ingest_smtp(raw: bytes, headers_only: bool = False,
+                                  _reply_to: bool = s.use_reply_to) -> IngestResult:
+                return await self.ingest_raw(raw, headers_only, use_reply_to=_reply_to)
+
             self.listener = SmtpListener(
-                host=s.host, port=s.port, addresses=s.addresses, max_bytes=s.max_bytes, ingest=self.ingest_raw
+                host=s.host, port=s.port, addresses=s.addresses, max_bytes=s.max_bytes, ingest=ingest_smtp
             )
             await self.listener.start()
 
@@ -130,14 +146,22 @@ class EmailAdapter(ChannelAdapter):
             remembered = self.memory.get(message.conversation_id)
             if remembered:
                 message = replace(message, metadata={**message.metadata, "in_reply_to_meta": remembered})
-        mail, mid = compose_reply(message, from_address=out.from_address, from_name=out.from_name)
+        conversation = message.conversation_id
+        mark = self.tokens.mark(conversation) if conversation is not None else ""
+        mail, mid = compose_reply(message, from_address=out.from_address, from_name=out.from_name,
+                                  mark=mark)
         try:
             await _deliver(out, mail, recipient)
         except ChannelError:
             if automatic:
                 self.limiter.release(recipient)
             raise
-        return SendResult(external_id=mid, thread_keys=(mid,))
+        if conversation is None:
+            return SendResult(external_id=mid, thread_keys=(mid,))
+        # the tokens this mail hands out find this conversation, and only it (pinned keys):
+        # the signed one from anyone holding it, a plain one from this recipient
+        return SendResult(external_id=mid, thread_keys=(
+            mid, token_key(conversation), participant_key(conversation, recipient)))
 
     def _guard_automatic(self, message: OutboundMessage, recipient: str) -> None:
         """Refuse automatic replies the pipeline should not have asked for (defence in depth)."""

@@ -16,11 +16,18 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-_ROBOT_LOCALPART = re.compile(
-    r"^(?:mailer-daemon|postmaster|no-?reply|do-?not-?reply|donotreply|noreply-.*|bounces?"
-    r"|bounce-.*|mail-daemon|auto-?reply|autoresponder)$",
-    re.IGNORECASE,
-)
+# local parts of machines, compared with separators (- _ . =) and a +tag removed, so
+# no_reply@, noreply+tag@, notifications-noreply@, do.not.reply@ and no-reply2@ all match
+_ROBOT_WORDS = frozenset({
+    "noreply", "donotreply", "dontreply", "donotrespond", "norespond", "noresponse",
+    "mailerdaemon", "maildaemon", "postmaster", "bounce", "bounces", "autoreply",
+    "autoresponder", "autorespond", "autoresponse",
+})  # fmt: skip
+_SEPARATORS = re.compile(r"[-_.=]+")
+_PRECEDENCE = frozenset({"bulk", "list", "junk", "auto_reply", "auto-reply", "autoreply"})
+# X-Auto-Response-Suppress values that say "this mail is itself automatic" (Exchange sets
+# them on its own auto-replies and on mail from systems); DR/RN/NRN only ask for no receipts
+_SUPPRESS = frozenset({"all", "oof", "autoreply"})
 _AUTO_SUBJECT = re.compile(
     r"^\s*(?:automatic reply|auto(?:matic)?[- ]?reply|out of (?:the )?office|autosvar|"
     r"automatiskt svar|frånvaro|automaattinen vastaus|poissa toimistolta|automatisk svar|"
@@ -34,12 +41,26 @@ _AUTO_SUBJECT = re.compile(
 HeaderGetter = Callable[[str], str]
 
 
+def robot_word(address: str) -> str:
+    """The machine word in an address's local part ("noreply"...), "" for a person's."""
+    local = address.split("@", 1)[0].lower().split("+", 1)[0] if address else ""
+    parts = [p for p in _SEPARATORS.split(local) if p]
+    for start in range(len(parts)):
+        joined = ""
+        for part in parts[start : start + 4]:
+            joined += part
+            if joined.rstrip("0123456789") in _ROBOT_WORDS:
+                return joined.rstrip("0123456789")
+    return ""
+
+
 def automatic_reasons(
     header: HeaderGetter,
     *,
     sender: str,
     content_type: str,
     own_addresses: Iterable[str] = (),
+    answer_to: str = "",
 ) -> tuple[str, ...]:
     """Why this mail must not be answered automatically (empty tuple: it may be).
 
@@ -47,31 +68,38 @@ def automatic_reasons(
     :param sender: the From address, lower case
     :param content_type: the top-level content type, lower case
     :param own_addresses: our addresses, lower case
+    :param answer_to: where a reply would go when that is not `sender` (a Reply-To we
+        use): a web form's `From: noreply@site` with `Reply-To: kalle@kund` is answered
     """
     reasons: list[str] = []
     auto = header("Auto-Submitted").strip().lower()
     if auto and not auto.startswith("no"):
         reasons.append(f"auto-submitted:{auto.split(';')[0].strip()}")
-    precedence = header("Precedence").strip().lower()
-    if precedence in ("bulk", "list", "junk", "auto_reply"):
+    precedence = header("Precedence").split(";", 1)[0].strip().strip('"').lower()
+    if precedence in _PRECEDENCE:
         reasons.append(f"precedence:{precedence}")
     if header("List-Id").strip():
         reasons.append("list-id")
+    if header("List-Unsubscribe").strip():
+        reasons.append("list-unsubscribe")
+    if header("Feedback-ID").strip():
+        reasons.append("feedback-id")
     return_path = header("Return-Path").strip()
     if return_path and not return_path.strip("<> \t"):
         reasons.append("empty-return-path")
     for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder"):
         if header(name).strip():
             reasons.append(name.lower())
-    suppress = header("X-Auto-Response-Suppress").lower()
-    if any(word in suppress for word in ("all", "oof", "autoreply")):
+    suppress = {w for w in re.split(r"[\s,;]+", header("X-Auto-Response-Suppress").lower()) if w}
+    if suppress & _SUPPRESS:
         reasons.append("x-auto-response-suppress")
     if header("X-Failed-Recipients").strip() or content_type == "multipart/report":
         reasons.append("delivery-report")
-    local = sender.split("@", 1)[0] if sender else ""
-    if local and _ROBOT_LOCALPART.match(local):
-        reasons.append(f"robot-sender:{local.lower()}")
-    if sender and sender.lower() in {a.lower() for a in own_addresses}:
+    answered = answer_to or sender
+    if robot_word(answered):
+        reasons.append(f"robot-sender:{answered.split('@', 1)[0].lower()}")
+    own = {a.lower() for a in own_addresses}
+    if (sender and sender.lower() in own) or (answer_to and answer_to.lower() in own):
         reasons.append("own-address")
     if _AUTO_SUBJECT.match(header("Subject")):
         reasons.append("auto-subject")

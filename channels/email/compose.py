@@ -20,7 +20,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from channels.email.htmltext import text_to_html
-from channels.email.threads import MAX_REFERENCES, message_ids, normalise_message_id, strip_subject
+from channels.email.threads import MAX_REFERENCES, exact_message_id, message_ids, strip_subject
 from router.model import AuthorKind, OutboundMessage
 
 _REPLY_PREFIX = "Re: "
@@ -37,29 +37,38 @@ def _address(display_name: str, addr: str) -> Address:
     return Address(display_name=display_name, username=local, domain=domain)
 
 
-def reply_subject(original: str, conversation_id: int | None) -> str:
-    """ "Re: <original subject without prefixes> [#42]"; the tag is the fallback token."""
+def reply_subject(original: str, conversation_id: int | None, mark: str = "") -> str:
+    """ "Re: <original subject without prefixes> [#42-<mac>]"; the tag is the fallback token
+    (`mark`: `ReplyTokens.mark(conversation_id)`; the bare id when not given)."""
     base = strip_subject(original)
     subject = f"{_REPLY_PREFIX}{base}" if base else f"{_REPLY_PREFIX}your message"
-    return f"{subject} [#{conversation_id}]" if conversation_id is not None else subject
+    if conversation_id is None:
+        return subject
+    return f"{subject} [#{mark or conversation_id}]"
 
 
-def plus_address(address: str, conversation_id: int | None) -> str:
-    """support@example.com -> support+c42@example.com (the reply token in Reply-To)."""
+def plus_address(address: str, conversation_id: int | None, mark: str = "") -> str:
+    """support@example.com -> support+c42-<mac>@example.com (the reply token in Reply-To)."""
     if conversation_id is None or "@" not in address:
         return address
     local, _, domain = address.partition("@")
-    return f"{local.split('+', 1)[0]}+c{conversation_id}@{domain}"
+    return f"{local.split('+', 1)[0]}+c{mark or conversation_id}@{domain}"
 
 
 def _references(meta: Mapping[str, Any], parent: str) -> list[str]:
+    """The parent's References plus the parent, byte for byte, unique (compared without
+    case, the first spelling kept), capped at MAX_REFERENCES."""
     refs = meta.get("references") or []
     if isinstance(refs, str):
-        refs = message_ids(refs)
-    ids = [normalise_message_id(f"<{r.strip('<>')}>") for r in refs if r]
-    if parent and parent not in ids:
+        refs = message_ids(refs, exact=True)
+    ids = [exact_message_id(f"<{str(r).strip().strip('<>')}>") for r in refs if r]
+    if parent:
         ids.append(parent)
-    ids = [i for i in dict.fromkeys(ids) if i]
+    unique: dict[str, str] = {}
+    for mid in ids:
+        if mid:
+            unique.setdefault(mid.lower(), mid)
+    ids = list(unique.values())
     if len(ids) > MAX_REFERENCES:
         ids = [ids[0], *ids[-(MAX_REFERENCES - 1) :]]
     return ids
@@ -86,15 +95,17 @@ def compose_reply(
     from_name: str,
     now: datetime | None = None,
     extra_references: Sequence[str] = (),
+    mark: str = "",
 ) -> tuple[EmailMessage, str]:
     """Build the reply and return it with its Message-ID (normalised, no brackets).
 
     `message.metadata` may carry "subject", "in_reply_to", "references" directly, or the
     answered message's inbound metadata as "in_reply_to_meta" ({subject, message_id,
-    references}).
+    references}). Message-IDs are written exactly as the customer's mail had them.
+    `mark` is the conversation's reply token (`ReplyTokens.mark`).
     """
     parent_meta, explicit = split_metadata(message.metadata or {})
-    parent = normalise_message_id(
+    parent = exact_message_id(
         str(explicit.get("in_reply_to") or parent_meta.get("message_id") or message.reply_to or "")
     )
     references = _references(
@@ -102,7 +113,7 @@ def compose_reply(
     )
     references.extend(r for r in extra_references if r not in references)
     subject = str(explicit.get("subject") or "") or reply_subject(
-        str(parent_meta.get("subject") or ""), message.conversation_id
+        str(parent_meta.get("subject") or ""), message.conversation_id, mark
     )
     domain = from_address.partition("@")[2] or "localhost"
     mid = outbound_message_id(message.idempotency_key or f"outbox-{message.outbox_id}", domain)
@@ -113,7 +124,7 @@ def compose_reply(
     )
     mail["From"] = _address(name, from_address)
     mail["To"] = _recipient(message.recipient)
-    mail["Reply-To"] = _address(from_name, plus_address(from_address, message.conversation_id))
+    mail["Reply-To"] = _address(from_name, plus_address(from_address, message.conversation_id, mark))
     mail["Subject"] = subject
     mail["Date"] = format_datetime(now or datetime.now(UTC))
     mail["Message-ID"] = f"<{mid}>"

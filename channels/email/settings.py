@@ -42,6 +42,9 @@ class ImapSettings(_Strict):
 class MailboxSettings(_Strict):
     name: str
     imap: ImapSettings
+    # answer the Reply-To address when a mail has one (a web form's From: forms@site with
+    # Reply-To: the customer); off: always the From address
+    use_reply_to: bool = True
 
 
 class SmtpInSettings(_Strict):
@@ -51,6 +54,7 @@ class SmtpInSettings(_Strict):
     port: int = 2525
     addresses: list[str]
     max_bytes: int = Field(default=30 * 1024 * 1024, gt=0)
+    use_reply_to: bool = True  # as for a mailbox
 
     @field_validator("addresses")
     @classmethod

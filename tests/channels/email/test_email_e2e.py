@@ -102,11 +102,13 @@ async def test_five_message_thread_stays_one_conversation(
     (bot,) = await smtp_sink.wait_for(1)
     bot_mail = _parsed(bot)
     (conv_id,) = db.execute("SELECT id FROM conversations WHERE channel = 'email'").fetchone()
+    mark = adapter.tokens.mark(conv_id)  # "<id>-<mac>": the reply token, signed
+    assert mark.startswith(f"{conv_id}-")
     assert bot_mail["In-Reply-To"] == "<m1@kund.example>"
     assert bot_mail["References"].strip() == "<m1@kund.example>"
-    assert bot_mail["Subject"] == f"Re: Faktura saknas [#{conv_id}]"
+    assert bot_mail["Subject"] == f"Re: Faktura saknas [#{mark}]"
     assert bot_mail["Auto-Submitted"] == "auto-replied"
-    assert bot_mail["Reply-To"].addresses[0].addr_spec == f"support+c{conv_id}@example.com"
+    assert bot_mail["Reply-To"].addresses[0].addr_spec == f"support+c{mark}@example.com"
     assert bot_mail["From"].addresses[0].display_name == "Kundtjänst"
     assert bot.rcpt_tos == ["asa@kund.example"]
     assert "echo: Hej, var är fakturan?" in bot_mail.get_body(("plain",)).get_content()
@@ -131,7 +133,7 @@ async def test_five_message_thread_stays_one_conversation(
     assert agent_mail["From"].addresses[0].display_name == "Олена Петренко"
     assert agent_mail["Auto-Submitted"] is None
     assert agent_mail["In-Reply-To"] == "<m1@kund.example>"
-    assert agent_mail["Subject"] == f"Re: Faktura saknas [#{conv_id}]"
+    assert agent_mail["Subject"] == f"Re: Faktura saknas [#{mark}]"
 
     # 4. the customer answers the agent from Outlook (quote below, SV: prefix)
     agent_id = agent_mail["Message-ID"]
@@ -154,7 +156,7 @@ async def test_five_message_thread_stays_one_conversation(
             "m5@kund.example",
             "Re: Faktura saknas",
             "Och en sak till: momsen saknas.\n\nSkickat från min iPhone",
-            to=f"support+c{conv_id}@example.com",
+            to=f"support+c{mark}@example.com",
         )
     )
     await smtp_sink.wait_for(4)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from channels.email.parse import decode_text, parse_email, to_inbound
-from channels.email.threads import normalise_subject, reply_tokens
+from channels.email.threads import ReplyTokens, normalise_subject, reply_tokens
 
 AUTO = Path(__file__).parent / "auto"
 OWN = ["support@example.com"]
@@ -217,7 +217,8 @@ def test_thread_keys_from_references_token_and_subject() -> None:
     assert keys.thread_key == "c42.0@mail.example.net"
     assert keys.aliases[0] == "ir.0123456789abcdef0123456789abcdef@example.com"
     assert "human.4@mail.gmail.com" in keys.aliases
-    assert "token:c42" in keys.aliases
+    # a plain token (no mac) counts only from a participant: bound to the sender
+    assert "pin:token:c42|anna.andersson@gmail.com" in keys.aliases
     assert keys.aliases[-1] == "subject:invoice missing|anna.andersson@gmail.com"
 
 
@@ -237,7 +238,7 @@ def test_forward_from_new_sender_starts_a_new_conversation() -> None:
     parsed = parse_email(m.as_bytes(), own_addresses=OWN)
     assert parsed.threading.forwarded
     assert parsed.threading.thread_key == "q1@example.org"
-    assert not any(a.startswith("token:") or "c42" in a for a in parsed.threading.aliases)
+    assert not any(a.startswith("pin:") or "c42" in a for a in parsed.threading.aliases)
 
 
 @pytest.mark.parametrize(
@@ -258,9 +259,18 @@ def test_subject_normalisation(subject: str) -> None:
 
 
 def test_reply_tokens_only_on_our_addresses() -> None:
-    assert reply_tokens("x", ["support+c42@example.com"], OWN) == ["token:c42"]
-    assert reply_tokens("x", ["someone+c42@other.example"], OWN) == []
-    assert reply_tokens("Re: x [#7]", [], OWN) == ["token:c7"]
+    tokens = ReplyTokens("s" * 32)
+    mark = tokens.mark(42)
+    assert reply_tokens("x", [f"support+c{mark}@example.com"], OWN, tokens=tokens) == ["pin:token:c42"]
+    assert reply_tokens("x", [f"someone+c{mark}@other.example"], OWN, tokens=tokens) == []
+    assert reply_tokens(f"Re: x [#{mark}]", [], OWN, tokens=tokens) == ["pin:token:c42"]
+    # plain, guessed or foreign tokens count only for a participant (bound to the sender)
+    assert reply_tokens("Re: x [#7]", [], OWN, sender="a@b.c", tokens=tokens) == ["pin:token:c7|a@b.c"]
+    guessed = "Re: x [#42-aaaaaaaaaa]"
+    assert reply_tokens(guessed, [], OWN, sender="m@x.y", tokens=tokens) == ["pin:token:c42|m@x.y"]
+    other = ReplyTokens("another installation's secret").mark(42)
+    assert reply_tokens(f"[#{other}]", [], OWN, sender="m@x.y", tokens=tokens) == ["pin:token:c42|m@x.y"]
+    assert reply_tokens(f"[#{mark}]", [], OWN, sender="m@x.y", tokens=None) == ["pin:token:c42|m@x.y"]
 
 
 def test_inbound_metadata_feeds_the_reply() -> None:

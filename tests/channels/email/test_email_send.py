@@ -9,8 +9,9 @@ import pytest
 
 from channels.email.adapter import EmailAdapter
 from channels.email.compose import compose_reply, reply_subject
-from channels.email.parse import parse_email
+from channels.email.parse import parse_email, to_inbound
 from channels.email.settings import EmailSettings
+from channels.email.threads import ReplyTokens
 from router.errors import ChannelError
 from router.model import AuthorKind, OutboundMessage
 
@@ -98,16 +99,39 @@ def test_reply_subject(original: str, expected: str) -> None:
 
 
 def test_customer_reply_to_our_reply_finds_the_conversation() -> None:
-    mail, mid = compose_reply(_out(), from_address="support@example.com", from_name="S")
+    tokens = ReplyTokens("x" * 32)
+    mail, mid = compose_reply(_out(), from_address="support@example.com", from_name="S",
+                              mark=tokens.mark(42))
+    reply_to = mail["Reply-To"].addresses[0].addr_spec
+    assert reply_to == f"support+c{tokens.mark(42)}@example.com"
+    assert mail["Subject"] == f"Re: Fråga om fakturan [#{tokens.mark(42)}]"
     reply = (
-        "From: Åsa <asa.oberg@example.net>\r\nTo: support+c42@example.com\r\n"
+        f"From: Åsa <asa.oberg@example.net>\r\nTo: {reply_to}\r\n"
         f"Subject: Re: {mail['Subject']}\r\nMessage-ID: <cust.3@mail.example.net>\r\n"
         f"In-Reply-To: <{mid}>\r\nReferences: {mail['References']} <{mid}>\r\n\r\nTack!\r\n"
     ).encode()
-    keys = parse_email(reply, own_addresses=["support@example.com"]).threading
+    keys = parse_email(reply, own_addresses=["support@example.com"], tokens=tokens).threading
     assert keys.thread_key == "cust.1@mail.example.net"
     assert keys.aliases[0] == mid
-    assert "token:c42" in keys.aliases
+    assert "pin:token:c42" in keys.aliases  # the signed token: valid from anyone holding it
+
+
+def test_message_ids_are_written_byte_for_byte() -> None:
+    """The local part of a Message-ID is case sensitive: In-Reply-To and References carry
+    the customer's ids exactly (Gmail's are mixed case), never lower-cased."""
+    raw = (b"From: Anna <anna@example.org>\r\nTo: support@example.com\r\nSubject: Hej\r\n"
+           b"Message-ID: <CAJx9Q+AbC-dEf=@Mail.Gmail.COM>\r\n"
+           b"References: <Root.ID@Example.ORG> <ir.abc@example.com>\r\n\r\nHej!\r\n")
+    inbound = to_inbound(parse_email(raw))
+    assert inbound.external_id == "cajx9q+abc-def=@mail.gmail.com"  # the dedupe key
+    assert inbound.metadata["message_id"] == "CAJx9Q+AbC-dEf=@Mail.Gmail.COM"
+    out = OutboundMessage(outbox_id=1, idempotency_key="k", channel="email", thread_key="t",
+                          recipient="anna@example.org", text="Svar", author_kind=AuthorKind.BOT,
+                          conversation_id=7, metadata=dict(inbound.metadata))
+    mail, _ = compose_reply(out, from_address="support@example.com", from_name="S")
+    assert mail["In-Reply-To"] == "<CAJx9Q+AbC-dEf=@Mail.Gmail.COM>"
+    assert mail["References"] == ("<Root.ID@Example.ORG> <ir.abc@example.com> "
+                                  "<CAJx9Q+AbC-dEf=@Mail.Gmail.COM>")
 
 
 def _adapter(tmp_path: Path, sink: SmtpSink, **extra: object) -> EmailAdapter:
@@ -135,7 +159,14 @@ async def test_send_reaches_the_sink(tmp_path: Path, smtp_sink: SmtpSink) -> Non
     assert envelope.mail_from == "support@example.com"
     received = message_from_bytes(envelope.original_content, policy=policy.default)
     assert received["Message-ID"] == f"<{result.external_id}>"
-    assert result.thread_keys == (result.external_id,)
+    # our Message-ID, and the tokens this mail hands out (pinned to conversation 42): the
+    # signed one, and the plain one in this recipient's hands
+    assert result.thread_keys == (result.external_id, "pin:token:c42",
+                                  "pin:token:c42|asa.oberg@example.net")
+    mark = adapter.tokens.mark(42)
+    assert (tmp_path / "email.secret").stat().st_mode & 0o777 == 0o600
+    assert received["Subject"].endswith(f"[#{mark}]") and len(mark) == len("42-") + 10
+    assert received["Reply-To"].addresses[0].addr_spec == f"support+c{mark}@example.com"
 
 
 async def test_temporary_smtp_error_is_retryable(tmp_path: Path, smtp_sink: SmtpSink) -> None:
