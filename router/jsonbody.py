@@ -2,13 +2,15 @@
 
 Bounds at the edge (issue 22): nesting deeper than orjson's 1,024 levels, integers
 outside the signed 64-bit range the store keeps, NaN/Infinity, and strings with lone
-surrogates (which no UTF-8 column can hold) are refused with `PayloadRejected` (400)
-before anything is acknowledged or stored, instead of failing later as a 500 or, worse,
-after the platform was told the message was accepted.
+surrogates (which no UTF-8 column can hold) or a NUL character (which a PostgreSQL text
+column refuses) are refused with `PayloadRejected` (400) before anything is acknowledged
+or stored, instead of failing later as a 500 or, worse, after the platform was told the
+message was accepted.
 
 orjson does the work; the json module only reads bodies with a run of 19 or more digits
 (orjson would turn an integer beyond 64 bits into a float and so hide it) and, for
-`surrogates="replace"`, text with escaped lone surrogates.
+`surrogates="replace"`, text with escaped lone surrogates; bodies with an escaped NUL
+(`\u0000`) have their strings checked once more.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from router.errors import PayloadRejected
 MAX_DEPTH = 1024  # orjson's own limit
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what SQLite and PostgreSQL BIGINT hold
 _LONG_NUMBER = re.compile(rb"\d{19}")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_NUL = b"\\u0000"  # JSON must escape a NUL in a string; a raw one is malformed
+_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")  # lone surrogates; NUL (PostgreSQL text)
 
 Surrogates = Literal["reject", "replace"]
 
@@ -32,8 +35,8 @@ Surrogates = Literal["reject", "replace"]
 def loads(raw: bytes | str, *, surrogates: Surrogates = "reject") -> Any:
     """`raw` decoded, within the bounds above; PayloadRejected (400) otherwise.
 
-    `surrogates="replace"` turns lone surrogates into U+FFFD instead of refusing them
-    (for platforms, such as Telegram, that resend whatever is refused)."""
+    `surrogates="replace"` turns lone surrogates and NULs into U+FFFD instead of refusing
+    them (for platforms, such as Telegram, that resend whatever is refused)."""
     body = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
     if _LONG_NUMBER.search(body) is None:
         try:
@@ -45,7 +48,7 @@ def loads(raw: bytes | str, *, surrogates: Surrogates = "reject") -> Any:
             if surrogates != "replace" or "surrogate" not in message:
                 raise PayloadRejected(f"malformed JSON: {message}") from None
         else:
-            if _small(value):  # the usual case: nothing beyond orjson's own checks
+            if _small(value) and _NUL not in body:  # the usual case: orjson's checks do
                 return value
     return _checked(_json_loads(body), surrogates)
 
@@ -89,12 +92,11 @@ def _checked(value: Any, surrogates: Surrogates) -> Any:
         if depth > MAX_DEPTH:
             raise PayloadRejected(f"JSON nested deeper than {MAX_DEPTH} levels")
         if isinstance(item, dict):
-            for key in list(item):
-                child = item[key]
-                if isinstance(key, str) and _LONE_SURROGATE.search(key):
-                    del item[key]
-                    key = _text(key, surrogates)
-                    item[key] = child
+            if any(_UNSTORABLE.search(key) for key in item):  # keys are str in JSON
+                fixed = {_text(key, surrogates): child for key, child in item.items()}
+                item.clear()
+                item.update(fixed)  # in the order they came
+            for key, child in item.items():
                 if isinstance(child, str):
                     item[key] = _text(child, surrogates)
                 else:
@@ -117,11 +119,14 @@ def _bounded(item: Any) -> Any:
 
 
 def _text(text: str, surrogates: Surrogates) -> str:
-    if _LONE_SURROGATE.search(text) is None:
+    found = _UNSTORABLE.search(text)
+    if found is None:
         return text
     if surrogates == "reject":
+        if found.group() == "\x00":
+            raise PayloadRejected("text with a NUL character (cannot be stored)")
         raise PayloadRejected("text with a lone surrogate (not valid Unicode)")
-    return _LONE_SURROGATE.sub("\ufffd", text)
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def check_int(value: int, where: str) -> int:

@@ -1,5 +1,6 @@
 """The webhook's JSON decoding (router/jsonbody.py: orjson, json.loads where they would
-differ) gives exactly what json.loads gives, with lone surrogates replaced by U+FFFD, or
+differ) gives exactly what json.loads gives, with lone surrogates and NULs (which
+PostgreSQL text refuses) replaced by U+FFFD, or
 refuses the body (PayloadRejected) when it could never be processed: nesting beyond 1,024
 levels, integers beyond 64 bits, NaN and infinities, invalid JSON (issue 22)."""
 
@@ -19,13 +20,14 @@ from tests.channels.telegram.conftest import PAYLOADS
 
 
 def replaced(value: Any) -> Any:
-    """`value` with lone surrogates replaced, as the webhook reads them."""
+    """`value` with lone surrogates and NULs replaced, as the webhook reads them."""
     if isinstance(value, dict):
         return {replaced(k): replaced(v) for k, v in value.items()}
     if isinstance(value, list):
         return [replaced(v) for v in value]
     if isinstance(value, str):
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return (value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+                .replace("\x00", "\ufffd"))
     return value
 
 
@@ -63,6 +65,12 @@ def test_what_could_never_be_processed_is_refused(body):
 def test_lone_surrogates_are_replaced():
     assert loads(b'{"t": "a\\ud800b\\udfff", "\\udc00": 1}') == {"t": "a\ufffdb\ufffd", "\ufffd": 1}
     assert loads(b'"\\ud83d\\ude00"') == "\U0001f600"  # a pair is a character
+
+
+def test_nul_characters_are_replaced():
+    # valid JSON, but a PostgreSQL text column refuses it: acknowledged, it failed for good
+    assert loads(b'{"text": "a\\u0000b", "\\u0000": "\\u0000"}') == {
+        "text": "a\ufffdb", "\ufffd": "\ufffd"}
 
 
 @pytest.mark.parametrize("body", [
