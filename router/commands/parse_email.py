@@ -138,11 +138,6 @@ def _print_text(info: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
-    except OSError as exc:
-        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return 1
     own = [a.lower() for a in args.own]
     secret = os.environ.get("EMAIL_SECRET", "") or None
     if args.config:
@@ -157,6 +152,11 @@ def run(args: argparse.Namespace) -> int:
             own.extend(email.all_own_addresses())
         if secret is None and (config.data_path() / "email.secret").exists():
             secret = peek_secret(config.data_path(), "email")()
+    try:
+        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
     parsed = parse_email(raw, own_addresses=own, tokens=ReplyTokens(secret),
                          use_reply_to=not args.ignore_reply_to)
     languages = tuple(code.strip() for code in args.languages.split(",") if code.strip())
