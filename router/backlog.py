@@ -33,6 +33,7 @@ from router.errors import StoreError
 from router.inbound_json import load_accepted
 from router.model import Accepted, InboundMessage, UnparsedInbound
 from router.pipeline import Pipeline
+from router.stages import StageClock
 from router.store.base import Store, Tx
 from router.tasks import cancel_and_wait
 
@@ -49,7 +50,8 @@ Key = tuple[str, str]
 class Backlog:
     def __init__(self, store: Store, pipeline: Pipeline, *, after: AfterProcessing | None = None,
                  parse: ParseAccepted | None = None, max_pending: int = 20_000,
-                 in_flight: int = 128, rescan: float = 30.0, orphan_age: float = 30.0) -> None:
+                 in_flight: int = 128, rescan: float = 30.0, orphan_age: float = 30.0,
+                 stages: StageClock | None = None) -> None:
         """Every `rescan` seconds of idleness, pending rows older than `orphan_age`
         seconds that are not queued here are taken up (another instance's that died,
         failed ones an admin retried, ones a store error left behind)."""
@@ -61,6 +63,7 @@ class Backlog:
         self.in_flight = in_flight
         self.rescan = rescan
         self.orphan_age = orphan_age
+        self.stages = stages or StageClock()
         self._queue: deque[Accepted] = deque()
         self._queued: set[Key] = set()
         self._work = asyncio.Event()
@@ -202,6 +205,8 @@ class Backlog:
             turn.set_result(None)
         if message is None:
             return
+        key = (message.channel, message.external_id)
+        self.stages.queued(key)
         try:
             result = await self.pipeline.process(message)
         except StoreError as exc:
@@ -219,6 +224,7 @@ class Backlog:
         if result.duplicate:
             return  # processed before (another instance, or a run that crashed after it)
         self.processed += 1
+        self.stages.processed(key, result.conversation_id)
         if self.after is not None:
             try:
                 await self.after(message, result)

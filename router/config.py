@@ -89,7 +89,7 @@ class OutboxSettings(Strict):
     base_delay: Duration = timedelta(seconds=1)
     max_delay: Duration = timedelta(minutes=10)
     lease: Duration = timedelta(seconds=60)
-    concurrency: int = Field(16, ge=1)
+    concurrency: int = Field(64, ge=1)
 
 
 class MetricsSettings(Strict):

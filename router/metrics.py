@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from router.http_errors import json_error
+from router.stages import BUCKETS as STAGE_BUCKETS
 from router.store.base import Store, Tx, utcnow
 
 
@@ -37,6 +38,10 @@ class Metrics:
             "inquiry_router_pipeline_seconds", "Time from intake to durable commit",
             ["channel"], registry=r,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+        self.stage_seconds = Histogram(
+            "inquiry_router_stage_seconds",
+            "Where a message waits on its way to our reply, per hand-over (router/stages.py)",
+            ["stage"], registry=r, buckets=STAGE_BUCKETS)
         self.reloads = Counter("inquiry_router_rule_reloads_total", "Rule reloads by result",
                                ["result"], registry=r)
         self.queue_depth = Gauge("inquiry_router_queue_depth", "Conversations waiting per queue",

@@ -5,6 +5,12 @@ crash between send and settle leaves a leased row that becomes due again when it
 expires; it is then resent with the same idempotency key, so a platform or endpoint that
 honours the key sees it once. Platforms without idempotency (Telegram, Slack) can see
 such a message twice after a crash at exactly that instant: at-least-once, documented.
+
+A send slot is free again as soon as the platform answered: the "sent" marks of replies
+delivered meanwhile are written together in one unit of work. A lease is a unit of work
+that waits for the writer's next commit, so each round leases as many rows as slots are
+free: with slots held until their own mark committed, and 16 of them, replies queued for
+seconds at a few hundred messages a second (issue 28; `outbox.concurrency` is 64 now).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import TypeVar
 from router.channel import ChannelAdapter, SendResult
 from router.errors import ChannelError
 from router.model import OutboxRow, OutboxStatus
+from router.stages import StageClock
 from router.store.base import Store, Tx, utcnow
 
 log = logging.getLogger(__name__)
@@ -32,12 +39,24 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | No
     return (rng or random).uniform(ceiling / 2, ceiling)
 
 
+def _sent_marks(batch: list[tuple[OutboxRow, SendResult]],
+                now: datetime) -> Callable[[Tx], Awaitable[None]]:
+    """One unit of work marking every row of `batch` sent (and keeping its thread keys)."""
+    async def unit(tx: Tx) -> None:
+        for row, result in batch:
+            await tx.outbox_sent(row.id, result.external_id, now)
+            if result.thread_keys and row.conversation_id is not None:
+                await tx.add_thread_keys(row.channel, result.thread_keys, row.conversation_id)
+    return unit
+
+
 class Dispatcher:
     def __init__(self, store: Store, channels: Mapping[str, ChannelAdapter], *,
                  max_attempts: int = 8, base_delay: float = 1.0, max_delay: float = 600.0,
-                 lease: float = 60.0, concurrency: int = 16,
+                 lease: float = 60.0, concurrency: int = 64,
                  clock: Callable[[], datetime] = utcnow,
-                 on_settled: Callable[[OutboxRow, str], None] | None = None) -> None:
+                 on_settled: Callable[[OutboxRow, str], None] | None = None,
+                 stages: StageClock | None = None) -> None:
         self.store = store
         self.channels = channels
         self.max_attempts = max_attempts
@@ -47,11 +66,13 @@ class Dispatcher:
         self.concurrency = concurrency
         self.clock = clock
         self.on_settled = on_settled
+        self.stages = stages or StageClock()
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(concurrency)
+        self._sent: list[tuple[OutboxRow, SendResult]] = []  # delivered, mark not written
+        self._marker: asyncio.Task[None] | None = None
 
     def wake(self, *_: object) -> None:
         self._wake.set()
@@ -72,6 +93,8 @@ class Dispatcher:
             if pending:
                 log.warning("%d sends still in flight at shutdown; they resume after restart",
                             len(pending))
+        if self._marker is not None:
+            await self._marker
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -109,6 +132,7 @@ class Dispatcher:
         until = now + timedelta(seconds=self.lease)
         rows = await self._write(lambda tx: tx.outbox_lease(now, until, free))
         for row in rows:
+            self.stages.claimed(row.id, row.conversation_id)
             task = asyncio.create_task(self._send(row))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
@@ -130,21 +154,32 @@ class Dispatcher:
             log.exception("channel %s raised while sending outbox row %s", row.channel, row.id)
             await self._settle_failure(row, ChannelError(f"{exc.__class__.__name__}: {exc}"))
             return
-        await self._settle_sent(row, result)
+        self.stages.sent(row.id)
+        self._sent.append((row, result))
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._mark_sent(), name="outbox-sent-marks")
 
-    async def _settle_sent(self, row: OutboxRow, result: SendResult) -> None:
-        now = self.clock()
+    async def _mark_sent(self) -> None:
+        """Write the "sent" marks of every reply delivered so far, in one unit per round.
 
-        async def unit(tx):  # type: ignore[no-untyped-def]
-            await tx.outbox_sent(row.id, result.external_id, now)
-            if result.thread_keys and row.conversation_id is not None:
-                await tx.add_thread_keys(row.channel, result.thread_keys, row.conversation_id)
-
-        await self._write(unit)
-        log.info("sent outbox row %s on %s", row.id, row.channel,
-                 extra={"outbox_id": row.id, "channel": row.channel, "attempt": row.attempts})
-        if self.on_settled:
-            self.on_settled(row, "sent")
+        Until its mark commits a row stays leased: a crash in between resends it after the
+        lease, with the same idempotency key (at-least-once, as before)."""
+        while self._sent:
+            batch, self._sent = self._sent, []
+            unit = _sent_marks(batch, self.clock())
+            try:
+                await self._write(unit)
+            except Exception:
+                log.exception("could not mark %d delivered outbox row(s) sent; they are resent "
+                              "after their lease", len(batch))
+                continue
+            for row, _ in batch:
+                self.stages.marked(row.id)
+                log.info("sent outbox row %s on %s", row.id, row.channel,
+                         extra={"outbox_id": row.id, "channel": row.channel,
+                                "attempt": row.attempts})
+                if self.on_settled:
+                    self.on_settled(row, "sent")
 
     async def _settle_failure(self, row: OutboxRow, exc: ChannelError) -> None:
         reason = exc.reason[:500]

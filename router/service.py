@@ -33,6 +33,7 @@ from router.model import Accepted, InboundMessage, OutboxRow, UnparsedInbound
 from router.outbox import Dispatcher
 from router.pipeline import Decide, Pipeline, queue_everything
 from router.reloader import Reloader
+from router.stages import StageClock
 from router.store import Store, open_store
 from router.webhook_channel import WebhookChannel
 from router.wiring import build_decide
@@ -89,6 +90,7 @@ class Service:
         self.extra_status: dict[str, Callable[[], Any]] = {}
         self.agents: AgentsRuntime | None = None
         self.metrics = Metrics()
+        self.stages = StageClock(self.metrics.stage_seconds)
         self.reloader: Reloader[Any] | None = None
         self._reload_enabled = reload
         self._reload_stop = asyncio.Event()
@@ -115,6 +117,7 @@ class Service:
         result = await self.pipeline.ingest(message)
         self._count(message, result, started)
         if not result.duplicate:
+            self.stages.processed_inline(result.conversation_id, started)
             await self._after_processing(message, result)
         return result
 
@@ -125,6 +128,8 @@ class Service:
         started = time.perf_counter()
         result = await self.backlog.accept(message)
         self._count(message, result, started)
+        if not result.duplicate:
+            self.stages.stored((message.channel, message.external_id), started)
         return result
 
     def intake_for(self, adapter: ChannelAdapter) -> Intake:
@@ -185,7 +190,7 @@ class Service:
             self.store, self.channels, max_attempts=s.outbox.max_attempts,
             base_delay=s.outbox.base_delay.total_seconds(),
             max_delay=s.outbox.max_delay.total_seconds(), lease=s.outbox.lease.total_seconds(),
-            concurrency=s.outbox.concurrency, on_settled=self._on_settled)
+            concurrency=s.outbox.concurrency, on_settled=self._on_settled, stages=self.stages)
         # --- agents (issue 6): desk hooked into the pipeline, API under /api/v1 ---
         self.agents = AgentsRuntime(self.config, self.store, decider=self.decider)
         dispatcher, agents = self.dispatcher, self.agents
@@ -199,7 +204,8 @@ class Service:
                                  reopen_window=s.service.reopen_window,
                                  on_commit=committed, on_conversation=agents.desk.on_conversation)
         self.backlog = Backlog(self.store, self.pipeline, after=self._after_processing,
-                               parse=self._parse_accepted, max_pending=s.service.max_backlog)
+                               parse=self._parse_accepted, max_pending=s.service.max_backlog,
+                               stages=self.stages)
         self.extra_status["backlog"] = self.backlog.status
         self.app = create_app(max_body_bytes=s.http.max_body_bytes, state=self.state,
                               body_timeout=s.http.body_timeout)

@@ -77,14 +77,19 @@ class _Job:
 
 class SqliteStore(Store):
     def __init__(self, path: str | Path, *, max_batch: int = 512,
-                 background_share: int = 2, commit_interval: float = 0.004) -> None:
+                 background_share: int = BACKGROUND_BATCH,
+                 commit_interval: float = 0.004) -> None:
         """`background_share`: background units (processing of accepted messages, outbox
         bookkeeping, timers) committed after each foreground batch while foreground units
         (someone waits: a webhook's acknowledgement, an agent) keep coming and the loop
         has room. When the loop is saturated, background work steps aside (one unit every
         `YIELD_BATCHES` batches): platforms time out on acknowledgements, while the
         backlog is bounded (`service.max_backlog`) and worked off at full speed once the
-        burst passes. Background units commit separately from the foreground batch, so
+        burst passes. The share is a full batch: every message needs two or three
+        background units (its processing, the reply's lease and its "sent" mark), and
+        at 2 per batch they topped out near 400 units a second, so past ~170 new
+        conversations a second every reply queued for seconds while the CPU idled
+        (issue 28). Background units commit separately from the foreground batch, so
         an acknowledgement never waits for the processing committed with it.
         `commit_interval`: under foreground load, commits come at most this often, so
         each carries more units (the answer waits at most this much longer)."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from router.stages import STAGES
 from tests.conftest import echo_decide
 
 
@@ -52,3 +56,27 @@ async def test_metrics_can_require_a_token(make_config, start_service):
             f"http://127.0.0.1:{service.port}/metrics") as resp:
         assert resp.status == 401
     assert await scrape(service.port, "metrics-secret-1")
+
+
+async def test_each_stage_of_a_reply_is_timed(make_config, start_service, recorder):
+    """Issue 28: where a message waits, per hand-over, from webhook to the reply's mark."""
+    service = await start_service(make_config(f"""
+channels:
+  loopback: {{deliver_url: "{recorder.url}"}}
+"""), echo_decide)
+    settled = asyncio.Event()
+    service.dispatcher.on_settled = lambda row, outcome: settled.set()
+    async with aiohttp.ClientSession() as http, http.post(
+            f"http://127.0.0.1:{service.port}/webhooks/loopback",
+            json={"id": "1", "thread": "t", "from": "u", "text": "hi"}) as resp:
+        assert resp.status == 200
+    await asyncio.wait_for(settled.wait(), 10)  # after the "sent" mark committed
+    after = await scrape(service.port)
+    counts = {stage: after.get(("inquiry_router_stage_seconds_count", (("stage", stage),)))
+              for stage in STAGES}
+    assert counts == dict.fromkeys(STAGES, 1.0)
+    # the customer's wait covers every stage before the send
+    total = after[("inquiry_router_stage_seconds_sum", (("stage", "reply"),))]
+    parts = sum(after[("inquiry_router_stage_seconds_sum", (("stage", s),))]
+                for s in ("stored", "queued", "processed", "claimed", "sent"))
+    assert total == pytest.approx(parts, abs=0.002)

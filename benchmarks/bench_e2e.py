@@ -1,0 +1,231 @@
+"""End to end: what a customer waits for, from our webhook receiving their message to our
+reply's request reaching the platform, at fixed offered rates (issue 28).
+
+Two processes: the service (`inquiry-router serve` on SQLite with the shipped rules and
+bots, the loopback channel POSTing replies to `deliver_url`) and this one, which offers
+messages open-loop at a fixed rate (a message is sent on schedule whether or not earlier
+ones were answered, as customers do) and runs the endpoint the replies are POSTed to.
+Both clocks are this process's `perf_counter`, so a latency is one subtraction.
+
+Rows per offered rate: `new` (every message opens a conversation: "När har ni öppet?",
+which the FAQ answers) and `continuing` (a second message on each conversation the `new` row opened,
+at the same rate).
+`answered` counts messages whose reply arrived within `GRACE` seconds after the offer
+ended; `cpu_ms_per_msg` is the service's CPU time (user + system, from /proc) per
+offered message. `capacity` is the highest offered rate whose p99 stayed under 200 ms
+with every message answered. `stages_p50_ms` / `stages_p99_ms` say where the wait was: the
+service's own per-stage histograms (`inquiry_router_stage_seconds` on /metrics, see
+router/stages.py), read before and after each row; a figure is its bucket's upper bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from benchmarks._common import Serve, percentile, rnd, rules_available, write_config
+
+RATES = (100, 200, 400, 700, 1000, 1400)
+QUICK_RATES = (50,)
+SECONDS = 4.0
+GRACE = 10.0  # seconds after the last offer for late replies
+CAPACITY_P99_MS = 200.0
+TEXT_NEW = "När har ni öppet?"
+#: follow-ups on an open conversation that the FAQ answers, cycled
+TEXTS_CONTINUING = ("Hur mycket kostar frakten?", "Vilka betalsätt tar ni?",
+                    "Var hittar jag min faktura?", "Hur byter jag adress?")
+_RUN = itertools.count()
+
+
+@dataclass
+class Round:
+    """One offered rate: when each thread's message went out and when its reply came."""
+
+    sent: dict[str, float] = field(default_factory=dict)
+    replied: dict[str, float] = field(default_factory=dict)
+    errors: int = 0
+    offered: bool = False  # every message of the round has gone out
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def reply(self, thread: str) -> None:
+        if thread in self.sent and thread not in self.replied:
+            self.replied[thread] = time.perf_counter()
+            self.check()
+
+    def check(self) -> None:
+        if self.offered and len(self.replied) == len(self.sent):
+            self.done.set()
+
+
+class Receiver:
+    """The platform's side of delivery: the endpoint the loopback channel POSTs to."""
+
+    def __init__(self) -> None:
+        self.round: Round | None = None
+        self._ids = itertools.count(1)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = orjson.loads(await request.read())
+        if self.round is not None:
+            self.round.reply(str(body.get("thread", "")))
+        return web.json_response({"id": next(self._ids)})
+
+    async def start(self) -> tuple[web.AppRunner, str]:
+        app = web.Application()
+        app.router.add_post("/deliver", self.handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return runner, f"http://127.0.0.1:{port}/deliver"
+
+
+async def stage_buckets(http: aiohttp.ClientSession, base: str) -> dict[str, dict[float, float]]:
+    """Cumulative bucket counts of `inquiry_router_stage_seconds` per stage, from /metrics."""
+    async with http.get(f"{base}/metrics") as resp:
+        text = await resp.text()
+    out: dict[str, dict[float, float]] = {}
+    for line in text.splitlines():
+        if not line.startswith("inquiry_router_stage_seconds_bucket{"):
+            continue
+        labels, _, value = line.partition("} ")
+        fields = dict(part.split("=", 1) for part in labels.split("{", 1)[1].split(","))
+        stage, le = fields["stage"].strip('"'), fields["le"].strip('"')
+        out.setdefault(stage, {})[float(le)] = float(value)
+    return out
+
+
+def stage_quantiles(before: dict[str, dict[float, float]], after: dict[str, dict[float, float]],
+                    q: float) -> dict[str, float]:
+    """Per stage, the upper bound (ms) of the bucket holding quantile `q` of this row."""
+    out = {}
+    for stage, buckets in after.items():
+        counts = {le: n - before.get(stage, {}).get(le, 0.0) for le, n in buckets.items()}
+        total = counts.get(float("inf"), 0.0)
+        if not total:
+            continue
+        bound = next(le for le in sorted(counts) if counts[le] >= q * total)
+        out[stage] = rnd(bound * 1000, 1) if bound != float("inf") else float("inf")
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc/<pid>/stat (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def offer(http: aiohttp.ClientSession, url: str, state: Round, threads: list[str],
+                texts: list[str], rate: float) -> None:
+    """Send message i at start + i/rate, each on its own task (open loop)."""
+    started = time.perf_counter()
+    run = next(_RUN)
+    tasks = []
+
+    async def post(i: int, thread: str, text: str) -> None:
+        state.sent[thread] = time.perf_counter()
+        body = orjson.dumps({"id": f"e2e{os.getpid()}-{run}-{i}", "thread": thread,
+                             "from": f"user-{thread}", "text": text})
+        try:
+            async with http.post(url, data=body,
+                                 headers={"Content-Type": "application/json"}) as resp:
+                await resp.read()
+                if resp.status >= 300:
+                    state.errors += 1
+        except aiohttp.ClientError:
+            state.errors += 1
+
+    for i, (thread, text) in enumerate(zip(threads, texts, strict=True)):
+        delay = started + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(post(i, thread, text)))
+    await asyncio.gather(*tasks)
+
+
+async def measure(http: aiohttp.ClientSession, url: str, receiver: Receiver, pid: int,
+                  threads: list[str], texts: list[str], rate: float) -> dict[str, Any]:
+    base = url.split("/webhooks/", 1)[0]
+    stages_before = await stage_buckets(http, base)
+    state = Round()
+    receiver.round = state
+    cpu_before = cpu_seconds(pid)
+    await offer(http, url, state, threads, texts, rate)
+    state.offered = True
+    state.check()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(state.done.wait(), GRACE)
+    cpu = cpu_seconds(pid) - cpu_before
+    receiver.round = None
+    stages_after = await stage_buckets(http, base)
+    waits = sorted((state.replied[t] - state.sent[t]) * 1000 for t in state.replied)
+    return {"offered": len(threads), "answered": len(waits), "errors": state.errors,
+            "p50_ms": rnd(percentile(waits, 50)), "p95_ms": rnd(percentile(waits, 95)),
+            "p99_ms": rnd(percentile(waits, 99)),
+            "cpu_ms_per_msg": rnd(cpu * 1000 / max(1, len(threads)), 3),
+            "stages_p50_ms": stage_quantiles(stages_before, stages_after, 0.5),
+            "stages_p99_ms": stage_quantiles(stages_before, stages_after, 0.99)}
+
+
+async def main(quick: bool) -> list[dict[str, Any]]:
+    rates = QUICK_RATES if quick else RATES
+    seconds = 0.5 if quick else SECONDS
+    receiver = Receiver()
+    runner, deliver_url = await receiver.start()
+    rows: list[dict[str, Any]] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
+            directory = Path(tmp)
+            config = write_config(directory, db=directory / "router.db", shipped=rules_available(),
+                                  channels={"loopback": {"deliver_url": deliver_url}})
+            serve = Serve(config, directory / "serve.log")
+            await serve.start()
+            url = f"http://127.0.0.1:{serve.port}/webhooks/loopback"
+            connector = aiohttp.TCPConnector(limit=0)
+            try:
+                async with aiohttp.ClientSession(connector=connector) as http:
+                    # warm-up: the first messages pay for imports and caches
+                    await measure(http, url, receiver, serve.pid,
+                                  [f"warm-{i}" for i in range(200)], [TEXT_NEW] * 200, 100)
+                    for rate in rates:
+                        count = int(rate * seconds)
+                        new = [f"new-{rate}-{i}" for i in range(count)]
+                        row = await measure(http, url, receiver, serve.pid, new,
+                                            [TEXT_NEW] * count, rate)
+                        rows.append({"bench": "e2e", "channel": "loopback",
+                                     "conversations": "new", "rate": rate, **row})
+                        # a second message on each conversation that round opened
+                        texts = [TEXTS_CONTINUING[i % len(TEXTS_CONTINUING)]
+                                 for i in range(count)]
+                        row = await measure(http, url, receiver, serve.pid, new, texts, rate)
+                        rows.append({"bench": "e2e", "channel": "loopback",
+                                     "conversations": "continuing", "rate": rate, **row})
+            finally:
+                await serve.stop()
+    finally:
+        await runner.cleanup()
+    for kind in ("new", "continuing"):
+        ok = [r["rate"] for r in rows if r["conversations"] == kind
+              and r["answered"] == r["offered"] and not r["errors"]
+              and r["p99_ms"] < CAPACITY_P99_MS]
+        rows.append({"bench": "e2e_capacity", "channel": "loopback", "conversations": kind,
+                     "capacity_msgs_per_s": max(ok, default=0),
+                     "p99_goal_ms": CAPACITY_P99_MS, "decide": "rules" if rules_available()
+                     else "none"})
+    return rows
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    return asyncio.run(main(quick))
