@@ -109,9 +109,8 @@ class ParsedEmail:
 
     @property
     def contact_name(self) -> str:
-        if self.use_reply_to and self.reply_to:
-            return self.reply_to_name or self.sender_name
-        return self.sender_name
+        """The display name of `contact` (a form's From name is not the person's)."""
+        return self.reply_to_name if self.use_reply_to and self.reply_to else self.sender_name
 
     @property
     def key(self) -> str:

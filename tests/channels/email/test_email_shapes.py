@@ -44,6 +44,8 @@ def test_reply_to_is_where_replies_go(tmp_path: Path, capsys: pytest.CaptureFixt
     sender = to_inbound(parsed).sender
     assert (sender.external_id, sender.email, sender.display_name) == (
         "kalle@kund.example", "kalle@kund.example", "Kalle Kund")
+    nameless = parse_email(shapes.REPLY_TO.replace(b"Kalle Kund <Kalle@Kund.example>", b"kalle@kund.example"))
+    assert to_inbound(nameless).sender.display_name == ""  # not the form's "Webbformulär"
     assert sender.username == "noreply@site.example"  # the contact records both addresses
     info = _cli(tmp_path, shapes.REPLY_TO, capsys)
     assert (info["from"], info["reply_to"], info["replies_go_to"]) == (
@@ -201,8 +203,10 @@ async def test_broken_mime_and_8bit_headers_through_the_channel(
         "deep.1500@kund.example": ("diver@kund.example", "Djupt nere."),
         "latin1.1@kund.example": ("ake@kund.example", "Hej!"),
         "utf8.1@kund.example": ("olena@kund.example", "Привіт!"),
+        "word.1@kund.example": ("ake@kund.example", "Hej!"),
     }
-    for raw in (shapes.BOUNDARY_MISMATCH, shapes.deep(), shapes.LATIN1_HEADERS, shapes.UTF8_HEADERS):
+    for raw in (shapes.BOUNDARY_MISMATCH, shapes.deep(), shapes.LATIN1_HEADERS, shapes.UTF8_HEADERS,
+                shapes.CP1252_WORD):
         await _send(port, raw)
     rows = db.execute(
         "SELECT i.external_id, c.recipient, m.text FROM inbox i JOIN messages m ON m.id = i.message_id "
@@ -210,8 +214,9 @@ async def test_broken_mime_and_8bit_headers_through_the_channel(
     assert {r[0]: (r[1], r[2]) for r in rows} == expected
     names = {r[0] for r in db.execute("SELECT display_name FROM contacts")}
     assert names == {"Anna Andersson", "Deep Diver", "Åke Ström", "Олена Петренко"}
-    replies = await smtp_sink.wait_for(4)
-    by_recipient = {e.rcpt_tos[0]: _mail(e) for e in replies}
-    assert set(by_recipient) == {v[0] for v in expected.values()}
-    assert by_recipient["diver@kund.example"]["In-Reply-To"] == "<Deep.1500@Kund.Example>"
-    assert by_recipient["ake@kund.example"]["Subject"].startswith("Re: Hälsning från Åke [#")
+    replies = {_mail(e)["In-Reply-To"]: (e.rcpt_tos, _mail(e)) for e in await smtp_sink.wait_for(5)}
+    assert replies["<Deep.1500@Kund.Example>"][0] == ["diver@kund.example"]
+    assert replies["<mismatch.1@kund.example>"][0] == ["anna@kund.example"]
+    assert replies["<latin1.1@kund.example>"][1]["Subject"].startswith("Re: Hälsning från Åke [#")
+    assert replies["<word.1@kund.example>"][1]["Subject"].startswith("Re: Pris € 100 [#")
+    assert replies["<utf8.1@kund.example>"][1]["Subject"].startswith("Re: Питання щодо рахунку [#")
