@@ -62,6 +62,16 @@ def test_encoded_words_in_headers() -> None:
     assert parsed.subject == "Välkommen"
 
 
+def test_encoded_words_split_characters_and_commas() -> None:
+    """Adjacent words join without their whitespace, a character split over two words
+    survives, and a comma inside an encoded display name does not split the address."""
+    raw = (b'From: "=?utf-8?q?Str=C3=B6m=2C_=C3?= =?utf-8?q?=85ke?=" <ake@example.se>, x@y.z\r\n'
+           b"Subject: =?utf-8?b?SGVq?=\r\n =?utf-8?b?IGTDpHI=?= och =?koi8-u?b?78zFzsE=?=\r\n\r\nhi\r\n")
+    parsed = parse_email(raw)
+    assert (parsed.sender_name, parsed.sender) == ("Ström, Åke", "ake@example.se")
+    assert parsed.subject == "Hej där och Олена"
+
+
 def test_html_only_mail_becomes_readable_text() -> None:
     m = EmailMessage(policy=SMTP)
     m["From"] = "a@example.org"
@@ -252,6 +262,8 @@ def test_forward_from_new_sender_starts_a_new_conversation() -> None:
         "RE: [#42] Faktura",
         "Re[2]: Faktura",
         "Faktura [#42]",
+        "Re: Faktura [#42-k3x9f2ab4c]",
+        "SV: [#7-aaaaaaaaaa] Faktura",
     ],
 )
 def test_subject_normalisation(subject: str) -> None:
