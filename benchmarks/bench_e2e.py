@@ -197,8 +197,9 @@ async def main(quick: bool) -> list[dict[str, Any]]:
             try:
                 async with aiohttp.ClientSession(connector=connector) as http:
                     # warm-up: the first messages pay for imports and caches
+                    warm = 10 if quick else 200
                     await measure(http, url, receiver, serve.pid,
-                                  [f"warm-{i}" for i in range(200)], [TEXT_NEW] * 200, 100)
+                                  [f"warm-{i}" for i in range(warm)], [TEXT_NEW] * warm, 100)
                     for rate in rates:
                         count = int(rate * seconds)
                         new = [f"new-{rate}-{i}" for i in range(count)]

@@ -33,7 +33,12 @@ SHAPES: dict[str, dict[str, Any]] = {
     "understanding_language": {"split": str, "accuracy": NUMBER, "by_language": dict,
                                "msgs_per_s": NUMBER},
     "faq_matcher_memory": {"entries": int, "index_mb": NUMBER, "msgs_per_s": NUMBER},
+    "e2e": {"channel": str, "conversations": str, "rate": int, "offered": int, "answered": int,
+            "p50_ms": NUMBER, "p99_ms": NUMBER, "cpu_ms_per_msg": NUMBER,
+            "stages_p99_ms": dict},
+    "e2e_capacity": {"channel": str, "conversations": str, "capacity_msgs_per_s": int},
 }
+WITHOUT_RATE = ("memory", "e2e", "e2e_capacity")
 
 
 def test_every_benchmark_runs_quick_and_prints_its_shape() -> None:
@@ -51,13 +56,15 @@ def test_every_benchmark_runs_quick_and_prints_its_shape() -> None:
         for key, kind in shape.items():
             assert isinstance(row.get(key), kind), f"{row['bench']}.{key} = {row.get(key)!r}"
             assert not isinstance(row[key], bool)
-        if row["bench"] != "memory":
+        if row["bench"] not in WITHOUT_RATE:
             assert row["msgs_per_s"] > 0, row
     pipeline = next(r for r in rows if r["bench"] == "pipeline")
     assert pipeline["backend"] == "sqlite" and pipeline["decide"] in ("rules", "echo")
     assert all(r["ratio"] > 0 for r in rows if r["bench"] == "ingest")
     assert "loopback" in {r["channel"] for r in rows if r["bench"] == "ingest"}
     assert next(r for r in rows if r["bench"] == "memory")["rss_mb"] > 0
+    # end to end: every message offered got its reply
+    assert all(r["answered"] == r["offered"] > 0 for r in rows if r["bench"] == "e2e")
     # the table goes to stderr, one line per JSON row
     assert proc.stderr.count("bench=") >= len(rows)
     # and progress: each benchmark's start and how long it took
