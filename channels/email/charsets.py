@@ -41,7 +41,7 @@ def decode_text(data: bytes, charset: str | None) -> str:
             continue
         try:
             return data.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, UnicodeError, ValueError):  # idna/punycode raise UnicodeError
             continue
     return decode_unlabelled(data)
 
