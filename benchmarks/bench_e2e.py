@@ -7,7 +7,9 @@ messages open-loop at a fixed rate (a message is sent on schedule whether or not
 ones were answered, as customers do) and runs the endpoint the replies are POSTed to.
 Both clocks are this process's `perf_counter`, so a latency is one subtraction.
 
-Rows per offered rate: `new` (every message opens a conversation: "När har ni öppet?",
+Rows per offered rate, on SQLite (one instance) and on PostgreSQL (one instance, then
+three sharing the database, messages spread round-robin over them, each delivering its
+own replies): `new` (every message opens a conversation: "När har ni öppet?",
 which the FAQ answers) and `continuing` (a second message on each conversation the `new` row opened,
 at the same rate).
 `answered` counts messages whose reply arrived within `GRACE` seconds after the offer
@@ -26,18 +28,23 @@ import itertools
 import os
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import orjson
+import yaml
 from aiohttp import web
 
 from benchmarks._common import Serve, percentile, rnd, rules_available, write_config
 
 RATES = (100, 200, 400, 700, 1000, 1400)
+PG_RATES = (100, 200, 400)  # one and three instances, compared at the same offered rates
 QUICK_RATES = (50,)
+PG = os.environ.get("ROUTER_BENCH_PG", "postgresql://root@127.0.0.1:5432/test")
 SECONDS = 4.0
 GRACE = 10.0  # seconds after the last offer for late replies
 CAPACITY_P99_MS = 200.0
@@ -127,9 +134,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def offer(http: aiohttp.ClientSession, url: str, state: Round, threads: list[str],
+async def offer(http: aiohttp.ClientSession, urls: list[str], state: Round, threads: list[str],
                 texts: list[str], rate: float) -> None:
-    """Send message i at start + i/rate, each on its own task (open loop)."""
+    """Send message i at start + i/rate to instance i mod n, each on its own task (open loop)."""
     started = time.perf_counter()
     run = next(_RUN)
     tasks = []
@@ -139,7 +146,7 @@ async def offer(http: aiohttp.ClientSession, url: str, state: Round, threads: li
         body = orjson.dumps({"id": f"e2e{os.getpid()}-{run}-{i}", "thread": thread,
                              "from": f"user-{thread}", "text": text})
         try:
-            async with http.post(url, data=body,
+            async with http.post(urls[i % len(urls)], data=body,
                                  headers={"Content-Type": "application/json"}) as resp:
                 await resp.read()
                 if resp.status >= 300:
@@ -155,21 +162,44 @@ async def offer(http: aiohttp.ClientSession, url: str, state: Round, threads: li
     await asyncio.gather(*tasks)
 
 
-async def measure(http: aiohttp.ClientSession, url: str, receiver: Receiver, pid: int,
+@dataclass
+class Target:
+    """The instances under test: their webhook URLs and processes."""
+
+    servers: list[Serve]
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{s.port}/webhooks/loopback" for s in self.servers]
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(s.pid) for s in self.servers)
+
+    async def stages(self, http: aiohttp.ClientSession) -> dict[str, dict[float, float]]:
+        """Bucket counts summed over the instances."""
+        total: dict[str, dict[float, float]] = {}
+        for s in self.servers:
+            for stage, buckets in (await stage_buckets(http, f"http://127.0.0.1:{s.port}")).items():
+                mine = total.setdefault(stage, {})
+                for le, n in buckets.items():
+                    mine[le] = mine.get(le, 0.0) + n
+        return total
+
+
+async def measure(http: aiohttp.ClientSession, target: Target, receiver: Receiver,
                   threads: list[str], texts: list[str], rate: float) -> dict[str, Any]:
-    base = url.split("/webhooks/", 1)[0]
-    stages_before = await stage_buckets(http, base)
+    stages_before = await target.stages(http)
     state = Round()
     receiver.round = state
-    cpu_before = cpu_seconds(pid)
-    await offer(http, url, state, threads, texts, rate)
+    cpu_before = target.cpu()
+    await offer(http, target.urls, state, threads, texts, rate)
     state.offered = True
     state.check()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(state.done.wait(), GRACE)
-    cpu = cpu_seconds(pid) - cpu_before
+    cpu = target.cpu() - cpu_before
     receiver.round = None
-    stages_after = await stage_buckets(http, base)
+    stages_after = await target.stages(http)
     waits = sorted((state.replied[t] - state.sent[t]) * 1000 for t in state.replied)
     return {"offered": len(threads), "answered": len(waits), "errors": state.errors,
             "p50_ms": rnd(percentile(waits, 50)), "p95_ms": rnd(percentile(waits, 95)),
@@ -179,53 +209,101 @@ async def measure(http: aiohttp.ClientSession, url: str, receiver: Receiver, pid
             "stages_p99_ms": stage_quantiles(stages_before, stages_after, 0.99)}
 
 
+async def rows_for(target: Target, receiver: Receiver, rates: tuple[int, ...], seconds: float,
+                   labels: dict[str, Any], warm: int) -> list[dict[str, Any]]:
+    """`new` then `continuing` per rate, after a warm-up (imports, caches)."""
+    rows = []
+    tag = "-".join(str(v) for v in labels.values())
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        await measure(http, target, receiver, [f"warm-{tag}-{i}" for i in range(warm)],
+                      [TEXT_NEW] * warm, 100)
+        for rate in rates:
+            count = int(rate * seconds)
+            new = [f"new-{tag}-{rate}-{i}" for i in range(count)]
+            row = await measure(http, target, receiver, new, [TEXT_NEW] * count, rate)
+            rows.append({"bench": "e2e", "channel": "loopback", **labels,
+                         "conversations": "new", "rate": rate, **row})
+            # a second message on each conversation that round opened
+            texts = [TEXTS_CONTINUING[i % len(TEXTS_CONTINUING)] for i in range(count)]
+            row = await measure(http, target, receiver, new, texts, rate)
+            rows.append({"bench": "e2e", "channel": "loopback", **labels,
+                         "conversations": "continuing", "rate": rate, **row})
+    return rows
+
+
+def configure(directory: Path, deliver_url: str, storage: str = "") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = write_config(directory, db=directory / "router.db", shipped=rules_available(),
+                        channels={"loopback": {"deliver_url": deliver_url}})
+    if storage:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data["storage"] = {"url": storage}
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+async def on_sqlite(directory: Path, receiver: Receiver, deliver_url: str,
+                    rates: tuple[int, ...], seconds: float, warm: int) -> list[dict[str, Any]]:
+    serve = Serve(configure(directory / "sqlite", deliver_url), directory / "sqlite.log")
+    await serve.start()
+    try:
+        return await rows_for(Target([serve]), receiver, rates, seconds,
+                              {"backend": "sqlite", "instances": 1}, warm)
+    finally:
+        await serve.stop()
+
+
+async def on_postgres(directory: Path, receiver: Receiver, deliver_url: str, instances: int,
+                      rates: tuple[int, ...], seconds: float, warm: int) -> list[dict[str, Any]]:
+    """`instances` services on a fresh schema of the machine's PostgreSQL."""
+    schema = f"bench_e2e_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(PG)
+    await admin.execute(f"CREATE SCHEMA {schema}")
+    servers = [Serve(configure(directory / f"{schema}-{i}", deliver_url,
+                               f"{PG}?search_path={schema}"), directory / f"{schema}-{i}.log")
+               for i in range(instances)]
+    try:
+        await servers[0].start()  # migrates the schema
+        await asyncio.gather(*(s.start() for s in servers[1:]))
+        return await rows_for(Target(servers), receiver, rates, seconds,
+                              {"backend": "postgres", "instances": instances}, warm)
+    finally:
+        await asyncio.gather(*(s.stop() for s in servers))
+        await admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await admin.close()
+
+
+def capacity(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per backend, instances and kind: the highest rate answered in full within the p99 goal."""
+    out = []
+    groups = {(r["backend"], r["instances"], r["conversations"]) for r in rows}
+    for backend, instances, kind in sorted(groups):
+        ok = [r["rate"] for r in rows if (r["backend"], r["instances"], r["conversations"]) ==
+              (backend, instances, kind) and r["answered"] == r["offered"] and not r["errors"]
+              and r["p99_ms"] < CAPACITY_P99_MS]
+        out.append({"bench": "e2e_capacity", "channel": "loopback", "backend": backend,
+                    "instances": instances, "conversations": kind,
+                    "capacity_msgs_per_s": max(ok, default=0), "p99_goal_ms": CAPACITY_P99_MS,
+                    "decide": "rules" if rules_available() else "none"})
+    return out
+
+
 async def main(quick: bool) -> list[dict[str, Any]]:
-    rates = QUICK_RATES if quick else RATES
-    seconds = 0.5 if quick else SECONDS
+    seconds, warm = (0.5, 10) if quick else (SECONDS, 200)
     receiver = Receiver()
     runner, deliver_url = await receiver.start()
     rows: list[dict[str, Any]] = []
     try:
         with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
             directory = Path(tmp)
-            config = write_config(directory, db=directory / "router.db", shipped=rules_available(),
-                                  channels={"loopback": {"deliver_url": deliver_url}})
-            serve = Serve(config, directory / "serve.log")
-            await serve.start()
-            url = f"http://127.0.0.1:{serve.port}/webhooks/loopback"
-            connector = aiohttp.TCPConnector(limit=0)
-            try:
-                async with aiohttp.ClientSession(connector=connector) as http:
-                    # warm-up: the first messages pay for imports and caches
-                    warm = 10 if quick else 200
-                    await measure(http, url, receiver, serve.pid,
-                                  [f"warm-{i}" for i in range(warm)], [TEXT_NEW] * warm, 100)
-                    for rate in rates:
-                        count = int(rate * seconds)
-                        new = [f"new-{rate}-{i}" for i in range(count)]
-                        row = await measure(http, url, receiver, serve.pid, new,
-                                            [TEXT_NEW] * count, rate)
-                        rows.append({"bench": "e2e", "channel": "loopback",
-                                     "conversations": "new", "rate": rate, **row})
-                        # a second message on each conversation that round opened
-                        texts = [TEXTS_CONTINUING[i % len(TEXTS_CONTINUING)]
-                                 for i in range(count)]
-                        row = await measure(http, url, receiver, serve.pid, new, texts, rate)
-                        rows.append({"bench": "e2e", "channel": "loopback",
-                                     "conversations": "continuing", "rate": rate, **row})
-            finally:
-                await serve.stop()
+            rows += await on_sqlite(directory, receiver, deliver_url,
+                                    QUICK_RATES if quick else RATES, seconds, warm)
+            for instances in (1,) if quick else (1, 3):  # quick: the shape test's time
+                rows += await on_postgres(directory, receiver, deliver_url, instances,
+                                          QUICK_RATES if quick else PG_RATES, seconds, warm)
     finally:
         await runner.cleanup()
-    for kind in ("new", "continuing"):
-        ok = [r["rate"] for r in rows if r["conversations"] == kind
-              and r["answered"] == r["offered"] and not r["errors"]
-              and r["p99_ms"] < CAPACITY_P99_MS]
-        rows.append({"bench": "e2e_capacity", "channel": "loopback", "conversations": kind,
-                     "capacity_msgs_per_s": max(ok, default=0),
-                     "p99_goal_ms": CAPACITY_P99_MS, "decide": "rules" if rules_available()
-                     else "none"})
-    return rows
+    return rows + capacity(rows)
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
