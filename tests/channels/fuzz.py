@@ -1,9 +1,13 @@
-"""Mutations of real webhook payloads, for the fuzz tests of each channel (issue 22).
+"""Mutations of real platform input, for the fuzz tests of each channel (issue 22).
 
-Hypothesis draws the mutations (one to three per payload: a leaf or subtree replaced by a
-hostile value, or a key dropped) from the stored real payloads, derandomized so a run is
-repeatable; each batch is posted to one real service. Must hold: no answer >= 500, and
-nothing acknowledged then fails (the backlog marks nothing failed)."""
+Hypothesis draws the mutations, derandomized so a run is repeatable: of stored real
+webhook payloads and web chat frames (`mutated`: one to three per payload, a leaf or
+subtree replaced by a hostile value, or a key dropped), of real raw mails
+(`mutated_mail`: hostile header values, headers dropped or doubled, bodies replaced, bytes
+spliced in or cut off), and any text a customer may type (`TEXTS`). Each batch goes to one
+real service, by default on the shipped rules and bots (`shipped_config`). Must hold: no
+answer >= 500, and nothing acknowledged then fails (the backlog marks nothing failed).
+The tests count their cases in tests/fuzz_counts.py."""
 
 from __future__ import annotations
 
@@ -91,6 +95,100 @@ def examples(strategy: st.SearchStrategy[Any], n: int = EXAMPLES) -> list[Any]:
 
 def collect(originals: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return examples(mutated(originals))
+
+
+# --- raw mails --------------------------------------------------------------------------
+#: the Message-ID each original gets (tests make it unique per mail after mutating)
+MESSAGE_ID = b"<MID@fuzz.example>"
+MAIL_HEADERS = [b"From", b"To", b"Cc", b"Reply-To", b"Sender", b"Subject", b"Date", b"Message-ID",
+                b"In-Reply-To", b"References", b"Content-Type", b"Content-Transfer-Encoding",
+                b"MIME-Version", b"Auto-Submitted", b"Precedence", b"Return-Path", b"X-Mailer"]
+HOSTILE_HEADER_VALUES = st.one_of(
+    st.sampled_from([
+        b"", b" ", b"\t", b"=?utf-8?b?////?=", b"=?utf-8?b?7aCA?=", b"=?x-unknown?q?=FF=FE?=",
+        b"=?utf-8?q?a=00b?=", b"=?utf-8?q?=ED=A0=80?=", b"=?iso-2022-jp?b?GyRC?=", b"=?utf-8?",
+        b"\xff\xfe\xfd", b"a\x00b", b"\xc3\x28", b"\xed\xa0\x80", b"<" * 500, b">" * 500,
+        b"x" * 20_000, b"a\r\n", b"\r\n\t\r\n\t", b"@", b"<>", b"<@>", b"<<a@b>>",
+        b'"unterminated <a@b.example', b"a@b@c", b"undisclosed-recipients:;", b"((((((((((",
+        "Ülla Öberg <ülla@exämple.se>".encode(), b"support@example.com", b"<support@example.com>",
+        b"multipart/mixed", b"multipart/mixed; boundary=", b'multipart/alternative; boundary="x"',
+        b"text/plain; charset=x-unknown", b"text/plain; charset=utf-7", b"text/html; charset=utf-16",
+        b"message/rfc822", b'text/plain; charset="', b"base64", b"quoted-printable", b"x-uuencode",
+        b"auto-replied", b"bulk", b"Tue, 31 Feb 9999 25:61:61 -9999", b"0", b"-1",
+        b"Mon, 01 Jan 0001 00:00:00 +0000", b"<" + b"a" * 998 + b"@b>",
+        b" ".join(b"<r%d@x>" % i for i in range(2000)),
+    ]),
+    st.binary(max_size=60),
+)
+HOSTILE_BODIES = st.one_of(
+    st.sampled_from([
+        b"", b"\x00" * 64, b"Hej\x00d\xe5!", b"Hej=00d=E5!", b"SGVqAGTDpQ==", b"\r" * 500,
+        b"\n" * 500, b"=\r\n" * 500, b"=XX=YY=Z",
+        b"!!!! not base64 !!!!", b"--x\r\n" * 300, b"--x--\r\n", b"\xff" * 300,
+        b"x" * 200_000, "Hej \u202eevil\u202c {{ 7*7 }} <script>".encode(),
+        b"Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\n" * 150,
+        b"begin 644 x.txt\r\n!!!\r\nend\r\n", b"From nobody\r\n>From here\r\n",
+    ]),
+    st.binary(max_size=300),
+    TEXTS.map(lambda t: t.encode("utf-8")),
+)
+
+
+def split_mail(raw: bytes) -> tuple[list[bytes], bytes, bytes]:
+    """(header lines with their folds, the line ending, the body)."""
+    eol = b"\r\n" if b"\r\n" in raw[:200] else b"\n"
+    head, sep, body = raw.partition(eol + eol)
+    lines: list[bytes] = []
+    for line in head.split(eol) if head else []:
+        if lines and line[:1] in (b" ", b"\t"):
+            lines[-1] += eol + line
+        else:
+            lines.append(line)
+    return lines, eol, body if sep else b""
+
+
+def _named(line: bytes, name: bytes) -> bool:
+    return line.split(b":", 1)[0].strip().lower() == name.lower()
+
+
+@st.composite
+def mutated_mail(draw: st.DrawFn, originals: list[bytes]) -> bytes:
+    """One to three mutations of a real mail: a header set to a hostile value, dropped
+    or given twice, the body replaced, or bytes spliced in, cut out or cut off."""
+    raw = draw(st.sampled_from(originals))
+    for _ in range(draw(st.integers(1, 3))):
+        lines, eol, body = split_mail(raw)
+        how = draw(st.sampled_from(["set", "drop", "twice", "body", "splice", "cut"]))
+        name = draw(st.sampled_from(MAIL_HEADERS))
+        if how == "set":
+            lines = [ln for ln in lines if not _named(ln, name)] + [
+                name + b": " + draw(HOSTILE_HEADER_VALUES)]
+        elif how == "drop":
+            lines = [ln for ln in lines if not _named(ln, name)]
+        elif how == "twice":
+            lines.append(name + b": " + draw(HOSTILE_HEADER_VALUES))
+        elif how == "body":
+            body = draw(HOSTILE_BODIES)
+        raw = eol.join(lines) + eol + eol + body
+        if how in ("splice", "cut"):
+            at = draw(st.integers(0, len(raw)))
+            if how == "cut":
+                raw = raw[:at]
+            else:
+                gone = draw(st.integers(0, 40))
+                raw = raw[:at] + draw(st.binary(max_size=20)) + raw[at + gone:]
+    return raw
+
+
+def load_mails(*directories: Path) -> list[bytes]:
+    """The .eml files, each with its Message-ID set to MESSAGE_ID."""
+    mails = []
+    for directory in directories:
+        for path in sorted(directory.glob("*.eml")):
+            lines, eol, body = split_mail(path.read_bytes())
+            lines = [ln for ln in lines if not _named(ln, b"Message-ID")]
+            mails.append(eol.join([*lines, b"Message-ID: " + MESSAGE_ID]) + eol + eol + body)
+    return mails
 
 
 def load(directory: Any, *names: str) -> list[dict[str, Any]]:
