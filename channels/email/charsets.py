@@ -3,6 +3,10 @@
 Mail labels charsets the way its authors' software did, not always truthfully; browsers
 settled on reading some labels as their supersets (`iso-8859-1` as cp1252, `us-ascii` as
 utf-8), and so do we, for a body part and for an `=?iso-8859-1?q?...?=` header word alike.
+
+Whatever decodes here comes out without NUL characters (each becomes U+FFFD): a NUL is
+never text in mail, and a PostgreSQL text column refuses it, so one in a subject or body
+would fail the mail's commit again at every retry.
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ def codec_for(charset: str | None) -> str:
     return CHARSET_ALIASES.get(label, label)
 
 
+def without_nul(text: str) -> str:
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
 def decode_text(data: bytes, charset: str | None) -> str:
     """Bytes in a declared charset -> str, never raising (utf-8, then cp1252 fallbacks)."""
     codec = codec_for(charset)
@@ -40,7 +48,7 @@ def decode_text(data: bytes, charset: str | None) -> str:
         if candidate in _NO_CHARSET:
             continue
         try:
-            return data.decode(candidate)
+            return without_nul(data.decode(candidate))
         except (LookupError, UnicodeError, ValueError):  # idna/punycode raise UnicodeError
             continue
     return decode_unlabelled(data)
@@ -50,10 +58,10 @@ def decode_unlabelled(data: bytes) -> str:
     """Bytes with no (usable) label, such as raw 8-bit header values: utf-8, else cp1252
     (latin-1 for the five bytes cp1252 leaves undefined)."""
     try:
-        return data.decode("utf-8")
+        return without_nul(data.decode("utf-8"))
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("cp1252")
+        return without_nul(data.decode("cp1252"))
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return without_nul(data.decode("latin-1"))

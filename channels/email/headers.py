@@ -15,7 +15,7 @@ import binascii
 import re
 from email.utils import getaddresses, parseaddr
 
-from channels.email.charsets import decode_text, decode_unlabelled
+from channels.email.charsets import decode_text, decode_unlabelled, without_nul
 
 MAX_HEADER_BYTES = 1024 * 1024  # a header block larger than this is cut (with a defect)
 MAX_VALUE_CHARS = 64 * 1024  # one header value, as parsed for addresses or ids
@@ -106,7 +106,7 @@ class Headers:
 
     def _add(self, name: bytes, value: list[bytes]) -> None:
         data = b"\r\n".join(value)
-        text = data.decode("ascii") if data.isascii() else decode_unlabelled(data)
+        text = without_nul(data.decode("ascii")) if data.isascii() else decode_unlabelled(data)
         self._fields.append((name.decode("ascii").lower(), _FOLD.sub("", text).strip()))
 
     def raw(self, name: str) -> str:

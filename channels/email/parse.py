@@ -29,7 +29,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from channels.email.automatic import automatic_reasons
-from channels.email.charsets import decode_text
+from channels.email.charsets import decode_text, without_nul
 from channels.email.headers import Headers, head_and_body
 from channels.email.htmltext import html_to_text
 from channels.email.quotes import split_reply
@@ -257,7 +257,8 @@ def _add_attachment(part: Message, acc: _Walk, path: str, limit: int, raw_ref: s
         kind = "image" if ctype.startswith("image/") else "file"
         size = _encoded_size(part)
     ref = f"{raw_ref}#{path}" if raw_ref else f"#{path}"
-    acc.attachments.append(Attachment(kind=kind, name=name[:255], mime=ctype, size=size, ref=ref))
+    acc.attachments.append(Attachment(kind=kind, name=without_nul(name[:255]), mime=without_nul(ctype),
+                                      size=size, ref=ref))
 
 
 def _part_header(part: Message, name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import tracemalloc
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -303,3 +304,30 @@ def test_base64_body_with_line_noise() -> None:
         f"Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n\r\n"
     ).encode()
     assert parse_email(raw).visible_text == "Hej på dig"
+
+
+NUL_MAILS = [  # a NUL decoded from an encoded-word, quoted-printable, base64, raw bytes,
+    # an HTML character reference, an RFC 2231 file name
+    b"Subject: =?utf-8?q?Hej=00d=C3=A5?=\r\n\r\nHej\r\n",
+    b"Subject: hej\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Transfer-Encoding: quoted-printable\r\n\r\nHej=00d=C3=A5!\r\n",
+    b"Subject: hej\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Transfer-Encoding: base64\r\n\r\nSGVqAGTDpQ==\r\n",
+    b"From: U\x00lla <ulla@x.example>\r\nSubject: x\x00y\r\nMessage-ID: <n\x00ul@x>\r\n\r\nHej\x00d\xe5!\r\n",
+    b"From: a@b.example\r\nContent-Type: text/html\r\n\r\n<p>a&#0;b\x00c</p>\r\n",
+    b"From: a@b.example\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\n\r\nx\r\n--q\r\n"
+    b"Content-Type: application/pdf\r\nContent-Disposition: attachment; filename*=utf-8''a%00b.pdf"
+    b"\r\n\r\nAAAA\r\n--q--\r\n",
+]
+
+
+@pytest.mark.parametrize("raw", NUL_MAILS)
+def test_nothing_decodes_to_a_nul(raw: bytes) -> None:
+    """PostgreSQL text refuses NUL: one in a subject or body would fail the commit at every
+    retry and hold up the mailbox. Each becomes U+FFFD."""
+    inbound = to_inbound(parse_email(raw))
+    stored = json.dumps([inbound.external_id, inbound.thread_key, inbound.thread_aliases, inbound.text,
+                         inbound.sender.display_name, dict(inbound.metadata), dict(inbound.raw or {}),
+                         [a.as_dict() for a in inbound.attachments]], ensure_ascii=False)
+    assert "\x00" not in stored and "\\u0000" not in stored
+    assert "\ufffd" in stored
