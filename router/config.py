@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from router import yamlsrc
+from router.console.sso_settings import ConsoleSettings
 from router.durations import Duration
 from router.errors import ConfigError, Problem
 
@@ -144,6 +145,7 @@ class Settings(Strict):
     outbox: OutboxSettings = OutboxSettings()
     metrics: MetricsSettings = MetricsSettings()
     privacy: PrivacySettings = PrivacySettings()  # issue 13
+    console: ConsoleSettings = ConsoleSettings()  # issue 29: console.auth (passwords, sso)
     channels: dict[str, Any] = {}
     queues: dict[str, QueueSettings] = {"general": QueueSettings()}
     agents: dict[str, AgentSettings] = {}

@@ -38,6 +38,10 @@ def same_origin(request: web.Request) -> bool:
 
 
 class ConsoleAuth:
+    #: false (`console.auth.passwords`, issue 29): email + password sign-in is refused;
+    #: single sign-on (router/console/oidc.py) and API tokens remain
+    passwords: bool = True
+
     def __init__(self, store: Store, secret: str, *, ttl: int = TTL) -> None:
         self.store = store
         self.codec = SessionCodec(secret, ttl)
@@ -84,6 +88,9 @@ class ConsoleAuth:
         except PayloadRejected as exc:
             return json_error(400, "invalid", exc.reason)
         body = body if isinstance(body, dict) else {}
+        if not self.passwords and not (isinstance(body.get("token"), str) and body["token"]):
+            return json_error(403, "passwords_off", "sign-in with a password is switched "
+                              "off; use single sign-on")
         keys = throttle.keys_for(await self._account(body), request.remote or "?")
         now = time.time()
         async with self.reserving:
