@@ -11,8 +11,9 @@ route: tests/sso/test_oidc_refusals.py drives those over HTTP.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
@@ -80,7 +81,9 @@ def _sso(service: Service) -> SingleSignOn:
 
 
 async def test_sign_in_with_the_provider_in_chromium(sso_service: Service, browser: Any,
-                                                     oidc_provider: OidcProvider) -> None:
+                                                     oidc_provider: OidcProvider,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="router.console.oidc")
     base = _base(sso_service)
     ctx = await _new_context(browser)
     callbacks: list[str] = []
@@ -131,6 +134,13 @@ async def test_sign_in_with_the_provider_in_chromium(sso_service: Service, brows
         assert replay.headers["Location"].endswith("?sso_error=code")
         assert COOKIE not in replay.cookies
 
+        # the log names who signed in and why replays were refused, never a secret
+        code = parse_qs(urlsplit(callbacks[0]).query)["code"][0]
+        assert "agent alice signed in through test" in caplog.text
+        for secret in (oidc_provider.client_secret, code, flow_cookies[0],
+                       cookies[COOKIE]["value"]):
+            assert secret not in caplog.text
+
         # signing out ends the session as usual
         await page.click("#logout")
         await expect(page.locator("#signin")).to_be_visible()
@@ -141,13 +151,14 @@ async def test_sign_in_with_the_provider_in_chromium(sso_service: Service, brows
 
 
 @pytest.mark.parametrize(("change", "why"), [
-    ({"aud": "some-other-client"}, "wrong audience"),
-    ({"aud": ["some-other-client", "and-another"]}, "wrong audience (list)"),
-    ({"exp": -600, "iat": -1200}, "expired"),
-])
+    ({"aud": "some-other-client"}, "ID token rejected: aud"),
+    ({"aud": ["some-other-client", "and-another"]}, "ID token rejected: aud"),
+    ({"exp": -600, "iat": -1200}, "ID token rejected: exp"),
+    ({"nonce": "from-another-sign-in"}, "ID token rejected: nonce"),
+], ids=["wrong audience", "wrong audiences", "expired", "another nonce"])
 async def test_an_id_token_not_for_us_or_expired_is_refused(
         sso_service: Service, browser: Any, oidc_provider: OidcProvider,
-        change: dict[str, Any], why: str) -> None:
+        caplog: pytest.LogCaptureFixture, change: dict[str, Any], why: str) -> None:
     base = _base(sso_service)
     ctx = await _new_context(browser)
     try:
@@ -157,5 +168,6 @@ async def test_an_id_token_not_for_us_or_expired_is_refused(
         await _provider_sign_in(page, "alice")
         await _refused_on_page(page, ctx, base, "The identity provider's answer could not be "
                                "verified. Try again, or ask an admin.")
+        assert why in caplog.text
     finally:
         await ctx.close()

@@ -8,9 +8,9 @@
 // service's config needs the issuer: hence two steps). It exits when stdin closes, so it
 // never outlives the test run.
 //
-// /__test/tamper {"aud"?, "exp"?, "iat"?} makes the NEXT token response carry an ID token
-// re-signed with the provider's own key and those claims changed (a wrong audience, an
-// expired token): a browser cannot ask a provider for those, a misbehaving provider or an
+// /__test/tamper {claim: value} makes the NEXT token response carry an ID token re-signed
+// with the provider's own key and those claims changed (a wrong audience, another nonce;
+// `exp` and `iat` in seconds from now: an expired token): a browser cannot ask a provider for those, a misbehaving provider or an
 // attacker with a leaked token can. Everything else is the library's real behaviour:
 // codes are single-use, PKCE is required, state and nonce are passed through untouched.
 import { createServer } from 'node:http';
@@ -146,9 +146,9 @@ function build(setup) {
     tamper = null;
     const claims = { ...decodeJwt(ctx.body.id_token) };
     const now = Math.floor(Date.now() / 1000);
-    if (change.aud !== undefined) claims.aud = change.aud;
-    if (change.exp !== undefined) claims.exp = now + change.exp;
-    if (change.iat !== undefined) claims.iat = now + change.iat;
+    for (const [name, value] of Object.entries(change)) {
+      claims[name] = name === 'exp' || name === 'iat' ? now + value : value;
+    }
     const { kid, alg } = decodeProtectedHeader(ctx.body.id_token);
     ctx.body = {
       ...ctx.body,
