@@ -2,11 +2,12 @@
 
 The service runs on 127.0.0.1 with a disposable SQLite database (the `api_factory`
 fixture); schemathesis reads `/api/v1/openapi.json` from it and calls it as an admin
-agent: every operation with schema-valid and schema-violating input, then the stateful
-phase (sequences chained by the links schemathesis infers from the document). Examples
-are bounded and derandomized, so a run is repeatable and takes seconds. The requests are
-blocking (`requests`), so schemathesis runs in a worker thread while the service keeps
-the event loop.
+agent, in its phases: coverage (boundary values, missing and extra parts, parameters
+given twice, other methods), fuzzing (schema-valid and schema-violating input for every
+operation) and stateful (sequences chained by the links schemathesis infers from the
+document). Examples are bounded and derandomized (the inputs vary only with what
+schemathesis learns from the answers), so a run takes seconds. The requests are blocking
+(`requests`), so schemathesis runs in a worker thread while the service keeps the loop.
 
 Must hold: no answer >= 500, and every answer is what the document says (status code,
 content type, body schema, headers), invalid input is refused and auth is enforced.
@@ -45,8 +46,8 @@ from tests.channels.fuzz import assert_nothing_failed, errors_logged
 from tests.fuzz_counts import count
 
 TARGET = "schemathesis"
-EXAMPLES = 8  # per operation and generation mode
-SCENARIOS = 30  # stateful sequences
+EXAMPLES = 6  # per operation and generation mode
+SCENARIOS = 25  # stateful sequences
 STEPS = 6  # at most, per sequence
 KNOWN_IDS = [1, 2, 3, 4]  # the conversations and contacts the test starts with
 KNOWN_AGENTS = ["boss", "ann", "bob"]
@@ -127,6 +128,16 @@ class Fuzzer:
                     # nothing in this operation can be made invalid (no parameters, no body)
                     assert mode == GenerationMode.NEGATIVE, operation.label
 
+    def coverage(self) -> None:
+        """Schemathesis's coverage phase: boundary values, missing and extra parts,
+        parameters given twice, other methods; deterministic, no Hypothesis."""
+        for result in self.schema.get_all_operations():
+            operation = result.ok()
+            config = self.schema.config.generation_for(operation=operation, phase="coverage")
+            for case in self.schema.iter_coverage_cases(
+                    operation, generation_modes=list(GenerationMode), generation_config=config):
+                self.check(case, self.call(case), CHECKS)
+
     def stateful(self) -> tuple[int, int]:
         """Runs the scenarios; returns how many ran and how many steps followed a link
         with a value taken from an earlier answer.
@@ -180,6 +191,7 @@ async def test_the_api_answers_what_its_document_says_under_fuzzing(api_factory,
 
     fuzzer = Fuzzer(doc, f"http://127.0.0.1:{api.service.port}/api/v1", api.tokens["boss"],
                     lambda: asyncio.run_coroutine_threadsafe(restore(), loop).result(10))
+    await asyncio.to_thread(fuzzer.coverage)
     await asyncio.to_thread(fuzzer.operations)
     scenarios, linked = await asyncio.to_thread(fuzzer.stateful)
     fuzzer.session.close()
