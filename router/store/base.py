@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -94,6 +94,42 @@ class SigninLimit:
     strikes: int  # lock-outs so far: each one doubles the next
     blocked_until: int
     updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One entry of the audit log (issue 29): ids, names and counts, never message text
+    or a contact's personal data (router/audit decides what goes in)."""
+
+    id: int
+    at: datetime
+    actor: str  # "agent:alice", "cli:root", "config", "system", "" (an unknown account)
+    action: str
+    object: str = ""  # "agent:bob", "contact:42", "report"
+    source: str = ""  # the client's address, "cli", "" (the service itself)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """What an audit listing asks for, newest first; empty fields do not filter."""
+
+    actions: tuple[str, ...] = ()
+    actors: tuple[str, ...] = ()
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+    before_id: int | None = None  # keyset: only records older than this one
+
+
+@dataclass(frozen=True, slots=True)
+class TwoFactor:
+    """An agent's TOTP enrolment (issue 29); `secret` is encrypted (never plain here)."""
+
+    agent_id: int
+    secret: str
+    enabled_at: datetime | None  # None while the enrolment waits for its first code
+    last_step: int  # the newest time step a code was accepted for
+    recovery_left: int = 0
 
 
 class Scrubber(Protocol):
@@ -385,6 +421,51 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def delete_signin_limits(self, keys: Sequence[str]) -> None: ...
 
+
+    # audit log (issue 29) --------------------------------------------------------------
+    # Append-only: records are added (in the unit of the action they record), listed, and
+    # pruned past the retention; nothing changes one.
+    @abc.abstractmethod
+    async def audit_add(self, record: AuditRecord) -> int: ...
+
+    @abc.abstractmethod
+    async def audit_list(self, flt: AuditFilter, limit: int) -> list[AuditRecord]:
+        """Newest first (by id)."""
+
+    @abc.abstractmethod
+    async def audit_prune(self, before: datetime, limit: int = 1000) -> int:
+        """Delete up to `limit` of the oldest records made before `before`."""
+
+    # two-factor sign-in (issue 29) ------------------------------------------------------
+    @abc.abstractmethod
+    async def get_two_factor(self, agent_id: int, *, for_update: bool = False) -> TwoFactor | None:
+        ...
+
+    @abc.abstractmethod
+    async def start_two_factor(self, agent_id: int, secret: str, now: datetime) -> None:
+        """Store a new (encrypted) secret awaiting its first code, replacing one that
+        waits (callers never start one over an enabled enrolment)."""
+
+    @abc.abstractmethod
+    async def enable_two_factor(self, agent_id: int, step: int, now: datetime,
+                                recovery_hashes: Sequence[str]) -> bool:
+        """Conditional: the waiting enrolment becomes enabled with fresh recovery codes."""
+
+    @abc.abstractmethod
+    async def use_totp_step(self, agent_id: int, step: int) -> bool:
+        """Conditional: True once per agent and step, and only for a step newer than any
+        accepted before (a replayed code is refused, on every instance)."""
+
+    @abc.abstractmethod
+    async def use_recovery_code(self, agent_id: int, code_hash: str, now: datetime) -> bool:
+        """Conditional: True the first time an unused code of the agent is given."""
+
+    @abc.abstractmethod
+    async def replace_recovery_codes(self, agent_id: int, hashes: Sequence[str]) -> None: ...
+
+    @abc.abstractmethod
+    async def delete_two_factor(self, agent_id: int) -> bool:
+        """Remove the enrolment and its recovery codes; False when there was none."""
 
     # reports (issue 13) ----------------------------------------------------------------
     # Conversations opened in [start, end) and their events: everything the figures need,

@@ -7,15 +7,17 @@ A backend subclasses it and supplies the statement primitives of `SqlBase`; see
 from __future__ import annotations
 
 from router.store.sql_agents import SqlAgents
+from router.store.sql_audit import SqlAudit  # issue 29
 from router.store.sql_console import SqlConsole
 from router.store.sql_conversations import SqlConversations
 from router.store.sql_faq import SqlFaq  # issue 20
 from router.store.sql_outbox import SqlOutbox
 from router.store.sql_privacy import SqlPrivacy  # issue 13
 from router.store.sql_reports import SqlReports  # issue 13
+from router.store.sql_two_factor import SqlTwoFactor  # issue 29
 
 
 class SqlTx(SqlConversations, SqlOutbox, SqlAgents, SqlConsole, SqlReports, SqlPrivacy,
-            SqlFaq):
+            SqlFaq, SqlAudit, SqlTwoFactor):
     """Inbox, contacts, conversations, messages, events, outbox, metrics, agents, console,
-    reports, privacy and FAQ suggestions."""
+    reports, privacy, FAQ suggestions, the audit log and two-factor sign-in."""
