@@ -107,6 +107,22 @@ class PrivacySettings(Strict):
 # --- end privacy ---
 
 
+# --- audit log and two-factor sign-in (issue 29) ---
+class AuditSettings(Strict):
+    #: audit records older than this many days are deleted (hourly, by the retention
+    #: job); None keeps them all
+    retention_days: int | None = Field(365, ge=1)
+
+
+class TwoFactorSettings(Strict):
+    #: every agent signing in with a password (or token) must use a TOTP code; agents
+    #: without one enrol during sign-in
+    required: bool = False
+    #: the account's issuer in authenticator apps; default: service.name
+    issuer: str = Field("", max_length=100)
+# --- end issue 29 ---
+
+
 class SlaSettings(Strict):
     first_response: Duration | None = None
     resolution: Duration | None = None
@@ -145,6 +161,8 @@ class Settings(Strict):
     outbox: OutboxSettings = OutboxSettings()
     metrics: MetricsSettings = MetricsSettings()
     privacy: PrivacySettings = PrivacySettings()  # issue 13
+    audit: AuditSettings = AuditSettings()  # issue 29
+    two_factor: TwoFactorSettings = TwoFactorSettings()  # issue 29
     console: ConsoleSettings = ConsoleSettings()  # issue 29: console.auth (passwords, sso)
     channels: dict[str, Any] = {}
     queues: dict[str, QueueSettings] = {"general": QueueSettings()}

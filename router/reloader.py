@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -55,6 +55,9 @@ class Reloader(Generic[T]):
                                             "version": _version(holder.current), "errors": []}
         self.ready = asyncio.Event()  # set once the watcher runs (tests wait on it)
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        #: awaited after each `reload()` with its result, before `reload()` returns (the
+        #: audit log records it; issue 29)
+        self.after: list[Callable[[dict[str, Any]], Awaitable[None]]] = []
         self._lock = asyncio.Lock()
 
     def paths(self) -> list[str]:
@@ -78,11 +81,18 @@ class Reloader(Generic[T]):
             try:
                 new = await asyncio.to_thread(self.load)
             except ConfigError as exc:
-                return self._rejected([str(p) for p in exc.problems])
+                swapped = self._rejected([str(p) for p in exc.problems])
             except Exception as exc:
                 log.exception("rules reload failed")
-                return self._rejected([f"{type(exc).__name__}: {exc}"])
-            return self._swap(new)
+                swapped = self._rejected([f"{type(exc).__name__}: {exc}"])
+            else:
+                swapped = self._swap(new)
+            for hook in list(self.after):
+                try:
+                    await hook(self.last_reload)
+                except Exception:  # recording a reload must not undo it
+                    log.exception("after-reload hook failed")
+            return swapped
 
     def install_sighup(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """`kill -HUP` reloads too (for deployments that do not want a file watcher)."""

@@ -15,7 +15,7 @@ import importlib.util
 import ipaddress
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from router.outbox import Dispatcher
 from router.pipeline import Decide, Pipeline, queue_everything
 from router.reloader import Reloader
 from router.stages import StageClock
-from router.store import Store, open_store
+from router.store import Store, open_store, utcnow
 from router.webhook_channel import WebhookChannel
 from router.wiring import build_decide
 
@@ -278,13 +278,16 @@ class Service:
             "listen on 127.0.0.1 (http.host)")])
 
     def _start_retention(self) -> None:
-        """privacy.retention_days (issue 13): an hourly, batched deletion of old data."""
+        """privacy.retention_days (issue 13): an hourly, batched deletion of old data; and
+        audit.retention_days (issue 29) for the audit log."""
         days = self.config.settings.privacy.retention_days
-        if days is None:
+        audit_days = self.config.settings.audit.retention_days
+        if days is None and audit_days is None:
             return
         from router.privacy.retention import Retention
 
-        job = Retention(self.store, days=days, data_dir=self.config.data_path())
+        job = Retention(self.store, days=days, data_dir=self.config.data_path(),
+                        audit_days=audit_days)
         self._retention_task = asyncio.create_task(job.run(self._reload_stop), name="retention")
 
     def _start_reloader(self, holder: Decider) -> None:
@@ -299,8 +302,27 @@ class Service:
         self.reloader = Reloader(holder, load=load, paths=lambda: files)  # type: ignore[arg-type]
         self.reloader.listeners.append(
             lambda result: self.metrics.reloads.labels("ok" if result["ok"] else "rejected").inc())
+        self.reloader.after.append(self._audit_reload(lambda: files))  # issue 29
         self._reload_task = asyncio.create_task(self.reloader.run(self._reload_stop),
                                                 name="rules-reloader")
+
+    def _audit_reload(self, files: Callable[[], list[str]]) -> Callable[[dict[str, Any]],
+                                                                          Awaitable[None]]:
+        """The audit log's record of each reload, naming the files that changed."""
+        from router import audit
+        from router.audit.config_files import ConfigFiles
+
+        tracker = ConfigFiles(Path(self.config.path).resolve().parent, files)
+
+        async def record(result: dict[str, Any]) -> None:
+            names = tracker.changed(accept=bool(result["ok"]))
+            action = "config_reloaded" if result["ok"] else "config_reload_rejected"
+            detail = {"files": names, "version": result.get("version", ""),
+                      "problems": len(result.get("errors") or [])}
+            await self.store.write(lambda tx: audit.record(tx, audit.SYSTEM, action, "config",
+                                                           now=utcnow(), detail=detail))
+
+        return record
 
     async def stop(self) -> None:
         grace = self.config.settings.service.shutdown_grace.total_seconds()

@@ -10,6 +10,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
+from router import audit
 from router.agents.errors import NotFoundError
 from router.model import Agent, ApiToken
 from router.store.base import Tx
@@ -25,22 +26,29 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-async def issue_token(tx: Tx, agent_name: str, now: datetime, label: str = "") -> str:
+async def issue_token(tx: Tx, agent_name: str, now: datetime, label: str = "", *,
+                      by: audit.Actor = audit.SYSTEM) -> str:
     """Make a token for `agent_name`; the caller shows it once, only its hash is stored."""
     agent = await tx.get_agent(agent_name)
     if agent is None:
         raise NotFoundError(f"agent '{agent_name}' does not exist; add it first")
     token = new_token()
-    await tx.add_token(ApiToken(0, agent.id, hash_token(token), label, now))
+    token_id = await tx.add_token(ApiToken(0, agent.id, hash_token(token), label, now))
+    await audit.record(tx, by, "token_issued", f"agent:{agent_name}", now=now,
+                       detail={"token_id": token_id, "label": label})
     return token
 
 
-async def revoke(tx: Tx, agent_name: str, now: datetime) -> int:
+async def revoke(tx: Tx, agent_name: str, now: datetime, *,
+                 by: audit.Actor = audit.SYSTEM) -> int:
     """Revoke every live token of `agent_name`; returns how many."""
     agent = await tx.get_agent(agent_name)
     if agent is None:
         raise NotFoundError(f"agent '{agent_name}' does not exist")
-    return await tx.revoke_tokens(agent.id, now)
+    count = await tx.revoke_tokens(agent.id, now)
+    await audit.record(tx, by, "tokens_revoked", f"agent:{agent_name}", now=now,
+                       detail={"count": count})
+    return count
 
 
 async def authenticate(tx: Tx, token: str) -> Agent | None:

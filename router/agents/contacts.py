@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from router import audit
 from router.agents.errors import ActionRejected, NotFoundError
 from router.model import Agent, Contact, Conversation, Event, Identity
 from router.store.base import ConversationFilter, Tx
@@ -30,7 +31,8 @@ async def contact_detail(tx: Tx, contact_id: int, limit: int = 200) -> ContactDe
     return ContactDetail(contact, await tx.list_identities(contact_id), conversations)
 
 
-async def merge(tx: Tx, source_id: int, target_id: int, actor: Agent, now: datetime) -> Contact:
+async def merge(tx: Tx, source_id: int, target_id: int, actor: Agent, now: datetime, *,
+                address: str = "") -> Contact:
     """Merge `source_id` into `target_id`; the target keeps its profile, fills blanks."""
     if source_id == target_id:
         raise ActionRejected("a contact cannot be merged into itself")
@@ -50,4 +52,7 @@ async def merge(tx: Tx, source_id: int, target_id: int, actor: Agent, now: datet
     await tx.insert_event(Event(0, "contact_merged", now, None, f"agent:{actor.name}", data))
     for conv in moved:
         await tx.insert_event(Event(0, "contact_merged", now, conv.id, f"agent:{actor.name}", data))
+    await audit.record(tx, audit.by_agent(actor, address), "contacts_merged",
+                       f"contact:{source_id}", now=now,
+                       detail={"into": target_id, "conversations": len(moved)})
     return target

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+from router import audit
 from router.agents import actions, contacts, roster, sla
 from router.agents.authz import Act, act_of, authorize, current
 from router.agents.followups import resolve_then_rules
@@ -79,43 +80,47 @@ class Desk:
 
         return await self.write(unit)
 
-    async def merge_contacts(self, source_id: int, target_id: int, actor: Agent) -> Contact:
-        """Admins only (irreversible)."""
+    async def merge_contacts(self, source_id: int, target_id: int, actor: Agent, *,
+                             source: str = "") -> Contact:
+        """Admins only (irreversible). `source`: the client's address, for the audit log."""
         now = self.clock()
 
         async def unit(tx: Tx) -> Contact:
             authorize(await current(tx, actor), Act.MERGE_CONTACTS)
-            return await contacts.merge(tx, source_id, target_id, actor, now)
+            return await contacts.merge(tx, source_id, target_id, actor, now, address=source)
 
         return await self.write(unit)
 
-    async def disable_agent(self, name: str, actor: Agent) -> bool:
+    async def disable_agent(self, name: str, actor: Agent, *, source: str = "") -> bool:
         """Admins only; ConflictError for the last active admin. False if already disabled."""
         now = self.clock()
 
         async def unit(tx: Tx) -> bool:
             authorize(await current(tx, actor), Act.MANAGE_AGENTS)
-            return await roster.disable(tx, name, f"agent:{actor.name}", now)
+            return await roster.disable(tx, name, audit.by_agent(actor, source), now)
 
         return await self.write(unit)
 
-    async def enable_agent(self, name: str, actor: Agent) -> bool:
+    async def enable_agent(self, name: str, actor: Agent, *, source: str = "") -> bool:
         """Admins only. False if the agent was not disabled."""
         now = self.clock()
 
         async def unit(tx: Tx) -> bool:
             authorize(await current(tx, actor), Act.MANAGE_AGENTS)
-            return await roster.enable(tx, name, f"agent:{actor.name}", now)
+            return await roster.enable(tx, name, audit.by_agent(actor, source), now)
 
         return await self.write(unit)
 
     async def sync_agents(self, agents: Sequence[Agent]) -> None:
-        """Upsert the agents declared in config (by name); presence and tokens are kept."""
+        """Upsert the agents declared in config (by name); presence and tokens are kept.
+        What config.yaml added or changed (a role, say) goes into the audit log."""
         now = self.clock()
 
         async def unit(tx: Tx) -> None:
             for agent in agents:
+                old = await tx.get_agent(agent.name)
                 await tx.upsert_agent(agent, now)
+                await roster.audit_saved(tx, old, agent, audit.CONFIG, now)
 
         await self.store.write(unit)
 

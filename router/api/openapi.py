@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from router.api.routing import Route
+from router.audit import ACTIONS
 
 _REF = "#/components/schemas/{model}"
 _TS = {"type": ["string", "null"], "format": "date-time"}
@@ -97,6 +98,19 @@ SCHEMAS |= {
         "items": {"type": "array", "items": _ref("FaqSuggestion")},
         "diff": {"type": "string", "description": "unified diff of the YAML files, paths "
                  "relative to the directory of config.yaml"}}, ["items", "diff"]),
+    # the audit log (issue 29)
+    "AuditRecord": _obj({
+        "id": _INT, "at": _TS, "action": {"enum": list(ACTIONS)},
+        "actor": {"type": "string", "description": "agent:NAME, cli:USER, config, system, "
+                  "or empty for an account that does not exist"},
+        "object": {"type": "string", "description": "what was acted on: agent:NAME, "
+                   "contact:ID, report, config"},
+        "source": {"type": "string", "description": "the client's address, or cli"},
+        "detail": {"type": "object", "description": "ids, counts, changed fields or files; "
+                   "never message text or a contact's personal data"}},
+        ["id", "at", "action", "actor", "object", "source", "detail"]),
+    "AuditPage": _obj({"items": {"type": "array", "items": _ref("AuditRecord")},
+                       "next_cursor": {"type": ["string", "null"]}}, ["items"]),
 }
 _ERRORS = {"400": "invalid input", "401": "no, wrong or revoked token",
            "403": "not allowed for this agent: an admins-only action, "

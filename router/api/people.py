@@ -7,6 +7,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import Field
 
+from router import audit
 from router.agents import auth
 from router.agents.contacts import contact_detail
 from router.agents.errors import ConflictError
@@ -79,6 +80,7 @@ async def create_agent(request: web.Request, agent: Agent, body: AgentBody) -> d
     desk = request.app[DESK]
     new = Agent(0, body.name, display_name=body.display_name or body.name, email=body.email,
                 role=Role(body.role), languages=body.languages, capacity=body.capacity, source="api")
+    by = audit.by_agent(agent, request.remote)
 
     async def unit(tx: Tx) -> Agent:
         if await tx.get_agent(new.name) is not None:
@@ -86,6 +88,8 @@ async def create_agent(request: web.Request, agent: Agent, body: AgentBody) -> d
         await tx.upsert_agent(new, desk.clock())
         await tx.insert_event(Event(0, "agent_added", desk.clock(), None, f"agent:{agent.name}",
                                     {"agent": new.name, "role": str(new.role)}))
+        await audit.record(tx, by, "agent_added", f"agent:{new.name}", now=desk.clock(),
+                           detail={"role": str(new.role)})
         return await tx.get_agent(new.name)  # type: ignore[return-value]
 
     return js.agent(await desk.write(unit))
@@ -93,25 +97,28 @@ async def create_agent(request: web.Request, agent: Agent, body: AgentBody) -> d
 
 async def disable_agent(request: web.Request, agent: Agent) -> dict[str, Any]:
     name = request.match_info["name"]
-    changed = await request.app[DESK].disable_agent(name, agent)
+    changed = await request.app[DESK].disable_agent(name, agent, source=request.remote or "")
     return {"name": name, "disabled": True, "changed": changed}
 
 
 async def enable_agent(request: web.Request, agent: Agent) -> dict[str, Any]:
     name = request.match_info["name"]
-    changed = await request.app[DESK].enable_agent(name, agent)
+    changed = await request.app[DESK].enable_agent(name, agent, source=request.remote or "")
     return {"name": name, "disabled": False, "changed": changed}
 
 
 async def issue_token(request: web.Request, agent: Agent, body: TokenBody) -> dict[str, Any]:
     desk, name = request.app[DESK], request.match_info["name"]
-    token = await desk.store.write(lambda tx: auth.issue_token(tx, name, desk.clock(), body.label))
+    by = audit.by_agent(agent, request.remote)
+    token = await desk.store.write(
+        lambda tx: auth.issue_token(tx, name, desk.clock(), body.label, by=by))
     return {"name": name, "token": token, "note": "shown once; only its hash is stored"}
 
 
 async def revoke_tokens(request: web.Request, agent: Agent) -> dict[str, Any]:
     desk, name = request.app[DESK], request.match_info["name"]
-    count = await desk.store.write(lambda tx: auth.revoke(tx, name, desk.clock()))
+    by = audit.by_agent(agent, request.remote)
+    count = await desk.store.write(lambda tx: auth.revoke(tx, name, desk.clock(), by=by))
     return {"name": name, "revoked": count}
 
 
@@ -121,7 +128,7 @@ async def get_contact(request: web.Request, agent: Agent) -> dict[str, Any]:
 
 async def merge_contact(request: web.Request, agent: Agent, body: MergeBody) -> dict[str, Any]:
     desk = request.app[DESK]
-    await desk.merge_contacts(path_int(request), body.into, agent)
+    await desk.merge_contacts(path_int(request), body.into, agent, source=request.remote or "")
     return await get_contact_by_id(request, body.into)
 
 

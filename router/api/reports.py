@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BeforeValidator, Field
 
+from router import audit
 from router.agents.errors import ActionRejected
 from router.api.models import JsonBody, Query
 from router.api.routing import DESK, Route, path_int
@@ -82,6 +83,10 @@ async def download_report(request: web.Request, agent: Agent,
                           query: DownloadQuery) -> web.Response:
     report = await _report(request, query)
     name = f"report-{report.start:%Y%m%d}-{report.end:%Y%m%d}.{query.format}"
+    by = audit.by_agent(agent, request.remote)
+    await request.app[DESK].store.write(lambda tx: audit.report_made(
+        tx, by, report.start, report.end, fmt=query.format, grouping=query.by,
+        now=request.app[DESK].clock()))
     headers = {"Content-Disposition": f'inline; filename="{name}"',
                "X-Content-Type-Options": "nosniff"}
     if query.format == "csv":
@@ -105,13 +110,15 @@ def _data_dir(request: web.Request) -> Path:
 async def export(request: web.Request, agent: Agent) -> dict[str, Any]:
     store = request.app[DESK].store
     contact = await resolve_contact(store, contact_id=path_int(request))
-    return await export_contact(store, contact, _data_dir(request), now=request.app[DESK].clock())
+    return await export_contact(store, contact, _data_dir(request), now=request.app[DESK].clock(),
+                                by=audit.by_agent(agent, request.remote))
 
 
 async def erase(request: web.Request, agent: Agent, body: EraseBody) -> dict[str, Any]:
     desk = request.app[DESK]
     contact = await resolve_contact(desk.store, contact_id=path_int(request))
-    result = await erase_contact(desk.store, contact, _data_dir(request), now=desk.clock())
+    result = await erase_contact(desk.store, contact, _data_dir(request), now=desk.clock(),
+                                 by=audit.by_agent(agent, request.remote))
     return result.as_dict()
 
 

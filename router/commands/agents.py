@@ -12,6 +12,7 @@ import getpass
 import sys
 from pathlib import Path
 
+from router import audit
 from router.agents import auth, roster
 from router.commands._common import add_config_arg, load_or_report
 from router.config import Config
@@ -90,7 +91,7 @@ async def _add(args: argparse.Namespace, store: Store) -> int:
     agent = _merged(args, old)
     from router.agents import roster
 
-    await store.write(lambda tx: roster.save(tx, agent, utcnow()))
+    await store.write(lambda tx: roster.save(tx, agent, utcnow(), audit.cli()))
     print(f"agent {agent.name} ({agent.role}, capacity {agent.capacity}) saved; next, give "
           f"{agent.name} a console password: inquiry-router agents passwd {agent.name}")
     return 0
@@ -134,7 +135,7 @@ async def _list(args: argparse.Namespace, store: Store) -> int:
 
 async def _disable(args: argparse.Namespace, store: Store) -> int:
     """Refused (exit 1) for the last active admin, as in the API (`router.agents.roster`)."""
-    if not await store.write(lambda tx: roster.disable(tx, args.name, "cli", utcnow())):
+    if not await store.write(lambda tx: roster.disable(tx, args.name, audit.cli(), utcnow())):
         print(f"agent {args.name} was already disabled")
         return 0
     print(f"agent {args.name} disabled; its tokens no longer work "
@@ -143,7 +144,7 @@ async def _disable(args: argparse.Namespace, store: Store) -> int:
 
 
 async def _enable(args: argparse.Namespace, store: Store) -> int:
-    if not await store.write(lambda tx: roster.enable(tx, args.name, "cli", utcnow())):
+    if not await store.write(lambda tx: roster.enable(tx, args.name, audit.cli(), utcnow())):
         print(f"agent {args.name} was not disabled")
         return 0
     print(f"agent {args.name} enabled; tokens it had before work again")
@@ -152,10 +153,11 @@ async def _enable(args: argparse.Namespace, store: Store) -> int:
 
 async def _token(args: argparse.Namespace, store: Store) -> int:
     if args.revoke:
-        count = await store.write(lambda tx: auth.revoke(tx, args.name, utcnow()))
+        count = await store.write(lambda tx: auth.revoke(tx, args.name, utcnow(), by=audit.cli()))
         print(f"revoked {count} token{'s' if count != 1 else ''} of {args.name}")
         return 0
-    token = await store.write(lambda tx: auth.issue_token(tx, args.name, utcnow(), args.label))
+    token = await store.write(lambda tx: auth.issue_token(tx, args.name, utcnow(), args.label,
+                                                          by=audit.cli()))
     print(token)
     print(f"(API token for {args.name}: shown once, store it now; only its hash is kept)")
     return 0
@@ -201,8 +203,20 @@ async def _passwd(args: argparse.Namespace, store: Store) -> int:
             lambda tx: tx.get_agent(args.name)):
         # defined in config.yaml, not stored yet (the service stores them when it starts)
         agent = _config_agent(args)
-        await store.write(lambda tx: tx.upsert_agent(agent, utcnow()))
-    if not await store.write(lambda tx: tx.set_agent_password(args.name, stored)):
+
+        async def store_it(tx: Tx) -> None:
+            await tx.upsert_agent(agent, utcnow())
+            await roster.audit_saved(tx, None, agent, audit.CONFIG, utcnow())
+
+        await store.write(store_it)
+    async def unit(tx: Tx) -> bool:
+        if not await tx.set_agent_password(args.name, stored):
+            return False
+        await audit.record(tx, audit.cli(), "password_cleared" if stored is None
+                           else "password_set", f"agent:{args.name}", now=utcnow())
+        return True
+
+    if not await store.write(unit):
         print(f"error: no agent named {args.name}; add it first: inquiry-router agents add NAME")
         return 1
     print(f"console password of {args.name} {'removed' if args.clear else 'set'}")

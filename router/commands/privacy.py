@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+from router import audit
 from router.agents.errors import NotFoundError
 from router.commands._common import add_config_arg, load_or_report
 from router.config import Config
@@ -83,7 +85,7 @@ def run_export(args: argparse.Namespace) -> int:
         return 2
 
     async def go() -> int:
-        doc = await _on_contact(config, args, export_contact)
+        doc = await _on_contact(config, args, functools.partial(export_contact, by=audit.cli()))
         if doc is None:
             return 1
         text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
@@ -107,7 +109,7 @@ def run_erase(args: argparse.Namespace) -> int:
         return 2
 
     async def go() -> int:
-        result = await _on_contact(config, args, erase_contact)
+        result = await _on_contact(config, args, functools.partial(erase_contact, by=audit.cli()))
         if result is None:
             return 1
         rows = ", ".join(f"{k} {v}" for k, v in sorted(result.rows.items()))

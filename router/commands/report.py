@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from router import audit
 from router.commands._common import add_config_arg, load_or_report
 from router.config import Config
 from router.reports.compute import DIMENSIONS, period
@@ -93,6 +94,8 @@ async def _render(config: Config, args: argparse.Namespace, start: datetime, end
     bar = ProgressBar(sys.stderr)
     try:
         report = await report_for(config, store, start, end, progress=bar)
+        await store.write(lambda tx: audit.report_made(  # issue 29
+            tx, audit.cli(), start, end, fmt=args.format, grouping=args.by, now=utcnow()))
     finally:
         bar.close()
         await store.close()

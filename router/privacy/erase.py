@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from router import audit
 from router.privacy import files
 from router.privacy.export import contact_rows
 from router.privacy.scrub import PrivacyScrubber
@@ -34,7 +35,8 @@ class EraseResult:
 
 
 async def erase_contact(store: Store, contact_id: int, data_dir: Path, *,
-                        now: datetime | None = None) -> EraseResult:
+                        now: datetime | None = None,
+                        by: audit.Actor = audit.SYSTEM) -> EraseResult:
     when = now or utcnow()
     family, rows = await contact_rows(store, contact_id)
     conv_ids = [c["id"] for c in rows["conversations"]]
@@ -44,7 +46,11 @@ async def erase_contact(store: Store, contact_id: int, data_dir: Path, *,
     removed += files.erase_email_state(data_dir, conv_ids, addresses)
 
     async def unit(tx: Tx) -> dict[str, int]:
-        return await tx.erase_contacts(family, when, PrivacyScrubber())
+        counts = await tx.erase_contacts(family, when, PrivacyScrubber())
+        # the contact's id and the counts: nothing that says who it was
+        await audit.record(tx, by, "contact_erased", f"contact:{contact_id}", now=when,
+                           detail={"contact_ids": family, "rows": counts, "files": removed})
+        return counts
 
     counts = await store.write(unit)
     # ids and counts only: the log must not say who was erased

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from router import audit
 from router.agents.errors import NotFoundError
 from router.privacy import files
 from router.store.base import Store, Tx, ts, utcnow
@@ -51,8 +52,15 @@ async def contact_rows(store: Store, contact_id: int) -> tuple[list[int], dict[s
 
 
 async def export_contact(store: Store, contact_id: int, data_dir: Path, *,
-                         now: datetime | None = None) -> dict[str, Any]:
+                         now: datetime | None = None,
+                         by: audit.Actor = audit.SYSTEM) -> dict[str, Any]:
+    """The document; the export is recorded in the audit log once it is made."""
+    when = now or utcnow()
     family, rows = await contact_rows(store, contact_id)
     paths = files.message_paths(data_dir, rows.pop("message_files"))
-    return {"format": FORMAT, "exported_at": ts(now or utcnow()), "contact_id": contact_id,
-            "contact_ids": family, "tables": rows, "files": files.describe(data_dir, paths)}
+    doc = {"format": FORMAT, "exported_at": ts(when), "contact_id": contact_id,
+           "contact_ids": family, "tables": rows, "files": files.describe(data_dir, paths)}
+    await store.write(lambda tx: audit.record(
+        tx, by, "contact_exported", f"contact:{contact_id}", now=when,
+        detail={"contact_ids": family}))
+    return doc

@@ -1,4 +1,5 @@
-"""Retention: delete conversations (and then contacts) older than `privacy.retention_days`.
+"""Retention: delete conversations (and then contacts) older than `privacy.retention_days`,
+and audit records older than `audit.retention_days` (issue 29).
 
 "Older" means not updated for that long; conversations still waiting on an agent are kept
 whatever their age. Work goes in batches of `batch` conversations, one unit of work each,
@@ -32,17 +33,29 @@ class RetentionResult:
     inbox: int = 0
     files: int = 0
     batches: int = 0
+    audit: int = 0
 
 
 class Retention:
-    def __init__(self, store: Store, *, days: int, data_dir: Path, batch: int = 200,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, store: Store, *, days: int | None, data_dir: Path, batch: int = 200,
+                 clock: Callable[[], datetime] = utcnow, audit_days: int | None = None) -> None:
+        """`days` None keeps conversations; `audit_days` None keeps the audit log."""
         self.store, self.days, self.data_dir = store, days, data_dir
         self.batch, self.clock = batch, clock
+        self.audit_days = audit_days
 
     async def run_once(self) -> RetentionResult:
-        before = self.clock() - timedelta(days=self.days)
         result = RetentionResult()
+        if self.audit_days is not None:
+            cut = self.clock() - timedelta(days=self.audit_days)
+            while n := await self.store.write(lambda tx: tx.audit_prune(cut, 1000)):
+                result.audit += n
+            if result.audit:
+                log.info("retention (audit log, %d days): deleted %d records", self.audit_days,
+                         result.audit)
+        if self.days is None:
+            return result
+        before = self.clock() - timedelta(days=self.days)
         while True:
             paths, deleted = await self.store.write(lambda tx: self._batch(tx, before))
             if not deleted:
