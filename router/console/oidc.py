@@ -63,6 +63,7 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
+from router import audit
 from router.agents import roster
 from router.agents.errors import ConflictError
 from router.config import Config
@@ -91,10 +92,14 @@ _ERROR_CODE = re.compile(r"[^A-Za-z0-9_.-]")
 class Refused(Exception):
     """A sign-in that must not go through: `code` for the page, `reason` for the log."""
 
-    def __init__(self, code: str, reason: str) -> None:
+    def __init__(self, code: str, reason: str, *, agent: str = "", audited: bool = True) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        self.agent = agent  # when known (a disabled agent)
+        #: False for callbacks no sign-in of ours started (anyone can send those): they are
+        #: logged, not added to the audit log
+        self.audited = audited
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,15 +296,13 @@ class SingleSignOn:
 
     def __init__(self, store: Store, secret: str, settings: ConsoleAuthSettings, *,
                  public_url: str, issue_session: Callable[[web.StreamResponse, web.Request, str], None],
-                 clock: Callable[[], datetime] | None = None,
-                 on_signin: Callable[[Tx, Agent, str, str, datetime], Any] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.store = store
         self.secret = secret
         self.settings = settings
         self.public_url = public_url
         self.issue_session = issue_session
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.on_signin = on_signin
         self._session: aiohttp.ClientSession | None = None
         self.clients = {k: OidcClient(k, p, self._http) for k, p in settings.sso.items()}
         self._used: dict[str, float] = {}  # state -> monotonic expiry (replayed callbacks)
@@ -345,12 +348,23 @@ class SingleSignOn:
         try:
             agent = await self._sign_in(request, client)
         except Refused as exc:
+            if exc.audited:
+                await self._audit_refusal(request, client, exc)
             return self._refuse(request, client, exc)
         resp = _redirect("../../../console")
         self.issue_session(resp, request, agent.name)
         resp.del_cookie(FLOW_COOKIE, path=FLOW_PATH)
         log.info("console: agent %s signed in through %s", agent.name, client.key)
         return resp
+
+    async def _audit_refusal(self, request: web.Request, client: OidcClient, exc: Refused) -> None:
+        """`signin_failed` in a unit of its own (the refused unit, if any, rolled back)."""
+        who = f"agent:{exc.agent}" if exc.agent else ""
+        detail = {"step": "sso", "provider": client.key, "reason": exc.code}
+        now = self.clock()
+        await self.store.write(lambda tx: audit.record(
+            tx, audit.Actor(who, request.remote or ""), "signin_failed", who, now=now,
+            detail=detail))
 
     def _refuse(self, request: web.Request, client: OidcClient, exc: Refused) -> web.StreamResponse:
         log.warning("console: single sign-on through %s refused (%s): %s", client.key, exc.code,
@@ -368,7 +382,7 @@ class SingleSignOn:
         flow = unseal(request.cookies.get(FLOW_COOKIE, ""), self.secret, now)
         if flow is None or flow.provider != client.key:
             raise Refused("state", "no sign-in started in this browser (flow cookie missing, "
-                          "expired or forged)")
+                          "expired or forged)", audited=False)
         if not hmac.compare_digest(q.get("state", "").encode(), flow.state.encode()):
             raise Refused("state", "the state sent back is not the one this browser started with")
         self._consume(flow.state, now)
@@ -426,23 +440,24 @@ class SingleSignOn:
                 agent = Agent(0, await _free_name(tx, claims, email),
                               display_name=_display(claims, email), email=email,
                               role=mapped or Role.AGENT, source="sso")
-                await roster.save(tx, agent, now)
+                await roster.save(tx, agent, now, audit.by_agent(agent, source))
                 agent = await tx.get_agent(agent.name) or agent
                 log.info("console: agent %s created at first sign-in through %s", agent.name,
                          client.key)
             else:
                 agent = found[0]
                 if agent.disabled:
-                    raise Refused("disabled", f"agent {agent.name} is disabled")
+                    raise Refused("disabled", f"agent {agent.name} is disabled", agent=agent.name)
                 if mapped is not None and agent.source != "config" and agent.role != mapped:
                     try:
-                        await roster.save(tx, _with_role(agent, mapped), now)
+                        await roster.save(tx, _with_role(agent, mapped), now,
+                                          audit.Actor(f"sso:{client.key}", source))
                         agent = await tx.get_agent(agent.name) or agent
                     except ConflictError:
                         log.warning("console: %s keeps the admin role: the provider maps them "
                                     "to %s, but they are the last active admin", agent.name, mapped)
-            if self.on_signin is not None:
-                await self.on_signin(tx, agent, client.key, source, now)
+            await audit.record(tx, audit.by_agent(agent, source), "signin", f"agent:{agent.name}",
+                               now=now, detail={"method": "sso", "provider": client.key})
             return agent
 
         return await self.store.write(unit)

@@ -17,6 +17,7 @@ from router.console.oidc import FLOW_COOKIE
 from router.console.sessions import COOKIE
 from router.model import Agent, Role
 from router.service import Service
+from router.store.base import AuditFilter
 from tests.sso.conftest import PROVIDER_KEY, OidcProvider, http_sign_in, start_sso_service
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -134,6 +135,15 @@ async def test_roles_from_the_group_claim(sso_service: Service) -> None:
         assert not _signed_in(jar)
     assert await store.read(lambda tx: tx.get_agent("eve")) is None
 
+    # the audit log says who made carl and who changed bob's role
+    changes = await store.read(lambda tx: tx.audit_list(
+        AuditFilter(actions=("agent_added", "agent_changed")), 100))
+    assert sorted((r.action, r.actor, r.object, r.detail.get("role")) for r in changes
+                  if r.actor != "config") == [
+        ("agent_added", "agent:carl.nilsson", "agent:carl.nilsson", "agent"),
+        ("agent_changed", f"sso:{PROVIDER_KEY}", "agent:bob", ["agent", "admin"]),
+    ]
+
 
 async def test_passwords_switched_off(sso_service: Service) -> None:
     base, store = _base(sso_service), sso_service.store
@@ -182,3 +192,36 @@ def _clients(service: Service) -> dict:
         if isinstance(owner, SingleSignOn):
             return owner.clients
     raise AssertionError("no single sign-on routes")
+
+
+async def test_sign_ins_and_refusals_are_audited(sso_service: Service) -> None:
+    """One `signin` per single sign-on, one `signin_failed` per refusal of a sign-in we
+    started; callbacks nobody started are only logged (anyone can send those)."""
+    base, store = _base(sso_service), sso_service.store
+    now = datetime.now(UTC)
+    await store.write(lambda tx: tx.upsert_agent(Agent(0, "dave", email="dave@example.com",
+                                                       disabled=True), now))
+    first = max((r.id for r in await store.read(lambda tx: tx.audit_list(AuditFilter(), 1))),
+                default=0)
+
+    url, _ = await http_sign_in(base, "alice")
+    assert "sso_error" not in url
+    url, _ = await http_sign_in(base, "eve")
+    assert "sso_error=not_allowed" in url
+    url, _ = await http_sign_in(base, "dave")
+    assert "sso_error=disabled" in url
+    held, jar = await http_sign_in(base, "alice", hold=True)
+    await _callback(_with_query(held, state="forged"), jar)  # a flow of ours: audited
+    await _callback(held, aiohttp.CookieJar(unsafe=True))  # no flow: logged only
+
+    found = sorted((r for r in await store.read(lambda tx: tx.audit_list(AuditFilter(), 100))
+                    if r.id > first), key=lambda r: r.id)
+    assert [(r.action, r.actor, r.object, r.detail) for r in found] == [
+        ("signin", "agent:alice", "agent:alice", {"method": "sso", "provider": PROVIDER_KEY}),
+        ("signin_failed", "", "", {"step": "sso", "provider": PROVIDER_KEY,
+                                   "reason": "not_allowed"}),
+        ("signin_failed", "agent:dave", "agent:dave", {"step": "sso", "provider": PROVIDER_KEY,
+                                                       "reason": "disabled"}),
+        ("signin_failed", "", "", {"step": "sso", "provider": PROVIDER_KEY, "reason": "state"}),
+    ]
+    assert all(r.source == "127.0.0.1" for r in found)
