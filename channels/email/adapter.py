@@ -19,12 +19,15 @@ import aiosmtplib
 from channels.email.automatic import AutoReplyLimiter
 from channels.email.compose import compose_reply, split_metadata
 from channels.email.imap import ImapImporter
+from channels.email.oauth import OAuthAccounts, OAuthError, OAuthMetrics, TokenSource
 from channels.email.parse import CHANNEL, parse_email, to_inbound
 from channels.email.settings import EmailSettings, SmtpOutSettings
 from channels.email.smtp_in import SmtpListener
 from channels.email.state import ImapState, RawStore, ThreadMemory
 from channels.email.threads import ReplyTokens, participant_key, token_key
 from channels.email.tls import client_context
+from channels.email.tokens import SECRET_NAME, EncryptedTokenStore
+from channels.email.xoauth2 import smtp_send
 from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
 from router.errors import ChannelError
 from router.local_secret import lazy_secret
@@ -39,10 +42,12 @@ class EmailAdapter(ChannelAdapter):
     name = CHANNEL
 
     def __init__(self, *, settings: EmailSettings, state_dir: Path, imap_min_backoff: float = 1.0,
-                 secret: Callable[[], str] | None = None) -> None:
+                 secret: Callable[[], str] | None = None, oauth: OAuthAccounts | None = None,
+                 oauth_metrics: OAuthMetrics | None = None) -> None:
         """`secret` signs reply tokens (the service passes `EMAIL_SECRET`, else
         `<data_dir>/email.secret`; by default `email.secret` in `state_dir`, made on first
-        use; see router.local_secret)."""
+        use; see router.local_secret). `oauth`: the OAuth2 token sources (by default made
+        from `settings.oauth2`, refresh tokens kept encrypted under `state_dir/oauth`)."""
         self.settings = settings
         self.state_dir = Path(state_dir)
         self.tokens = ReplyTokens(secret or lazy_secret(self.state_dir, "email"))
@@ -58,6 +63,13 @@ class EmailAdapter(ChannelAdapter):
         self._tasks: list[asyncio.Task[None]] = []
         self._intake: Intake | None = None
         self._imap_min_backoff = imap_min_backoff
+        self.oauth = oauth or OAuthAccounts(
+            settings.oauth2, metrics=oauth_metrics,
+            store=EncryptedTokenStore(self.state_dir / "oauth", lazy_secret(self.state_dir, SECRET_NAME)))
+
+    def token_source(self, account: str, user: str) -> TokenSource | None:
+        """The OAuth2 tokens an IMAP/SMTP block with `oauth2: account` logs in with."""
+        return self.oauth.source(account, user) if account else None
 
     # -- inbound -------------------------------------------------------------------------
     async def ingest_raw(self, raw: bytes, headers_only: bool = False, mailbox: str = "",
@@ -100,6 +112,7 @@ class EmailAdapter(ChannelAdapter):
                 ingest=ingest,
                 max_message_bytes=self.settings.max_message_bytes,
                 min_backoff=self._imap_min_backoff,
+                oauth=self.token_source(box.imap.oauth2, box.imap.username),
             )
             self.importers.append(importer)
             self._tasks.append(asyncio.create_task(importer.run(), name=f"imap:{box.name}"))
@@ -151,7 +164,7 @@ class EmailAdapter(ChannelAdapter):
         mail, mid = compose_reply(message, from_address=out.from_address, from_name=out.from_name,
                                   mark=mark)
         try:
-            await _deliver(out, mail, recipient)
+            await _deliver(out, mail, recipient, self.token_source(out.oauth2, out.username))
         except ChannelError:
             if automatic:
                 self.limiter.release(recipient)
@@ -172,9 +185,15 @@ class EmailAdapter(ChannelAdapter):
             raise ChannelError(f"email: not auto-replying to our own address {recipient}", permanent=True)
 
 
-async def _deliver(out: SmtpOutSettings, mail: Any, recipient: str) -> None:
-    """Send through aiosmtplib; classify failures as retryable (4xx, network) or not (5xx)."""
-    try:
+async def _deliver(out: SmtpOutSettings, mail: Any, recipient: str,
+                   oauth: TokenSource | None = None) -> None:
+    """Send through aiosmtplib; classify failures as retryable (4xx, network) or not (5xx).
+    With `oauth`, authenticate with SASL XOAUTH2 (a refused token is retried once fresh)."""
+
+    async def attempt(token: str | None) -> None:
+        async def current_token() -> str:
+            return token or ""
+
         await aiosmtplib.send(
             mail,
             sender=out.from_address,
@@ -182,13 +201,19 @@ async def _deliver(out: SmtpOutSettings, mail: Any, recipient: str) -> None:
             hostname=out.host,
             port=out.port,
             username=out.username or None,
-            password=out.password or None,
+            password=(out.password or None) if token is None else None,
+            oauth_token_generator=current_token if token is not None else None,
             use_tls=out.tls == "tls",
             start_tls=out.tls == "starttls",
             tls_context=(client_context(verify=out.verify, ca_file=out.ca_file, what="SMTP")
                          if out.tls != "none" else None),
             timeout=out.timeout,
         )
+
+    try:
+        await (attempt(None) if oauth is None else smtp_send(attempt, oauth))
+    except OAuthError as exc:  # no token now, consent revoked, or refused: retry later
+        raise ChannelError(f"email: {exc}", permanent=False) from None
     except aiosmtplib.SMTPRecipientsRefused as exc:
         codes = [e.code for e in exc.recipients]
         raise ChannelError(

@@ -22,9 +22,11 @@ from typing import Any
 
 import aioimaplib
 
+from channels.email.oauth import TokenSource
 from channels.email.settings import ImapSettings
 from channels.email.state import ImapPosition, ImapState
 from channels.email.tls import client_context
+from channels.email.xoauth2 import imap_login
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +62,10 @@ class ImapImporter:
         max_message_bytes: int,
         min_backoff: float = 1.0,
         max_backoff: float = 60.0,
+        oauth: TokenSource | None = None,
     ) -> None:
         self.name = name
+        self.oauth = oauth  # SASL XOAUTH2 with its tokens instead of LOGIN
         self.settings = settings
         self.state = state
         self.ingest = ingest
@@ -97,7 +101,10 @@ class ImapImporter:
         await client.wait_hello_from_server()
         if s.tls == "starttls":
             await self._starttls(client)
-        _ok(await client.login(s.username, s.password), "LOGIN")
+        if self.oauth is not None:
+            await imap_login(client, s.username, self.oauth)  # OAuthError: retried like the rest
+        else:
+            _ok(await client.login(s.username, s.password), "LOGIN")
         self.connects += 1
         return client
 

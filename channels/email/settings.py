@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from channels.email.oauth_settings import OAuth2Settings
 
 TlsMode = Literal["none", "starttls", "tls"]
 
@@ -37,6 +39,8 @@ class ImapSettings(_Strict):
     # `ca_file` (PEM); `verify: false` accepts any certificate (lab servers only)
     verify: bool = True
     ca_file: str = ""
+    # the name of a `channels.email.oauth2` account: SASL XOAUTH2 instead of the password
+    oauth2: str = ""
 
 
 class MailboxSettings(_Strict):
@@ -75,6 +79,7 @@ class SmtpOutSettings(_Strict):
     timeout: float = Field(default=30.0, gt=0)
     verify: bool = True  # as for IMAP
     ca_file: str = ""
+    oauth2: str = ""  # as for IMAP (XOAUTH2; `username` is the mailbox)
 
 
 class EmailSettings(_Strict):
@@ -91,6 +96,26 @@ class EmailSettings(_Strict):
     max_attachments: int = Field(default=100, ge=0)
     # keep a copy of every raw message under <state_dir>/raw (agents may need the original)
     keep_raw: bool = True
+    # OAuth2 accounts (Microsoft 365, Google) that `imap.oauth2` / `smtp_out.oauth2` name
+    oauth2: dict[str, OAuth2Settings] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _oauth2_names(self) -> EmailSettings:
+        users = [(f"mailboxes[{i}].imap", box.imap) for i, box in enumerate(self.mailboxes)]
+        if self.smtp_out is not None:
+            users.append(("smtp_out", self.smtp_out))
+        for where, block in users:
+            if not block.oauth2:
+                continue
+            if block.oauth2 not in self.oauth2:
+                known = ", ".join(sorted(self.oauth2)) or "none is defined"
+                raise ValueError(f"{where}.oauth2: no account {block.oauth2!r} under "
+                                 f"channels.email.oauth2 ({known})")
+            if block.password:
+                raise ValueError(f"{where}: give either password or oauth2, not both")
+            if not block.username:
+                raise ValueError(f"{where}.username: XOAUTH2 needs the mailbox address")
+        return self
 
     @field_validator("own_addresses")
     @classmethod
