@@ -1,4 +1,5 @@
-"""`inquiry-router agents add|list|disable|enable|token|passwd`: manage agents, API tokens, passwords.
+"""`inquiry-router agents add|list|disable|enable|token|passwd|2fa`: manage agents, API tokens,
+passwords and two-factor sign-in.
 
 A token is printed once, when it is made; only its sha256 is stored, so a lost token is
 revoked (`token NAME --revoke`) and replaced, never recovered.
@@ -53,6 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     passwd.add_argument("--password-stdin", action="store_true",
                         help="read the password from the first line of stdin (scripts)")
     passwd.add_argument("--clear", action="store_true", help="remove the password")
+    # two-factor sign-in (issue 29)
+    two = actions.add_parser("2fa", help="show an agent's two-factor sign-in; --reset removes "
+                             "it (a lost phone without recovery codes)")
+    two.add_argument("name")
+    two.add_argument("--reset", action="store_true",
+                     help="remove the enrolment and its recovery codes (the agent enrols again)")
     parser.set_defaults(func=run)
 
 
@@ -223,5 +230,30 @@ async def _passwd(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
+async def _two_factor(args: argparse.Namespace, store: Store) -> int:
+    agent = await store.read(lambda tx: tx.get_agent(args.name))
+    if agent is None:
+        print(f"error: no agent named {args.name}")
+        return 1
+    if not args.reset:
+        found = await store.read(lambda tx: tx.get_two_factor(agent.id))
+        state = "on" if found and found.enabled_at else "off"
+        left = f", {found.recovery_left} recovery codes left" if state == "on" and found else ""
+        print(f"two-factor sign-in of {args.name}: {state}{left}")
+        return 0
+
+    async def unit(tx: Tx) -> bool:
+        if not await tx.delete_two_factor(agent.id):
+            return False
+        await audit.record(tx, audit.cli(), "two_factor_reset", f"agent:{args.name}", now=utcnow())
+        return True
+
+    if await store.write(unit):
+        print(f"two-factor sign-in of {args.name} removed; they set it up again in the console")
+    else:
+        print(f"{args.name} had no two-factor sign-in")
+    return 0
+
+
 COMMANDS = {"add": _add, "list": _list, "disable": _disable, "enable": _enable, "token": _token,
-            "passwd": _passwd}
+            "passwd": _passwd, "2fa": _two_factor}

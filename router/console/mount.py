@@ -18,7 +18,7 @@ from router.api.hooks import RULES, SESSION_AUTH, SIGNAL
 from router.api.reports import TITLE as REPORT_TITLE
 from router.channel import ChannelAdapter
 from router.config import Config
-from router.console import faq_page, oidc
+from router.console import faq_page, oidc, twofactor_http
 from router.console.assets import respond
 from router.console.signals import DeskFollower
 from router.console.signin import ConsoleAuth
@@ -82,6 +82,7 @@ def mount_console(app: web.Application, api: web.Application, *, config: Config,
     app.router.add_routes([web.get("/console", page), web.get("/console/", slash),
                            web.get("/console/static/{name}", static), *auth.routes(),
                            *faq_page.routes(config.settings.service.name),  # issue 20
-                           *oidc.install(app, config, auth, desk.clock)])  # issue 29: SSO
+                           *oidc.install(app, config, auth, desk.clock),  # issue 29: SSO
+                           *twofactor_http.install(auth, config, desk.clock)])  # issue 29: 2FA
     log.info("agent console at /console")
     return auth

@@ -6,7 +6,9 @@ page its CSRF token and agent; `POST /console/logout` clears the cookie. The ans
 failed sign-in never says whether the agent exists. Every attempt is reserved in the
 store before its password is checked (router/console/throttle.py), so failures per
 account and per address are limited with 429s on every instance, however many arrive at
-once; argon2 runs in a small dedicated thread pool (passwords.POOL).
+once; argon2 runs in a small dedicated thread pool (passwords.POOL). An agent with
+two-factor sign-in (or one who must enrol) gets a code step instead of the cookie
+(router/console/twofactor_http.py). Sign-ins and refusals go into the audit log.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from router import audit
 from router.agents import auth
 from router.api import serialize as js
 from router.console import passwords, throttle
@@ -26,7 +29,7 @@ from router.errors import PayloadRejected
 from router.http_errors import json_error, read_json
 from router.model import Agent
 from router.static import is_secure
-from router.store.base import Store, Tx
+from router.store.base import Store, Tx, utcnow
 
 TTL = 12 * 3600  # one working day; signing in again is cheap
 
@@ -41,6 +44,8 @@ class ConsoleAuth:
     #: false (`console.auth.passwords`, issue 29): email + password sign-in is refused;
     #: single sign-on (router/console/oidc.py) and API tokens remain
     passwords: bool = True
+    #: the second step (issue 29: router/console/twofactor_http.TwoFactorHttp), set by mount
+    two_factor: Any = None
 
     def __init__(self, store: Store, secret: str, *, ttl: int = TTL) -> None:
         self.store = store
@@ -91,7 +96,8 @@ class ConsoleAuth:
         if not self.passwords and not (isinstance(body.get("token"), str) and body["token"]):
             return json_error(403, "passwords_off", "sign-in with a password is switched "
                               "off; use single sign-on")
-        keys = throttle.keys_for(await self._account(body), request.remote or "?")
+        account = await self._account(body)
+        keys = throttle.keys_for(account, request.remote or "?")
         now = time.time()
         async with self.reserving:
             wait = await self.store.write(lambda tx: throttle.reserve(tx, keys, int(now * 1000)))
@@ -101,13 +107,35 @@ class ConsoleAuth:
             agent = await self._check(body)
         except passwords.Busy:
             return _slow_down(1, "too many sign-ins at once; retry in a moment")
+        method = "token" if isinstance(body.get("token"), str) and body["token"] else "password"
         if agent is None:
+            # the account tried, when it exists (what was typed may be anyone's address)
+            who = audit.by_agent(account, request.remote) if account and account[0] != "?" \
+                else audit.Actor("", request.remote or "")
+            await self.store.write(lambda tx: audit.record(
+                tx, who, "signin_failed", who.name, now=utcnow(), detail={"step": method}))
             return json_error(401, "unauthorized", "wrong email or password (or token)")
-        await self.store.write(lambda tx: throttle.release(tx, keys))
+        if self.two_factor is not None:  # issue 29: the code (or enrolment) comes next
+            challenge = await self.two_factor.challenge(request, agent, method)
+            if challenge is not None:
+                return challenge
+
+        async def unit(tx: Tx) -> None:
+            await throttle.release(tx, keys)
+            await audit.record(tx, audit.by_agent(agent, request.remote), "signin",
+                               f"agent:{agent.name}", now=utcnow(), detail={"method": method})
+
+        await self.store.write(unit)
+        return self.signed_in(request, agent)
+
+    def signed_in(self, request: web.Request, agent: Agent,
+                  extra: dict[str, Any] | None = None) -> web.Response:
+        """The answer to a complete sign-in: the session cookie and the session body."""
+        now = time.time()
         value = self.codec.issue(agent.name, now)
         session = self.codec.verify(value, now)
         assert session is not None
-        resp = web.json_response(self._session_body(session, agent))
+        resp = web.json_response({**self._session_body(session, agent), **(extra or {})})
         set_cookie(resp, value, max_age=TTL, secure=is_secure(request))
         resp.headers["Cache-Control"] = "no-store"
         return resp

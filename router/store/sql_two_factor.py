@@ -25,12 +25,13 @@ class SqlTwoFactor(SqlBase):
         return TwoFactor(int(r[0]), r[1], parse_ts(r[2]), int(r[3]), int(left[0]) if left else 0)
 
     async def start_two_factor(self, agent_id: int, secret: str, now: datetime) -> None:
+        # an enabled enrolment stays as it is (it has to be turned off first)
+        await self._exec("DELETE FROM agent_two_factor WHERE agent_id = ? AND enabled_at IS NULL",
+                         (agent_id,))
         await self._exec(
             "INSERT INTO agent_two_factor (agent_id, secret, enabled_at, last_step, created_at) "
-            "VALUES (?, ?, NULL, 0, ?) ON CONFLICT (agent_id) DO UPDATE SET "
-            "secret = excluded.secret, enabled_at = NULL, last_step = 0, "
-            "created_at = excluded.created_at", (agent_id, secret, ts(now)))
-        await self._exec("DELETE FROM recovery_codes WHERE agent_id = ?", (agent_id,))
+            "VALUES (?, ?, NULL, 0, ?) ON CONFLICT (agent_id) DO NOTHING",
+            (agent_id, secret, ts(now)))
 
     async def enable_two_factor(self, agent_id: int, step: int, now: datetime,
                                 recovery_hashes: Sequence[str]) -> bool:

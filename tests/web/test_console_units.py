@@ -56,7 +56,8 @@ def test_the_page_has_no_inline_script_and_no_third_party_url() -> None:
     assert {"console.html", "console.js", "console.css"} <= set(assets)
     page = assets["console.html"].body.decode()
     assert re.findall(r"<script[^>]*>", page) == ['<script src="console/static/console.js" defer>',
-                                                   '<script src="console/static/sso.js" defer>']
+                                                   '<script src="console/static/sso.js" defer>',
+                                                   '<script src="console/static/signin2fa.js" defer>']
     assert not re.search(r"\son[a-z]+=", page)  # no inline handlers (the CSP would block them)
     for asset in assets.values():
         assert not re.search(rb"https?://(?!www\.w3\.org/2000/svg)", asset.body)

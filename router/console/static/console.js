@@ -84,6 +84,7 @@
     try {
       const s = await call("POST", "console/login", body);
       $("password").value = ""; $("token").value = "";
+      if (s.two_factor) return window.consoleTwoFactor(s, start);  // signin2fa.js (issue 29)
       await start(s);
     } catch (err) { fail("signin-error", err); }
   });
@@ -100,6 +101,7 @@
     $("online").checked = Boolean(S.me.online);
     $("reports-link").hidden = S.me.role !== "admin";  // the reports page is admin-only
     $("faq-link").hidden = S.me.role !== "admin";  // and so are FAQ suggestions
+    $("audit-link").hidden = S.me.role !== "admin";  // and the audit log (issue 29)
     $("signin").hidden = true;
     $("app").hidden = false;
     document.body.dataset.agent = S.me.name;
