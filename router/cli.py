@@ -13,7 +13,7 @@ from router.errors import RouterError
 
 # Commands whose module is not named after them (the rest: module = command name).
 MODULE_OF = {"try": "try_", "parse-email": "parse_email", "export-contact": "privacy",
-             "erase-contact": "privacy"}
+             "erase-contact": "privacy", "email-oauth": "email_oauth"}
 
 
 def _module_for(argv: list[str]) -> str | None:
