@@ -121,3 +121,29 @@ async def test_concurrent_callers_share_one_fetch(tmp_path: Path) -> None:
     assert len(provider.used) == 1
     tokens.invalidate("at-1")  # a server refused it: the next caller fetches anew
     assert await tokens.get() == "at-2"
+
+
+async def test_the_service_factory_wires_store_key_and_metrics(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from channels.email.factory import create
+    from router.channel import ChannelContext
+    from router.metrics import Metrics
+
+    monkeypatch.delenv("EMAIL_OAUTH_SECRET", raising=False)
+    metrics = Metrics()
+    email = EmailSettings.model_validate({
+        "oauth2": {"m365": {"provider": "microsoft", "flow": "refresh_token", "tenant": "t",
+                            "client_id": "c"}},
+        "smtp_out": {"host": "127.0.0.1", "username": "support@example.com",
+                     "from_address": "support@example.com", "oauth2": "m365"}})
+    adapter = create(email, ChannelContext(data_dir=tmp_path, metrics=metrics))
+    try:
+        tokens = adapter.token_source("m365", "support@example.com")
+        assert tokens is not None and tokens.metrics is not None
+        store_refresh_token(tokens.store, "m365", tokens.settings, "rt-kept")
+        assert (tmp_path / "email" / "oauth" / "m365.token").exists()
+        key = tmp_path / "email_oauth.secret"  # made on first use, beside the other keys
+        assert key.stat().st_mode & 0o777 == 0o600
+        assert "inquiry_router_email_oauth_revoked" in metrics.render().decode()
+    finally:
+        await adapter.stop()
