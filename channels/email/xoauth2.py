@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 import aioimaplib
 
-from channels.email.oauth import TokenSource
+from channels.email.oauth import OAuthError, TokenSource
 
 
 def sasl_string(user: str, token: str) -> str:
@@ -60,6 +60,9 @@ async def _imap_attempt(client: aioimaplib.IMAP4, user: str, token: str) -> aioi
 
 async def imap_login(client: aioimaplib.IMAP4, user: str, source: TokenSource) -> None:
     """AUTHENTICATE XOAUTH2; raises OAuthError (ConsentRevoked, TokenRejected)."""
+    if not client.has_capability("AUTH=XOAUTH2"):
+        raise OAuthError(f"email OAuth2 {source.account}: the IMAP server does not offer "
+                         f"AUTH=XOAUTH2 (is this the provider's IMAP host?)")
     token = await source.get()
     response = await asyncio.wait_for(_imap_attempt(client, user, token), client.timeout)
     if response.result != "OK":

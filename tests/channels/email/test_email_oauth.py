@@ -277,3 +277,18 @@ async def test_smtp_google_service_account_delegation_revoked(
     assert setup.revoked("workspace") == 1
     assert setup.metric("inquiry_router_email_oauth_failures_total",
                         account="workspace", reason="revoked") == 1
+
+
+async def test_imap_server_without_xoauth2_is_named_before_any_token_is_fetched(
+        dovecot: Dovecot, authority: TokenAuthority, clock: FakeClock, local_ca: LocalCA,
+        tmp_path: Path) -> None:
+    setup = Setup(tmp_path, clock, {  # the password-only dovecot of the other tests
+        "oauth2": {"m365": entra(authority, local_ca, flow="client_credentials",
+                                 client_id=MS_CLIENT, client_secret=MS_SECRET)},
+        "mailboxes": [mailbox(dovecot, "m365")]})
+    await setup.adapter.start(SqliteIntake(tmp_path / "inbox.db"))
+    try:
+        await wait_error(setup.adapter.importers[0], "does not offer AUTH=XOAUTH2")
+        assert authority.token_requests == []
+    finally:
+        await setup.adapter.stop()
