@@ -75,7 +75,8 @@ def _user(email: Any, account: str) -> str:
 
 
 def _check(account: str, settings: Any, store: Any, email: Any) -> str:
-    from channels.email.oauth import TokenSource, make_provider
+    from channels.email.oauth import TokenSource
+    from channels.email.oauth_providers import make_provider
 
     source = TokenSource(account=account, settings=settings, store=store,
                          provider=make_provider(account, settings, _user(email, account)))
@@ -84,12 +85,8 @@ def _check(account: str, settings: Any, store: Any, email: Any) -> str:
 
 
 def _login(account: str, settings: Any, store: Any, email: Any, *, from_stdin: bool) -> int:
-    from channels.email.oauth import (
-        MicrosoftProvider,
-        OAuthError,
-        make_provider,
-        store_refresh_token,
-    )
+    from channels.email.oauth import OAuthError, store_refresh_token
+    from channels.email.oauth_providers import MicrosoftProvider, make_provider
     from channels.email.tokens import TokenStoreError
 
     try:
