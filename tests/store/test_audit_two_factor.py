@@ -74,3 +74,18 @@ async def test_a_code_step_and_a_recovery_code_are_accepted_once(store: Store):
     assert not await store.write(lambda tx: tx.delete_two_factor(aid))
     assert await store.read(lambda tx: tx.get_two_factor(aid)) is None
     assert not await store.write(lambda tx: tx.use_recovery_code(aid, "h4", T0))
+
+
+async def test_the_retention_job_prunes_the_audit_log(store: Store, tmp_path):
+    from router.privacy.retention import Retention
+
+    async def add(tx: Tx) -> None:
+        for days in (400, 366, 10):
+            await tx.audit_add(AuditRecord(0, T0 - timedelta(days=days), "system",
+                                           "config_reloaded", "config"))
+
+    await store.write(add)
+    job = Retention(store, days=None, audit_days=365, data_dir=tmp_path, clock=lambda: T0)
+    assert (await job.run_once()).audit == 2
+    left = await store.read(lambda tx: tx.audit_list(AuditFilter(), 10))
+    assert [r.at for r in left] == [T0 - timedelta(days=10)]
