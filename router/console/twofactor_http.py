@@ -164,12 +164,16 @@ class TwoFactorHttp:
                               "`inquiry-router agents 2fa NAME --reset`")
         return await self._with_code(request, self._disable)
 
-    async def _disable(self, tx: Tx, agent: Agent, code: str, address: str) -> Any:
+    async def _code_ok(self, tx: Tx, agent: Agent, code: str, now: datetime) -> bool:
+        """A current code (or a recovery code) of the agent's enabled enrolment, used up."""
         found = await tx.get_two_factor(agent.id, for_update=True)
         if found is None or found.enabled_at is None:
-            return None
+            return False
+        return await tf.use_code(tx, found, self.sealer.open(found.secret), code, now) is not None
+
+    async def _disable(self, tx: Tx, agent: Agent, code: str, address: str) -> Any:
         now = self.clock()
-        if await tf.use_code(tx, found, self.sealer.open(found.secret), code, now) is None:
+        if not await self._code_ok(tx, agent, code, now):
             return None
         await tx.delete_two_factor(agent.id)
         await audit.record(tx, audit.by_agent(agent, address), "two_factor_disabled",
@@ -180,11 +184,8 @@ class TwoFactorHttp:
         return await self._with_code(request, self._renew)
 
     async def _renew(self, tx: Tx, agent: Agent, code: str, address: str) -> Any:
-        found = await tx.get_two_factor(agent.id, for_update=True)
-        if found is None or found.enabled_at is None:
-            return None
         now = self.clock()
-        if await tf.use_code(tx, found, self.sealer.open(found.secret), code, now) is None:
+        if not await self._code_ok(tx, agent, code, now):
             return None
         codes = tf.new_recovery_codes()
         await tx.replace_recovery_codes(agent.id, [tf.hash_recovery_code(c) for c in codes])

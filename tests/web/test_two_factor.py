@@ -209,3 +209,27 @@ def _cli(*argv: str) -> str:
     with contextlib.redirect_stdout(out):
         assert cli(list(argv)) == 0
     return out.getvalue()
+
+
+async def test_new_recovery_codes_and_turning_it_off(start) -> None:
+    service = await start()
+    async with _session() as http:
+        tab = Browser(service, http)
+        await tab.password()
+        await tab.signed_in()
+        secret = (await tab.post("/console/2fa/enrol", {}))[1]["secret"]
+        now_code, _, wrong = codes(secret, time.time())
+        old = (await tab.post("/console/2fa/confirm", {"code": now_code}))[1]["recovery_codes"]
+        assert (await tab.post("/console/2fa/enrol", {}))[0] == 409  # on already
+        assert (await tab.post("/console/2fa/recovery-codes", {"code": wrong}))[0] == 400
+        status, renewed = await tab.post("/console/2fa/recovery-codes", {"code": old[0]})
+        assert status == 200 and not set(renewed["recovery_codes"]) & set(old)
+        assert (await tab.post("/console/2fa/disable", {"code": old[1]}))[0] == 400  # replaced
+        status, off = await tab.post("/console/2fa/disable", {"code": renewed["recovery_codes"][0]})
+        assert status == 200 and off == {"enabled": False}
+        async with http.get(tab.base + "/console/2fa") as r:
+            assert (await r.json())["enabled"] is False
+    actions = [r.action for r in await service.store.read(
+        lambda tx: tx.audit_list(AuditFilter(actions=(
+            "two_factor_enabled", "recovery_codes_renewed", "two_factor_disabled")), 10))]
+    assert actions == ["two_factor_disabled", "recovery_codes_renewed", "two_factor_enabled"]
