@@ -168,7 +168,9 @@ class Dispatcher:
             batch, self._sent = self._sent, []
             unit = _sent_marks(batch, self.clock())
             try:
-                await self._write(unit)
+                # not background work: until its mark commits a delivered row's lease is
+                # running out, and a row whose lease ran out is sent again
+                await self.store.write(unit)
             except Exception:
                 log.exception("could not mark %d delivered outbox row(s) sent; they are resent "
                               "after their lease", len(batch))

@@ -40,6 +40,7 @@ MIGRATE_LOCK = 0x1A9F_E7E1
 RETRIES = 5
 _RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError,
               asyncpg.exceptions.SerializationError)
+FOREGROUND_RESERVE = 2  # pooled connections background units leave free
 LISTEN_BACKOFF = (0.1, 10.0)  # first and largest delay (s) between LISTEN reconnect attempts
 
 
@@ -57,6 +58,7 @@ def split_url(url: str) -> tuple[str, int, int]:
 class PostgresStore(Store):
     def __init__(self, url: str) -> None:
         self.dsn, self.pool_min, self.pool_max = split_url(url)
+        self._background = asyncio.Semaphore(max(1, self.pool_max - FOREGROUND_RESERVE))
         self.instance = secrets.token_hex(6)  # tells our own NOTIFYs from other instances'
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
@@ -180,8 +182,17 @@ class PostgresStore(Store):
         return self._pool.acquire()
 
     async def write(self, fn: Callable[[Tx], Awaitable[T]], *, background: bool = False) -> T:
-        # Each unit has its own transaction on a pooled connection: no writer to share,
-        # so `background` changes nothing here.
+        """Each unit has its own transaction on a pooled connection. Background units
+        (processing of accepted messages, outbox bookkeeping) share all but
+        `FOREGROUND_RESERVE` of the pool's connections, so a burst of them never makes a
+        webhook's acknowledgement wait for a connection (issue 28: with every connection
+        taken by the backlog's processing, acknowledgements waited seconds)."""
+        if background:
+            async with self._background:
+                return await self._write(fn)
+        return await self._write(fn)
+
+    async def _write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
         for attempt in range(1, RETRIES + 1):
             try:
                 async with self._acquire() as conn, conn.transaction():
