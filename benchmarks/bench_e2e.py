@@ -7,6 +7,9 @@ messages open-loop at a fixed rate (a message is sent on schedule whether or not
 ones were answered, as customers do) and runs the endpoint the replies are POSTed to.
 Both clocks are this process's `perf_counter`, so a latency is one subtraction.
 
+Channels: loopback (replies POSTed to `deliver_url`) and Telegram (Bot API updates with
+the secret header in, `sendMessage` to a Bot API stand-in out, through aiogram; paced at
+1,000 sends a second, the paid-broadcast ceiling, instead of the default 30).
 Rows per offered rate, on SQLite (one instance) and on PostgreSQL (one instance, then
 three sharing the database, messages spread round-robin over them, each delivering its
 own replies): `new` (every message opens a conversation: "När har ni öppet?",
@@ -42,7 +45,8 @@ from aiohttp import web
 from benchmarks._common import Serve, percentile, rnd, rules_available, write_config
 
 RATES = (100, 200, 400, 700, 1000, 1400)
-PG_RATES = (100, 200, 400)  # one and three instances, compared at the same offered rates
+PG_RATES = (100, 200, 400)
+TG_RATES = (100, 200, 400, 700)  # one and three instances, compared at the same offered rates
 QUICK_RATES = (50,)
 PG = os.environ.get("ROUTER_BENCH_PG", "postgresql://root@127.0.0.1:5432/test")
 SECONDS = 4.0
@@ -53,6 +57,41 @@ TEXT_NEW = "När har ni öppet?"
 TEXTS_CONTINUING = ("Hur mycket kostar frakten?", "Vilka betalsätt tar ni?",
                     "Var hittar jag min faktura?", "Hur byter jag adress?")
 _RUN = itertools.count()
+TG_BOT, TG_SECRET = "benchbot", "bench-secret-token"
+TG_TOKEN = "123456789:AAbenchbenchbenchbenchbenchbenchbench"
+TG_FIRST_CHAT = 10_000
+
+
+@dataclass(frozen=True)
+class Channel:
+    """How messages reach the service on one channel, and how its replies are matched."""
+
+    name: str
+    path: str
+    headers: dict[str, str]
+
+    def body(self, run: int, i: int, thread: str, text: str) -> bytes:
+        if self.name == "telegram":  # thread "tg-<chat id>": a private chat per customer
+            chat = int(thread.removeprefix("tg-"))
+            person = {"id": chat, "is_bot": False, "first_name": "Customer"}
+            return orjson.dumps({"update_id": run * 1_000_000 + i + 1, "message": {
+                "message_id": i + 1, "date": int(time.time()), "from": person,
+                "chat": {"id": chat, "type": "private", "first_name": "Customer"},
+                "text": text}})
+        return orjson.dumps({"id": f"e2e{os.getpid()}-{run}-{i}", "thread": thread,
+                             "from": f"user-{thread}", "text": text})
+
+    def threads(self, tag: str, count: int) -> list[str]:
+        if self.name == "telegram":
+            start = TG_FIRST_CHAT + next(_CHATS) * 1_000_000
+            return [f"tg-{start + i}" for i in range(count)]
+        return [f"{tag}-{i}" for i in range(count)]
+
+
+LOOPBACK = Channel("loopback", "/webhooks/loopback", {})
+TELEGRAM = Channel("telegram", f"/webhooks/telegram/{TG_BOT}",
+                   {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
+_CHATS = itertools.count()
 
 
 @dataclass
@@ -79,6 +118,7 @@ class Receiver:
     """The platform's side of delivery: the endpoint the loopback channel POSTs to."""
 
     def __init__(self) -> None:
+        self.base = ""
         self.round: Round | None = None
         self._ids = itertools.count(1)
 
@@ -88,15 +128,33 @@ class Receiver:
             self.round.reply(str(body.get("thread", "")))
         return web.json_response({"id": next(self._ids)})
 
+    async def bot_api(self, request: web.Request) -> web.Response:
+        """Telegram's Bot API as aiogram calls it: getMe, then sendMessage per reply."""
+        method = request.match_info["method"]
+        if method == "getMe":
+            return web.json_response({"ok": True, "result": {
+                "id": 123456789, "is_bot": True, "first_name": "Bench", "username": TG_BOT}})
+        form = await request.post() if request.content_type.startswith("multipart") or \
+            request.content_type == "application/x-www-form-urlencoded" else \
+            orjson.loads(await request.read() or b"{}")
+        chat = str(form.get("chat_id", ""))
+        if method == "sendMessage" and self.round is not None:
+            self.round.reply(f"tg-{chat}")
+        return web.json_response({"ok": True, "result": {
+            "message_id": next(self._ids), "date": 0,
+            "chat": {"id": int(chat or 0), "type": "private"}, "text": ""}})
+
     async def start(self) -> tuple[web.AppRunner, str]:
         app = web.Application()
         app.router.add_post("/deliver", self.handle)
+        app.router.add_post("/bot{token}/{method}", self.bot_api)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return runner, f"http://127.0.0.1:{port}/deliver"
+        self.base = f"http://127.0.0.1:{port}"
+        return runner, f"{self.base}/deliver"
 
 
 async def stage_buckets(http: aiohttp.ClientSession, base: str) -> dict[str, dict[float, float]]:
@@ -134,8 +192,8 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def offer(http: aiohttp.ClientSession, urls: list[str], state: Round, threads: list[str],
-                texts: list[str], rate: float) -> None:
+async def offer(http: aiohttp.ClientSession, urls: list[str], channel: Channel, state: Round,
+                threads: list[str], texts: list[str], rate: float) -> None:
     """Send message i at start + i/rate to instance i mod n, each on its own task (open loop)."""
     started = time.perf_counter()
     run = next(_RUN)
@@ -143,11 +201,10 @@ async def offer(http: aiohttp.ClientSession, urls: list[str], state: Round, thre
 
     async def post(i: int, thread: str, text: str) -> None:
         state.sent[thread] = time.perf_counter()
-        body = orjson.dumps({"id": f"e2e{os.getpid()}-{run}-{i}", "thread": thread,
-                             "from": f"user-{thread}", "text": text})
+        body = channel.body(run, i, thread, text)
         try:
-            async with http.post(urls[i % len(urls)], data=body,
-                                 headers={"Content-Type": "application/json"}) as resp:
+            async with http.post(urls[i % len(urls)], data=body, headers={
+                    "Content-Type": "application/json", **channel.headers}) as resp:
                 await resp.read()
                 if resp.status >= 300:
                     state.errors += 1
@@ -167,10 +224,11 @@ class Target:
     """The instances under test: their webhook URLs and processes."""
 
     servers: list[Serve]
+    channel: Channel = LOOPBACK
 
     @property
     def urls(self) -> list[str]:
-        return [f"http://127.0.0.1:{s.port}/webhooks/loopback" for s in self.servers]
+        return [f"http://127.0.0.1:{s.port}{self.channel.path}" for s in self.servers]
 
     def cpu(self) -> float:
         return sum(cpu_seconds(s.pid) for s in self.servers)
@@ -192,7 +250,7 @@ async def measure(http: aiohttp.ClientSession, target: Target, receiver: Receive
     state = Round()
     receiver.round = state
     cpu_before = target.cpu()
-    await offer(http, target.urls, state, threads, texts, rate)
+    await offer(http, target.urls, target.channel, state, threads, texts, rate)
     state.offered = True
     state.check()
     with contextlib.suppress(TimeoutError):
@@ -215,26 +273,33 @@ async def rows_for(target: Target, receiver: Receiver, rates: tuple[int, ...], s
     rows = []
     tag = "-".join(str(v) for v in labels.values())
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-        await measure(http, target, receiver, [f"warm-{tag}-{i}" for i in range(warm)],
+        await measure(http, target, receiver, target.channel.threads(f"warm-{tag}", warm),
                       [TEXT_NEW] * warm, 100)
         for rate in rates:
             count = int(rate * seconds)
-            new = [f"new-{tag}-{rate}-{i}" for i in range(count)]
+            new = target.channel.threads(f"new-{tag}-{rate}", count)
             row = await measure(http, target, receiver, new, [TEXT_NEW] * count, rate)
-            rows.append({"bench": "e2e", "channel": "loopback", **labels,
+            rows.append({"bench": "e2e", "channel": target.channel.name, **labels,
                          "conversations": "new", "rate": rate, **row})
             # a second message on each conversation that round opened
             texts = [TEXTS_CONTINUING[i % len(TEXTS_CONTINUING)] for i in range(count)]
             row = await measure(http, target, receiver, new, texts, rate)
-            rows.append({"bench": "e2e", "channel": "loopback", **labels,
+            rows.append({"bench": "e2e", "channel": target.channel.name, **labels,
                          "conversations": "continuing", "rate": rate, **row})
     return rows
 
 
-def configure(directory: Path, deliver_url: str, storage: str = "") -> Path:
+def configure(directory: Path, deliver_url: str, storage: str = "",
+              channel: Channel = LOOPBACK, api: str = "") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
+    settings: dict[str, Any] = (
+        # Telegram's default 30 sends/s would be all this row measured: a bot with paid
+        # broadcasts may send up to 1,000 a second
+        {"telegram": {"bots": [{"name": TG_BOT, "token": TG_TOKEN, "webhook_secret": TG_SECRET,
+                                "api_base": api, "rate_limits": {"global_per_second": 1000}}]}}
+        if channel is TELEGRAM else {"loopback": {"deliver_url": deliver_url}})
     path = write_config(directory, db=directory / "router.db", shipped=rules_available(),
-                        channels={"loopback": {"deliver_url": deliver_url}})
+                        channels=settings)
     if storage:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         data["storage"] = {"url": storage}
@@ -243,11 +308,14 @@ def configure(directory: Path, deliver_url: str, storage: str = "") -> Path:
 
 
 async def on_sqlite(directory: Path, receiver: Receiver, deliver_url: str,
-                    rates: tuple[int, ...], seconds: float, warm: int) -> list[dict[str, Any]]:
-    serve = Serve(configure(directory / "sqlite", deliver_url), directory / "sqlite.log")
+                    rates: tuple[int, ...], seconds: float, warm: int,
+                    channel: Channel = LOOPBACK) -> list[dict[str, Any]]:
+    name = f"sqlite-{channel.name}"
+    serve = Serve(configure(directory / name, deliver_url, channel=channel, api=receiver.base),
+                  directory / f"{name}.log")
     await serve.start()
     try:
-        return await rows_for(Target([serve]), receiver, rates, seconds,
+        return await rows_for(Target([serve], channel), receiver, rates, seconds,
                               {"backend": "sqlite", "instances": 1}, warm)
     finally:
         await serve.stop()
@@ -276,12 +344,14 @@ async def on_postgres(directory: Path, receiver: Receiver, deliver_url: str, ins
 def capacity(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per backend, instances and kind: the highest rate answered in full within the p99 goal."""
     out = []
-    groups = {(r["backend"], r["instances"], r["conversations"]) for r in rows}
-    for backend, instances, kind in sorted(groups):
-        ok = [r["rate"] for r in rows if (r["backend"], r["instances"], r["conversations"]) ==
-              (backend, instances, kind) and r["answered"] == r["offered"] and not r["errors"]
+    def key(r: dict[str, Any]) -> tuple[str, str, int, str]:
+        return r["channel"], r["backend"], r["instances"], r["conversations"]
+
+    for channel, backend, instances, kind in sorted({key(r) for r in rows}):
+        ok = [r["rate"] for r in rows if key(r) == (channel, backend, instances, kind)
+              and r["answered"] == r["offered"] and not r["errors"]
               and r["p99_ms"] < CAPACITY_P99_MS]
-        out.append({"bench": "e2e_capacity", "channel": "loopback", "backend": backend,
+        out.append({"bench": "e2e_capacity", "channel": channel, "backend": backend,
                     "instances": instances, "conversations": kind,
                     "capacity_msgs_per_s": max(ok, default=0), "p99_goal_ms": CAPACITY_P99_MS,
                     "decide": "rules" if rules_available() else "none"})
@@ -298,6 +368,8 @@ async def main(quick: bool) -> list[dict[str, Any]]:
             directory = Path(tmp)
             rows += await on_sqlite(directory, receiver, deliver_url,
                                     QUICK_RATES if quick else RATES, seconds, warm)
+            rows += await on_sqlite(directory, receiver, deliver_url,
+                                    QUICK_RATES if quick else TG_RATES, seconds, warm, TELEGRAM)
             for instances in (1,) if quick else (1, 3):  # quick: the shape test's time
                 rows += await on_postgres(directory, receiver, deliver_url, instances,
                                           QUICK_RATES if quick else PG_RATES, seconds, warm)
