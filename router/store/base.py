@@ -132,6 +132,21 @@ class TwoFactor:
     recovery_left: int = 0
 
 
+@dataclass(slots=True)
+class Macro:
+    """An agent-written reply (issue 24): a template per language, shared (`owner` "")
+    or personal (`owner` the agent's name), and what it also does when applied."""
+
+    id: int
+    name: str
+    owner: str = ""
+    texts: dict[str, str] = field(default_factory=dict)  # language -> Jinja2 template
+    actions: dict[str, Any] = field(default_factory=dict)  # add_tags, priority, resolve
+    created_by: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
 class Scrubber(Protocol):
     """What erasure keeps of rows it anonymises (router/privacy/scrub.py decides)."""
 
@@ -466,6 +481,39 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def delete_two_factor(self, agent_id: int) -> bool:
         """Remove the enrolment and its recovery codes; False when there was none."""
+
+    # macros and contact upkeep (issue 24) -----------------------------------------------
+    @abc.abstractmethod
+    async def macro_add(self, macro: Macro, now: datetime) -> int: ...
+
+    @abc.abstractmethod
+    async def macro_get(self, macro_id: int) -> Macro | None: ...
+
+    @abc.abstractmethod
+    async def macro_find(self, owner: str, name: str) -> Macro | None: ...
+
+    @abc.abstractmethod
+    async def macro_list(self, agent: str) -> list[Macro]:
+        """The shared macros and `agent`'s own, by name."""
+
+    @abc.abstractmethod
+    async def macro_save(self, macro: Macro, now: datetime) -> bool: ...
+
+    @abc.abstractmethod
+    async def macro_delete(self, macro_id: int) -> bool: ...
+
+    @abc.abstractmethod
+    async def contact_merged_into(self, contact_id: int) -> int | None:
+        """The contact `contact_id` was merged into, or None (not merged, or unknown)."""
+
+    @abc.abstractmethod
+    async def similar_contacts(self, *, email: str = "", phone: str = "",
+                               limit: int = 20) -> list[int]:
+        """Contacts (not merged away) with this email (case-insensitive) or this phone,
+        oldest first."""
+
+    @abc.abstractmethod
+    async def move_identity(self, identity_id: int, contact_id: int) -> None: ...
 
     # reports (issue 13) ----------------------------------------------------------------
     # Conversations opened in [start, end) and their events: everything the figures need,

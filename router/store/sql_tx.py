@@ -11,6 +11,7 @@ from router.store.sql_audit import SqlAudit  # issue 29
 from router.store.sql_console import SqlConsole
 from router.store.sql_conversations import SqlConversations
 from router.store.sql_faq import SqlFaq  # issue 20
+from router.store.sql_macros import SqlMacros  # issue 24
 from router.store.sql_outbox import SqlOutbox
 from router.store.sql_privacy import SqlPrivacy  # issue 13
 from router.store.sql_reports import SqlReports  # issue 13
@@ -18,6 +19,6 @@ from router.store.sql_two_factor import SqlTwoFactor  # issue 29
 
 
 class SqlTx(SqlConversations, SqlOutbox, SqlAgents, SqlConsole, SqlReports, SqlPrivacy,
-            SqlFaq, SqlAudit, SqlTwoFactor):
+            SqlFaq, SqlAudit, SqlTwoFactor, SqlMacros):
     """Inbox, contacts, conversations, messages, events, outbox, metrics, agents, console,
-    reports, privacy, FAQ suggestions, the audit log and two-factor sign-in."""
+    reports, privacy, FAQ suggestions, the audit log, two-factor sign-in and macros."""
