@@ -16,7 +16,9 @@ The rules:
   reach no customer, and a colleague adding context is the point of them;
 - queued, bot-held and resolved conversations are open to every agent;
 - merging contacts (irreversible) and managing agents (add, disable, enable, tokens) are
-  for admins.
+  for admins;
+- editing a contact's name, email, phone and notes is open to every agent (issue 24), as
+  is keeping one's own macros; shared macros, which every agent sends, are for admins.
 
 The last active admin is guarded separately (`router.agents.roster`): that refusal is a
 409 about the desk's state, not a 403 about the actor.
@@ -38,6 +40,8 @@ class Act(enum.StrEnum):
     CONVERSATION = "act on a conversation"  # reply, note, transfer, resolve, snooze, update...
     MERGE_CONTACTS = "merge contacts"
     MANAGE_AGENTS = "manage agents"
+    EDIT_CONTACT = "edit contacts"  # issue 24
+    SHARED_MACROS = "manage shared macros"  # issue 24
 
 
 class Scope(enum.Enum):
@@ -53,6 +57,8 @@ RULES: Final[dict[Act, Scope]] = {
     Act.CONVERSATION: Scope.ASSIGNEE_OR_ADMIN,
     Act.MERGE_CONTACTS: Scope.ADMIN,
     Act.MANAGE_AGENTS: Scope.ADMIN,
+    Act.EDIT_CONTACT: Scope.ANY_AGENT,
+    Act.SHARED_MACROS: Scope.ADMIN,
 }
 CONVERSATION_ACTS: Final[dict[str, Act]] = {"claim": Act.CLAIM, "note": Act.NOTE}
 
