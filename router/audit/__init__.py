@@ -40,7 +40,13 @@ ACTIONS: Mapping[str, str] = {
     "config_reload_rejected": "a configuration change was refused (detail.files)",
     "contact_exported": "a contact's data was exported",
     "contact_erased": "a contact was erased (the record names its id only)",
-    "contacts_merged": "a contact was merged into another",
+    "contacts_merged": "a contact was merged into another (by an agent, or by the system when "
+                       "a web chat visitor signed in as a known customer)",
+    "contact_changed": "a contact's name, email, phone or notes were edited (detail.fields: "
+                       "which ones, never their values)",
+    "macro_added": "a macro was created (detail: name, shared)",
+    "macro_changed": "a macro was edited (detail: name, shared, the changed fields)",
+    "macro_deleted": "a macro was deleted (detail: name, shared)",
     "report_downloaded": "a report was downloaded or written to a file",
 }
 
