@@ -7,9 +7,11 @@ messages open-loop at a fixed rate (a message is sent on schedule whether or not
 ones were answered, as customers do) and runs the endpoint the replies are POSTed to.
 Both clocks are this process's `perf_counter`, so a latency is one subtraction.
 
-Channels: loopback (replies POSTed to `deliver_url`) and Telegram (Bot API updates with
+Channels: loopback (replies POSTed to `deliver_url`), Telegram (Bot API updates with
 the secret header in, `sendMessage` to a Bot API stand-in out, through aiogram; paced at
-1,000 sends a second, the paid-broadcast ceiling, instead of the default 30).
+1,000 sends a second, the paid-broadcast ceiling, instead of the default 30) and web chat
+(each customer a visitor with a session and an open WebSocket, as the widget keeps one;
+the wait is from the message frame sent to the bot's reply frame received).
 Rows per offered rate, on SQLite (one instance) and on PostgreSQL (one instance, then
 three sharing the database, messages spread round-robin over them, each delivering its
 own replies): `new` (every message opens a conversation: "När har ni öppet?",
@@ -45,8 +47,8 @@ from aiohttp import web
 from benchmarks._common import Serve, percentile, rnd, rules_available, write_config
 
 RATES = (100, 200, 400, 700, 1000, 1400)
-PG_RATES = (100, 200, 400)
-TG_RATES = (100, 200, 400, 700)  # one and three instances, compared at the same offered rates
+PG_RATES = (100, 200, 400)  # one and three instances, compared at the same offered rates
+CHANNEL_RATES = (100, 200, 400, 700)  # Telegram and web chat
 QUICK_RATES = (50,)
 PG = os.environ.get("ROUTER_BENCH_PG", "postgresql://root@127.0.0.1:5432/test")
 SECONDS = 4.0
@@ -91,6 +93,7 @@ class Channel:
 LOOPBACK = Channel("loopback", "/webhooks/loopback", {})
 TELEGRAM = Channel("telegram", f"/webhooks/telegram/{TG_BOT}",
                    {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
+WEBCHAT = Channel("webchat", "/chat/ws", {})
 _CHATS = itertools.count()
 
 
@@ -225,6 +228,7 @@ class Target:
 
     servers: list[Serve]
     channel: Channel = LOOPBACK
+    visitors: Visitors | None = None  # web chat: customers on WebSockets
 
     @property
     def urls(self) -> list[str]:
@@ -244,13 +248,69 @@ class Target:
         return total
 
 
+class Visitors:
+    """Web chat customers: a session and an open WebSocket each, frames read as they come."""
+
+    def __init__(self, http: aiohttp.ClientSession, base: str) -> None:
+        self.http, self.base = http, base
+        self.sockets: dict[str, aiohttp.ClientWebSocketResponse] = {}
+        self.readers: list[asyncio.Task[None]] = []
+        self.round: Round | None = None
+
+    async def open(self, threads: list[str]) -> None:
+        async def one(thread: str) -> None:
+            async with self.http.post(f"{self.base}/chat/session") as resp:
+                token = (await resp.json())["token"]
+            ws = await self.http.ws_connect(f"{self.base}/chat/ws")
+            await ws.send_json({"type": "hello", "token": token, "after": 0, "lang": "sv"})
+            while (await ws.receive_json())["type"] != "welcome":
+                pass
+            self.sockets[thread] = ws
+            self.readers.append(asyncio.create_task(self._read(thread, ws)))
+
+        for start in range(0, len(threads), 50):  # a few at a time, as visitors arrive
+            await asyncio.gather(*(one(t) for t in threads[start:start + 50]))
+
+    async def _read(self, thread: str, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            frame = orjson.loads(msg.data)
+            if frame.get("type") == "message" and frame.get("author") == "bot" and self.round:
+                self.round.reply(thread)
+
+    async def offer(self, state: Round, threads: list[str], texts: list[str],
+                    rate: float) -> None:
+        self.round = state
+        started, run = time.perf_counter(), next(_RUN)
+        for i, (thread, text) in enumerate(zip(threads, texts, strict=True)):
+            delay = started + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            state.sent[thread] = time.perf_counter()
+            try:
+                await self.sockets[thread].send_json(
+                    {"type": "message", "id": f"msg-{run:04d}-{i:06d}", "text": text, "lang": "sv"})
+            except (aiohttp.ClientError, ConnectionError):
+                state.errors += 1
+
+    async def close(self) -> None:
+        for task in self.readers:
+            task.cancel()
+        await asyncio.gather(*(ws.close() for ws in self.sockets.values()),
+                             return_exceptions=True)
+
+
 async def measure(http: aiohttp.ClientSession, target: Target, receiver: Receiver,
                   threads: list[str], texts: list[str], rate: float) -> dict[str, Any]:
     stages_before = await target.stages(http)
     state = Round()
     receiver.round = state
     cpu_before = target.cpu()
-    await offer(http, target.urls, target.channel, state, threads, texts, rate)
+    if target.visitors is not None:
+        await target.visitors.offer(state, threads, texts, rate)
+    else:
+        await offer(http, target.urls, target.channel, state, threads, texts, rate)
     state.offered = True
     state.check()
     with contextlib.suppress(TimeoutError):
@@ -273,11 +333,17 @@ async def rows_for(target: Target, receiver: Receiver, rates: tuple[int, ...], s
     rows = []
     tag = "-".join(str(v) for v in labels.values())
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-        await measure(http, target, receiver, target.channel.threads(f"warm-{tag}", warm),
-                      [TEXT_NEW] * warm, 100)
+        if target.channel is WEBCHAT:
+            target.visitors = Visitors(http, f"http://127.0.0.1:{target.servers[0].port}")
+        warmers = target.channel.threads(f"warm-{tag}", warm)
+        if target.visitors is not None:
+            await target.visitors.open(warmers)
+        await measure(http, target, receiver, warmers, [TEXT_NEW] * warm, 100)
         for rate in rates:
             count = int(rate * seconds)
             new = target.channel.threads(f"new-{tag}-{rate}", count)
+            if target.visitors is not None:  # the widget is open before the customer writes
+                await target.visitors.open(new)
             row = await measure(http, target, receiver, new, [TEXT_NEW] * count, rate)
             rows.append({"bench": "e2e", "channel": target.channel.name, **labels,
                          "conversations": "new", "rate": rate, **row})
@@ -286,6 +352,8 @@ async def rows_for(target: Target, receiver: Receiver, rates: tuple[int, ...], s
             row = await measure(http, target, receiver, new, texts, rate)
             rows.append({"bench": "e2e", "channel": target.channel.name, **labels,
                          "conversations": "continuing", "rate": rate, **row})
+        if target.visitors is not None:
+            await target.visitors.close()
     return rows
 
 
@@ -297,7 +365,8 @@ def configure(directory: Path, deliver_url: str, storage: str = "",
         # broadcasts may send up to 1,000 a second
         {"telegram": {"bots": [{"name": TG_BOT, "token": TG_TOKEN, "webhook_secret": TG_SECRET,
                                 "api_base": api, "rate_limits": {"global_per_second": 1000}}]}}
-        if channel is TELEGRAM else {"loopback": {"deliver_url": deliver_url}})
+        if channel is TELEGRAM else {"webchat": {}} if channel is WEBCHAT
+        else {"loopback": {"deliver_url": deliver_url}})
     path = write_config(directory, db=directory / "router.db", shipped=rules_available(),
                         channels=settings)
     if storage:
@@ -368,8 +437,10 @@ async def main(quick: bool) -> list[dict[str, Any]]:
             directory = Path(tmp)
             rows += await on_sqlite(directory, receiver, deliver_url,
                                     QUICK_RATES if quick else RATES, seconds, warm)
-            rows += await on_sqlite(directory, receiver, deliver_url,
-                                    QUICK_RATES if quick else TG_RATES, seconds, warm, TELEGRAM)
+            for channel in (TELEGRAM, WEBCHAT):
+                rows += await on_sqlite(directory, receiver, deliver_url,
+                                        QUICK_RATES if quick else CHANNEL_RATES, seconds, warm,
+                                        channel)
             for instances in (1,) if quick else (1, 3):  # quick: the shape test's time
                 rows += await on_postgres(directory, receiver, deliver_url, instances,
                                           QUICK_RATES if quick else PG_RATES, seconds, warm)
