@@ -340,7 +340,6 @@ class SingleSignOn:
         resp = _redirect(url, 302)
         resp.set_cookie(FLOW_COOKIE, seal(flow, self.secret), max_age=FLOW_TTL, path=FLOW_PATH,
                         httponly=True, samesite="Lax", secure=is_secure(request))
-        resp.headers["Cache-Control"] = "no-store"
         return resp
 
     async def callback(self, request: web.Request) -> web.StreamResponse:
@@ -385,7 +384,7 @@ class SingleSignOn:
                           "expired or forged)", audited=False)
         if not hmac.compare_digest(q.get("state", "").encode(), flow.state.encode()):
             raise Refused("state", "the state sent back is not the one this browser started with")
-        self._consume(flow.state, now)
+        self._consume(flow.state)
         if "error" in q:
             raise Refused("provider", "the provider answered "
                           f"{_ERROR_CODE.sub('', q['error'])[:40]}")
@@ -402,9 +401,11 @@ class SingleSignOn:
         claims = await client.id_token_claims(answer, flow.nonce)
         return await self._agent_for(client, claims, request.remote or "")
 
-    def _consume(self, state: str, now: float) -> None:
+    def _consume(self, state: str) -> None:
+        """Accept `state` once on this instance (the oldest entries come first: when the
+        first has expired, the expired ones are dropped)."""
         mono = time.monotonic()
-        if len(self._used) > 10_000 or any(t < mono for t in list(self._used.values())[:50]):
+        if self._used and next(iter(self._used.values())) < mono:
             self._used = {k: t for k, t in self._used.items() if t >= mono}
         if state in self._used:
             raise Refused("state", "this sign-in was already completed (replayed callback)")

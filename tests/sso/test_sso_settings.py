@@ -1,4 +1,5 @@
-"""`console.auth` settings (issue 29): each mistake is one located line, with a hint."""
+"""`console.auth` settings (issue 29): each mistake is one located line, with a hint;
+role claims mapped to roles; the flow cookie."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from router.config import load_config
-from router.console.oidc import claim_at, role_for
+from router.console.oidc import FLOW_TTL, Flow, claim_at, role_for, seal, unseal
 from router.console.sso_settings import SsoProvider
 from router.errors import ConfigError
 from router.model import Role
@@ -51,3 +52,15 @@ def test_role_claims_map_to_roles() -> None:
                          roles_claim="hd", roles={"agent": ["example.se"]})
     assert role_for(google, {"hd": "example.se"}) == Role.AGENT  # a string claim
     assert role_for(google, {"hd": "gmail.com"}) is None
+
+
+def test_the_flow_cookie_is_signed_and_short_lived() -> None:
+    flow = Flow("entra", "state", "nonce", "verifier", 1_000_000)
+    value = seal(flow, "console-secret-0123456789")
+    assert unseal(value, "console-secret-0123456789", 1_000_000 + FLOW_TTL) == flow
+    assert unseal(value, "console-secret-0123456789", 1_000_000 + FLOW_TTL + 1) is None  # too old
+    assert unseal(value, "console-secret-0123456789", 1_000_000 - 1) is None  # from the future
+    assert unseal(value, "another-secret-0123456789", 1_000_000) is None
+    body, _, sig = value.partition(".")
+    assert unseal(f"{body}x.{sig}", "console-secret-0123456789", 1_000_000) is None
+    assert unseal("", "console-secret-0123456789", 1_000_000) is None
