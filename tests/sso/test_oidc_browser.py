@@ -38,13 +38,16 @@ async def _new_context(browser: Any) -> Any:
     return ctx
 
 
-async def _to_provider_form(page: Any, base: str) -> None:
+async def _to_provider_form(page: Any, base: str, shot: str = "") -> None:
     """The console's sign-in page (SSO link, no password fields), then the provider's."""
     await page.goto(f"{base}/console")
     link = page.locator(f"#sso-{PROVIDER_KEY}")
     await expect(link).to_have_text("Sign in with Test IdP")
     await expect(page.locator("body")).to_have_attribute("data-passwords", "off")
     await expect(page.locator("#password")).to_be_hidden()
+    await expect(page.locator("#signin-btn")).to_be_hidden()  # for a token: with its box
+    if shot:
+        await page.screenshot(path=shot_path(shot))
     await link.click()
     await expect(page.locator("#login")).to_be_visible()
 
@@ -96,7 +99,7 @@ async def test_sign_in_with_the_provider_in_chromium(sso_service: Service, brows
     try:
         page = await ctx.new_page()
         page.on("request", watch)
-        await _to_provider_form(page, base)
+        await _to_provider_form(page, base, "sso-signin-page")
         flow_cookies.extend(c["value"] for c in await ctx.cookies(f"{base}/console/sso/")
                             if c["name"] == FLOW_COOKIE)
         await page.screenshot(path=shot_path("sso-provider-form"))
@@ -144,6 +147,8 @@ async def test_sign_in_with_the_provider_in_chromium(sso_service: Service, brows
         # signing out ends the session as usual
         await page.click("#logout")
         await expect(page.locator("#signin")).to_be_visible()
+        await page.click("#token-box summary")  # API tokens still sign in
+        await expect(page.locator("#signin-btn")).to_have_text("Sign in with the token")
         r = await page.request.get(f"{base}/console/session")
         assert r.status == 401
     finally:
@@ -169,5 +174,7 @@ async def test_an_id_token_not_for_us_or_expired_is_refused(
         await _refused_on_page(page, ctx, base, "The identity provider's answer could not be "
                                "verified. Try again, or ask an admin.")
         assert why in caplog.text
+        if "aud" in change and isinstance(change["aud"], str):
+            await page.screenshot(path=shot_path("sso-refused"))
     finally:
         await ctx.close()

@@ -44,6 +44,13 @@
           $(id).hidden = true;
           document.querySelector(`label[for=${id}]`).hidden = true;
         }
+        // the form's button is then only for an API token: shown with the token box
+        const button = $("signin-btn");
+        const tokenBox = $("token-box");
+        button.textContent = "Sign in with the token";
+        const sync = () => { button.hidden = !tokenBox.open; };
+        tokenBox.addEventListener("toggle", sync);
+        sync();
         document.body.dataset.passwords = "off";
       }
       document.body.dataset.sso = String(data.providers.length);
