@@ -41,6 +41,7 @@ def to_dollar(sql: str) -> str:
 
 class PgTx(SqlTx):
     locks_keys = True
+    fts = "postgresql"  # search: tsvector side tables (router/store/sql_search.py)
 
     def __init__(self, conn: asyncpg.Connection, *, writable: bool) -> None:
         self.c = conn

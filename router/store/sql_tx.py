@@ -15,10 +15,12 @@ from router.store.sql_macros import SqlMacros  # issue 24
 from router.store.sql_outbox import SqlOutbox
 from router.store.sql_privacy import SqlPrivacy  # issue 13
 from router.store.sql_reports import SqlReports  # issue 13
+from router.store.sql_search import SqlSearch  # issue 24
 from router.store.sql_two_factor import SqlTwoFactor  # issue 29
 
 
 class SqlTx(SqlConversations, SqlOutbox, SqlAgents, SqlConsole, SqlReports, SqlPrivacy,
-            SqlFaq, SqlAudit, SqlTwoFactor, SqlMacros):
+            SqlFaq, SqlAudit, SqlTwoFactor, SqlMacros, SqlSearch):
     """Inbox, contacts, conversations, messages, events, outbox, metrics, agents, console,
-    reports, privacy, FAQ suggestions, the audit log, two-factor sign-in and macros."""
+    reports, privacy, FAQ suggestions, the audit log, two-factor sign-in, macros,
+    search and saved views."""
