@@ -141,10 +141,10 @@
     $("view-bot").setAttribute("aria-current", S.view.kind === "bot" ? "true" : "false");
     fillTransfer();
   }
-  function setView(kind, queue = "") {
-    S.view = { kind, queue };
+  function setView(kind, queue = "", more = {}) {
+    S.view = { kind, queue, ...more };  // search.js adds kinds "view" and "search" (issue 24)
     $("list-title").textContent = kind === "mine" ? "My conversations"
-      : kind === "bot" ? "With the bot" : `Waiting in ${queue}`;
+      : kind === "bot" ? "With the bot" : kind === "queue" ? `Waiting in ${queue}` : S.view.title || "";
     loadQueues();
     loadList();
   }
@@ -166,6 +166,10 @@
     return chip(`SLA ${ago(left)}`, left < 900 ? "badge badge--warn" : "badge badge--ok");
   }
   async function loadList() {
+    if (window.consoleLists) {  // search.js (issue 24): every list as rich rows
+      S.convs = await window.consoleLists.load(S.view);
+      return renderList();
+    }
     // "With the bot": conversations no person has yet, newest first, to take over
     const q = S.view.kind === "mine" ? "assignee=me&status=assigned"
       : S.view.kind === "bot" ? "status=bot"
@@ -178,6 +182,10 @@
     $("convs-empty").hidden = S.convs.length > 0;
     $("convs").replaceChildren(...S.convs.map((c) => {
       const unread = S.unread.get(c.id) || 0;
+      if (window.consoleLists) {
+        return window.consoleLists.row(c, { unread, current: Boolean(S.open && S.open.id === c.id),
+                                            open: () => openConversation(c.id) });
+      }
       return el("li", {}, el("button", {
         type: "button", class: "conv-item", "data-id": c.id,
         "aria-current": S.open && S.open.id === c.id ? "true" : null,
@@ -450,6 +458,10 @@
     const first = document.querySelector("#convs button, #views button");
     if (first) first.focus();
   });
+
+  // --- for search.js (issue 24): views, search and the list rows ---------------------
+  window.consoleApp = { call, el, icon, chip, ago, wantsHuman, convSla, setView, openConversation,
+                        render: renderList, reload: () => { loadQueues(); loadList(); }, state: S };
 
   // --- boot -----------------------------------------------------------------------------
   call("GET", "console/session").then(start, showSignin);
