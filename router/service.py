@@ -227,6 +227,12 @@ class Service:
         agents.api[CONFIG_PATH] = Path(self.config.path).resolve()
         self.app.router.add_routes(report_page_routes())
         # --- end reports ---
+        # macros (issue 24): agents' macros render in the rules' template sandbox
+        from router.api.hooks import TEMPLATES
+        from router.wiring import template_engine
+
+        if (templates := template_engine()) is not None:
+            agents.api[TEMPLATES] = templates
         self.app.add_subapp("/api/v1", agents.api)
         await agents.start()
         # --- end agents ---

@@ -47,6 +47,14 @@ def _optional(package: str, attr: str) -> Any:
     return getattr(importlib.import_module(package), attr, None)
 
 
+def template_engine() -> Any:
+    """The rules' Jinja2 sandbox (`rules.templates`: compile_template, render) that agents'
+    macros render in (issue 24), or None without the rules package."""
+    if importlib.util.find_spec("rules") is None:
+        return None
+    return importlib.import_module("rules.templates")
+
+
 def build_decide(config: Config, *, csat_key: Callable[[], str] | None = None) -> Decide:
     """Compile the config's rules and bots into one pure decision function.
 

@@ -91,6 +91,17 @@ class Desk:
 
         return await self.write(unit)
 
+    async def edit_contact(self, contact_id: int, changes: dict[str, str], actor: Agent, *,
+                           source: str = "") -> list[str]:
+        """Every agent (issue 24); the names of the fields that changed."""
+        now = self.clock()
+
+        async def unit(tx: Tx) -> list[str]:
+            authorize(await current(tx, actor), Act.EDIT_CONTACT)
+            return await contacts.edit(tx, contact_id, changes, actor, now, address=source)
+
+        return await self.write(unit)
+
     async def disable_agent(self, name: str, actor: Agent, *, source: str = "") -> bool:
         """Admins only; ConflictError for the last active admin. False if already disabled."""
         now = self.clock()

@@ -23,3 +23,5 @@ SESSION_AUTH = web.AppKey("session_auth", SessionAuth)
 #: returns the current decision function (a reload swaps it); `.ruleset` renders replies
 RULES = web.AppKey("rules", Callable[[], Any])
 SIGNAL = web.AppKey("signal", Signal)
+#: the rules' template sandbox for agents' macros (issue 24): router/agents/macros.Templates
+TEMPLATES = web.AppKey("templates", Any)

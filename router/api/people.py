@@ -1,4 +1,5 @@
-"""Endpoints for the people around conversations: me, agents, contacts, and queues."""
+"""Endpoints for the people around conversations: me, agents and queues (contacts:
+router/api/contacts.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ from pydantic import Field
 
 from router import audit
 from router.agents import auth
-from router.agents.contacts import contact_detail
 from router.agents.errors import ConflictError
 from router.api import serialize as js
 from router.api.models import JsonBody
-from router.api.routing import DESK, Route, path_int
+from router.api.routing import DESK, Route
 from router.model import Agent, Event, Role
 from router.store.base import Tx
 
@@ -29,10 +29,6 @@ class AgentBody(JsonBody):
     role: Literal["admin", "agent"] = "agent"
     languages: list[str] = []
     capacity: int = Field(5, ge=1, le=1000)
-
-
-class MergeBody(JsonBody):
-    into: int = Field(description="the contact that stays; this one is merged into it")
 
 
 class TokenBody(JsonBody):
@@ -122,23 +118,6 @@ async def revoke_tokens(request: web.Request, agent: Agent) -> dict[str, Any]:
     return {"name": name, "revoked": count}
 
 
-async def get_contact(request: web.Request, agent: Agent) -> dict[str, Any]:
-    return await get_contact_by_id(request, path_int(request))
-
-
-async def merge_contact(request: web.Request, agent: Agent, body: MergeBody) -> dict[str, Any]:
-    desk = request.app[DESK]
-    await desk.merge_contacts(path_int(request), body.into, agent, source=request.remote or "")
-    return await get_contact_by_id(request, body.into)
-
-
-async def get_contact_by_id(request: web.Request, contact_id: int) -> dict[str, Any]:
-    detail = await request.app[DESK].store.read(lambda tx: contact_detail(tx, contact_id))
-    out = js.contact(detail.contact, detail.identities)
-    out["conversations"] = [js.conversation(c) for c in detail.conversations]
-    return out
-
-
 def routes() -> list[Route]:
     return [
         Route("GET", "/me", me, "The calling agent", "me", response="Agent"),
@@ -159,8 +138,4 @@ def routes() -> list[Route]:
               "agents", admin=True, body=TokenBody, response="Token", status=201),
         Route("DELETE", "/agents/{name}/tokens", revoke_tokens, "Revoke all of an agent's tokens",
               "agents", admin=True, response="Object"),
-        Route("GET", "/contacts/{id}", get_contact, "A contact: identities on every channel and "
-              "all conversations", "contacts", response="ContactDetail"),
-        Route("POST", "/contacts/{id}/merge", merge_contact, "Merge this contact into another "
-              "(irreversible; admins only)", "contacts", body=MergeBody, response="ContactDetail"),
     ]

@@ -27,6 +27,8 @@ def conversation(c: Conversation) -> dict[str, Any]:
         # when the customer last asked for a person: the console highlights it, so the
         # agent who has the conversation sees the request
         "wants_human_at": c.metadata.get(WANTS_HUMAN_KEY) or None,
+        # the date an agent means to follow up by (issue 24, router/agents/triage.py)
+        "follow_up_at": c.metadata.get("follow_up_at") or None,
         "sla": {
             "first_response_due": iso(c.first_response_due),
             "resolution_due": iso(c.resolution_due),
