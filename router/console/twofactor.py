@@ -3,7 +3,8 @@
 - The TOTP secret (RFC 6238: 30-second steps, 6 digits, SHA-1, what every authenticator
   app speaks) is made by the server, shown once as an otpauth:// URI and QR code, and
   stored encrypted (Fernet) under the installation's two-factor key: `TWOFACTOR_SECRET`,
-  else `<data_dir>/twofactor.secret`. A copy of the database alone gives no codes.
+  else `<data_dir>/twofactor.secret` (made at the first enrolment). A copy of the database
+  alone gives no codes.
 - A code is accepted for the current step or the one before or after (clock drift), and
   only for a step newer than the last one accepted: a code seen once (over a shoulder,
   in a proxy's log) cannot be used again, on any instance (`Tx.use_totp_step` is a
@@ -17,12 +18,14 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import logging
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,11 +47,23 @@ _CODE = re.compile(r"^\d{6}$")
 
 
 class Sealer:
-    """Encrypts TOTP secrets at rest with a key derived from the installation's secret."""
+    """Encrypts TOTP secrets at rest with a key derived from the installation's secret.
 
-    def __init__(self, secret: str) -> None:
-        digest = hashlib.sha256(b"inquiry-router two-factor:" + secret.encode()).digest()
-        self._fernet = Fernet(base64.urlsafe_b64encode(digest))
+    `secret` is called when a secret is first sealed or opened: an installation where
+    nobody uses two-factor sign-in never makes a key file.
+    """
+
+    def __init__(self, secret: Callable[[], str]) -> None:
+        self._secret = secret
+
+    @functools.cached_property
+    def _fernet(self) -> Fernet:
+        digest = hashlib.sha256(b"inquiry-router two-factor:" + self._secret().encode()).digest()
+        return Fernet(base64.urlsafe_b64encode(digest))
+
+    def load(self) -> None:
+        """Read (or make) the key now, outside any unit of work."""
+        _ = self._fernet
 
     def seal(self, totp_secret: str) -> str:
         return self._fernet.encrypt(totp_secret.encode()).decode()

@@ -227,6 +227,7 @@ class TwoFactorHttp:
         give the reservation back when it was right (else record `on_wrong`)."""
         keys = throttle.keys_for(account, request.remote or "?")
         now_ms = int(time.time() * 1000)
+        self.sealer.load()  # the key file is read (or made) here, never inside the unit
 
         async def unit(tx: Tx) -> tuple[float, T | None]:
             wait = await throttle.reserve(tx, keys, now_ms)
@@ -272,10 +273,10 @@ def _no_store(body: dict[str, Any]) -> web.Response:
 def install(auth: ConsoleAuth, config: Config, clock: Callable[[], datetime]) -> list[web.RouteDef]:
     """The hook router/console/mount.py calls: the code step, /console/2fa and the pages."""
     from router.console import account_pages
-    from router.local_secret import load_secret
+    from router.local_secret import lazy_secret
 
     s = config.settings
-    sealer = tf.Sealer(load_secret(config.data_path(), "twofactor"))
+    sealer = tf.Sealer(lazy_secret(config.data_path(), "twofactor"))
     auth.two_factor = TwoFactorHttp(auth, sealer, required=s.two_factor.required,
                                     issuer=s.two_factor.issuer or s.service.name, clock=clock)
     return [*auth.two_factor.routes(), *account_pages.routes(s.service.name)]
