@@ -40,6 +40,7 @@ QUERY_WEIGHT = 1.0  # beta of the F-measure: 1 weighs query and question coverag
 MIN_WORD_SIMILARITY = 0.8
 MIN_FUZZY_LENGTH = 4  # shorter words only ever match exactly
 ROW_CACHE = 8192  # similarity rows of distinct customer words kept across messages
+SCORED_CACHE = 32  # messages whose variant scores are kept (one decision reads them twice)
 TITLE_FACTOR = 1.0  # an entry's title is asked like a question ("Opening hours?")
 ANSWER_FACTOR = 0.8  # a sentence of the answer is evidence, weaker than a question
 UNKNOWN_WEIGHT = 0.8  # of the rarest known word's idf: see __init__
@@ -174,6 +175,13 @@ class FaqIndex:
             for wid in dict.fromkeys(v.ids):
                 postings[wid].append(index)
         self._postings = {wid: tuple(vs) for wid, vs in postings.items()}
+        by_entry: dict[str, list[int]] = defaultdict(list)
+        for index, v in enumerate(self._variants):
+            by_entry[v.entry_id].append(index)
+        self._by_entry = {e: tuple(vs) for e, vs in by_entry.items()}
+        # a message is scored once per decision: `match`, then `score_by_language` for
+        # the answer's language, read the same scores
+        self._scored = lru_cache(maxsize=SCORED_CACHE)(self._scored_uncached)
         self._fuzzy_vocab = [w if len(w) >= MIN_FUZZY_LENGTH else "" for w in self._vocab]
         stems: dict[str, list[int]] = defaultdict(list)
         for wid, w in enumerate(self._vocab):
@@ -207,6 +215,13 @@ class FaqIndex:
     def clear_cache(self) -> None:
         """Forget the cached similarity rows (the FAQ benchmark's cold case)."""
         self._row.cache_clear()
+        self._scored.cache_clear()
+
+    def _scored_uncached(self, text: str, language: str
+                         ) -> tuple[tuple[tuple[str, ...], float, dict[int, float]], ...]:
+        """(query terms, factor, score per variant) for the message and each clause."""
+        return tuple((query, factor, self._scores(query))
+                     for query, factor in self.queries(text, language))
 
     def _similar_words(self, word: str) -> Row:
         """Vocabulary words similar to `word`, with `word_similarity(word, w)` > 0."""
@@ -280,9 +295,9 @@ class FaqIndex:
         if not self._variants:
             return []
         best: dict[str, Candidate] = {}
-        queries = self.queries(text, language)
-        for query, factor in queries:
-            for v, score in self._scores(query).items():  # variant order: ties keep the first
+        scored = self._scored(text, language)
+        for _, factor, scores in scored:
+            for v, score in scores.items():  # variant order: ties keep the first
                 variant = self._variants[v]
                 score *= factor
                 current = best.get(variant.entry_id)
@@ -293,25 +308,27 @@ class FaqIndex:
                         key=lambda c: (-c.score, c.entry_id))[:limit]
         if self._not_about and ranked:
             # only the best candidate can be answered alone: only it needs the check
-            terms = {t for query, _ in queries for t in query}
+            terms = {t for query, _, _ in scored for t in query}
             ranked[0] = self._with_not_about(ranked[0], terms)
         return ranked
 
     def _with_not_about(self, candidate: Candidate, terms: set[str]) -> Candidate:
         """The candidate, marked with the first of its entry's `not_about` words present
         (every term of the word in the message, exactly or, from 4 letters, as a prefix)."""
-        for word, needed in self._not_about.get(candidate.entry_id, ()):
-            if all(n in terms or (len(n) >= MIN_FUZZY_LENGTH and any(t.startswith(n) for t in terms))
-                   for n in needed):
+        phrases = self._not_about.get(candidate.entry_id, ())
+        if not phrases:
+            return candidate
+        prefixes = {t[:k] for t in terms for k in range(MIN_FUZZY_LENGTH, len(t) + 1)}
+        for word, needed in phrases:
+            if all(n in terms or (len(n) >= MIN_FUZZY_LENGTH and n in prefixes) for n in needed):
                 return replace(candidate, not_about=word)
         return candidate
 
     def score_by_language(self, text: str, entry_id: str, language: str = "") -> dict[str, float]:
         """Best score per question language of one entry (chooses the answer language)."""
-        mine = [i for i, v in enumerate(self._variants) if v.entry_id == entry_id]
         out: dict[str, float] = {}
-        for query, factor in self.queries(text, language):
-            for v, s in self._scores(query, mine).items():
+        for _, factor, scores in self._scored(text, language):
+            for v in self._by_entry.get(entry_id, ()):
                 lang = self._variants[v].language
-                out[lang] = max(out.get(lang, 0.0), s * factor)
+                out[lang] = max(out.get(lang, 0.0), scores.get(v, 0.0) * factor)
         return out
