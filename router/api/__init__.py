@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from router.agents.desk import Desk
-from router.api import assist, audit, contacts, conversations, faq, macros, people, reports, stream
+from router.api import assist, audit, contacts, conversations, faq, macros, people, reports, search, stream
 from router.api.openapi import build_document
 from router.api.routing import DESK, Route, add_routes
 
@@ -26,7 +26,8 @@ def api_routes() -> list[Route]:
             *reports.routes(),  # reports and privacy (issue 13)
             *faq.routes(),  # FAQ suggestions (issue 20)
             *audit.routes(),  # the audit log (issue 29)
-            *contacts.routes(), *macros.routes()]  # contacts and macros (issue 24)
+            *contacts.routes(), *macros.routes(),  # contacts and macros (issue 24)
+            *search.routes()]  # search and views (issue 24)
 
 
 def create_api(desk: Desk, *, title: str = "Inquiry Router", version: str = "1") -> web.Application:

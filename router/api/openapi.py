@@ -135,6 +135,38 @@ SCHEMAS |= {
         ["id", "at", "action", "actor", "object", "source", "detail"]),
     "AuditPage": _obj({"items": {"type": "array", "items": _ref("AuditRecord")},
                        "next_cursor": {"type": ["string", "null"]}}, ["items"]),
+    # search and views (issue 24)
+    "SearchRow": {"allOf": [_ref("Conversation"), _obj({
+        "contact": _obj({"id": _INT, "display_name": _STR, "email": _STR}, ["id"]),
+        "preview": {"type": ["object", "null"], "description": "the last message that is "
+                    "not an internal note (text up to 300 characters)", "properties": {
+                        "text": _STR, "author_kind": _STR, "created_at": _TS}},
+        "waiting_since": {**_TS, "description": "since when the customer waits for a "
+                          "person: not answered by one yet, or wrote after the last reply"},
+        "match": {"type": ["object", "null"], "description": "what a text search matched",
+                  "properties": {
+                      "kind": {"enum": ["message", "contact"]},
+                      "message_id": {"type": ["integer", "null"]},
+                      "snippet": {"type": ["object", "null"], "properties": {
+                          "text": _STR, "marks": {"type": "array", "description": "[start, "
+                                                  "end) of each matched word, in code points",
+                                                  "items": {"type": "array", "items": _INT}}}}}},
+    }, ["contact", "waiting_since", "match"])]},
+    "SearchPage": _obj({
+        "items": {"type": "array", "items": _ref("SearchRow")},
+        "next_cursor": {"type": ["string", "null"]},
+        "total": {"type": "integer", "description": "how many match (first page only; "
+                  "counted up to 1000)"},
+        "contacts": {"type": "array", "description": "contacts the words match (first page "
+                     "only)", "items": _ref("ContactBrief")}}, ["items", "next_cursor"]),
+    "View": _obj({"id": {"type": "string", "description": "a built-in view's name, tag:NAME "
+                         "or saved:ID: GET /search?view=ID lists it"},
+                  "name": _STR, "kind": {"enum": ["builtin", "tag", "saved"]},
+                  "filters": {"type": "object", "description": "a saved view's search"},
+                  "count": {"type": ["integer", "null"], "description": "conversations in "
+                            "the view now, up to 1000 (none for resolved)"}},
+                 ["id", "name", "kind", "count"]),
+    "ViewList": _obj({"items": {"type": "array", "items": _ref("View")}}, ["items"]),
 }
 _ERRORS = {"400": "invalid input", "401": "no, wrong or revoked token",
            "403": "not allowed for this agent: an admins-only action, "
