@@ -515,6 +515,18 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def move_identity(self, identity_id: int, contact_id: int) -> None: ...
 
+    # attachments and agents' own settings (issue 24) -------------------------------------
+    @abc.abstractmethod
+    async def get_message(self, message_id: int) -> Message | None: ...
+
+    @abc.abstractmethod
+    async def agent_settings(self, agent_id: int) -> dict[str, Any]:
+        """The agent's saved console settings; {} when none were saved."""
+
+    @abc.abstractmethod
+    async def put_agent_settings(self, agent_id: int, settings: dict[str, Any],
+                                 now: datetime) -> None: ...
+
     # reports (issue 13) ----------------------------------------------------------------
     # Conversations opened in [start, end) and their events: everything the figures need,
     # read in id-keyed batches so a year of history never sits in one result set.

@@ -31,7 +31,7 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("thread_keys", "channel, key, conversation_id"), ("messages", "id"),
     ("inbox", "channel, external_id"), ("outbox", "id"), ("events", "id"), ("api_tokens", "id"),
     ("audit_log", "id"), ("agent_two_factor", "agent_id"), ("recovery_codes", "id"),  # issue 29
-    ("macros", "id"), ("saved_views", "id"),  # issue 24
+    ("macros", "id"), ("saved_views", "id"), ("agent_settings", "agent_id"),  # issue 24
 )
 Progress = Callable[[str, int, int], None]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from router.store.sql_agents import SqlAgents
 from router.store.sql_audit import SqlAudit  # issue 29
+from router.store.sql_collab import SqlCollab  # issue 24
 from router.store.sql_console import SqlConsole
 from router.store.sql_conversations import SqlConversations
 from router.store.sql_faq import SqlFaq  # issue 20
@@ -20,7 +21,7 @@ from router.store.sql_two_factor import SqlTwoFactor  # issue 29
 
 
 class SqlTx(SqlConversations, SqlOutbox, SqlAgents, SqlConsole, SqlReports, SqlPrivacy,
-            SqlFaq, SqlAudit, SqlTwoFactor, SqlMacros, SqlSearch):
+            SqlFaq, SqlAudit, SqlTwoFactor, SqlMacros, SqlSearch, SqlCollab):
     """Inbox, contacts, conversations, messages, events, outbox, metrics, agents, console,
     reports, privacy, FAQ suggestions, the audit log, two-factor sign-in, macros,
-    search and saved views."""
+    search and saved views, attachments and agents' settings."""
