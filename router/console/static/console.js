@@ -271,6 +271,7 @@
     }));
     if (atEnd || list.dataset.conv !== String(c.id)) list.scrollTop = list.scrollHeight;
     list.dataset.conv = String(c.id);
+    document.dispatchEvent(new CustomEvent("console:conversation", { detail: c }));  // macros.js
   }
   async function loadContact(id) {
     const box = $("contact-body");
@@ -291,6 +292,7 @@
       el("span", { class: "sub", text: when(c.created_at) })))));
       box.replaceChildren(facts, el("h3", { text: "Channels" }), ids,
         el("h3", { text: `History (${p.conversations.length})` }), history);
+      document.dispatchEvent(new CustomEvent("console:contact", { detail: p }));  // contacts.js
     } catch (err) {
       box.replaceChildren(el("p", { class: "error", text: err.message }));
     }
@@ -343,7 +345,8 @@
     $("compose-error").textContent = "";
     $("send").disabled = true;
     try {
-      await call("POST", `/conversations/${S.open.id}/${mode()}`, { text });
+      const viaMacro = window.consoleApp.send && window.consoleApp.send(mode(), text);  // macros.js
+      await (viaMacro || call("POST", `/conversations/${S.open.id}/${mode()}`, { text }));
       $("reply").value = "";
       await openConversation(S.open.id, { keepFocus: true });
       loadQueues();
@@ -461,7 +464,8 @@
 
   // --- for search.js (issue 24): views, search and the list rows ---------------------
   window.consoleApp = { call, el, icon, chip, ago, wantsHuman, convSla, setView, openConversation,
-                        render: renderList, reload: () => { loadQueues(); loadList(); }, state: S };
+                        render: renderList, reload: () => { loadQueues(); loadList(); }, state: S,
+                        loadContact };  // contacts.js and macros.js (issue 24) too
 
   // --- boot -----------------------------------------------------------------------------
   call("GET", "console/session").then(start, showSignin);
