@@ -14,22 +14,20 @@ from typing import Any
 
 from aiohttp import web
 
-from channels.webchat import i18n, protocol, tokens
+from channels.webchat import i18n, protocol, visitors
 from channels.webchat.hub import Hub
 from channels.webchat.session import visitor_socket
 from channels.webchat.settings import WebchatSettings
 from channels.webchat.web import origin_allowed, page_headers, render_loader, render_page
-from router import jsonbody
 from router.channel import ChannelAdapter, Intake, SendResult
-from router.errors import PayloadRejected
 from router.http_errors import json_error
 from router.model import AuthorKind, OutboundMessage
-from router.static import Asset, is_secure, load_assets, serve_asset
+from router.static import Asset, load_assets, serve_asset
 from router.store.base import Store
 
 log = logging.getLogger(__name__)
 
-COOKIE = "ir_webchat"
+COOKIE = visitors.COOKIE
 #: events the agent side may announce to a visitor (see `notify`)
 EVENTS = frozenset({"agent_joined", "agent_typing", "agent_left", "resolved"})
 
@@ -108,6 +106,7 @@ class WebchatAdapter(ChannelAdapter):
             web.get("/chat/widget.js", self._loader),
             web.get("/chat/static/{name}", self._static),
             web.post("/chat/session", self._session),
+            web.post("/chat/profile", self._profile),
             web.get("/chat/ws", socket),
         ]
 
@@ -118,7 +117,8 @@ class WebchatAdapter(ChannelAdapter):
         lang = i18n.pick_language(request.headers.get("Accept-Language", ""), s.languages,
                                   s.default_language)
         config = {"languages": s.languages, "default_language": s.default_language,
-                  "max_text": s.max_text, "strings": self.strings}
+                  "max_text": s.max_text, "strings": self.strings,
+                  "prechat": s.prechat.model_dump() if s.prechat else None}
         page = render_page(self.assets["chat.html"].body.decode(), lang=lang,
                            strings=self.strings[lang], config=config)
         headers = {**page_headers(s.allowed_origins), "Content-Language": lang,
@@ -135,31 +135,12 @@ class WebchatAdapter(ChannelAdapter):
         return serve_asset(request, self.assets.get(name))
 
     async def _session(self, request: web.Request) -> web.Response:
-        """Issue (or renew) the visitor token; the cookie keeps it across reloads."""
-        if not origin_allowed(request, self.settings.allowed_origins):
-            return json_error(403, "origin", "this site may not open the chat")
-        s = self.settings
-        ttl = s.visitor_ttl.total_seconds()
-        given = ""
-        if request.can_read_body:
-            body = _loads_or_empty(await request.read())
-            given = str(body.get("token", "")) if isinstance(body, dict) else ""
-        visitor = (tokens.verify(s.secret, given, ttl)
-                   or tokens.verify(s.secret, request.cookies.get(COOKIE, ""), ttl))
-        visitor_id = visitor.id if visitor else tokens.new_visitor_id()
-        token = tokens.issue(s.secret, visitor_id)
-        resp = web.json_response({"token": token, "visitor": visitor_id})
-        resp.set_cookie(COOKIE, token, max_age=int(ttl), path="/chat", httponly=True,
-                        samesite="Lax", secure=is_secure(request))
-        resp.headers["Cache-Control"] = "no-store"
-        return resp
+        """Issue (or renew) the visitor token; the cookie keeps it across reloads. A signed
+        identity links a signed-in customer to their contact (channels/webchat/visitors.py)."""
+        return await visitors.session(self, request)
 
-
-def _loads_or_empty(raw: bytes) -> Any:
-    """A junk body is treated as "no token given": the visitor simply gets a new one."""
-    try:
-        return jsonbody.loads(raw) if raw else {}
-    except PayloadRejected:
-        return {}
+    async def _profile(self, request: web.Request) -> web.Response:
+        """The pre-chat form's name and email (issue 24)."""
+        return await visitors.profile(self, request)
 
 

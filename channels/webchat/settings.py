@@ -4,15 +4,38 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from router.durations import Duration
 
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 TITLE_MAX = 120
 _TITLE_FORMS = "text, or text per language such as {sv: Chatta med oss, en: Chat with us}"
+
+
+PrechatField = Literal["name", "email"]
+
+
+class PrechatSettings(BaseModel):
+    """The optional form a visitor fills in before chatting (issue 24)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: what the form asks for, in this order
+    fields: list[PrechatField] = ["name", "email"]
+    #: which of them must be filled in; with none, the visitor may skip the form
+    required: list[PrechatField] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PrechatSettings:
+        if not self.fields or len(set(self.fields)) != len(self.fields):
+            raise ValueError("fields: name, email or both, each once")
+        extra = [f for f in self.required if f not in self.fields]
+        if extra:
+            raise ValueError(f"required: {', '.join(extra)} is not in fields; add it there")
+        return self
 
 
 class WebchatSettings(BaseModel):
@@ -39,8 +62,14 @@ class WebchatSettings(BaseModel):
     max_text: int = Field(4000, ge=1, le=64_000)
     #: per visitor socket: messages allowed per 10 seconds (a burst guard, not a quota)
     rate_per_10s: int = Field(20, ge=1)
+    #: the pre-chat form (name, email); left out: visitors start chatting right away
+    prechat: PrechatSettings | None = None
+    #: HMAC-SHA256 key of the signed identities the embedding site passes for signed-in
+    #: customers (docs/web.md); write `${WEBCHAT_IDENTITY_SECRET}`. Empty: that variable,
+    #: else signed identification is off.
+    identity_secret: str = ""
 
-    @field_validator("secret")
+    @field_validator("secret", "identity_secret")
     @classmethod
     def _secret(cls, value: str) -> str:
         if value and len(value) < 16:

@@ -17,10 +17,13 @@
   const store = safeStorage();
   const KEY = { token: "ir-webchat-token", lang: "ir-webchat-lang", pending: "ir-webchat-pending" };
   const embedded = new URLSearchParams(location.search).get("embed") === "1";
+  // a signed-in customer: the embedding site's signed identity, passed in our URL's
+  // fragment by the loader (never sent to a server but ours, in the session request)
+  const signed = new URLSearchParams(location.hash.slice(1)).get("identity") || "";
 
   const $ = (id) => document.getElementById(id);
   const log = $("log"), text = $("text"), quick = $("quick"), typing = $("typing");
-  const conn = $("conn"), langSelect = $("lang"), form = $("compose");
+  const conn = $("conn"), langSelect = $("lang"), form = $("compose"), prechat = $("prechat");
 
   let token = store.get(KEY.token) || "";
   let lang = pickLanguage();
@@ -28,6 +31,7 @@
   let lastId = 0;          // highest stored message id shown: history resumes after it
   let retryDelay = 500;
   let typingTimer = 0;
+  let checked = false;     // asked /chat/session once since the page loaded
   const shown = new Map(); // "m:<id>" or "c:<client id>" -> <li>
   const pending = new Map(JSON.parse(store.get(KEY.pending) || "[]"));
 
@@ -245,16 +249,82 @@
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); form.requestSubmit(); }
   });
 
+  // --- the pre-chat form (shown when the server asks for it) ------------------------------
+  function showPrechat() {
+    const pc = cfg.prechat;
+    if (!pc) return;
+    for (const f of ["name", "email"]) {
+      const required = pc.required.includes(f);
+      $(`prechat-${f}-row`).hidden = !pc.fields.includes(f);
+      $(`prechat-${f}-row`).querySelector(".opt").hidden = required;
+      $(`prechat-${f}`).required = required;
+    }
+    prechat.hidden = false;
+    form.hidden = true;
+    document.body.dataset.prechat = "open";
+    $(`prechat-${pc.fields[0]}`).focus();
+  }
+
+  function prechatProblem(field, key) {
+    say($(`prechat-${field}-error`), key);
+    if (key) $(`prechat-${field}`).setAttribute("aria-invalid", "true");
+    else $(`prechat-${field}`).removeAttribute("aria-invalid");
+  }
+
+  prechat.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const pc = cfg.prechat;
+    const values = { name: $("prechat-name").value.trim(), email: $("prechat-email").value.trim() };
+    let bad = null;
+    for (const f of ["name", "email"]) {
+      let key = null;
+      if (pc.fields.includes(f) && pc.required.includes(f) && !values[f]) key = "prechat_required";
+      else if (f === "email" && values.email && !$("prechat-email").checkValidity()) key = "prechat_email_invalid";
+      prechatProblem(f, key);
+      if (key && !bad) bad = f;
+    }
+    if (bad) { $(`prechat-${bad}`).focus(); return; }
+    const resp = await fetch(new URL("profile", base), {
+      method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ token, ...values }),
+    }).catch(() => null);
+    if (!resp || !resp.ok) {
+      const code = resp ? ((await resp.json().catch(() => ({}))).error || {}).code : "";
+      if (code === "email_invalid") prechatProblem("email", "prechat_email_invalid");
+      else if (code === "name_required" || code === "email_required") prechatProblem(code.split("_")[0], "prechat_required");
+      else say(conn, "failed");
+      return;
+    }
+    prechat.hidden = true;
+    form.hidden = false;
+    document.body.dataset.prechat = "done";
+    text.focus();
+  });
+
   // --- connection -----------------------------------------------------------------------
+  function forgetConversation() { // another visitor now: nothing of the last one stays
+    pending.clear();
+    savePending();
+    shown.clear();
+    log.replaceChildren();
+    lastId = 0;
+  }
+
   async function ensureToken() {
-    if (token) return;
+    if (token && checked) return;
+    const before = token || store.get(KEY.token) || "";
     const resp = await fetch(new URL("session", base), {
       method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ token: store.get(KEY.token) || "" }),
+      body: JSON.stringify({ token: before, identity: signed }),
     });
     if (!resp.ok) throw new Error(`session: HTTP ${resp.status}`);
-    token = (await resp.json()).token;
+    const data = await resp.json();
+    token = data.token;
+    checked = true;
     store.set(KEY.token, token);
+    if (before && before.split(".")[0] !== data.visitor) forgetConversation();
+    document.body.dataset.identity = data.identity || "none";
+    if (data.prechat) showPrechat();
   }
 
   async function connect() {

@@ -6,6 +6,8 @@
  * language), data-label-<code> (in one language: data-label-sv="Chatta"),
  * data-position="left". Without them the button says the built-in "Chat with us" in the
  * visitor's language; once the chat is open, it follows the language chosen there.
+ * data-identity: a signed-in customer's signed identity (an HS256 token made by the
+ * host site's server, docs/web.md), so the conversation joins their history.
  */
 (() => {
   "use strict";
@@ -13,7 +15,9 @@
   if (!script || window.__irWebchat) return;
   window.__irWebchat = true;
   const setup = __SETUP__; // filled in by the server: {languages, default_language, labels}
-  const chatUrl = new URL("../chat?embed=1", script.src).href; // .../chat/widget.js -> .../chat
+  const chatUrl = new URL("../chat?embed=1", script.src); // .../chat/widget.js -> .../chat
+  // in the fragment: the browser never sends it to a server or puts it in a Referer
+  if (script.dataset.identity) chatUrl.hash = "identity=" + encodeURIComponent(script.dataset.identity);
   const origin = new URL(script.src).origin;
   const side = script.dataset.position === "left" ? "left" : "right";
   const narrow = window.matchMedia("(max-width: 600px)");
@@ -70,7 +74,7 @@
   }
 
   function open(show) {
-    if (show && !frame.src) frame.src = chatUrl; // load lazily: no socket until wanted
+    if (show && !frame.src) frame.src = chatUrl.href; // load lazily: no socket until wanted
     frame.hidden = !show;
     button.setAttribute("aria-expanded", String(show));
     if (show) frame.focus(); else button.focus();
