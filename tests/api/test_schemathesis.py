@@ -46,8 +46,9 @@ from tests.channels.fuzz import assert_nothing_failed, errors_logged
 from tests.fuzz_counts import count
 
 TARGET = "schemathesis"
-EXAMPLES = 6  # per operation and generation mode
-SCENARIOS = 25  # stateful sequences
+EXAMPLES = 4  # per operation and generation mode, in the fuzzing phase
+COVERAGE = {GenerationMode.NEGATIVE: 10, GenerationMode.POSITIVE: 4}  # per operation, at most
+SCENARIOS = 20  # stateful sequences
 STEPS = 6  # at most, per sequence
 KNOWN_IDS = [1, 2, 3, 4]  # the conversations and contacts the test starts with
 KNOWN_AGENTS = ["boss", "ann", "bob"]
@@ -64,6 +65,19 @@ languages: [sv, en]
 replies:
   greeting: {sv: "Hej {{ contact.first_name }}!", en: "Hi {{ contact.first_name }}!"}
 """
+
+
+def _shape(case: Case) -> str:
+    """What a case sends (the coverage phase repeats some, differing only inside)."""
+    return repr((case.path_parameters, case.query, case.body, case.media_type,
+                 sorted((case.headers or {}).items())))
+
+
+def spread(items: list[Any], most: int) -> list[Any]:
+    """At most `most` of `items`, evenly spaced, first included."""
+    if len(items) <= most:
+        return items
+    return [items[len(items) * i // most] for i in range(most)]
 
 
 class Fuzzer:
@@ -130,13 +144,17 @@ class Fuzzer:
 
     def coverage(self) -> None:
         """Schemathesis's coverage phase: boundary values, missing and extra parts,
-        parameters given twice, other methods; deterministic, no Hypothesis."""
+        parameters given twice, other media types; deterministic, no Hypothesis. At
+        most COVERAGE different cases of each mode per operation, spread over all it
+        makes, so the run stays bounded as the API grows."""
         for result in self.schema.get_all_operations():
             operation = result.ok()
             config = self.schema.config.generation_for(operation=operation, phase="coverage")
-            for case in self.schema.iter_coverage_cases(
-                    operation, generation_modes=list(GenerationMode), generation_config=config):
-                self.check(case, self.call(case), CHECKS)
+            for mode, most in COVERAGE.items():
+                cases = {_shape(case): case for case in self.schema.iter_coverage_cases(
+                    operation, generation_modes=[mode], generation_config=config)}
+                for case in spread(list(cases.values()), most):
+                    self.check(case, self.call(case), CHECKS)
 
     def stateful(self) -> tuple[int, int]:
         """Runs the scenarios; returns how many ran and how many steps followed a link
@@ -196,6 +214,6 @@ async def test_the_api_answers_what_its_document_says_under_fuzzing(api_factory,
     scenarios, linked = await asyncio.to_thread(fuzzer.stateful)
     fuzzer.session.close()
     assert not fuzzer.failures, "\n\n".join(f"{k}\n{v}" for k, v in fuzzer.failures.items())
-    assert scenarios >= SCENARIOS and linked >= 10, (scenarios, linked)
+    assert scenarios >= SCENARIOS and linked > 0, (scenarios, linked)  # links were followed
     await assert_nothing_failed(api.service)
     assert not errors_logged(caplog.records)
