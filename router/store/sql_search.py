@@ -277,8 +277,9 @@ class SqlSearch(SqlBase):
     # list rows ------------------------------------------------------------------------
     async def conversation_rows(self, hits: Sequence[tuple[int, int | None]]
                                 ) -> dict[int, RowInfo]:
-        """Contact, last message (not internal notes) and the matched message's text of
-        each (conversation id, matched message id or None)."""
+        """Contact, last message (the customer's or an agent's: no internal notes, no bot
+        or system lines) and the matched message's text of each (conversation id, matched
+        message id or None)."""
         if not hits:
             return {}
         ids = [cid for cid, _ in hits]
@@ -287,7 +288,8 @@ class SqlSearch(SqlBase):
             "ct.fields, ct.unreachable, ct.created_at, lm.text, lm.author_kind, lm.created_at, "
             "lm.internal FROM conversations c JOIN contacts ct ON ct.id = c.contact_id "
             "LEFT JOIN messages lm ON lm.id = (SELECT m.id FROM messages m WHERE "
-            "m.conversation_id = c.id AND m.internal = 0 ORDER BY m.id DESC LIMIT 1) "
+            "m.conversation_id = c.id AND m.internal = 0 AND m.author_kind IN ('customer', 'agent') "
+            "ORDER BY m.id DESC LIMIT 1) "
             f"WHERE c.id IN ({marks(len(ids))})", ids)
         matched_ids = [mid for _, mid in hits if mid is not None]
         matched = {}
