@@ -22,9 +22,9 @@ from bots.replies import Replies
 from bots.schema import BotsSettings, FaqSettings, faq_input
 from bots.stage import Bots
 from bots.texts import BUILTIN
-from router.config import _model_problems
 from router.durations import parse_duration
 from router.errors import Problem, RuleError
+from router.validation import located_problems
 from router.yamlsrc import Source
 
 
@@ -33,7 +33,7 @@ def _validate(source: Source, key: str, raw: Any, model: type[BaseModel],
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems.extend(_model_problems(source, exc, (key,), model))
+        problems.extend(located_problems(source, exc, (key,), model))
         return model()
 
 

@@ -21,6 +21,8 @@ from router import yamlsrc
 from router.console.sso_settings import ConsoleSettings
 from router.durations import Duration
 from router.errors import ConfigError, Problem
+from router.integrations.crm import settings as crm_settings  # issue 27
+from router.validation import located_problems
 
 # Top-level keys validated by other packages (rules/, bots/) from the same source.
 FOREIGN_KEYS = frozenset(
@@ -164,6 +166,7 @@ class Settings(Strict):
     audit: AuditSettings = AuditSettings()  # issue 29
     two_factor: TwoFactorSettings = TwoFactorSettings()  # issue 29
     console: ConsoleSettings = ConsoleSettings()  # issue 29: console.auth (passwords, sso)
+    integrations: crm_settings.IntegrationsSettings = crm_settings.IntegrationsSettings()  # issue 27
     channels: dict[str, Any] = {}
     queues: dict[str, QueueSettings] = {"general": QueueSettings()}
     agents: dict[str, AgentSettings] = {}
@@ -223,41 +226,6 @@ def _collect_secrets(node: Any, out: list[str], key: str = "") -> None:
         out.append(node)
 
 
-def _model_problems(source: yamlsrc.Source, exc: ValidationError, prefix: tuple[Any, ...],
-                    model: type[BaseModel]) -> list[Problem]:
-    problems = []
-    for err in exc.errors():
-        loc = (*prefix, *err["loc"])
-        if err["type"] == "extra_forbidden":
-            key = str(err["loc"][-1])
-            parent_model = _model_at(model, err["loc"][:-1])
-            known = sorted(parent_model.model_fields) if parent_model else []
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else (
-                f"known keys: {', '.join(known)}" if known else "")
-            problems.append(source.problem(loc, f"unknown key '{key}'", hint))
-            continue
-        dotted = ".".join(str(p) for p in loc)
-        msg = err["msg"].removeprefix("Value error, ")
-        problems.append(source.problem(loc, f"{dotted}: {msg}"))
-    return problems
-
-
-def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """Follow `loc` through nested pydantic models (dict keys are skipped)."""
-    current: Any = model
-    for part in loc:
-        if isinstance(current, type) and issubclass(current, BaseModel) and part in current.model_fields:
-            current = current.model_fields[part].annotation
-            args = getattr(current, "__args__", ())
-            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
-            if models:
-                current = models[-1]
-        elif isinstance(part, str | int):
-            continue
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
 def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
     """Load and validate `path`. Raises ConfigError listing every problem found."""
     source = yamlsrc.load(path, env)
@@ -266,12 +234,13 @@ def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
     try:
         settings = Settings.model_validate(own)
     except ValidationError as exc:
-        problems.extend(_model_problems(source, exc, (), Settings))
+        problems.extend(located_problems(source, exc, (), Settings))
         settings = None
     config = Config(settings=settings or Settings(), source=source, path=str(path))
     if settings is not None:
         problems.extend(_validate_channels(config))
         problems.extend(_validate_references(config))
+        problems.extend(crm_settings.problems(source, settings.integrations.crm))  # issue 27
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: (p.file, p.line, p.column)))
     return config
@@ -298,7 +267,7 @@ def _validate_channels(config: Config) -> list[Problem]:
         try:
             config.channels[name] = model.model_validate(raw)
         except ValidationError as exc:
-            problems.extend(_model_problems(config.source, exc, ("channels", name), model))
+            problems.extend(located_problems(config.source, exc, ("channels", name), model))
     return problems
 
 

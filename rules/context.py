@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from router.errors import Problem
+from router.validation import located_problems
 from router.yamlsrc import Path_, Source
 from rules.keywords import KeywordIndex
 
@@ -41,26 +42,4 @@ class CompileContext:
 
     def validation(self, path: Path_, exc: ValidationError, model: Any = None) -> None:
         """Report a pydantic error under `path`, one problem per error."""
-        seen: set[tuple[Any, ...]] = set()
-        for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
-            full = (*path, *loc)
-            if full in seen:  # a union reports once per member; one message is enough
-                continue
-            seen.add(full)
-            if err["type"] == "extra_forbidden":
-                key = str(loc[-1]) if loc else "?"
-                fields = sorted(getattr(model, "model_fields", {}) or {})
-                close = difflib.get_close_matches(key, fields, n=1)
-                hint = (f"did you mean '{close[0]}'?" if close
-                        else f"known keys: {', '.join(fields)}" if fields else "")
-                self.problem(full, f"unknown key '{key}'", hint)
-                continue
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            dotted = ".".join(str(p) for p in full)
-            self.problem(full, f"{dotted}: {msg}")
-
-
-def _is_union_tag(part: Any) -> bool:
-    # pydantic puts union member names into error locations ("list[str]", "function-after")
-    return isinstance(part, str) and any(ch in part for ch in "[]-") and part != "-"
+        self.problems.extend(located_problems(self.source, exc, path, model))
