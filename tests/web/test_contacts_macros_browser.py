@@ -29,7 +29,7 @@ from playwright.async_api import expect
 from channels.webchat import identity
 from router.agents import auth
 from router.config import load_config
-from router.model import Agent, InboundMessage, Role, Sender
+from router.model import InboundMessage, Sender
 from router.service import Decider, Service
 from tests.conftest import ROOT, write_config
 from tests.web.conftest import AGENT_EMAIL, AGENT_PASSWORD, CONSOLE_RULES, WEBCHAT_SECRET
@@ -181,7 +181,8 @@ async def test_prechat_visitor_edited_and_merged_into_history(desk: Service, api
         await _open(agent, chat.id)
         panel = agent.locator("#contact-body")
         await expect(panel).to_contain_text("ulla@example.se")
-        await expect(panel.locator(f'#similar [data-contact="{(await api.get(f"/conversations/{earlier}"))["contact_id"]}"]')).to_be_visible()
+        known = (await api.get(f"/conversations/{earlier}"))["contact_id"]
+        await expect(panel.locator(f'#similar [data-contact="{known}"]')).to_be_visible()
         await agent.locator("#messages").focus()
         await agent.keyboard.press("i")
         await expect(agent.locator("#contact-name")).to_be_focused()
@@ -196,7 +197,6 @@ async def test_prechat_visitor_edited_and_merged_into_history(desk: Service, api
         assert contact["notes"] == "Föredrar chatt. <b>inte</b> HTML"
 
         # merge the known customer in, after a preview that shows what stays
-        known = (await api.get(f"/conversations/{earlier}"))["contact_id"]
         await panel.locator(f'#similar [data-contact="{known}"] button').click()
         preview = agent.locator("#merge-preview")
         await expect(preview).to_contain_text(f"#{known}")
