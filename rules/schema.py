@@ -230,10 +230,3 @@ def parse_on(value: Any) -> list[tuple[str, float | None]]:
                 f"unknown event {item!r}; use one of message, conversation_opened, "
                 "sla_breached, resolved, or {conversation_idle: 30m}")
     return out
-
-
-def json_schema() -> dict[str, Any]:
-    """JSON Schema (draft 2020-12) of the rules-owned keys; the router merges in its own."""
-    from rules.jsonschema import build  # local import: jsonschema builds on this module
-
-    return build()

@@ -20,9 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def build() -> dict[str, Any]:
-    from rules.schema import json_schema
+    # the rules package describes its own keys (rules/jsonschema.py builds on rules/schema.py)
+    from rules.jsonschema import build as rules_schema
 
-    document = json_schema()
+    document = rules_schema()
     document["title"] = "Inquiry Router configuration"
     try:
         from router import config
