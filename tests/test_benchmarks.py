@@ -37,8 +37,10 @@ SHAPES: dict[str, dict[str, Any]] = {
             "p50_ms": NUMBER, "p99_ms": NUMBER, "cpu_ms_per_msg": NUMBER,
             "stages_p99_ms": dict},
     "e2e_capacity": {"channel": str, "conversations": str, "capacity_msgs_per_s": int},
+    "search": {"backend": str, "messages": int, "queries": int, "p50_ms": NUMBER,
+               "p95_ms": NUMBER, "p99_ms": NUMBER},  # issue 24
 }
-WITHOUT_RATE = ("memory", "e2e", "e2e_capacity")
+WITHOUT_RATE = ("memory", "e2e", "e2e_capacity", "search")
 
 
 def test_every_benchmark_runs_quick_and_prints_its_shape() -> None:

@@ -145,7 +145,7 @@ async def search(request: web.Request, agent: Agent, query: SearchParams) -> dic
     async def read(tx: Tx) -> dict[str, Any]:
         sx = _sx(tx)
         q = await _query(tx, query, agent)
-        hits = await sx.search_conversations(q, query.limit + 1)
+        hits, total = await sx.search_page(q, query.limit + 1, total=not query.cursor)
         more, hits = len(hits) > query.limit, hits[:query.limit]
         info = await sx.conversation_rows([(h.conversation.id, h.message_id) for h in hits])
         out: dict[str, Any] = {"items": [row(h, info.get(h.conversation.id), q.terms)
@@ -155,8 +155,7 @@ async def search(request: web.Request, agent: Agent, query: SearchParams) -> dic
             urgency_key(last) if q.order == "urgency" else (js.iso(last.updated_at), last.id)
         ) if last else None
         if not query.cursor:
-            out["total"] = len(hits) if not more else await sx.count_conversations_matching(
-                q, COUNT_CAP)
+            out["total"] = total
             people = await sx.search_contacts(q.terms, q.phone) if q.terms or q.phone else []
             out["contacts"] = [{"id": p.id, "display_name": p.display_name, "email": p.email,
                                 "phone": p.phone} for p in people]

@@ -22,9 +22,9 @@ from router.store.base import NO_DUE, PRIORITY_SQL, parse_ts, ts
 from router.store.sql_base import SqlBase
 from router.store.sql_rows import dumps, loads, marks
 
-#: the PostgreSQL configurations a query is stemmed with (a message was indexed with the
+#: the PostgreSQL configurations a word is stemmed with (a message was indexed with the
 #: one of its conversation's language; `ir_search_config` in migration 0013)
-PG_CONFIGS = ("swedish", "finnish", "norwegian", "english", "simple")
+PG_STEMMED = ("swedish", "finnish", "norwegian", "english")
 ORDERS = ("recent", "urgency")
 _CONV = ", ".join("c." + c for c in rows.CONV_COLS.split(", "))
 _DUE = ("COALESCE(CASE WHEN c.first_response_at IS NULL THEN c.first_response_due "
@@ -119,6 +119,20 @@ def pg_tsquery(terms: Sequence[str], phone: str = "") -> str:
     return words
 
 
+def pg_message_match(terms: Sequence[str]) -> tuple[str, list[str]]:
+    """A tsquery expression (SQL) and its parameters for message text: every word must
+    match, each as its stem in one of the languages (the message was stemmed in its
+    conversation's) or as typed, as a prefix (search as you type; a stem's prefix would
+    reach too far: Finnish makes "pakken" 'pak', which begins half the words)."""
+    one = " || ".join([*(f"to_tsquery('{c}', ?)" for c in PG_STEMMED), "to_tsquery('simple', ?)"])
+    sql = " && ".join(f"({one})" for _ in terms)
+    params: list[str] = []
+    for term in terms:
+        params.extend([f"'{term}'"] * len(PG_STEMMED))
+        params.append(f"'{term}'" + (":*" if len(term) > 1 else ""))
+    return sql, params
+
+
 def _phone_forms(digits: str) -> list[str]:
     # contacts' documents hold the number's digits and their last nine (the number
     # without its country code or trunk zero): "+46 70-123 45 67" is found by
@@ -145,10 +159,10 @@ class SqlSearch(SqlBase):
                          "JOIN messages m ON m.id = f.rowid WHERE messages_fts MATCH ?")
             params.append(fts5_match(q.terms))
         elif q.terms:
-            configs = " || ".join(f"to_tsquery('{c}', ?)" for c in PG_CONFIGS)
+            match, words = pg_message_match(q.terms)
             parts.append(f"SELECT s.conversation_id AS cid, s.message_id AS mid FROM message_search s "
-                         f"WHERE s.doc @@ ({configs})")
-            params.extend([pg_tsquery(q.terms)] * len(PG_CONFIGS))
+                         f"WHERE s.doc @@ ({match})")
+            params.extend(words)
         if q.terms or q.phone:
             if self.fts == "sqlite":
                 people = "SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?"
@@ -217,11 +231,17 @@ class SqlSearch(SqlBase):
 
     async def search_conversations(self, q: SearchQuery, limit: int) -> list[SearchHit]:
         """Conversations `q` finds, in its order, after its keyset; at most `limit`."""
-        sql, where, params = self._select(q, _CONV)
+        return (await self.search_page(q, limit, total=False))[0]
+
+    async def search_page(self, q: SearchQuery, limit: int, *, total: bool = True
+                          ) -> tuple[list[SearchHit], int]:
+        """`search_conversations` and how many `q` finds in all (after its keyset), counted
+        in the same statement (a window over the matches, which the order reads anyway)."""
+        sql, where, params = self._select(q, _CONV + (", COUNT(*) OVER ()" if total else ", 0"))
         key = _URGENCY if q.order == "urgency" else _RECENT
         if q.after is not None:
             if len(q.after) != len(key):
-                return []
+                return [], 0
             sign = ">" if q.order == "urgency" else "<"
             where.append(f"({', '.join(key)}) {sign} ({marks(len(key))})")
             params.extend(q.after)
@@ -233,7 +253,8 @@ class SqlSearch(SqlBase):
         contact_ids: set[int] = set()
         if q.terms or q.phone:
             contact_ids = await self._matching_contacts({r[1] for r in found}, q)
-        return [SearchHit(rows.conversation(r[:-1]), r[-1], r[1] in contact_ids) for r in found]
+        hits = [SearchHit(rows.conversation(r[:-2]), r[-1], r[1] in contact_ids) for r in found]
+        return hits, int(found[0][-2]) if found else 0
 
     async def _matching_contacts(self, ids: set[int], q: SearchQuery) -> set[int]:
         if not ids:

@@ -15,7 +15,7 @@ from router.model import AuthorKind, Contact, Conversation, Direction, Identity,
 from router.store import Store, Tx, ts, utcnow
 from router.store.migrate import migrations, split_statements
 from router.store.postgres import PostgresStore
-from router.store.sql_search import SearchQuery, SqlSearch, fts5_match, pg_tsquery
+from router.store.sql_search import SearchQuery, SqlSearch, fts5_match, pg_message_match, pg_tsquery
 from router.store.sqlite import SqliteStore
 from tests.store.pg import fresh_schema, store_url
 
@@ -192,6 +192,9 @@ def test_query_strings_are_built_from_words_only() -> None:
     assert fts5_match(("ulla",), "46701234567") == '("ulla"*) OR "46701234567"* OR "701234567"*'
     assert pg_tsquery(("ulla", "a")) == "'ulla':* & 'a'"
     assert pg_tsquery((), "7012") == "'7012':*"
+    sql, params = pg_message_match(("fakturan", "a"))
+    assert sql.count("to_tsquery('swedish', ?)") == 2 and " && " in sql
+    assert params[:5] == ["'fakturan'"] * 4 + ["'fakturan':*"] and params[-1] == "'a'"
 
 
 async def _sqlite_at(path: Path, version: int) -> None:

@@ -39,7 +39,7 @@ CREATE TABLE message_search (
     conversation_id BIGINT NOT NULL,
     doc             tsvector NOT NULL
 );
-CREATE INDEX message_search_doc ON message_search USING gin (doc);
+CREATE INDEX message_search_doc ON message_search USING gin (doc) WITH (fastupdate = off);
 CREATE INDEX message_search_conversation ON message_search (conversation_id);
 
 CREATE FUNCTION ir_message_search() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -87,7 +87,7 @@ CREATE TABLE contact_search (
     contact_id BIGINT PRIMARY KEY,
     doc        tsvector NOT NULL
 );
-CREATE INDEX contact_search_doc ON contact_search USING gin (doc);
+CREATE INDEX contact_search_doc ON contact_search USING gin (doc) WITH (fastupdate = off);
 
 CREATE FUNCTION ir_contact_doc(cid BIGINT) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
