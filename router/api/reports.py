@@ -1,8 +1,8 @@
 """Reports and data protection over the API (issue 13): admins only.
 
-`GET /reports` is the report as JSON; `/reports/download` the same as a CSV, JSON or
-self-contained HTML file. `GET /contacts/{id}/export` and `POST /contacts/{id}/erase`
-are the GDPR access and erasure requests (the data dir comes from the service).
+`GET /reports` is the report as JSON; `/reports/download` the same as a CSV, JSON,
+self-contained HTML or Excel (xlsx, issue 27) file. `GET /contacts/{id}/export` and
+`POST /contacts/{id}/erase` are the GDPR access and erasure requests (the data dir comes from the service).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class ReportQuery(Query):
 
 
 class DownloadQuery(ReportQuery):
-    format: Literal["csv", "json", "html"] = "html"
+    format: Literal["csv", "json", "html", "xlsx"] = "html"
 
 
 def _exactly_true(value: Any) -> Any:
@@ -95,6 +95,12 @@ async def download_report(request: web.Request, agent: Agent,
     if query.format == "json":
         return web.Response(text=render_json(report), content_type="application/json",
                             headers=headers)
+    if query.format == "xlsx":  # issue 27: a workbook is saved, never shown in a frame
+        from router.reports.render_xlsx import MIME, render_xlsx
+
+        body = render_xlsx(report, query.by, title=request.app.get(TITLE, "Inquiry Router"))
+        return web.Response(body=body, content_type=MIME, headers={
+            **headers, "Content-Disposition": f'attachment; filename="{name}"'})
     html = render_html(report, query.by, title=request.app.get(TITLE, "Inquiry Router"))
     return web.Response(text=html, content_type="text/html",
                         headers={**headers, "Content-Security-Policy": CSP})
@@ -127,9 +133,11 @@ def routes() -> list[Route]:
     return [
         Route("GET", "/reports", get_report, "Report for a period: volume, response times, SLA, "
               "CSAT, workload, busiest hours (JSON)", "reports", admin=True, query=ReportQuery),
-        Route("GET", "/reports/download", download_report, "The report as a CSV, JSON or "
-              "self-contained HTML file", "reports", admin=True, query=DownloadQuery,
-              media=("text/csv", "application/json", "text/html")),
+        Route("GET", "/reports/download", download_report, "The report as a CSV, JSON, "
+              "self-contained HTML or Excel (xlsx) file", "reports", admin=True,
+              query=DownloadQuery, media=("text/csv", "application/json", "text/html",
+                                          "application/vnd.openxmlformats-officedocument."
+                                          "spreadsheetml.sheet")),
         Route("GET", one + "/export", export, "Everything stored about a contact (GDPR "
               "access request)", "privacy", admin=True),
         Route("POST", one + "/erase", erase, "Erase a contact everywhere, keeping aggregate "

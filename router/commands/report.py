@@ -22,7 +22,7 @@ from router.reports.render_html import render_html
 from router.reports.render_text import render_csv, render_json, render_table
 from router.store import open_store, utcnow
 
-FORMATS = ("table", "csv", "json", "html")
+FORMATS = ("table", "csv", "json", "html", "xlsx")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         default="channel", help="breakdown of the main table")
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("--output", "-o", help="write to this file instead of stdout "
-                        "(default: stdout; e.g. -o /tmp/report.html)")
+                        "(default: stdout; e.g. -o /tmp/report.html; xlsx goes to a "
+                        "terminal only with -o)")
     parser.set_defaults(func=run)
 
 
@@ -79,16 +80,27 @@ def run(args: argparse.Namespace) -> int:
     if end <= start:
         print("error: --to must be after --from", file=sys.stderr)
         return 2
-    text = asyncio.run(_render(config, args, start, end))
+    if args.format == "xlsx" and not args.output and sys.stdout.isatty():
+        print("error: an xlsx workbook is binary: write it to a file with --output "
+              "(e.g. -o report.xlsx) or redirect stdout", file=sys.stderr)
+        return 2
+    out = asyncio.run(_render(config, args, start, end))
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        if isinstance(out, bytes):
+            Path(args.output).write_bytes(out)
+        else:
+            Path(args.output).write_text(out, encoding="utf-8")
         print(f"report written to {args.output}", file=sys.stderr)
+    elif isinstance(out, bytes):
+        sys.stdout.flush()
+        sys.stdout.buffer.write(out)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(out)
     return 0
 
 
-async def _render(config: Config, args: argparse.Namespace, start: datetime, end: datetime) -> str:
+async def _render(config: Config, args: argparse.Namespace, start: datetime,
+                  end: datetime) -> str | bytes:
     store = open_store(config.settings.storage.url, base_dir=Path(config.path).resolve().parent)
     await store.open()
     bar = ProgressBar(sys.stderr)
@@ -105,4 +117,8 @@ async def _render(config: Config, args: argparse.Namespace, start: datetime, end
         return render_json(report)
     if args.format == "html":
         return render_html(report, args.by, title=config.settings.service.name)
+    if args.format == "xlsx":  # issue 27
+        from router.reports.render_xlsx import render_xlsx
+
+        return render_xlsx(report, args.by, title=config.settings.service.name)
     return render_table(report, args.by, title=config.settings.service.name)

@@ -41,7 +41,7 @@ FORM = """
 <label>By <select name="by"><option>channel</option><option>queue</option><option>agent</option>
 <option>language</option><option>tag</option></select></label>
 <select name="format"><option value="html">view</option><option value="csv">CSV</option>
-<option value="json">JSON</option></select>
+<option value="json">JSON</option><option value="xlsx">Excel</option></select>
 <button type="submit">Show</button></form></nav>
 <iframe name="report" title="Report"
  src="../api/v1/reports/download?format=html&amp;start=__START__&amp;end=__END__"></iframe>"""

@@ -49,5 +49,6 @@ async def test_the_document_has_the_priority_enum_and_file_downloads(api):
     ref = patch["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert "urgent" in str(schemas[ref]["properties"]["priority"])
     download = doc["paths"]["/reports/download"]["get"]["responses"]["200"]["content"]
-    assert set(download) == {"text/csv", "application/json", "text/html"}
+    assert set(download) == {"text/csv", "application/json", "text/html",
+                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
     assert download["text/csv"]["schema"] == {"type": "string"}
