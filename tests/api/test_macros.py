@@ -1,14 +1,20 @@
-"""Macros over /api/v1 (issue 24): personal and shared, checked as templates when saved,
-rendered in the conversation's language with the sending agent's name, applied as one
-change (reply, tags, priority, resolve), every change in the audit log; and the triage
-beside them (wake a snoozed conversation, the follow-up date)."""
+"""Macros and contacts over /api/v1 (issue 24), on SQLite and PostgreSQL: macros personal
+and shared, checked as templates when saved, rendered in the conversation's language with
+the sending agent's name, applied as one change (reply, tags, priority, resolve), every
+change in the audit log; contacts edited, previewed and merged; and the triage beside
+them (wake a snoozed conversation, the follow-up date)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+import pytest_asyncio
+
 from router.store.base import AuditFilter
+from tests.store.pg import fresh_schema, store_url
 
 LANGS = "languages: [sv, en]\ndefault_language: en\n"
 INVOICE = {"name": "Invoice copy", "texts": {
@@ -17,13 +23,34 @@ INVOICE = {"name": "Invoice copy", "texts": {
     "shared": True, "add_tags": ["invoice", "copy"], "priority": "high"}
 
 
+@pytest_asyncio.fixture(params=["sqlite", "postgres"])
+async def backend(request: pytest.FixtureRequest, api_factory: Any
+                  ) -> AsyncIterator[Callable[..., Any]]:
+    """`api_factory` on either backend (a fresh PostgreSQL schema per test)."""
+    if request.param == "sqlite":
+        yield api_factory
+        return
+    async with fresh_schema() as (server, schema):
+        made: list[Any] = []
+
+        async def make(extra: str = "", **kw: Any) -> Any:
+            api = await api_factory(f"storage: {{url: '{store_url(server, schema)}'}}\n" + extra,
+                                    **kw)
+            made.append(api)
+            return api
+
+        yield make
+        for api in made:
+            await api.service.stop()  # before its schema is dropped
+
+
 async def _audit(api: Any) -> list[tuple[str, str, str]]:
     found = await api.service.store.read(lambda tx: tx.audit_list(AuditFilter(), 100))
     return [(r.action, r.object, r.actor) for r in reversed(found)]
 
 
-async def test_macros_kept_rendered_and_applied(api_factory):
-    api = await api_factory(LANGS, configured_rules=True)
+async def test_macros_kept_rendered_and_applied(backend):
+    api = await backend(LANGS, configured_rules=True)
     cid = await api.customer("Hej! Jag undrar över min faktura, kan ni skicka den igen?")
     _, conv = await api.call("GET", f"/conversations/{cid}")
     assert conv["language"] == "sv"
@@ -95,8 +122,8 @@ async def test_macros_kept_rendered_and_applied(api_factory):
                      ("macro_deleted", f"macro:{own['id']}", "agent:ann")]
 
 
-async def test_contact_edit_preview_and_merge(api_factory):
-    api = await api_factory()
+async def test_contact_edit_preview_and_merge(backend):
+    api = await backend()
     a = await api.customer("by mail", sender="ulla@example.com")
     b = await api.customer("by chat", sender="4711")
     _, ca = await api.call("GET", f"/conversations/{a}")
