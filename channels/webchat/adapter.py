@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -18,6 +19,7 @@ from channels.webchat import i18n, protocol, visitors
 from channels.webchat.hub import Hub
 from channels.webchat.session import visitor_socket
 from channels.webchat.settings import WebchatSettings
+from channels.webchat.uploads import Uploads
 from channels.webchat.web import origin_allowed, page_headers, render_loader, render_page
 from router.channel import ChannelAdapter, Intake, SendResult
 from router.http_errors import json_error
@@ -35,9 +37,13 @@ EVENTS = frozenset({"agent_joined", "agent_typing", "agent_left", "resolved"})
 class WebchatAdapter(ChannelAdapter):
     name = protocol.CHANNEL
 
-    def __init__(self, *, settings: WebchatSettings, store: Store | None) -> None:
+    def __init__(self, *, settings: WebchatSettings, store: Store | None,
+                 data_dir: Path | None = None) -> None:
         self.settings = settings
         self.store = store
+        # files visitors attach (issue 24): kept under the data dir, off without one
+        self.uploads = (Uploads(self, data_dir) if data_dir is not None
+                        and settings.attachments.enabled else None)
         self.hub = Hub()
         self.assets: dict[str, Asset] = load_assets("channels.webchat")
         # every offered language's strings, with the admin's titles: the page switches
@@ -108,6 +114,7 @@ class WebchatAdapter(ChannelAdapter):
             web.post("/chat/session", self._session),
             web.post("/chat/profile", self._profile),
             web.get("/chat/ws", socket),
+            *(self.uploads.routes(intake) if self.uploads else ()),  # issue 24
         ]
 
     async def _page(self, request: web.Request) -> web.Response:
@@ -118,7 +125,8 @@ class WebchatAdapter(ChannelAdapter):
                                   s.default_language)
         config = {"languages": s.languages, "default_language": s.default_language,
                   "max_text": s.max_text, "strings": self.strings,
-                  "prechat": s.prechat.model_dump() if s.prechat else None}
+                  "prechat": s.prechat.model_dump() if s.prechat else None,
+                  "attachments": {"max_bytes": s.attachments.max_bytes} if self.uploads else None}
         page = render_page(self.assets["chat.html"].body.decode(), lang=lang,
                            strings=self.strings[lang], config=config)
         headers = {**page_headers(s.allowed_origins), "Content-Language": lang,

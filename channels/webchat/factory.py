@@ -24,4 +24,4 @@ def create(settings: WebchatSettings, ctx: ChannelContext) -> WebchatAdapter:
                       IDENTITY_SECRET_ENV)
         else:
             settings = settings.model_copy(update={"identity_secret": from_env})
-    return WebchatAdapter(settings=settings, store=ctx.store)
+    return WebchatAdapter(settings=settings, store=ctx.store, data_dir=ctx.data_dir)

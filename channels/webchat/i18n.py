@@ -19,8 +19,14 @@ _ALIASES: Final = {"no": "nb"}
 
 
 def _load() -> dict[str, dict[str, str]]:
-    raw = (resources.files("channels.webchat") / "strings.json").read_text(encoding="utf-8")
-    return json.loads(raw)  # type: ignore[no-any-return]
+    folder = resources.files("channels.webchat")
+    tables: dict[str, dict[str, str]] = json.loads(
+        (folder / "strings.json").read_text(encoding="utf-8"))
+    # the strings of attachments (issue 24) live in their own file, per language
+    for code, extra in json.loads(
+            (folder / "attach_strings.json").read_text(encoding="utf-8")).items():
+        tables.setdefault(code, {}).update(extra)
+    return tables
 
 
 STRINGS: Final[dict[str, dict[str, str]]] = _load()

@@ -7,7 +7,8 @@ Client -> server (JSON text frames):
   {"type": "ping"}
 Server -> client:
   {"type": "welcome", "visitor": "...", "messages": [<message>...]}   history after `after`
-  {"type": "message", "id": 12, "text": "...", "author": "bot", ...}  see `message_frame`
+  {"type": "message", "id": 12, "text": "...", "author": "bot", ...}  see `history_frame`
+      (with "attachments": [{index, kind, name, mime, size, ...}]: GET /chat/files/12/<index>)
   {"type": "ack", "id": "<client uuid>", "message_id": 11, "duplicate": false}
   {"type": "event", "event": "agent_joined" | "agent_typing" | "resolved", "name": "Anna"}
   {"type": "error", "code": "...", "message": "...", "retry": false}
@@ -23,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from router.attachments.serve import public
 from router.errors import PayloadRejected
 from router.model import InboundKind, InboundMessage, Message, OutboundMessage, Sender
 
@@ -104,7 +106,13 @@ def history_frame(message: Message, visitor_id: str) -> dict[str, Any]:
         "author": str(message.author_kind), "name": "",
         "client_id": client_id_of(message.external_id, visitor_id),
         "quick_replies": [], "at": iso(message.created_at),
+        "attachments": files_of(message.attachments),
     }
+
+
+def files_of(attachments: Any) -> list[dict[str, Any]]:
+    """The files of a message as the widget lists them (GET /chat/files/<id>/<index>)."""
+    return [public(a, i) for i, a in enumerate(attachments or ()) if isinstance(a, dict)]
 
 
 def outbound_frame(message: OutboundMessage, message_id: int | None) -> dict[str, Any]:
@@ -115,6 +123,7 @@ def outbound_frame(message: OutboundMessage, message_id: int | None) -> dict[str
         "client_id": "",
         "quick_replies": [{"label": q.label, "payload": q.payload} for q in message.quick_replies],
         "at": iso(datetime.now(UTC)),
+        "attachments": files_of(message.metadata.get("attachments")),  # an agent's files
     }
 
 

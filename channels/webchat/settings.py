@@ -38,6 +38,17 @@ class PrechatSettings(BaseModel):
         return self
 
 
+class AttachmentSettings(BaseModel):
+    """Files visitors may attach (issue 24); types are fixed: images, PDF, text, Office."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: off: the widget has no attach button and /chat/upload refuses
+    enabled: bool = True
+    #: the largest file taken, in bytes (10 MB)
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+
+
 class WebchatSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -62,6 +73,8 @@ class WebchatSettings(BaseModel):
     max_text: int = Field(4000, ge=1, le=64_000)
     #: per visitor socket: messages allowed per 10 seconds (a burst guard, not a quota)
     rate_per_10s: int = Field(20, ge=1)
+    #: files visitors may attach (issue 24): `{enabled: true, max_bytes: 10485760}`
+    attachments: AttachmentSettings = AttachmentSettings()
     #: the pre-chat form (name, email); left out: visitors start chatting right away
     prechat: PrechatSettings | None = None
     #: HMAC-SHA256 key of the signed identities the embedding site passes for signed-in

@@ -30,9 +30,10 @@ def origin_allowed(request: web.Request, allowed: Iterable[str]) -> bool:
 
 def page_headers(frame_ancestors: Iterable[str] = ()) -> dict[str, str]:
     """Strict headers for our pages: scripts only from us, no inline script at all, so
-    even a missed escape could not run an injected handler."""
+    even a missed escape could not run an injected handler. Images may be `blob:` URLs:
+    files the widget fetched with the visitor's token (issue 24)."""
     ancestors = " ".join(["'self'", *frame_ancestors])
-    csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
            f"connect-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'; "
            f"frame-ancestors {ancestors}")
     return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",

@@ -160,15 +160,16 @@
 
   function onMessage(m) {
     if (m.id && shown.has(`m:${m.id}`)) return;
-    const mine = m.client_id && shown.get(`c:${m.client_id}`);
-    if (mine) {
-      mine.classList.remove("pending");
-      if (m.id) shown.set(`m:${m.id}`, mine);
+    let li = m.client_id && shown.get(`c:${m.client_id}`);
+    if (li) {
+      li.classList.remove("pending");
+      if (m.id) shown.set(`m:${m.id}`, li);
     } else {
-      addMessage({ author: m.author, name: m.name, body: m.text,
-                   key: m.id ? `m:${m.id}` : null });
-      if (m.client_id) shown.set(`c:${m.client_id}`, log.lastElementChild);
+      li = addMessage({ author: m.author, name: m.name, body: m.text,
+                        key: m.id ? `m:${m.id}` : null });
+      if (m.client_id) shown.set(`c:${m.client_id}`, li);
     }
+    for (const hook of messageHooks) hook(li, m); // attach.js: the message's files
     if (m.id) lastId = Math.max(lastId, m.id);
     if (m.author !== "customer") { setTyping(""); showQuickReplies(m.quick_replies); }
   }
@@ -358,6 +359,11 @@
     else if (f.type === "event") onEvent(f);
     else if (f.type === "error") onError(f);
   }
+
+  // --- for attach.js (issue 24): files in messages, and sending one ----------------------
+  const messageHooks = [];
+  window.irChat = { messageHooks, addMessage, say, t, base, newId, acked: onAck,
+                    token: () => token, lang: () => lang };
 
   // --- start ----------------------------------------------------------------------------
   fillLanguages();
