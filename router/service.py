@@ -96,6 +96,7 @@ class Service:
         self._reload_stop = asyncio.Event()
         self._reload_task: asyncio.Task[None] | None = None
         self._retention_task: asyncio.Task[None] | None = None  # privacy (issue 13)
+        self.crm: Any = None  # CRM sync (issue 27): router.integrations.crm.runtime.CrmRuntime
         self._host = config.settings.http.host
 
     def status(self) -> dict[str, Any]:
@@ -186,6 +187,14 @@ class Service:
         self.config.data_path().mkdir(mode=0o700, parents=True, exist_ok=True)
         await self.store.open()
         self.channels = self.build_channels()
+        # --- CRM sync (issue 27): one outbox route per CRM, fed after the fact ---
+        from router.integrations.crm.runtime import crm_runtime
+
+        self.crm = crm_runtime(self.config, self.store)
+        if self.crm is not None:
+            self.channels.update(self.crm.adapters)
+            self.extra_status["crm"] = self.crm.status
+        # --- end CRM sync ---
         self.dispatcher = Dispatcher(
             self.store, self.channels, max_attempts=s.outbox.max_attempts,
             base_delay=s.outbox.base_delay.total_seconds(),
@@ -249,6 +258,8 @@ class Service:
             self.app.router.add_get("/metrics", metrics_handler(
                 self.metrics, lambda: self.metrics.refresh(self.store, queues), s.metrics.token))
         self.dispatcher.start()
+        if self.crm is not None:  # issue 27: resolutions become CRM rows from here on
+            self.crm.start(notifier=agents.notifier, wake_outbox=dispatcher.wake)
         self._start_retention()  # privacy (issue 13)
         if self._reload_enabled and isinstance(self.decider, Decider):
             self._start_reloader(self.decider)
@@ -347,6 +358,8 @@ class Service:
             await self.backlog.stop()
         if self.agents is not None:
             await self.agents.stop()
+        if self.crm is not None:  # issue 27
+            await self.crm.stop()
         if self.dispatcher is not None:
             await self.dispatcher.stop(grace)
         for adapter in self.channels.values():

@@ -527,6 +527,29 @@ class Tx(abc.ABC):
     async def put_agent_settings(self, agent_id: int, settings: dict[str, Any],
                                  now: datetime) -> None: ...
 
+    # CRM sync (issue 27) ---------------------------------------------------------------
+    @abc.abstractmethod
+    async def crm_cursor(self, crm: str, start: int) -> int:
+        """The last event id `crm`'s follower has handled (created at `start` the first
+        time), held until commit: two instances' followers take turns."""
+
+    @abc.abstractmethod
+    async def set_crm_cursor(self, crm: str, event_id: int) -> None: ...
+
+    @abc.abstractmethod
+    async def crm_contact(self, crm: str, contact_id: int, *, email: str = "",
+                          phone: str = "") -> str | None:
+        """The record `contact_id` is known as in `crm`; else that of a contact with this
+        email (case-insensitive) or phone; else None."""
+
+    @abc.abstractmethod
+    async def set_crm_contact(self, crm: str, contact_id: int, remote_id: str,
+                              now: datetime) -> None: ...
+
+    @abc.abstractmethod
+    async def forget_crm_contact(self, crm: str, remote_id: str) -> int:
+        """Drop every contact's link to a record the CRM no longer has."""
+
     # reports (issue 13) ----------------------------------------------------------------
     # Conversations opened in [start, end) and their events: everything the figures need,
     # read in id-keyed batches so a year of history never sits in one result set.

@@ -32,6 +32,7 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("inbox", "channel, external_id"), ("outbox", "id"), ("events", "id"), ("api_tokens", "id"),
     ("audit_log", "id"), ("agent_two_factor", "agent_id"), ("recovery_codes", "id"),  # issue 29
     ("macros", "id"), ("saved_views", "id"), ("agent_settings", "agent_id"),  # issue 24
+    ("crm_cursors", "crm"), ("crm_contacts", "crm, contact_id"),  # issue 27
 )
 Progress = Callable[[str, int, int], None]
 

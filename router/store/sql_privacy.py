@@ -112,6 +112,8 @@ class SqlPrivacy(SqlBase):
             counts |= await self._erase_conversations(convs, scrub)
         counts["identities"] = await self._exec(
             f"DELETE FROM identities WHERE contact_id IN ({marks(len(ids))})", ids)
+        # issue 27: which CRM record the person is (the CRM's own copy is the admin's to erase)
+        await self._exec(f"DELETE FROM crm_contacts WHERE contact_id IN ({marks(len(ids))})", ids)
         await self._exec(
             "UPDATE contacts SET display_name = '', email = '', phone = '', tags = '[]', "
             f"fields = ?, unreachable = 0 WHERE id IN ({marks(len(ids))})",

@@ -11,6 +11,7 @@ from router.store.sql_audit import SqlAudit  # issue 29
 from router.store.sql_collab import SqlCollab  # issue 24
 from router.store.sql_console import SqlConsole
 from router.store.sql_conversations import SqlConversations
+from router.store.sql_crm import SqlCrm  # issue 27
 from router.store.sql_faq import SqlFaq  # issue 20
 from router.store.sql_macros import SqlMacros  # issue 24
 from router.store.sql_outbox import SqlOutbox
@@ -21,7 +22,7 @@ from router.store.sql_two_factor import SqlTwoFactor  # issue 29
 
 
 class SqlTx(SqlConversations, SqlOutbox, SqlAgents, SqlConsole, SqlReports, SqlPrivacy,
-            SqlFaq, SqlAudit, SqlTwoFactor, SqlMacros, SqlSearch, SqlCollab):
+            SqlFaq, SqlAudit, SqlTwoFactor, SqlMacros, SqlSearch, SqlCollab, SqlCrm):
     """Inbox, contacts, conversations, messages, events, outbox, metrics, agents, console,
     reports, privacy, FAQ suggestions, the audit log, two-factor sign-in, macros,
-    search and saved views, attachments and agents' settings."""
+    search and saved views, attachments and agents' settings, CRM sync."""

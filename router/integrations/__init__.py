@@ -1,0 +1,1 @@
+"""Integrations with the tools around the router (issue 27): CRM sync under `crm/`."""

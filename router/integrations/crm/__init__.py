@@ -1,0 +1,1 @@
+"""CRM sync (issue 27): HubSpot and Salesforce contacts and activities; docs/integrations.md."""
