@@ -21,6 +21,7 @@ from typing import Any
 
 from channels.email.htmltext import text_to_html
 from channels.email.threads import MAX_REFERENCES, exact_message_id, message_ids, strip_subject
+from router.errors import ChannelError
 from router.model import AuthorKind, OutboundMessage
 
 _REPLY_PREFIX = "Re: "
@@ -138,7 +139,26 @@ def compose_reply(
         mail["X-Auto-Response-Suppress"] = "All"
     mail.set_content(message.text, charset="utf-8", cte="quoted-printable")
     mail.add_alternative(message.html or text_to_html(message.text), subtype="html", charset="utf-8")
+    for item in (message.metadata or {}).get("attachments") or ():
+        _attach(mail, item)
     return mail, mid
+
+
+def _attach(mail: EmailMessage, item: Mapping[str, Any]) -> None:
+    """A file an agent sent (issue 24; router/api/files.py): a MIME part of its own, with
+    the type the service sniffed and the file's name (RFC 2231 encoded when not ASCII).
+    A file gone from disk is a permanent error: a retry cannot bring it back."""
+    path = str(item.get("path") or "")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ChannelError(f"attachment missing: {item.get('name') or path} "
+                           f"({exc.__class__.__name__})", permanent=True) from None
+    maintype, _, subtype = str(item.get("mime") or "application/octet-stream").partition("/")
+    mail.add_attachment(data, maintype=maintype or "application",
+                        subtype=subtype or "octet-stream",
+                        filename=str(item.get("name") or "attachment"))
 
 
 def _recipient(recipient: str) -> Address | str:
