@@ -166,11 +166,13 @@
   }
   function dropMacro() { M.pending = null; pending.hidden = true; }
   // console.js asks before sending: a reply while a macro is chosen goes out with the macro
-  app.send = (mode, text) => {
+  // (`extra`: what other send hooks add to a reply; apply-macro refuses what it cannot
+  // carry rather than dropping it)
+  app.send = (mode, text, extra = {}) => {
     const c = conv();
     if (!M.pending || mode !== "reply" || !c || M.pending.conversation !== c.id) return null;
     const id = M.pending.id;
-    return call("POST", `/conversations/${c.id}/apply-macro`, { macro_id: id, text })
+    return call("POST", `/conversations/${c.id}/apply-macro`, { ...extra, macro_id: id, text })
       .then((r) => { dropMacro(); app.reload(); return r; });
   };
   $("macro-q").addEventListener("input", renderPicker);
