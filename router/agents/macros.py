@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from router import audit
 from router.agents import actions
-from router.agents.authz import Act, authorize
+from router.agents.authz import Act, authorize, current
 from router.agents.errors import ActionRejected, ConflictError, NotFoundError
 from router.agents.followups import context_for, resolve_then_rules
 from router.agents.policy import DeskPolicy
@@ -169,9 +169,11 @@ async def visible(tx: Tx, macro_id: int, actor: Agent) -> Macro:
     return macro
 
 
-def _may_change(actor: Agent, macro: Macro) -> None:
+async def _may_change(tx: Tx, actor: Agent, macro: Macro) -> None:
+    """Shared macros are for admins, judged by the agent as stored now (a role taken away
+    a moment ago counts, as for every action at the desk)."""
     if not macro.owner:
-        authorize(actor, Act.SHARED_MACROS)
+        authorize(await current(tx, actor), Act.SHARED_MACROS)
 
 
 async def _unique(tx: Tx, owner: str, name: str, macro_id: int = 0) -> None:
@@ -198,7 +200,7 @@ async def create(tx: Tx, templates: Templates, spec: MacroInput, actor: Agent, n
     assert spec.name is not None and spec.texts is not None
     macro = Macro(0, spec.name, "" if spec.shared else actor.name, dict(spec.texts),
                   _actions(spec, {}), created_by=actor.name)
-    _may_change(actor, macro)
+    await _may_change(tx, actor, macro)
     check_texts(templates, macro.texts)
     await _unique(tx, macro.owner, macro.name)
     macro.id = await tx.macro_add(macro, now)
@@ -210,13 +212,13 @@ async def create(tx: Tx, templates: Templates, spec: MacroInput, actor: Agent, n
 async def change(tx: Tx, templates: Templates, macro_id: int, spec: MacroInput, actor: Agent,
                  now: datetime, *, address: str = "") -> Macro:
     macro = await visible(tx, macro_id, actor)
-    _may_change(actor, macro)
+    await _may_change(tx, actor, macro)
     before = (macro.name, macro.owner, dict(macro.texts), dict(macro.actions))
     if spec.name is not None:
         macro.name = spec.name
     if spec.shared is not None and spec.shared != (not macro.owner):
         macro.owner = "" if spec.shared else actor.name
-        _may_change(actor, macro)  # making one's own macro shared is an admin's call too
+        await _may_change(tx, actor, macro)  # making one's own macro shared is an admin's call too
     if spec.texts is not None:
         check_texts(templates, spec.texts)
         macro.texts = dict(spec.texts)
@@ -237,7 +239,7 @@ async def change(tx: Tx, templates: Templates, macro_id: int, spec: MacroInput, 
 async def delete(tx: Tx, macro_id: int, actor: Agent, now: datetime, *,
                  address: str = "") -> None:
     macro = await visible(tx, macro_id, actor)
-    _may_change(actor, macro)
+    await _may_change(tx, actor, macro)
     await tx.macro_delete(macro_id)
     await audit.record(tx, audit.by_agent(actor, address), "macro_deleted", f"macro:{macro_id}",
                        now=now, detail={"name": macro.name, "shared": not macro.owner})
