@@ -138,8 +138,9 @@ SCHEMAS |= {
     # search and views (issue 24)
     "SearchRow": {"allOf": [_ref("Conversation"), _obj({
         "contact": _obj({"id": _INT, "display_name": _STR, "email": _STR}, ["id"]),
-        "preview": {"type": ["object", "null"], "description": "the last message that is "
-                    "not an internal note (text up to 300 characters)", "properties": {
+        "preview": {"type": ["object", "null"], "description": "the last message of the "
+                    "customer or an agent, not an internal note (text up to 300 characters)",
+                    "properties": {
                         "text": _STR, "author_kind": _STR, "created_at": _TS}},
         "waiting_since": {**_TS, "description": "since when the customer waits for a "
                           "person: not answered by one yet, or wrote after the last reply"},
@@ -155,8 +156,7 @@ SCHEMAS |= {
     "SearchPage": _obj({
         "items": {"type": "array", "items": _ref("SearchRow")},
         "next_cursor": {"type": ["string", "null"]},
-        "total": {"type": "integer", "description": "how many match (first page only; "
-                  "counted up to 1000)"},
+        "total": {"type": "integer", "description": "how many match (first page only)"},
         "contacts": {"type": "array", "description": "contacts the words match (first page "
                      "only)", "items": _ref("ContactBrief")}}, ["items", "next_cursor"]),
     "View": _obj({"id": {"type": "string", "description": "a built-in view's name, tag:NAME "
