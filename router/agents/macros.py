@@ -176,6 +176,12 @@ async def _may_change(tx: Tx, actor: Agent, macro: Macro) -> None:
         authorize(await current(tx, actor), Act.SHARED_MACROS)
 
 
+def _named(name: str) -> str:
+    if not name.strip():
+        raise ActionRejected("name: empty; give the macro a name agents will find it by")
+    return name
+
+
 async def _unique(tx: Tx, owner: str, name: str, macro_id: int = 0) -> None:
     found = await tx.macro_find(owner, name)
     if found is not None and found.id != macro_id:
@@ -198,6 +204,7 @@ def _actions(spec: MacroInput, old: Mapping[str, Any]) -> dict[str, Any]:
 async def create(tx: Tx, templates: Templates, spec: MacroInput, actor: Agent, now: datetime,
                  *, address: str = "") -> Macro:
     assert spec.name is not None and spec.texts is not None
+    _named(spec.name)
     macro = Macro(0, spec.name, "" if spec.shared else actor.name, dict(spec.texts),
                   _actions(spec, {}), created_by=actor.name)
     await _may_change(tx, actor, macro)
@@ -215,7 +222,7 @@ async def change(tx: Tx, templates: Templates, macro_id: int, spec: MacroInput, 
     await _may_change(tx, actor, macro)
     before = (macro.name, macro.owner, dict(macro.texts), dict(macro.actions))
     if spec.name is not None:
-        macro.name = spec.name
+        macro.name = _named(spec.name)
     if spec.shared is not None and spec.shared != (not macro.owner):
         macro.owner = "" if spec.shared else actor.name
         await _may_change(tx, actor, macro)  # making one's own macro shared is an admin's call too

@@ -110,8 +110,9 @@ async def create_macro(request: web.Request, agent: Agent, body: MacroBody) -> d
 async def change_macro(request: web.Request, agent: Agent, body: MacroChange) -> dict[str, Any]:
     _check(body.texts, body.add_tags)
     desk, templates, mid = request.app[DESK], _templates(request), path_int(request)
-    spec = macros.MacroInput(body.name.strip() if body.name else None, body.texts, body.shared,
-                             body.add_tags, body.priority, body.resolve)
+    name = body.name.strip() if body.name is not None else None
+    spec = macros.MacroInput(name, body.texts, body.shared, body.add_tags, body.priority,
+                             body.resolve)
     changed = await desk.write(lambda tx: macros.change(
         tx, templates, mid, spec, agent, desk.clock(), address=request.remote or ""))
     return macro_json(changed)
