@@ -21,6 +21,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+
+from router.timestamps import ts
 
 SIG_HEX = 32  # 128 bits of the HMAC: plenty against guessing, short enough for 64 bytes
 SCORES = range(1, 6)
@@ -93,3 +96,13 @@ class CsatSigner:
         if now >= expires:
             raise InvalidToken("expired")
         return score
+
+
+def rating(survey: dict[str, Any], score: int, now: datetime, via: str,
+           comment: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+    """The `csat` event's data and the conversation's survey record after a rating: one
+    shape whether the customer pressed a button in a chat or followed a mail's link."""
+    event = {"score": score, "comment": comment, "via": via}
+    record = {**survey, "rated": score, "rated_at": ts(now) or "", "via": via,
+              "commented": bool(comment)}
+    return event, record

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bots import state as keys
-from bots.csat import SCORES, InvalidToken
+from bots.csat import SCORES, InvalidToken, rating
 from bots.state import stamp
 from router.model import QuickReply, Status
 
@@ -66,8 +66,8 @@ def record_press(bots: Bots, turn: Turn) -> None:
         turn.note("csat", refused=exc.reason)
         turn.add("record", {"kind": "csat_refused", "reason": exc.reason, "via": "button"}, "csat")
     else:
-        turn.add("record", {"kind": "csat", "score": score, "comment": "", "via": "button"}, "csat")
-        turn.meta[keys.CSAT] = {**survey, "rated": score, "rated_at": stamp(ctx.now)}
+        event, turn.meta[keys.CSAT] = rating(survey, score, ctx.now, "button")
+        turn.add("record", {"kind": "csat", **event}, "csat")
         turn.reply(bots.replies.render(bots.settings.csat.thanks, turn.language, ctx), "csat")
         turn.note("csat", score=score)
     if survey and ctx.conversation.status in (Status.QUEUED, Status.BOT):

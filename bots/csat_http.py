@@ -17,8 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from bots import state as keys
-from bots.csat import SCORES, CsatSigner, InvalidToken
-from bots.state import stamp
+from bots.csat import SCORES, CsatSigner, InvalidToken, rating
 from router.errors import ConfigError, Problem
 from router.local_secret import load_secret
 from router.model import Event
@@ -73,10 +72,8 @@ async def _record(tx: Tx, conv_id: int, score: int | None, comment: str, now: da
         return "replayed"
     if score is None:
         return "score"
-    await tx.insert_event(Event(0, "csat", now, conv_id, "customer",
-                                {"score": score, "comment": comment, "via": "link"}))
-    conv.metadata[keys.CSAT] = {**survey, "rated": score, "rated_at": stamp(now), "via": "link",
-                                "commented": bool(comment)}
+    event, conv.metadata[keys.CSAT] = rating(survey, score, now, "link", comment)
+    await tx.insert_event(Event(0, "csat", now, conv_id, "customer", event))
     await tx.save_conversation(conv, now)
     return ""
 
