@@ -53,11 +53,15 @@ def customer(n: int, thread: str, *, sender: str = "ulla", email: str = "Ulla@Ex
 
 
 class Settled:
-    """The outbox's outcomes per route, to wait on (chained to the service's own hook)."""
+    """The outbox's outcomes per route, to wait on (chained to each service's own hook)."""
 
-    def __init__(self, service) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *services) -> None:  # type: ignore[no-untyped-def]
         self.outcomes: list[tuple[str, str]] = []
         self._changed = asyncio.Condition()
+        for service in services:
+            self._watch(service)
+
+    def _watch(self, service) -> None:  # type: ignore[no-untyped-def]
         own = service.dispatcher.on_settled
 
         def record(row, outcome: str) -> None:  # type: ignore[no-untyped-def]
