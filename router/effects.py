@@ -79,11 +79,14 @@ async def set_status(tx: Tx, conv: Conversation, status: Status, now: datetime, 
 
 async def enqueue_reply(tx: Tx, conv: Conversation, reply: ReplyContent, now: datetime, *,
                         author_kind: AuthorKind, author_id: str = "", author_name: str = "",
-                        reply_to: str = "", metadata: dict[str, Any] | None = None) -> int:
-    """Store an outbound message and its outbox row; returns the message id."""
+                        reply_to: str = "", metadata: dict[str, Any] | None = None,
+                        attachments: list[dict[str, Any]] | None = None) -> int:
+    """Store an outbound message and its outbox row; returns the message id. Files an
+    agent sends (issue 24) are the message's `attachments`; the channel finds them in
+    the row's `metadata["attachments"]`."""
     message_id = await tx.insert_message(Message(
         0, conv.id, Direction.OUTBOUND, author_kind, reply.text, now, author_id=author_id,
-        language=reply.language))
+        language=reply.language, attachments=attachments or []))
     payload = {
         "text": reply.text,
         "html": reply.html,

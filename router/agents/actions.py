@@ -9,7 +9,9 @@ Claim, reply and transfer also take a conversation over from the bot
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from router.agents import sla, takeover
 from router.agents.authz import Act, authorize
@@ -66,11 +68,20 @@ async def claim(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent,
 
 
 async def reply(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent, now: datetime,
-                text: str) -> int:
+                text: str, *, attachments: Sequence[dict[str, Any]] = (),
+                outgoing: Sequence[dict[str, Any]] = (), if_assignee: str | None = None) -> int:
     """Send `text` to the customer on their channel; a waiting conversation is claimed,
-    a bot-held one taken over (the customer is told first that the agent joined)."""
+    a bot-held one taken over (the customer is told first that the agent joined).
+
+    Files (issue 24): `attachments` are kept on the message, `outgoing` (the same files
+    with their paths) go to the channel with the outbox row. `if_assignee`: send only
+    while the conversation is still held by that agent ("" = nobody), so a reply written
+    while a colleague took the conversation is not sent unseen (409 instead)."""
     if conv.status not in ACTIVE:
         raise ConflictError(f"conversation {conv.id} is {conv.status}; reopen it to reply")
+    if if_assignee is not None and conv.assignee != if_assignee:
+        raise ConflictError(f"conversation {conv.id} is now assigned to "
+                            f"{conv.assignee or 'nobody'}; look again before replying")
     _may_handle(conv, actor)
     if conv.status == Status.BOT:
         await takeover.take_over(tx, policy, conv, actor, now, via="reply")
@@ -79,7 +90,9 @@ async def reply(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent, no
     message_id = await enqueue_reply(
         tx, conv, ReplyContent(text=text, language=conv.language), now,
         author_kind=AuthorKind.AGENT, author_id=actor.name,
-        author_name=actor.display_name or actor.name)
+        author_name=actor.display_name or actor.name,
+        metadata={"attachments": list(outgoing)} if outgoing else None,
+        attachments=list(attachments))
     first = conv.first_response_at is None
     conv.first_response_at = conv.first_response_at or now
     conv.last_agent_at = now

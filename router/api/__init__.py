@@ -12,7 +12,21 @@ from typing import Any
 from aiohttp import web
 
 from router.agents.desk import Desk
-from router.api import assist, audit, contacts, conversations, faq, macros, people, reports, search, stream
+from router.api import (
+    agent_settings,
+    assist,
+    audit,
+    contacts,
+    conversations,
+    faq,
+    files,
+    macros,
+    people,
+    presence,
+    reports,
+    search,
+    stream,
+)
 from router.api.openapi import build_document
 from router.api.routing import DESK, Route, add_routes
 
@@ -27,13 +41,16 @@ def api_routes() -> list[Route]:
             *faq.routes(),  # FAQ suggestions (issue 20)
             *audit.routes(),  # the audit log (issue 29)
             *contacts.routes(), *macros.routes(),  # contacts and macros (issue 24)
-            *search.routes()]  # search and views (issue 24)
+            *search.routes(),  # search and views (issue 24)
+            *files.routes(), *presence.routes(),  # attachments, collisions (issue 24)
+            *agent_settings.routes()]  # notification settings (issue 24)
 
 
 def create_api(desk: Desk, *, title: str = "Inquiry Router", version: str = "1") -> web.Application:
     app = web.Application()
     app[DESK] = desk
     app[stream.SOCKETS] = weakref.WeakSet()
+    app[presence.BOARD] = presence.Board()  # issue 24: who views or types where
     document: dict[str, Any] = {}
 
     async def openapi(request: web.Request) -> dict[str, Any]:

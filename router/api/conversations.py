@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from router.agents import actions
 from router.agents.errors import ActionRejected
-from router.api import assist
+from router.api import assist, files
 from router.api import serialize as js
 from router.api.models import IsoTime, JsonBody, Query
 from router.api.routing import DESK, Route, path_int
@@ -126,9 +126,7 @@ def routes() -> list[Route]:
               "or take one over from the bot (event agent_took_over; the customer is told "
               "the agent joined); 409 if someone else got it first or at capacity", t,
               response="Conversation"),
-        Route("POST", one + "/reply", _action(actions.reply), "Reply to the customer on their "
-              "channel (a waiting conversation is claimed, a bot-held one taken over first)",
-              t, body=TextBody, response="Conversation"),
+        files.reply_route(),  # issue 24: with files, and `if_assignee` (router/api/files.py)
         Route("POST", one + "/note", _action(actions.note), "Add an internal note", t,
               body=TextBody, response="Conversation"),
         Route("POST", one + "/transfer", _action(actions.transfer), "Transfer to a queue or an "

@@ -168,10 +168,30 @@ SCHEMAS |= {
                  ["id", "name", "kind", "count"]),
     "ViewList": _obj({"items": {"type": "array", "items": _ref("View")}}, ["items"]),
 }
+# attachments, collisions and settings (issue 24)
+_ATTACHMENT = _obj({"kind": _STR, "name": _STR, "mime": _STR, "size": _INT, "caption": _STR,
+                    "stored": {"type": "string", "description": "where the file is kept, "
+                               "relative to the data dir (GET /messages/{id}/attachments/"
+                               "{index} serves it)"}})
+SCHEMAS["Message"]["properties"]["attachments"] = {"type": "array", "items": _ATTACHMENT}
+SCHEMAS |= {
+    "Upload": _obj({"id": {"type": "string", "description": "the file's SHA-256: give it in "
+                           "a reply's attachments"}, "name": _STR, "mime": _STR,
+                    "kind": {"enum": ["image", "file"]}, "size": _INT},
+                   ["id", "name", "mime", "kind", "size"]),
+    "Presence": _obj({"conversation_id": _INT, "viewers": {"type": "array", "items": _obj({
+        "agent": _STR, "name": _STR, "typing": {"type": "boolean"},
+        "mode": {"enum": ["reply", "note"]}}, ["agent", "name", "typing"])}},
+        ["conversation_id", "viewers"]),
+    "AgentSettings": _obj({"notifications": _obj({
+        k: {"type": "boolean"} for k in ("sound", "desktop", "assigned", "customer_replies",
+                                         "queued")})}, ["notifications"]),
+}
 _ERRORS = {"400": "invalid input", "401": "no, wrong or revoked token",
            "403": "not allowed for this agent: an admins-only action, "
            "or a conversation assigned to someone else", "404": "not found",
-           "409": "conflict: lost a race or the state does not allow it"}
+           "409": "conflict: lost a race or the state does not allow it",
+           "413": "the file is larger than the limit", "415": "a file type that is not taken"}
 
 
 def _model_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
@@ -212,7 +232,11 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
         required = any(f.is_required() for f in route.body.model_fields.values())
         op["requestBody"] = {"required": required, "content": {
             "application/json": {"schema": _model_schema(route.body, components)}}}
+    if route.raw_body:  # a file upload (issue 24): the body is the file itself
+        op["requestBody"] = {"required": True, "content": {
+            m: {"schema": {"type": "string", "format": "binary"}} for m in route.raw_body}}
     codes = ["400", "404", "409"] + (["401", "403"] if route.auth else [])
+    codes += [str(c) for c in route.errors]
     for code in sorted(codes):
         op["responses"][code] = {"description": _ERRORS[code],
                                  "content": {"application/json": {"schema": _ref("Error")}}}

@@ -47,6 +47,10 @@ class Route:
     websocket: bool = False
     # what a 2xx answer can be; anything but JSON is documented as a string (a file)
     media: tuple[str, ...] = ("application/json",)
+    # a body the handler reads itself (a file upload, issue 24): its media types
+    raw_body: tuple[str, ...] = ()
+    # error statuses beyond 400/401/403/404/409 the route answers (413, 415)
+    errors: tuple[int, ...] = ()
 
 
 def bearer(request: web.Request) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from router.agents.errors import ActionRejected
+from router.api import presence
 from router.api import serialize as js
 from router.api.routing import DESK, Route
 from router.model import Agent
@@ -37,6 +38,8 @@ async def stream(request: web.Request, agent: Agent) -> web.WebSocketResponse:
     cursor = int(after) if after else await desk.store.read(lambda tx: tx.last_event_id())
     await ws.send_json({"type": "hello", "agent": agent.name, "cursor": cursor})
     reader = asyncio.create_task(_read_until_closed(ws))
+    # issue 24: who views or types in which conversation, as `presence` frames
+    viewers = asyncio.create_task(presence.follow(request.app, ws))
     try:
         while not reader.done():
             generation = desk.notifier.generation
@@ -51,6 +54,7 @@ async def stream(request: web.Request, agent: Agent) -> web.WebSocketResponse:
         pass  # the client went away mid-send
     finally:
         await cancel_and_wait(reader)
+        await cancel_and_wait(viewers)
     return ws
 
 
