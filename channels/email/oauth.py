@@ -26,41 +26,17 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
+from channels.email.oauth_errors import ConsentRevoked as ConsentRevoked
+from channels.email.oauth_errors import Fetched as Fetched
+from channels.email.oauth_errors import OAuthError as OAuthError
+from channels.email.oauth_errors import Provider as Provider
+from channels.email.oauth_errors import TokenRejected as TokenRejected
 from channels.email.oauth_settings import OAuth2Settings
 from channels.email.tokens import EncryptedTokenStore, TokenStoreError
 
 log = logging.getLogger(__name__)
-
-class OAuthError(Exception):
-    """No access token now (provider unreachable or failing): retried later."""
-
-    reason = "unavailable"
-
-
-class ConsentRevoked(OAuthError):
-    """The provider refused the account's grant: an admin must consent or sign in again."""
-
-    reason = "revoked"
-
-
-class TokenRejected(OAuthError):
-    """The mail server refused a freshly fetched token (mailbox permission, user name)."""
-
-    reason = "rejected"
-
-
-Fetched = tuple[str, float, str | None]  # access token, seconds valid, rotated refresh token
-
-
-class Provider(Protocol):
-    """One identity provider flow; `fetch` is synchronous and runs in a worker thread."""
-
-    needs_refresh_token: bool
-
-    def fetch(self, refresh_token: str | None) -> Fetched: ...
-
 
 class OAuthMetrics:
     """The OAuth2 counters and gauge, registered on the service's registry."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from channels.email.oauth import ConsentRevoked, Fetched, OAuthError, Provider
+from channels.email.oauth_errors import ConsentRevoked, Fetched, OAuthError, Provider
 from channels.email.oauth_settings import OAuth2Settings
 
 # provider error codes that mean "an admin has to act": consent revoked or never given,

@@ -158,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
         from router.commands.try_conversation import run_conversation
 
         return run_conversation(decide, args.conversation, as_json=args.json,
-                                default_queue=config.settings.service.default_queue)
+                                default_queue=config.settings.service.default_queue,
+                                channels=CHANNELS)
     if args.batch:
         for text in _lines(args.batch):
             result = explain(decide, _context(text, args, ruleset))

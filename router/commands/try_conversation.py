@@ -154,13 +154,12 @@ async def replay(decide: Any, script: Script, *, default_queue: str = "general"
     return turns
 
 
-def run_conversation(decide: Any, path: str, *, as_json: bool, default_queue: str) -> int:
+def run_conversation(decide: Any, path: str, *, as_json: bool, default_queue: str,
+                     channels: tuple[str, ...]) -> int:
     ruleset = getattr(decide, "ruleset", None)
     tz = getattr(ruleset, "timezone", None) or ZoneInfo("UTC")
-    from router.commands.try_ import CHANNELS
-
     try:
-        script = load_script(path, timezone=tz, channels=CHANNELS)
+        script = load_script(path, timezone=tz, channels=channels)
     except ConversationFileError as exc:
         print(f"error: {exc}")
         return 2
