@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import functools
+import re
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,148 @@ def _modules(path: Path) -> set[str]:
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
     return found
+
+
+# --- issue 25: the store, the composition root, no cycles -------------------------------
+# Modules of channels/, bots/ and rules/ that still reach the store directly. Each keeps
+# state the channel port (issue 25) is to hold; the list may only shrink: a module that
+# no longer imports the store must leave it, and a new one fails the test.
+KNOWN_STORE_IMPORTS = frozenset({
+    "bots/csat_http.py",
+    "channels/slack/adapter.py", "channels/slack/agent_input.py", "channels/slack/workspace.py",
+    "channels/telegram/adapter.py", "channels/telegram/contacts.py",
+    "channels/telegram/download.py", "channels/telegram/inbound.py",
+    "channels/telegram/outbound.py",
+    "channels/webchat/adapter.py",
+})
+# Where `router` may name a plugin (channels, bots, rules), by import or by a "module:attr"
+# string: the composition root. The rest of the core knows plugins only through ports.
+COMPOSITION_ROOT = ("router/service.py", "router/wiring.py", "router/config.py", "router/cli.py",
+                    "router/commands/")
+KNOWN_CORE_PLUGIN_IMPORTS = frozenset({"router/faq_kb.py", "router/faq_suggest.py"})
+PLUGINS = ("channels", "bots", "rules")
+_PLUGIN_STRING = re.compile(r"^(channels|bots|rules)(\.\w+)+:\w+$")
+
+
+@functools.cache
+def imports_of(path: Path) -> frozenset[str]:
+    """Modules `path` imports (at any depth, outside `if TYPE_CHECKING:`), with the ones it
+    names as strings: "package.module:attribute" and `import_module("package.module")`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    typing_only = {id(sub) for node in ast.walk(tree) if isinstance(node, ast.If)
+                   and "TYPE_CHECKING" in ast.unparse(node.test) for sub in ast.walk(node)}
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and \
+                _PLUGIN_STRING.match(node.value):
+            found.add(node.value.split(":")[0])
+        elif isinstance(node, ast.Call) and ast.unparse(node.func).endswith("import_module") \
+                and node.args and isinstance(node.args[0], ast.Constant):
+            found.add(str(node.args[0].value))
+    return frozenset(found)
+
+
+def store_importers(root: Path) -> set[str]:
+    return {str(path.relative_to(root)) for package in PLUGINS
+            for path in sorted((root / package).rglob("*.py"))
+            if any(m == "router.store" or m.startswith("router.store.") for m in imports_of(path))}
+
+
+def core_plugin_importers(root: Path) -> set[str]:
+    out = set()
+    for path in sorted((root / "router").rglob("*.py")):
+        rel = str(path.relative_to(root))
+        if rel.startswith(COMPOSITION_ROOT):
+            continue
+        if any(m.split(".")[0] in PLUGINS for m in imports_of(path)):
+            out.add(rel)
+    return out
+
+
+def import_cycles(root: Path, packages: tuple[str, ...] = ("router", *PLUGINS)) -> list[list[str]]:
+    """Strongly connected groups of modules importing each other (any depth of import)."""
+    modules: dict[str, Path] = {}
+    for package in packages:
+        for path in (root / package).rglob("*.py"):
+            parts = list(path.relative_to(root).with_suffix("").parts)
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+
+    def module_of(name: str) -> str:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name
+
+    graph = {m: {d for n in imports_of(p) if (d := module_of(n)) and d != m
+                 and not m.startswith(d + ".")} for m, p in modules.items()}
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        order[v] = low[v] = len(order)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in order:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], order[w])
+        if low[v] == order[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in order:
+            visit(v)
+    return cycles
+
+
+def test_plugins_reach_the_store_only_where_still_listed():
+    found = store_importers(ROOT)
+    assert found <= KNOWN_STORE_IMPORTS, f"new imports of router.store: {sorted(found - KNOWN_STORE_IMPORTS)}"
+    assert found == KNOWN_STORE_IMPORTS, (
+        f"no longer import the store, take them off KNOWN_STORE_IMPORTS: "
+        f"{sorted(KNOWN_STORE_IMPORTS - found)}")
+
+
+def test_the_core_names_plugins_only_in_the_composition_root():
+    found = core_plugin_importers(ROOT)
+    assert found == KNOWN_CORE_PLUGIN_IMPORTS, (
+        f"new: {sorted(found - KNOWN_CORE_PLUGIN_IMPORTS)}; "
+        f"fixed, take off the list: {sorted(KNOWN_CORE_PLUGIN_IMPORTS - found)}")
+
+
+def test_no_import_cycles():
+    assert import_cycles(ROOT) == []
+
+
+def test_each_check_fails_on_a_planted_violation(tmp_path: Path):
+    """The checks above are only worth something if they see a violation."""
+    for package in ("router", "router/store", *PLUGINS):
+        (tmp_path / package).mkdir(parents=True, exist_ok=True)
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "router/store/base.py").write_text("")
+    (tmp_path / "bots/sneaky.py").write_text("def f():\n    from router.store.base import Tx\n")
+    (tmp_path / "router/pipeline.py").write_text(
+        'FACTORY = "channels.mail.factory:create"\n')
+    (tmp_path / "rules/a.py").write_text("import rules.b\n")
+    (tmp_path / "rules/b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import bots.x\n"
+        "def g():\n    import importlib\n    return importlib.import_module('rules.a')\n")
+    assert store_importers(tmp_path) == {"bots/sneaky.py"}
+    assert core_plugin_importers(tmp_path) == {"router/pipeline.py"}
+    assert import_cycles(tmp_path) == [["rules.a", "rules.b"]]
