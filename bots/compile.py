@@ -7,13 +7,14 @@ configuration: a broken knowledge base must fail `inquiry-router check`, not a c
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
 
+from bots.articles import ArticleIndex, sections_from
 from bots.faq import FaqIndex
 from bots.guards import EchoDetector
 from bots.handoff import HandoffPhrases
@@ -38,7 +39,8 @@ def _validate(source: Source, key: str, raw: Any, model: type[BaseModel],
 
 
 def compile_bots(source: Source, *, ruleset: Any = None, default_queue: str = "general",
-                 public_url: str | None = None, csat_key: Callable[[], str] | None = None) -> Bots:
+                 public_url: str | None = None, csat_key: Callable[[], str] | None = None,
+                 articles: Sequence[Mapping[str, Any]] = ()) -> Bots:
     """Build the bot stage from `source`. Raises RuleError listing every problem found.
 
     `ruleset` (optional) supplies opening hours (`is_open`, `next_opening`) and replies
@@ -46,6 +48,8 @@ def compile_bots(source: Source, *, ruleset: Any = None, default_queue: str = "g
     `csat_key` gives the CSAT signing key when `bots.csat.secret` is not set; it is only
     called when a survey is signed or a rating checked. Without it the key is a throwaway
     one for this process (router/wiring.py passes the service's, kept in the data dir).
+    `articles` are the sections of imported help-centre articles (router/kb), searched
+    when no FAQ entry answers (bots/articles.py).
     """
     data = source.data
     problems: list[Problem] = []
@@ -64,6 +68,9 @@ def compile_bots(source: Source, *, ruleset: Any = None, default_queue: str = "g
                  for t in texts.values()]
     own_texts += [a for e in faq.entries for a in e.answers.values()]
     service = data.get("service") or {}
+    index = (ArticleIndex(sections_from(articles), synonyms=faq.synonyms,
+                          default_language=default_language)
+             if articles and faq.articles.enabled else None)
     return Bots(
         settings=settings, faq=FaqIndex(faq, default_language),
         # the built-in recogniser understands requests; the admin's phrases match as written
@@ -73,7 +80,7 @@ def compile_bots(source: Source, *, ruleset: Any = None, default_queue: str = "g
         default_queue=default_queue, default_language=default_language,
         hours=ruleset if callable(getattr(ruleset, "is_open", None)) else None,
         timezone=_timezone(data, ruleset), queue_waits=_queue_waits(data),
-        agent_names=_agent_names(data),
+        agent_names=_agent_names(data), articles=index,
         public_url=public_url if public_url is not None else str(service.get("public_url") or ""),
         **({"csat_key": csat_key} if csat_key is not None else {}),
     )

@@ -50,6 +50,27 @@ class FaqEntry(Strict):
         return value
 
 
+class ArticleSettings(Strict):
+    """`faq.articles`: help-centre articles imported with `inquiry-router kb import`
+    (bots/articles.py). On whenever something was imported; the thresholds are stricter
+    than the FAQ's because an article is prose, not a question."""
+
+    enabled: bool = True
+    # chosen on the tuning part of tests/kb/questions.yaml (benchmarks/kb.py): what
+    # separates a right answer from a near miss there is the lead over the runner-up
+    answer_at: Percent = 45.0  # score (0-100) from which a section may be answered alone
+    suggest_at: Percent = 30.0  # from here: offered under "Did you mean ...?"
+    #: the best article's rank must be this many times the runner-up's to answer alone
+    margin: float = Field(2.0, ge=1.0, le=10.0)
+    max_chars: int = Field(700, ge=100, le=4000)  # of a section's text in an answer
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ArticleSettings:
+        if self.suggest_at > self.answer_at:
+            raise ValueError("suggest_at must not be above answer_at")
+        return self
+
+
 class FaqSettings(Strict):
     """`faq:` either a list of entries or this mapping."""
 
@@ -60,6 +81,7 @@ class FaqSettings(Strict):
     #: per language, groups of words customers use for the same thing ([invoice, receipt])
     synonyms: dict[str, list[list[str]]] = {}
     entries: list[FaqEntry] = []
+    articles: ArticleSettings = ArticleSettings()  # issue 27: imported help-centre articles
 
     @model_validator(mode="after")
     def _ordered(self) -> FaqSettings:

@@ -9,6 +9,8 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bots import state as keys
+from bots.article_flow import answer_article, article_choice, article_view, suggestion_label
+from bots.articles import ArticleIndex
 from bots.csat import CsatSigner, throwaway_key
 from bots.csat_flow import record_press, send_survey
 from bots.engine import (
@@ -54,6 +56,7 @@ class Bots:
     agent_names: dict[str, str] = field(default_factory=dict)  # agent id -> name
     #: the CSAT key when bots.csat.secret is not set; the service's is data/csat.secret
     csat_key: Callable[[], str] = field(default_factory=throwaway_key)
+    articles: ArticleIndex | None = None  # imported help-centre articles (issue 27)
 
     @property
     def signer(self) -> CsatSigner:
@@ -91,6 +94,8 @@ class Bots:
         out = candidates_view(self.faq.match(ctx.message.text, limit=s.max_suggestions + 2,
                                              language=language),
                               s.answer_at, s.suggest_at, s.margin, problem_word(ctx.message.text))
+        if self.articles is not None:  # issue 27: article matches, after the FAQ's
+            out += article_view(self, Turn(ctx, BotState(), language, []), out)
         phrase = self.handoff_request(ctx)
         if phrase:
             out.insert(0, {"entry": "(hand-off)", "score": 100.0, "language": "",
@@ -154,10 +159,13 @@ class Bots:
 
     def _faq(self, turn: Turn) -> None:
         ctx, state, s = turn.ctx, turn.state, self.faq.settings
-        chosen = faq_choice(ctx, state)
+        chosen = faq_choice(ctx, state) or article_choice(ctx)
         if chosen in self.faq.entries:
             turn.note("faq_choice", entry=chosen)
             return self._answer(turn, chosen, turn.language)
+        if chosen and answer_article(self, turn, chosen):
+            turn.note("kb_choice", entry=chosen)
+            return None
         candidates = self.faq.match(ctx.message.text, limit=s.max_suggestions + 1,
                                     language=turn.language)
         view = candidates_view(candidates, s.answer_at, s.suggest_at, s.margin,
@@ -165,14 +173,20 @@ class Bots:
         turn.note("faq", candidates=view[:3])
         if view and view[0]["verdict"] == "answer":
             return self._answer(turn, candidates[0].entry_id, self._answer_language(turn, candidates[0]))
+        articles = article_view(self, turn, view)  # issue 27: none without an import
+        if articles and articles[0]["verdict"] == "answer":
+            answer_article(self, turn, articles[0]["entry"])
+            return None
         failures = state.failures + 1
         turn.meta[keys.FAILURES] = failures
         if failures >= self.settings.handoff.max_failures:
             turn.note("failures", count=failures)
             return self._handoff(turn, "failures", tell=True)
-        suggest = [c for c, v in zip(candidates, view, strict=True) if v["verdict"] != "below"]
+        suggest = [c.entry_id for c, v in zip(candidates, view, strict=True)
+                   if v["verdict"] != "below"]
+        suggest += [a["entry"] for a in articles if a["verdict"] == "suggest"]
         if suggest:
-            return self._suggest(turn, [c.entry_id for c in suggest[:s.max_suggestions]])
+            return self._suggest(turn, suggest[:s.max_suggestions])
         if self._closed(turn):
             # closed: "a person answers at 08:00" (once), then quietly into the queue
             if not self._maybe_away(turn):
@@ -202,12 +216,17 @@ class Bots:
     def _suggest(self, turn: Turn, entry_ids: list[str]) -> None:
         titles = []
         for entry_id in entry_ids:
+            label = suggestion_label(self, entry_id)  # an article's section (issue 27)
+            if label is not None:
+                titles.append(label)
+                continue
             entry = self.faq.entries[entry_id]
             questions = {k: v[0] for k, v in entry.questions.items() if v}
             titles.append(pick(entry.title or questions, turn.language, self.default_language)[1])
         base = self.replies.render("faq_suggest", turn.language, turn.ctx)
         lines = "\n".join(f"{i}. {t}" for i, t in enumerate(titles, 1))
-        quick = tuple(QuickReply(t[:60], f"faq:{e}") for t, e in zip(titles, entry_ids, strict=True))
+        quick = tuple(QuickReply(t[:60], e if e.startswith("kb:") else f"faq:{e}")
+                      for t, e in zip(titles, entry_ids, strict=True))
         turn.reply(ReplyContent(f"{base.text}\n{lines}", quick_replies=quick,
                                 reply_id="faq_suggest", language=base.language), "faq")
         turn.meta[keys.SUGGESTED] = entry_ids

@@ -1,0 +1,253 @@
+"""Help-centre articles as a second knowledge base: which section answers a message?
+
+`inquiry-router kb import` splits a help centre's articles into sections; the service
+hands them to the bots as plain records (router/kb, wired in router/wiring.py). The FAQ's
+entries are written as questions, articles are not: "Delete a message completely" is a
+heading, its answer a page of prose. So sections are ranked like a search engine ranks
+pages (BM25F: the article's title and the section's heading weigh more than the body,
+long bodies are normalised), with the FAQ's word matching (bots/analyze.py terms in each
+article's language, shared stems, typos by rapidfuzz ratio >= 0.8).
+
+Ranking is not answering. Precision matters more than recall (a wrong automatic answer is
+worse than "Did you mean"), so the bot answers alone only when the best section covers
+the message and its title says so too: `score` (0-100) is 60 % the share of the
+message's words (idf-weighted) the section contains and 40 % how well its title and
+heading match the message (an F-measure of shared words), and the best article must lead
+the runner-up's rank by `margin`. Everything else above `suggest_at` is offered as
+"Did you mean" buttons, best first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Final
+
+from rapidfuzz import fuzz, process
+
+from bots.analyze import Analyzer
+from bots.faq import MIN_FUZZY_LENGTH, MIN_WORD_SIMILARITY, word_similarity
+
+PREFIX: Final = "kb:"  # button payloads and suggestion ids: "kb:<section id>"
+TITLE_WEIGHT: Final = 3.0  # a word of the article's title counts as this many body words
+HEADING_WEIGHT: Final = 2.0
+TITLE_BONUS: Final = 1.0  # rank added per query word (times its idf) in the title/heading
+K1: Final = 1.5  # BM25 term-frequency saturation
+B: Final = 0.75  # BM25 body-length normalisation
+COVERAGE_SHARE: Final = 0.6  # of `score`; the rest is the title/heading match
+ROW_CACHE: Final = 4096
+SUGGEST_RANK_SHARE: Final = 0.5  # a suggestion ranks at least this share of the best
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    id: str
+    article: str  # the article's id: sections of one article are suggested once
+    title: str
+    heading: str
+    text: str
+    language: str
+    url: str
+
+    @property
+    def label(self) -> str:
+        """What a button says: the article, and the section when it is not the whole."""
+        if self.heading and self.heading.casefold() != self.title.casefold():
+            return f"{self.title}: {self.heading}"
+        return self.title
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    section: Section
+    score: float  # 0-100, what the verdict reads
+    rank: float  # BM25F, the order
+    coverage: float  # share of the message's words (idf-weighted) in the section
+    title_match: float  # F-measure of the message's words and the title's and heading's
+
+
+@dataclass(frozen=True, slots=True)
+class _Doc:
+    section: Section
+    title: frozenset[str]  # title and heading terms
+    body_length: int
+
+
+def sections_from(records: Iterable[Mapping[str, Any]]) -> list[Section]:
+    """Sections from the records router/kb loads (unknown keys are ignored)."""
+    out = []
+    for r in records:
+        out.append(Section(id=str(r["id"]), article=str(r.get("article") or r["id"]),
+                           title=str(r.get("title") or ""), heading=str(r.get("heading") or ""),
+                           text=str(r.get("text") or ""), language=str(r.get("language") or ""),
+                           url=str(r.get("url") or "")))
+    return out
+
+
+class ArticleIndex:
+    """The imported sections, indexed once per rule set; `match` is pure."""
+
+    def __init__(self, sections: Iterable[Section], *, synonyms: Mapping[str, Any],
+                 default_language: str) -> None:
+        self.default_language = default_language
+        self.analyzer = Analyzer(synonyms, default_language)
+        self.sections = {s.id: s for s in sections}
+        fields = [(s, self._terms(s.title, s), self._terms(s.heading, s), self._terms(s.text, s))
+                  for s in self.sections.values()]
+        self.analyzer.set_vocabulary({t for _, ti, he, bo in fields for t in (*ti, *he, *bo)})
+        self.languages = frozenset(s.language for s in self.sections.values())
+        self._docs: list[_Doc] = []
+        # term -> [(doc, weighted term frequency, in title or heading)]
+        postings: dict[str, list[tuple[int, float, bool]]] = defaultdict(list)
+        lengths = [len(bo) for _, _, _, bo in fields]
+        average = sum(lengths) / len(lengths) if lengths else 1.0
+        for i, (section, title, heading, body) in enumerate(fields):
+            self._docs.append(_Doc(section, frozenset((*title, *heading)), len(body)))
+            norm = 1 - B + B * len(body) / max(average, 1.0)
+            t, h, b = Counter(title), Counter(heading), Counter(body)
+            for term in t.keys() | h.keys() | b.keys():
+                tf = TITLE_WEIGHT * t[term] + HEADING_WEIGHT * h[term] + b[term] / norm
+                postings[term].append((i, tf, term in t or term in h))
+        self._postings = dict(postings)
+        n = max(1, len(self._docs))
+        self._idf = {term: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5))
+                     for term, p in postings.items()}
+        self._unknown_idf = math.log(1 + n)  # a word no article uses: the rarest weight
+        self._vocab = list(self._postings)
+        self._fuzzy_vocab = [w if len(w) >= MIN_FUZZY_LENGTH else "" for w in self._vocab]
+        self._row = lru_cache(maxsize=ROW_CACHE)(self._similar)
+
+    def _terms(self, text: str, section: Section) -> tuple[str, ...]:
+        return self.analyzer.terms(text, section.language or self.default_language) if text else ()
+
+    def __len__(self) -> int:
+        return len(self.sections)
+
+    def get(self, section_id: str) -> Section | None:
+        return self.sections.get(section_id.removeprefix(PREFIX))
+
+    def idf(self, term: str) -> float:
+        return self._idf.get(term, self._unknown_idf)
+
+    def _similar(self, word: str) -> tuple[tuple[str, float], ...]:
+        """Indexed terms like `word` with their similarity (the FAQ's definition)."""
+        row: dict[str, float] = {}
+        if len(word) >= MIN_FUZZY_LENGTH:
+            cutoff = MIN_WORD_SIMILARITY * 100 - 1
+            for w, _, _ in process.extract(word, self._fuzzy_vocab, scorer=fuzz.ratio,
+                                           score_cutoff=cutoff, limit=None):
+                similarity = word_similarity(word, w)
+                if similarity:
+                    row[w] = similarity
+        if word in self._postings:
+            row[word] = 1.0
+        return tuple(row.items())
+
+    def match(self, text: str, language: str = "", limit: int = 5) -> list[Candidate]:
+        """The best section of each article, best first (at most `limit` articles)."""
+        language = language or self.default_language
+        query = tuple(dict.fromkeys(self.analyzer.terms(text, language)))
+        if not query or not self._docs:
+            return []
+        weights = [self.idf(q) for q in query]
+        total = sum(weights)
+        rank: dict[int, float] = defaultdict(float)
+        hits: dict[int, list[float]] = defaultdict(lambda: [0.0] * len(query))
+        title_hits: dict[int, list[float]] = defaultdict(lambda: [0.0] * len(query))
+        for qi, (q, weight) in enumerate(zip(query, weights, strict=True)):
+            best_tf: dict[int, float] = {}
+            for term, similarity in self._row(q):
+                for doc, tf, in_title in self._postings[term]:
+                    if similarity * tf > best_tf.get(doc, 0.0):
+                        best_tf[doc] = similarity * tf
+                    if similarity > hits[doc][qi]:
+                        hits[doc][qi] = similarity
+                    if in_title and similarity > title_hits[doc][qi]:
+                        title_hits[doc][qi] = similarity
+            for doc, tf in best_tf.items():
+                rank[doc] += weight * tf * (K1 + 1) / (tf + K1)
+                rank[doc] += TITLE_BONUS * weight * title_hits[doc][qi]
+        scored = []
+        for doc, r in rank.items():
+            coverage = sum(w * h for w, h in zip(weights, hits[doc], strict=True)) / total
+            title = self._title_match(query, title_hits[doc], self._docs[doc].title)
+            score = 100 * (COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * title)
+            scored.append(Candidate(self._docs[doc].section, round(score, 1), r,
+                                    round(coverage, 3), round(title, 3)))
+        scored.sort(key=lambda c: (-c.rank, c.section.id))
+        if language in self.languages:  # articles in the customer's language come first
+            scored.sort(key=lambda c: c.section.language != language)
+        out, seen = [], set()
+        for c in scored:
+            if c.section.article not in seen:
+                seen.add(c.section.article)
+                out.append(c)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def _title_match(self, query: tuple[str, ...], hits: list[float],
+                     title: frozenset[str]) -> float:
+        """F-measure, unweighted: the message's words in the title/heading and back."""
+        if not title:
+            return 0.0
+        recall = sum(hits) / len(query)
+        rows = [dict(self._row(q)) for q in query]
+        back = sum(max(row.get(t, 0.0) for row in rows) for t in title) / len(title)
+        return 2 * recall * back / (recall + back) if recall and back else 0.0
+
+
+def answer_text(section: Section, max_chars: int) -> str:
+    """The section as a reply: its title, its text (cut at a line or sentence), its link."""
+    body = section.text.strip()
+    if len(body) > max_chars:
+        cut = body[:max_chars]
+        end = max(cut.rfind("\n"), cut.rfind(". "))
+        body = (cut[:end + 1] if end > max_chars // 2 else cut).rstrip() + " …"
+    parts = [section.label, body]
+    if section.url:
+        parts.append(section.url)
+    return "\n".join(p for p in parts if p)
+
+
+def candidates_view(candidates: list[Candidate], *, answer_at: float, suggest_at: float,
+                    margin: float, language: str, problem: str = "",
+                    faq_first: str = "") -> list[dict[str, Any]]:
+    """Candidates with the verdict the bot reaches (for the trace and `try`).
+
+    Only the best can be answered alone, and only when its score reaches `answer_at`, its
+    rank leads the runner-up's `margin` times, it is written in the customer's language,
+    the message reports no `problem` and no FAQ entry (`faq_first`) could be meant.
+    """
+    out = []
+    best_rank = candidates[0].rank if candidates else 0.0
+    for i, c in enumerate(candidates):
+        runner_up = candidates[i + 1].rank if i + 1 < len(candidates) else 0.0
+        why = ""
+        if i == 0 and c.score >= answer_at:
+            if runner_up and c.rank < margin * runner_up:
+                why = f"another article ranks close ({runner_up:.1f} of {c.rank:.1f}): suggested"
+            elif language and c.section.language and c.section.language != language:
+                why = f"the article is in {c.section.language!r}, not {language!r}: suggested"
+            elif problem:
+                why = f"reports a problem ({problem!r}): suggested, not answered"
+            elif faq_first:
+                why = f"the FAQ entry {faq_first!r} may be meant: suggested"
+        if i == 0 and c.score >= answer_at and not why:
+            verdict = "answer"
+        elif c.score >= suggest_at and c.rank >= SUGGEST_RANK_SHARE * best_rank:
+            verdict = "suggest"
+        else:
+            verdict = "below"
+        item = {"entry": PREFIX + c.section.id, "article": c.section.title,
+                "section": c.section.heading, "url": c.section.url, "score": c.score,
+                "rank": round(c.rank, 2), "coverage": c.coverage,
+                "title_match": c.title_match, "language": c.section.language,
+                "verdict": verdict}
+        if why:
+            item["why"] = why
+        out.append(item)
+    return out
