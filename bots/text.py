@@ -1,20 +1,14 @@
-"""Text normalisation shared by the FAQ matcher, hand-off phrases and the loop guard.
+"""The bots' words: stop words in five languages, and content tokens of a message.
 
-Customers type without diacritics, in any case, with emoji and punctuation; the knowledge
-base is written carefully. Both sides go through the same `normalise` so that "Förnya" and
-"fornya", "Що?" and "що" compare equal. Diacritics are folded after NFKD (å -> a, й -> и),
-which is lossy but symmetric, and that is all fuzzy matching needs.
+Folding (lower case, no diacritics, no punctuation) lives in router/fold.py, since the
+core's knowledge-base tools fold alike; it is re-exported here for the bots.
 """
 
 from __future__ import annotations
 
-import re
-import sys
-import unicodedata
-from functools import cache, lru_cache
 from typing import Final
 
-_NON_WORD: Final = re.compile(r"[^\w]+", re.UNICODE)
+from router.fold import fold as fold
 
 # Function words in sv, fi, nb, uk and en (already normalised). They carry no topic, and
 # leaving them in lets "what is your ..." match every question that starts the same way.
@@ -37,39 +31,6 @@ er var nar hva hvilken hei takk skal skulle vil finnes fa gjor meg den de
 наш у є бути можна можу будь ласка привіт дякую хочу треба потрібно мені по від для
 свій свою своє свої свого вам вас вами нам нас
 """
-
-
-FOLD_CACHE = 4096  # distinct short texts kept folded (a message is folded 3-6 times)
-FOLD_CACHE_MAX_CHARS = 512  # longer texts (emails) are folded each time, never kept
-
-
-def fold(text: str) -> str:
-    """Lower case, diacritics removed, punctuation to spaces, whitespace collapsed.
-
-    The FAQ, the hand-off phrases and the loop guards each fold the same message, and
-    the guards fold the last reply again per reply: short texts are cached.
-    """
-    if len(text) <= FOLD_CACHE_MAX_CHARS:
-        return _fold_cached(text)
-    return _fold(text)
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    if not decomposed.isascii():  # ASCII has no combining marks
-        decomposed = decomposed.translate(_combining_marks())
-    # one substitution: a run of non-word characters (whitespace included) becomes one
-    # space, so no further whitespace collapsing is needed
-    return _NON_WORD.sub(" ", decomposed.replace("_", " ")).strip()
-
-
-_fold_cached = lru_cache(maxsize=FOLD_CACHE)(_fold)
-
-
-@cache
-def _combining_marks() -> dict[int, None]:
-    """str.translate table deleting every combining character (built on first use)."""
-    return dict.fromkeys(cp for cp in range(sys.maxunicode + 1) if unicodedata.combining(chr(cp)))
 
 
 def tokens(text: str, *, keep_stopwords: bool = False) -> list[str]:

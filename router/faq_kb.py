@@ -16,7 +16,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from bots.text import fold
+from router.fold import fold
 
 MATCH_AT = 85.0  # 0-100: how close an agent's reply must be to an answer
 MIN_PARTIAL = 20  # folded answers shorter than this must match the whole reply

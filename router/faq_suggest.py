@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bots.text import fold
 from router.durations import parse_duration
 from router.faq_kb import KnowledgeBase
+from router.fold import fold
 from router.model import AuthorKind, Conversation, Direction, Event, Message
 from router.store.base import Store, Tx
 

@@ -66,7 +66,7 @@ KNOWN_STORE_IMPORTS = frozenset({
 # string: the composition root. The rest of the core knows plugins only through ports.
 COMPOSITION_ROOT = ("router/service.py", "router/wiring.py", "router/config.py", "router/cli.py",
                     "router/commands/")
-KNOWN_CORE_PLUGIN_IMPORTS = frozenset({"router/faq_kb.py", "router/faq_suggest.py"})
+KNOWN_CORE_PLUGIN_IMPORTS: frozenset[str] = frozenset()
 PLUGINS = ("channels", "bots", "rules")
 _PLUGIN_STRING = re.compile(r"^(channels|bots|rules)(\.\w+)+:\w+$")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bots.text import FOLD_CACHE_MAX_CHARS, fold, tokens
+from bots.text import fold, tokens
+from router.fold import FOLD_CACHE_MAX_CHARS
 
 
 @pytest.mark.parametrize(("text", "folded"), [
