@@ -308,12 +308,16 @@ class Service:
         self._retention_task = asyncio.create_task(job.run(self._reload_stop), name="retention")
 
     def _start_reloader(self, holder: Decider) -> None:
-        """Hot reload of rules, replies, FAQ and bots; other settings need a restart."""
-        files = list(self.config.source.files)
+        """Hot reload of rules, replies, FAQ and bots; other settings need a restart.
+        The knowledge base `kb import` writes (issue 27) is watched like a config file."""
+        from router.kb import watch_paths
+
+        files = [*self.config.source.files, *watch_paths(self.config)]
 
         def load() -> Decide:
             config = load_config(self.config.path)
-            files[:] = config.source.files  # an include glob may match new files now
+            # an include glob may match new files now
+            files[:] = [*config.source.files, *watch_paths(config)]
             return build_decide(config)
 
         self.reloader = Reloader(holder, load=load, paths=lambda: files)  # type: ignore[arg-type]

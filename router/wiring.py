@@ -10,6 +10,7 @@ from typing import Any
 
 from router.config import Config
 from router.errors import ConfigError, Problem
+from router.kb import sections_for
 from router.local_secret import lazy_secret
 from router.model import Decision, DecisionContext
 from router.pipeline import Decide, queue_everything
@@ -77,9 +78,12 @@ def build_decide(config: Config, *, csat_key: Callable[[], str] | None = None) -
     if compile_bots is not None:
         s = config.settings.service
         try:
+            # issue 27: help-centre articles imported with `kb import` (data/kb/)
+            articles = sections_for(config)
             bots = compile_bots(config.source, ruleset=ruleset, default_queue=s.default_queue,
                                 public_url=s.public_url,
-                                csat_key=csat_key or lazy_secret(config.data_path(), "csat"))
+                                csat_key=csat_key or lazy_secret(config.data_path(), "csat"),
+                                **({"articles": articles} if articles else {}))
         except ConfigError as exc:
             problems.extend(exc.problems)
     if problems:

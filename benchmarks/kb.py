@@ -1,0 +1,149 @@
+"""Knowledge-base import, measured on a real help centre: import time and answers.
+
+`tests/kb/zulip-help/` holds 58 articles of Zulip's help center (Markdown, Apache-2.0);
+`tests/kb/questions.yaml` holds questions about them written for this project, each with
+the articles that answer it, and near misses that none answers. The corpus is imported
+with the real command (`inquiry-router kb import`, timed) into a fresh data dir, and each
+question goes through rules and bots as `inquiry-router try` runs them, with a config
+that has no FAQ entries of its own (the articles alone answer). Questions fall into a
+tuning and a test part by the hash of their text (benchmarks/understanding.py
+`split_of`); the thresholds (`faq.articles`) were chosen on the tuning part.
+
+    python -m benchmarks.kb --split test [--show]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchmarks.understanding import dry_run, split_of
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "kb" / "zulip-help"
+QUESTIONS = ROOT / "tests" / "kb" / "questions.yaml"
+BASE_URL = "https://zulip.com/help/"
+CONFIG = """\
+service: {data_dir: data}
+languages: [sv, fi, nb, uk, en]
+default_language: en
+"""
+
+
+def questions(split: str | None) -> list[dict[str, Any]]:
+    items = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
+    return [q for q in items if split is None or split_of(str(q["text"])) == split]
+
+
+def import_corpus(directory: Path, extra: str = "") -> tuple[Path, float]:
+    """Write a config into `directory`, import the corpus with the CLI; (config, seconds)."""
+    from router.cli import main
+
+    config = directory / "config.yaml"
+    config.write_text(CONFIG + extra, encoding="utf-8")
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["kb", "import", str(CORPUS), "--base-url", BASE_URL, "-c", str(config)])
+    seconds = time.perf_counter() - started
+    if code != 0:
+        raise SystemExit(f"kb import failed with {code}")
+    return config, seconds
+
+
+def article_of(config: Path) -> dict[str, str]:
+    """Section id -> article file name (without .md)."""
+    from router.config import load_config
+    from router.kb import kb_path
+    from router.kb.library import read
+
+    out = {}
+    for src in read(kb_path(load_config(str(config))))["sources"].values():
+        for a in src["articles"]:
+            for s in a["sections"]:
+                out[s["id"]] = a["path"].removesuffix(".md")
+    return out
+
+
+def outcome(result: dict[str, Any], sections: dict[str, str]) -> tuple[str, list[str]]:
+    """(article answered automatically or '', articles suggested)."""
+    answered, suggested = "", []
+    for action in result["actions"]:
+        value = action["value"]
+        if action["kind"] != "reply" or not isinstance(value, dict):
+            continue
+        reply_id = str(value.get("reply_id", ""))
+        if reply_id.startswith("kb:"):
+            answered = sections.get(reply_id.removeprefix("kb:"), "?")
+        elif reply_id == "faq_suggest":
+            suggested = [sections.get(q["payload"].removeprefix("kb:"), "?")
+                         for q in value["quick_replies"] if q["payload"].startswith("kb:")]
+    return answered, suggested
+
+
+def evaluate(decide: Any, sections: dict[str, str], items: list[dict[str, Any]]
+             ) -> dict[str, Any]:
+    row: dict[str, int] = defaultdict(int)
+    misses = []
+    for q in items:
+        expect = list(q.get("expect") or [])
+        answered, suggested = outcome(dry_run(decide, str(q["text"])), sections)
+        row["questions"] += 1
+        row["answerable"] += bool(expect)
+        row["near_misses"] += not expect
+        row["auto"] += bool(answered)
+        row["right_auto"] += bool(answered) and answered in expect
+        row["right_offered"] += bool(expect) and (answered in expect
+                                                 or any(s in expect for s in suggested))
+        row["near_miss_answered"] += not expect and bool(answered)
+        row["near_miss_suggested"] += not expect and bool(suggested) and not answered
+        if (answered and answered not in expect) or (expect and answered not in expect):
+            misses.append({"text": q["text"], "expect": expect, "answered": answered,
+                           "suggested": suggested})
+    return {**row,
+            "precision": _ratio(row["right_auto"], row["auto"]),
+            "answered": _ratio(row["right_auto"], row["answerable"]),
+            "answered_or_suggested": _ratio(row["right_offered"], row["answerable"]),
+            "misses": misses}
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 4) if b else None
+
+
+def run(split: str | None) -> dict[str, Any]:
+    from router.config import load_config
+    from router.wiring import build_decide
+
+    with tempfile.TemporaryDirectory(prefix="bench-kb-") as tmp:
+        config, seconds = import_corpus(Path(tmp))
+        started = time.perf_counter()
+        decide = build_decide(load_config(str(config)))
+        build = time.perf_counter() - started
+        result = evaluate(decide, article_of(config), questions(split))
+    return {"import_seconds": round(seconds, 3), "build_seconds": round(build, 3), **result}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=("tune", "test", "all"), default="tune")
+    parser.add_argument("--show", action="store_true", help="list the misses")
+    args = parser.parse_args()
+    result = run(None if args.split == "all" else args.split)
+    misses = result.pop("misses")
+    print(json.dumps(result))
+    if args.show:
+        for miss in misses:
+            print("   x", json.dumps(miss, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
