@@ -22,6 +22,7 @@ from router.console.sso_settings import ConsoleSettings
 from router.durations import Duration
 from router.errors import ConfigError, Problem
 from router.integrations.crm import settings as crm_settings  # issue 27
+from router.integrations.webhooks.settings import Endpoints  # issue 27: outgoing webhooks
 from router.validation import located_problems
 
 # Top-level keys validated by other packages (rules/, bots/) from the same source.
@@ -166,6 +167,7 @@ class Settings(Strict):
     audit: AuditSettings = AuditSettings()  # issue 29
     two_factor: TwoFactorSettings = TwoFactorSettings()  # issue 29
     console: ConsoleSettings = ConsoleSettings()  # issue 29: console.auth (passwords, sso)
+    webhooks: Endpoints = {}  # issue 27: outgoing webhooks, router/integrations
     integrations: crm_settings.IntegrationsSettings = crm_settings.IntegrationsSettings()  # issue 27
     channels: dict[str, Any] = {}
     queues: dict[str, QueueSettings] = {"general": QueueSettings()}

@@ -170,7 +170,8 @@ class Service:
                              metrics=self.metrics,
                              desk=lambda: self.agents.desk if self.agents else None,
                              wake_outbox=lambda: self.dispatcher.wake() if self.dispatcher else None)
-        adapters: dict[str, ChannelAdapter] = {"webhook": WebhookChannel()}
+        adapters: dict[str, ChannelAdapter] = {  # rules' actions and outgoing webhooks (issue 27)
+            "webhook": WebhookChannel(endpoints=self.config.settings.webhooks)}
         for name, settings in self.config.channels.items():
             module_name, _, fn_name = CHANNEL_FACTORIES[name].partition(":")
             factory = getattr(importlib.import_module(module_name), fn_name)
@@ -200,6 +201,10 @@ class Service:
             base_delay=s.outbox.base_delay.total_seconds(),
             max_delay=s.outbox.max_delay.total_seconds(), lease=s.outbox.lease.total_seconds(),
             concurrency=s.outbox.concurrency, on_settled=self._on_settled, stages=self.stages)
+        # outgoing webhooks (issue 27): their outbox rows commit with the events they report
+        from router.integrations.webhooks.hooks import attach as attach_webhooks
+
+        attach_webhooks(self.store, s.webhooks, wake=self.dispatcher.wake)
         # --- agents (issue 6): desk hooked into the pipeline, API under /api/v1 ---
         self.agents = AgentsRuntime(self.config, self.store, decider=self.decider)
         dispatcher, agents = self.dispatcher, self.agents

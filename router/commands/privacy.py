@@ -49,6 +49,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 async def _open(config: Config) -> Store:
     store = open_store(config.settings.storage.url, base_dir=Path(config.path).resolve().parent)
     await store.open()
+    # issue 27: an erasure tells the webhook endpoints (`contact.erased`); the running
+    # service delivers it
+    from router.integrations.webhooks.hooks import attach
+
+    attach(store, config.settings.webhooks)
     return store
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from router import audit
+from router.integrations.webhooks.hooks import forget_contact
 from router.privacy import files
 from router.privacy.export import contact_rows
 from router.privacy.scrub import PrivacyScrubber
@@ -46,7 +47,12 @@ async def erase_contact(store: Store, contact_id: int, data_dir: Path, *,
     removed += files.erase_email_state(data_dir, conv_ids, addresses)
 
     async def unit(tx: Tx) -> dict[str, int]:
+        # outgoing webhooks (issue 27): the contact's undelivered events never go out, and
+        # `contact.erased` (ids only) does, once
+        webhooks = await forget_contact(tx, family, when)
         counts = await tx.erase_contacts(family, when, PrivacyScrubber())
+        if webhooks:
+            counts["outbox"] = counts.get("outbox", 0) + webhooks
         # the contact's id and the counts: nothing that says who it was
         await audit.record(tx, by, "contact_erased", f"contact:{contact_id}", now=when,
                            detail={"contact_ids": family, "rows": counts, "files": removed})

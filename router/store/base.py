@@ -307,6 +307,20 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def get_outbox(self, outbox_id: int) -> OutboxRow | None: ...
 
+    # outgoing webhooks (issue 27): what a delivery is about, and forgetting an erased one
+    @abc.abstractmethod
+    async def webhook_subject(self, conversation_id: int) -> tuple[int, str, bool] | None:
+        """(contact id, channel, whether that contact is erased) of a conversation."""
+
+    @abc.abstractmethod
+    async def contact_erased(self, contact_id: int) -> bool:
+        """Whether the contact was erased (a missing contact counts as erased)."""
+
+    @abc.abstractmethod
+    async def outbox_forget(self, channel: str, thread_prefix: str) -> int:
+        """Empty the rows of `channel` whose thread key starts with `thread_prefix`: the
+        pending and dead ones fail as "contact erased", all keep only their bookkeeping."""
+
     # metrics
     @abc.abstractmethod
     async def metrics_snapshot(self) -> tuple[dict[str, tuple[int, datetime | None]], dict[str, int]]:

@@ -30,6 +30,7 @@ import asyncpg
 
 from router.errors import StoreError
 from router.store.base import Store, Tx, utcnow
+from router.store.hooks import TxHooks
 from router.store.migrate import migrations, split_statements
 from router.store.postgres_tx import CHANNEL, PgTx
 from router.tasks import cancel_and_wait
@@ -56,6 +57,8 @@ def split_url(url: str) -> tuple[str, int, int]:
 
 
 class PostgresStore(Store):
+    hooks: TxHooks | None = None  # handed to every write transaction (router/store/hooks.py)
+
     def __init__(self, url: str) -> None:
         self.dsn, self.pool_min, self.pool_max = split_url(url)
         self._background = asyncio.Semaphore(max(1, self.pool_max - FOREGROUND_RESERVE))
@@ -197,6 +200,7 @@ class PostgresStore(Store):
             try:
                 async with self._acquire() as conn, conn.transaction():
                     tx = PgTx(conn, writable=True)
+                    tx.hooks = self.hooks
                     result = await fn(tx)
                     await tx.finish(self.instance)
                 return result

@@ -98,6 +98,8 @@ class PgTx(SqlTx):
         """
         self._events.append((event.conversation_id, event.kind, event.actor,
                              dumps(event.data), ts(event.created_at)))
+        if self.hooks is not None:  # issue 27: outgoing webhooks
+            await self.hooks.event(self, event)
         return 0
 
     async def finish(self, instance: str) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from router.store.base import Tx
+from router.store.hooks import TxHooks
 
 Params = Sequence[Any]
 
@@ -23,6 +24,9 @@ class SqlBase(Tx, abc.ABC):
     #: whether `_lock_keys` does anything: callers skip building the names when it does not
     #: (SQLite's single writer; the per-message lookups would build them for nothing)
     locks_keys: bool = False
+    #: called after an event, a message or a contact is written (router/store/hooks.py);
+    #: the store sets it on its write transactions
+    hooks: TxHooks | None = None
 
     @abc.abstractmethod
     async def _one(self, sql: str, params: Params = ()) -> Sequence[Any] | None:

@@ -123,11 +123,14 @@ class SqlConversations(SqlBase):
         return Identity(*r) if r else None
 
     async def create_contact(self, contact: Contact, now: datetime) -> int:
-        return await self._insert(
+        contact_id = await self._insert(
             "INSERT INTO contacts (display_name, email, phone, language, tags, fields, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (contact.display_name, contact.email, contact.phone, contact.language,
              dumps(contact.tags), dumps(contact.fields), ts(now)))
+        if self.hooks is not None:  # issue 27: outgoing webhooks
+            await self.hooks.contact(self, contact, contact_id, now)
+        return contact_id
 
     async def create_identity(self, identity: Identity, now: datetime) -> int:
         return await self._insert(
@@ -220,13 +223,16 @@ class SqlConversations(SqlBase):
     # messages and events -----------------------------------------------------------
     async def insert_message(self, message: Message, raw: dict[str, Any] | None = None) -> int:
         m = message
-        return await self._insert(
+        message_id = await self._insert(
             "INSERT INTO messages (conversation_id, direction, author_kind, author_id, text, "
             "language, external_id, attachments, internal, raw, created_at) "
             f"VALUES ({marks(11)})",
             (m.conversation_id, str(m.direction), str(m.author_kind), m.author_id, m.text,
              m.language, m.external_id, dumps(m.attachments), int(m.internal),
              dumps(raw) if raw is not None else None, ts(m.created_at)))
+        if self.hooks is not None:  # issue 27: outgoing webhooks
+            await self.hooks.message(self, m, message_id)
+        return message_id
 
     async def find_message(self, conversation_channel: str, external_id: str) -> Message | None:
         r = await self._one(
@@ -273,11 +279,14 @@ class SqlConversations(SqlBase):
         return [t for v in newest if (t := parse_ts(v)) is not None]
 
     async def insert_event(self, event: Event) -> int:
-        return await self._insert(
+        event_id = await self._insert(
             "INSERT INTO events (conversation_id, kind, actor, data, created_at) "
             "VALUES (?, ?, ?, ?, ?)",
             (event.conversation_id, event.kind, event.actor, dumps(event.data),
              ts(event.created_at)))
+        if self.hooks is not None:  # issue 27: outgoing webhooks
+            await self.hooks.event(self, event)
+        return event_id
 
     async def list_events(self, conversation_id: int | None = None, *, after_id: int = 0,
                           kinds: Sequence[str] = (), limit: int = 1000) -> list[Event]:

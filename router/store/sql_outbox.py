@@ -10,7 +10,7 @@ from router.model import OutboxRow, OutboxStatus
 from router.store import sql_rows as rows
 from router.store.base import parse_ts, ts
 from router.store.sql_base import SqlBase
-from router.store.sql_rows import dumps, marks
+from router.store.sql_rows import dumps, loads, marks
 
 
 class SqlOutbox(SqlBase):
@@ -85,6 +85,28 @@ class SqlOutbox(SqlBase):
         r = await self._one(f"SELECT {rows.OUTBOX_COLS} FROM outbox WHERE id = ?", (outbox_id,))
         return rows.outbox(r) if r else None
 
+    # outgoing webhooks (issue 27) ----------------------------------------------------
+    async def webhook_subject(self, conversation_id: int) -> tuple[int, str, bool] | None:
+        r = await self._one(
+            "SELECT v.contact_id, v.channel, k.fields FROM conversations v "
+            "JOIN contacts k ON k.id = v.contact_id WHERE v.id = ?", (conversation_id,))
+        return None if r is None else (int(r[0]), str(r[1]), _erased(r[2]))
+
+    async def contact_erased(self, contact_id: int) -> bool:
+        r = await self._one("SELECT fields FROM contacts WHERE id = ?", (contact_id,))
+        return r is None or _erased(r[0])
+
+    async def outbox_forget(self, channel: str, thread_prefix: str) -> int:
+        # LIKE, not a range: PostgreSQL's collations need not order ':' bytewise. Erasure is
+        # rare, and the scan stays within the channel's rows (outbox_thread index).
+        pattern = thread_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return await self._exec(
+            "UPDATE outbox SET recipient = '', thread_key = '', payload = '{}', external_id = '', "
+            "last_error = CASE WHEN status IN ('pending', 'dead') THEN 'contact erased' "
+            "ELSE '' END, status = CASE WHEN status IN ('pending', 'dead') THEN 'failed' "
+            "ELSE status END WHERE channel = ? AND thread_key LIKE ? ESCAPE '\\'",
+            (channel, pattern))
+
     async def metrics_snapshot(self) -> tuple[dict[str, tuple[int, datetime | None]], dict[str, int]]:
         waiting = {r[0]: (int(r[1]), parse_ts(r[2])) for r in await self._all(
             "SELECT queue, COUNT(*), MIN(queued_at) FROM conversations WHERE status = 'queued' "
@@ -92,3 +114,9 @@ class SqlOutbox(SqlBase):
         outbox = {r[0]: int(r[1]) for r in await self._all(
             "SELECT status, COUNT(*) FROM outbox GROUP BY status")}
         return waiting, outbox
+
+
+def _erased(fields: Any) -> bool:
+    """Erasure leaves `erased_at` in the contact's fields (router/store/sql_privacy.py)."""
+    found = loads(fields) if isinstance(fields, str) else fields
+    return isinstance(found, dict) and "erased_at" in found

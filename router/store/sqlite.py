@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 from router.errors import StoreError
 from router.store.base import Store, Tx, utcnow
+from router.store.hooks import TxHooks
 from router.store.loop_load import LoopLoad
 from router.store.migrate import migrations, split_statements
 from router.store.sqlite_tx import SqliteTx
@@ -76,6 +77,8 @@ class _Job:
 
 
 class SqliteStore(Store):
+    hooks: TxHooks | None = None  # handed to every write transaction (router/store/hooks.py)
+
     def __init__(self, path: str | Path, *, max_batch: int = 512,
                  background_share: int = BACKGROUND_BATCH,
                  commit_interval: float = 0.004) -> None:
@@ -307,6 +310,7 @@ class SqliteStore(Store):
         conn = self._writer
         assert conn is not None
         tx = SqliteTx(conn)
+        tx.hooks = self.hooks
         try:
             conn.execute("BEGIN IMMEDIATE")
             failed = await self._run_together(tx, batch)

@@ -1,0 +1,167 @@
+"""The store hooks that turn changes into webhook deliveries, in the same unit of work.
+
+`Webhooks` is a `router.store.hooks.TxHooks`: when a unit writes an event, a message or a
+contact that an endpoint subscribed to, it adds one outbox row per endpoint (channel
+`webhook`) in that same transaction. The row holds the endpoint's name and the JSON to
+send, never the secret: router/webhook_channel.py signs each attempt with the secret of
+the running config. The row's idempotency key is the delivery's `id`, so the outbox's
+retries (backoff, Retry-After, dead letters, `outbox retry`) and a resend after a crash
+all carry the same key: a receiver that remembers keys sees each event once.
+
+Order: every row of one contact and endpoint shares a thread key
+(`contact:<id>:<endpoint>`), and the outbox sends a thread's rows one after the other, so
+a receiver gets `contact.created`, `conversation.opened`, `message.inbound` ... in the
+order they happened. Erasure (`forget_contact`) empties a contact's rows by that key.
+
+Nothing about an erased contact is made: a conversation whose contact was erased is
+skipped, and erasure itself sends only `contact.erased` (ids).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from router.effects import WEBHOOK_CHANNEL, new_key
+from router.integrations.webhooks import events
+from router.integrations.webhooks.settings import EVENTS, WebhookEndpoint
+from router.model import Contact, Event, Message, OutboxRow, OutboxStatus
+from router.store.base import Store, Tx
+
+log = logging.getLogger(__name__)
+
+
+def thread_key(contact_id: int, endpoint: str) -> str:
+    return f"contact:{contact_id}:{endpoint}"
+
+
+class Webhooks:
+    def __init__(self, endpoints: Mapping[str, WebhookEndpoint], *,
+                 wake: Callable[[], None] | None = None) -> None:
+        """`wake` (the outbox dispatcher's) is called soon after rows were added."""
+        self.endpoints = {name: e for name, e in endpoints.items() if e.enabled}
+        self.wanted: dict[str, tuple[str, ...]] = {
+            event: tuple(name for name, e in self.endpoints.items() if e.wants(event))
+            for event in EVENTS}
+        self.wake = wake
+        self._wake_queued = False
+
+    # TxHooks ----------------------------------------------------------------------
+    async def event(self, tx: Tx, event: Event) -> None:
+        if event.kind not in events.KINDS:
+            return
+        found = events.from_event(event)
+        if found is None or not self.wanted[found[0]]:
+            return
+        name, specific = found
+        if event.conversation_id is None:  # contact.merged
+            contact_id = events.merged_into(event)
+            if contact_id is None or await tx.contact_erased(contact_id):
+                return
+            data = {"contact": {"id": contact_id}, "actor": event.actor, **specific}
+        else:
+            about = await self._conversation(tx, event.conversation_id)
+            if about is None:
+                return
+            contact_id, data = about
+            data |= {"actor": event.actor, **specific}
+        await self._add(tx, name, event.created_at, contact_id, event.conversation_id, data)
+
+    async def message(self, tx: Tx, message: Message, message_id: int) -> None:
+        found = events.from_message(message, message_id)
+        if found is None or not self.wanted[found[0]]:
+            return
+        about = await self._conversation(tx, message.conversation_id)
+        if about is None:
+            return
+        contact_id, data = about
+        await self._add(tx, found[0], message.created_at, contact_id, message.conversation_id,
+                        data | found[1])
+
+    async def contact(self, tx: Tx, contact: Contact, contact_id: int, now: datetime) -> None:
+        if self.wanted["contact.created"]:
+            await self._add(tx, "contact.created", now, contact_id, None,
+                            {"contact": events.contact_data(contact, contact_id)})
+
+    # erasure ----------------------------------------------------------------------
+    async def erased(self, tx: Tx, contact_ids: Sequence[int], now: datetime) -> None:
+        """`contact.erased`: the contact's id and the ids merged into it, nothing else."""
+        if not self.wanted["contact.erased"]:
+            return
+        first = contact_ids[0]
+        data = {"contact": {"id": first}, "contact_ids": list(contact_ids)}
+        # its own thread key: the contact's thread was just emptied (and stays so)
+        await self._add(tx, "contact.erased", now, first, None, data, thread=f"erased:{first}")
+
+    # ------------------------------------------------------------------------------
+    async def _conversation(self, tx: Tx, conversation_id: int) -> tuple[int, dict[str, Any]] | None:
+        subject = await tx.webhook_subject(conversation_id)
+        if subject is None or subject[2]:  # gone, or its contact was erased: nothing is sent
+            return None
+        contact_id, channel, _ = subject
+        return contact_id, {"conversation": {"id": conversation_id, "channel": channel},
+                            "contact": {"id": contact_id}}
+
+    async def _add(self, tx: Tx, name: str, at: datetime, contact_id: int,
+                   conversation_id: int | None, data: dict[str, Any], *,
+                   thread: str = "") -> None:
+        for endpoint in self.wanted[name]:
+            key = new_key()
+            await tx.outbox_add(OutboxRow(
+                0, key, WEBHOOK_CHANNEL,
+                f"{thread}:{endpoint}" if thread else thread_key(contact_id, endpoint),
+                self.endpoints[endpoint].url,
+                {"metadata": {"endpoint": endpoint, "event": name,
+                              "json": events.envelope(key, name, at, data)}},
+                OutboxStatus.PENDING, 0, at, at, conversation_id=conversation_id))
+        self._wake_soon()
+
+    def _wake_soon(self) -> None:
+        """After the unit's commit, as a rule: units do not suspend before it on SQLite
+        (and a lease queued meanwhile waits behind the commit anyway)."""
+        if self.wake is None or self._wake_queued:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._wake_queued = True
+        loop.call_soon(self._woken)
+
+    def _woken(self) -> None:
+        self._wake_queued = False
+        if self.wake is not None:
+            self.wake()
+
+
+async def forget_contact(tx: Tx, contact_ids: Sequence[int], now: datetime) -> int:
+    """In erasure's unit of work, before the rows are anonymised: the contact's webhook
+    deliveries not yet sent will never be (they fail as "contact erased"), those sent keep
+    only their bookkeeping, and `contact.erased` goes out once (not on a repeated
+    erasure). Rows tied to a conversation are emptied by the erasure itself
+    (router/store/sql_privacy.py) as well. Returns the rows emptied here."""
+    if not contact_ids:
+        return 0
+    already = await tx.contact_erased(contact_ids[0])
+    emptied = 0
+    for contact_id in contact_ids:
+        emptied += await tx.outbox_forget(WEBHOOK_CHANNEL, f"contact:{contact_id}:")
+    hooks = getattr(tx, "hooks", None)
+    if isinstance(hooks, Webhooks) and not already:
+        await hooks.erased(tx, contact_ids, now)
+    return emptied
+
+
+def attach(store: Store, endpoints: Mapping[str, WebhookEndpoint], *,
+           wake: Callable[[], None] | None = None) -> Webhooks | None:
+    """Give `store` the hooks for these endpoints (none enabled: no hooks, no cost)."""
+    if not any(e.enabled for e in endpoints.values()):
+        return None
+    hooks = Webhooks(endpoints, wake=wake)
+    store.hooks = hooks  # type: ignore[attr-defined]
+    log.info("outgoing webhooks: %s", ", ".join(
+        f"{name} ({len(e.events)} event kinds)" for name, e in hooks.endpoints.items()))
+    return hooks
