@@ -110,6 +110,7 @@
     await Promise.all([loadQueues(), loadList()]);
     connect();
     document.body.dataset.ready = "1";
+    document.dispatchEvent(new CustomEvent("console:ready", { detail: S.me }));  // notify.js
   }
 
   // --- queues and lists -----------------------------------------------------------------
@@ -328,6 +329,7 @@
   }
 
   // --- writing: reply, note, canned replies, typing -----------------------------------
+  const sendHooks = [];  // issue 24: {content(mode), before(mode, text), after(mode)}
   function mode() { return $("mode-note").checked ? "note" : "reply"; }
   function setMode(m) {
     $(m === "note" ? "mode-note" : "mode-reply").checked = true;
@@ -341,12 +343,21 @@
   $("compose").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const text = $("reply").value;
-    if (!S.open || !text.trim()) return;
+    const m = mode();  // issue 24: attachments.js may send files without text
+    if (!S.open || !(text.trim() || sendHooks.some((h) => h.content && h.content(m)))) return;
     $("compose-error").textContent = "";
     $("send").disabled = true;
     try {
-      const viaMacro = window.consoleApp.send && window.consoleApp.send(mode(), text);  // macros.js
-      await (viaMacro || call("POST", `/conversations/${S.open.id}/${mode()}`, { text }));
+      // issue 24: presence.js asks to confirm (false: not sent), attachments.js adds files
+      const extra = {};
+      for (const h of sendHooks) {
+        const more = h.before ? await h.before(m, text) : {};
+        if (more === false) return;
+        Object.assign(extra, more);
+      }
+      const viaMacro = window.consoleApp.send && window.consoleApp.send(m, text);  // macros.js
+      await (viaMacro || call("POST", `/conversations/${S.open.id}/${m}`, { text, ...extra }));
+      for (const h of sendHooks) if (h.after) h.after(m);
       $("reply").value = "";
       await openConversation(S.open.id, { keepFocus: true });
       loadQueues();
@@ -409,6 +420,7 @@
       try { f = JSON.parse(m.data); } catch { return; }
       if (f.type === "hello") { S.cursor = f.cursor; return; }
       if (f.type === "event") onEvent(f);
+      else document.dispatchEvent(new CustomEvent("console:frame", { detail: f }));  // presence.js
     };
     ws.onclose = () => {
       $("live").textContent = "Offline – reconnecting…";
@@ -417,6 +429,7 @@
     };
   }
   function onEvent(e) {
+    document.dispatchEvent(new CustomEvent("console:event", { detail: e }));  // notify.js
     S.cursor = Math.max(S.cursor, e.id);
     const cid = e.conversation_id;
     if (cid && S.open && S.open.id === cid) {
@@ -465,7 +478,8 @@
   // --- for search.js (issue 24): views, search and the list rows ---------------------
   window.consoleApp = { call, el, icon, chip, ago, wantsHuman, convSla, setView, openConversation,
                         render: renderList, reload: () => { loadQueues(); loadList(); }, state: S,
-                        loadContact };  // contacts.js and macros.js (issue 24) too
+                        loadContact,  // contacts.js and macros.js (issue 24) too
+                        sendHooks, mode };  // attachments.js and presence.js (issue 24)
 
   // --- boot -----------------------------------------------------------------------------
   call("GET", "console/session").then(start, showSignin);
