@@ -355,7 +355,7 @@
         if (more === false) return;
         Object.assign(extra, more);
       }
-      const viaMacro = window.consoleApp.send && window.consoleApp.send(m, text);  // macros.js
+      const viaMacro = window.consoleApp.send && window.consoleApp.send(m, text, extra);  // macros.js
       await (viaMacro || call("POST", `/conversations/${S.open.id}/${m}`, { text, ...extra }));
       for (const h of sendHooks) if (h.after) h.after(m);
       $("reply").value = "";
