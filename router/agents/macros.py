@@ -255,9 +255,10 @@ async def delete(tx: Tx, macro_id: int, actor: Agent, now: datetime, *,
 # --- applying one -----------------------------------------------------------------------
 
 def applying(templates: Templates, macro_id: int, text: str | None,
-             decide: Decide | None) -> Any:
+             decide: Decide | None, reply: Mapping[str, Any] | None = None) -> Any:
     """A desk action (`Desk.run`): send the macro's reply (`text`, the agent's edit of it,
-    or the macro rendered now), then its tags and priority, then resolve if it says so."""
+    or the macro rendered now; `reply`: what else `actions.reply` takes, files and
+    `if_assignee`), then its tags and priority, then resolve if it says so."""
     resolve = resolve_then_rules(decide)
 
     async def apply_macro(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent,
@@ -267,7 +268,7 @@ def applying(templates: Templates, macro_id: int, text: str | None,
         lang = conv.language
         if body is None:
             lang, body = await render(tx, templates, policy, macro, conv, actor, now)
-        message_id = await actions.reply(tx, policy, conv, actor, now, body)
+        message_id = await actions.reply(tx, policy, conv, actor, now, body, **(reply or {}))
         did = macro.actions
         if did.get("add_tags") or did.get("priority"):
             await actions.update(tx, policy, conv, actor, now, priority=did.get("priority"),

@@ -17,6 +17,7 @@ from pydantic import Field
 from router.agents import macros, triage
 from router.agents.actions import load
 from router.agents.errors import ActionRejected
+from router.api import files
 from router.api import serialize as js
 from router.api.hooks import RULES, TEMPLATES
 from router.api.models import IsoTime, JsonBody
@@ -55,6 +56,15 @@ class UseMacroBody(JsonBody):
     macro_id: int
     text: str | None = Field(None, max_length=64_000, description=(
         "apply: the reply as the agent edited it (left out: the macro rendered now)"))
+
+
+class ApplyMacroBody(UseMacroBody):
+    """What a reply carries beside its text (router/api/files.py), for the macro's reply."""
+
+    attachments: list[files.FileRef] = Field([], max_length=files.MAX_FILES)
+    if_assignee: str | None = Field(None, max_length=200, description=(
+        "send only while the conversation is held by this agent ('' = nobody): 409 when a "
+        "colleague took it meanwhile"))
 
 
 class FollowUpBody(JsonBody):
@@ -140,12 +150,25 @@ async def render_macro(request: web.Request, agent: Agent, body: UseMacroBody) -
     return await desk.store.read(q)
 
 
-async def apply_macro(request: web.Request, agent: Agent, body: UseMacroBody) -> dict[str, Any]:
-    desk, templates = request.app[DESK], _templates(request)
+async def apply_macro(request: web.Request, agent: Agent, body: ApplyMacroBody
+                      ) -> dict[str, Any]:
+    desk, templates, cid = request.app[DESK], _templates(request), path_int(request)
     current = request.app.get(RULES)
+    reply: dict[str, Any] = {"if_assignee": body.if_assignee}
+    if body.attachments:  # the same files a reply takes, checked the same way
+        conv = await desk.store.read(lambda tx: load(tx, cid))
+        if conv.channel.split(":", 1)[0] not in files.FILE_CHANNELS:
+            raise ActionRejected(f"replies on {conv.channel} cannot carry files")
+        keep = files.keeper(request)
+        kept = [keep.describe(ref.id, ref.name) for ref in body.attachments]
+        if any(k is None for k in kept):
+            raise ActionRejected("body.attachments: an upload is missing; upload the file "
+                                 "with POST /uploads first")
+        reply["attachments"] = [k.attachment() for k in kept if k is not None]
+        reply["outgoing"] = [files.outgoing(k, keep.data_dir) for k in kept if k is not None]
     action = macros.applying(templates, body.macro_id, body.text,
-                             current() if current is not None else None)
-    message_id, conv = await desk.run(path_int(request), action, agent)
+                             current() if current is not None else None, reply)
+    message_id, conv = await desk.run(cid, action, agent)
     return js.conversation(conv) | {"message_id": message_id}
 
 
@@ -180,7 +203,8 @@ def routes() -> list[Route]:
               body=UseMacroBody, response="RenderedMacro"),
         Route("POST", conv + "/apply-macro", apply_macro, "Apply a macro: its reply (`text` "
               "if given, else rendered now), then its tags and priority, then resolve if it "
-              "says so; one change, event macro_applied", t, body=UseMacroBody,
+              "says so; one change, event macro_applied. Files and `if_assignee` as for a "
+              "reply", t, body=ApplyMacroBody,
               response="Conversation"),
         Route("POST", conv + "/unsnooze", unsnooze, "Show a snoozed conversation again now",
               "conversations", response="Conversation"),

@@ -86,9 +86,13 @@ async def test_macros_kept_rendered_and_applied(backend):
     assert status == 200 and shown["language"] == "sv"
     assert shown["text"] == "Hej Ulla! Jag skickar en kopia av fakturan. /Ann Agent"
 
-    # applied: the reply goes out as rendered, tags and priority follow, one event says so
+    # applied: the reply goes out as rendered, tags and priority follow, one event says so;
+    # like a reply, not while a colleague holds it unseen (`if_assignee`)
+    status, body = await api.call("POST", f"/conversations/{cid}/apply-macro", "ann",
+                                  json={"macro_id": shared["id"], "if_assignee": "bob"})
+    assert status == 409 and "look again" in body["error"]["message"]
     status, after = await api.call("POST", f"/conversations/{cid}/apply-macro", "ann",
-                                   json={"macro_id": shared["id"]})
+                                   json={"macro_id": shared["id"], "if_assignee": ""})
     assert status == 200, after
     assert after["assignee"] == "ann" and after["priority"] == "high"
     assert set(after["tags"]) >= {"invoice", "copy"}
