@@ -47,11 +47,11 @@ async def erase_contact(store: Store, contact_id: int, data_dir: Path, *,
     removed += files.erase_email_state(data_dir, conv_ids, addresses)
 
     async def unit(tx: Tx) -> dict[str, int]:
+        first_time = not await tx.contact_erased(contact_id)
+        counts = await tx.erase_contacts(family, when, PrivacyScrubber())
         # outgoing webhooks (issue 27): the contact's undelivered events never go out, and
         # `contact.erased` (ids only) does, once
-        webhooks = await forget_contact(tx, family, when)
-        counts = await tx.erase_contacts(family, when, PrivacyScrubber())
-        if webhooks:
+        if webhooks := await forget_contact(tx, family, when, announce=first_time):
             counts["outbox"] = counts.get("outbox", 0) + webhooks
         # the contact's id and the counts: nothing that says who it was
         await audit.record(tx, by, "contact_erased", f"contact:{contact_id}", now=when,

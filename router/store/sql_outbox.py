@@ -103,7 +103,7 @@ class SqlOutbox(SqlBase):
         return await self._exec(
             "UPDATE outbox SET recipient = '', thread_key = '', payload = '{}', external_id = '', "
             "last_error = CASE WHEN status IN ('pending', 'dead') THEN 'contact erased' "
-            "ELSE '' END, status = CASE WHEN status IN ('pending', 'dead') THEN 'failed' "
+            "ELSE last_error END, status = CASE WHEN status IN ('pending', 'dead') THEN 'failed' "
             "ELSE status END WHERE channel = ? AND thread_key LIKE ? ESCAPE '\\'",
             (channel, pattern))
 

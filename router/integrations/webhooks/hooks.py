@@ -137,20 +137,19 @@ class Webhooks:
             self.wake()
 
 
-async def forget_contact(tx: Tx, contact_ids: Sequence[int], now: datetime) -> int:
-    """In erasure's unit of work, before the rows are anonymised: the contact's webhook
-    deliveries not yet sent will never be (they fail as "contact erased"), those sent keep
-    only their bookkeeping, and `contact.erased` goes out once (not on a repeated
-    erasure). Rows tied to a conversation are emptied by the erasure itself
-    (router/store/sql_privacy.py) as well. Returns the rows emptied here."""
-    if not contact_ids:
-        return 0
-    already = await tx.contact_erased(contact_ids[0])
+async def forget_contact(tx: Tx, contact_ids: Sequence[int], now: datetime, *,
+                         announce: bool = True) -> int:
+    """In erasure's unit of work: the contact's webhook deliveries not yet sent never will
+    be (they fail as "contact erased"), those sent keep only their bookkeeping. Rows tied
+    to one of its conversations are emptied by the erasure itself
+    (router/store/sql_privacy.py); this takes the rest (`contact.created`,
+    `contact.merged`). With `announce` (not on a repeated erasure), `contact.erased`
+    goes out. Returns the rows emptied here."""
     emptied = 0
     for contact_id in contact_ids:
         emptied += await tx.outbox_forget(WEBHOOK_CHANNEL, f"contact:{contact_id}:")
     hooks = getattr(tx, "hooks", None)
-    if isinstance(hooks, Webhooks) and not already:
+    if announce and contact_ids and isinstance(hooks, Webhooks):
         await hooks.erased(tx, contact_ids, now)
     return emptied
 

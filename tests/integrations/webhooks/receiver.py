@@ -7,6 +7,7 @@ recorded in `bad` and answered 401; the tests assert that `bad` stays empty.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Callable
@@ -51,6 +52,7 @@ class WebhookReceiver(LocalServer):
     delivered: dict[str, Delivery] = field(default_factory=dict)  # first 2xx per id
     repeats: list[Delivery] = field(default_factory=list)  # 2xx again for a known id
     bad: list[str] = field(default_factory=list)
+    delay: float = 0.0  # seconds between taking a delivery and answering (a slow endpoint)
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -84,6 +86,8 @@ class WebhookReceiver(LocalServer):
             else:
                 self.delivered[got.id] = got
         await self.changed()
+        if self.delay:  # taken (and recorded) already: a sender killed now resends it
+            await asyncio.sleep(self.delay)
         return web.json_response({}, status=got.status, headers=headers)
 
     def _check(self, request: web.Request, raw: bytes) -> str:

@@ -6,10 +6,14 @@ fixture fails the test if any request did not verify.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import time
 
 from bots.csat_http import _record as record_rating
 from router.agents import actions
+from router.cli import main
 from router.model import Agent
 from router.service import Service
 from tests.integrations.webhooks.conftest import Outcomes, post
@@ -125,3 +129,38 @@ async def test_subscriptions_retry_after_and_the_same_key(make_service, receiver
     webhook_rows = [r for r in rows if r.channel == "webhook"]
     assert {r.idempotency_key for r in webhook_rows} == set(receiver.delivered)
     assert all("secret" not in str(r.payload) for r in webhook_rows)
+
+
+async def test_dead_letters_and_outbox_retry(make_service, receiver, tmp_path):
+    """An endpoint that keeps failing: the delivery is dead after outbox.max_attempts; once
+    it is back, `inquiry-router outbox retry` sends it, with the same id."""
+    receiver.respond = lambda d: (500, {})
+    service = await make_service(events="[message.inbound]")
+    settled = Outcomes(service)
+    await post(service, 1, "hello")
+    await settled.wait_for(lambda o: o.count("dead") == 1)
+    assert len(receiver.attempts) == service.config.settings.outbox.max_attempts
+    assert len({d.id for d in receiver.attempts}) == 1
+    receiver.respond = None
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):  # the admin's command, beside the running service
+        code = await asyncio.to_thread(main, ["outbox", "-c", service.config.path, "retry"])
+    assert code == 0 and out.getvalue().startswith("1 delivery queued")
+    service.dispatcher.wake()  # what its next poll would do
+    await settled.wait_for(lambda o: o.count("sent") == 1)
+    [delivered] = receiver.delivered.values()
+    assert delivered.id == receiver.attempts[0].id
+    assert delivered.body["data"]["message"]["text"] == "hello"
+
+
+async def test_a_refusal_fails_for_good(make_service, receiver):
+    receiver.respond = lambda d: (401, {})  # e.g. the receiver has another secret
+    service = await make_service(events="[message.inbound]")
+    settled = Outcomes(service)
+    await post(service, 1, "hello")
+    await settled.wait_for(lambda o: o.count("failed") == 1)
+    assert len(receiver.attempts) == 1
+    [row] = [r for r in await service.store.read(lambda tx: tx.outbox_list(["failed"]))  # type: ignore[list-item]
+             if r.channel == "webhook"]
+    assert row.last_error == "HTTP 401" and row.recipient == receiver.url
