@@ -97,9 +97,12 @@ class Poster:
         return parts
 
     async def send(self, message: OutboundMessage) -> str:
-        """Post every part not yet posted; returns `<channel>:<ts>` of the first part."""
+        """Post every part not yet posted, then upload the agent's files (issue 24: Web API
+        files.getUploadURLExternal + completeUploadExternal through `files_upload_v2`,
+        scope `files:write`); returns `<channel>:<ts>` of the first part."""
         target = target_of(message.thread_key)
-        parts = self._parts(message)
+        files = [a for a in (message.metadata or {}).get("attachments") or () if a.get("path")]
+        parts = self._parts(message) if message.text.strip() or not files else []
         done = self._progress.setdefault(message.idempotency_key, [])
         for i, part in enumerate(parts):
             if i < len(done):
@@ -120,8 +123,39 @@ class Poster:
                 self._trim()
                 raise classify(exc, "chat.postMessage") from None
             done.append(str(resp.get("ts") or ""))
+        for i, item in enumerate(files, start=len(parts)):
+            if i < len(done):
+                continue  # uploaded by an earlier attempt of this row
+            done.append(await self._upload(target, item, comment="" if parts or i else
+                                           self._attribution(message)))
         self._progress.pop(message.idempotency_key, None)
         return f"{target.channel}:{done[0]}" if done else ""
+
+    def _attribution(self, message: OutboundMessage) -> str:
+        """The agent's name above files sent without text (the "prefix" attribution)."""
+        if message.author_kind == AuthorKind.AGENT and message.author_name and \
+                self.attribution == "prefix":
+            return f"*{escape(message.author_name)}:*"
+        return ""
+
+    async def _upload(self, target: Target, item: dict[str, Any], comment: str) -> str:
+        name = str(item.get("name") or "file")
+        kwargs: dict[str, Any] = {"channel": target.channel, "file": str(item["path"]),
+                                  "filename": name, "title": name}
+        if target.thread_ts:
+            kwargs["thread_ts"] = target.thread_ts
+        if comment:
+            kwargs["initial_comment"] = comment
+        try:
+            resp = await self.client.files_upload_v2(**kwargs)
+        except FileNotFoundError:
+            raise ChannelError(f"slack files.upload: attachment missing: {name}",
+                               permanent=True) from None
+        except Exception as exc:
+            self._trim()
+            raise classify(exc, "files.upload") from None
+        found = resp.get("file") or {}
+        return str(found.get("id") or "") if isinstance(found, dict) else ""
 
     def _trim(self) -> None:
         while len(self._progress) > MAX_PROGRESS:

@@ -5,8 +5,9 @@
   content-addressed under `attachments/console/` and answered with its id (the SHA-256).
 - `POST /conversations/{id}/reply` takes `attachments: [{id, name}]` beside the text; the
   files are kept on the message and handed to the channel with the outbox row (web chat,
-  Telegram `sendPhoto`/`sendDocument`, email MIME parts). `if_assignee` makes the reply
-  conditional on who holds the conversation (the console's collision check).
+  Telegram `sendPhoto`/`sendDocument`, email MIME parts, Slack `files_upload_v2`).
+  `if_assignee` makes the reply conditional on who holds the conversation (the console's
+  collision check).
 - `GET /messages/{id}/attachments/{index}` serves any attachment we keep a file for
   (`?inline=true` shows an image in place): web chat and console uploads, Telegram
   downloads and email parts (router/attachments/serve.py).
@@ -33,7 +34,7 @@ from router.http_errors import json_error
 from router.model import Agent
 
 #: channels whose adapters deliver an agent's files (the rest refuse a reply with files)
-FILE_CHANNELS: Final = frozenset({"webchat", "telegram", "email"})
+FILE_CHANNELS: Final = frozenset({"webchat", "telegram", "email", "slack"})
 MAX_FILES: Final = 10
 CHUNK: Final = 64 * 1024
 

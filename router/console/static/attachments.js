@@ -11,7 +11,7 @@
   const $ = (id) => document.getElementById(id);
   const API = location.pathname.replace(/console\/?$/, "") + "api/v1";
   const IMAGES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
-  const SENDS_FILES = new Set(["webchat", "telegram", "email"]);  // router/api/files.py
+  const SENDS_FILES = new Set(["webchat", "telegram", "email", "slack"]);  // router/api/files.py
   const chosen = [];  // {name, size, state: "uploading"|"ready"|"refused", id, promise}
 
   function sizeText(bytes) {

@@ -71,6 +71,8 @@ class FakeSlackAPI(LocalServer):
         self.sockets: list[web.WebSocketResponse] = []  # open Socket Mode connections
         self.acks: list[dict[str, Any]] = []  # what the client sent back, in order
         self._envelopes = itertools.count(1)
+        self.uploads: dict[str, bytes] = {}  # file id -> the bytes posted to its upload URL
+        self._files = itertools.count(1)
 
     @property
     def base_url(self) -> str:
@@ -80,6 +82,7 @@ class FakeSlackAPI(LocalServer):
         app.router.add_post("/api/{method}", self._handle)
         app.router.add_get("/api/{method}", self._handle)  # users.info is a GET
         app.router.add_get("/socket", self._socket)
+        app.router.add_post("/upload/{file_id}", self._upload)  # files_upload_v2's step 2
 
     async def stop(self) -> None:
         for ws in list(self.sockets):
@@ -172,6 +175,11 @@ class FakeSlackAPI(LocalServer):
         await self._record(call)
         return web.json_response(body)
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        self.uploads[file_id] = await request.read()
+        return web.Response(text=f"OK - {len(self.uploads[file_id])}")
+
     def _next_failure(self, method: str) -> Failure | None:
         queue = self._failures.get(method)
         if not queue:
@@ -207,6 +215,16 @@ class FakeSlackAPI(LocalServer):
                     "text": params.get("text")}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self.next_ts()}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._files):08d}"
+            return {"ok": True, "file_id": file_id,
+                    "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            files = params.get("files")
+            files = json.loads(files) if isinstance(files, str) else files or []
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", ""),
+                                           "size": len(self.uploads.get(f["id"], b""))}
+                                          for f in files]}
         return {"ok": False, "error": "unknown_method"}
 
 
@@ -217,7 +235,7 @@ async def _params(request: web.Request) -> dict[str, Any]:
         raw = await request.read()
         return json.loads(raw) if raw else {}
     form = await request.post()
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = dict(request.query)  # the files methods send their params here
     for key, value in form.items():
         text = str(value)
         if key in ("blocks", "attachments"):
