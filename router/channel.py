@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from router.channel_state import ChannelState
 from router.model import InboundMessage, OutboundMessage, UnparsedInbound
 from router.store.base import Store
 
@@ -98,3 +99,7 @@ class ChannelContext:
     desk: Callable[[], Any] = field(default=lambda: None)
     # Wakes the outbox dispatcher after a unit of work outside intake queued replies.
     wake_outbox: Callable[[], None] = field(default=lambda: None)
+    # The channel's own state (issue 25), by channel name: `ctx.state_for("email")`. Kept
+    # in the store, shared by every instance on its database, erased with the contact.
+    # None where no store is given (a channel built alone in a test).
+    state_for: Callable[[str], ChannelState] | None = None

@@ -35,6 +35,7 @@ from router.pipeline import Decide, Pipeline, queue_everything
 from router.reloader import Reloader
 from router.stages import StageClock
 from router.store import Store, open_store, utcnow
+from router.store.channel_state import StoreChannelState
 from router.webhook_channel import WebhookChannel
 from router.wiring import build_decide
 
@@ -169,7 +170,8 @@ class Service:
                              public_url=self.config.settings.service.public_url, store=self.store,
                              metrics=self.metrics,
                              desk=lambda: self.agents.desk if self.agents else None,
-                             wake_outbox=lambda: self.dispatcher.wake() if self.dispatcher else None)
+                             wake_outbox=lambda: self.dispatcher.wake() if self.dispatcher else None,
+                             state_for=lambda channel: StoreChannelState(self.store, channel))
         adapters: dict[str, ChannelAdapter] = {  # rules' actions and outgoing webhooks (issue 27)
             "webhook": WebhookChannel(endpoints=self.config.settings.webhooks)}
         for name, settings in self.config.channels.items():

@@ -564,6 +564,35 @@ class Tx(abc.ABC):
     async def forget_crm_contact(self, crm: str, remote_id: str) -> int:
         """Drop every contact's link to a record the CRM no longer has."""
 
+    # channels' own state (issue 25): JSON values and leases under (channel, key); the
+    # port channels see is router.channel_state.ChannelState
+    @abc.abstractmethod
+    async def channel_state_get(self, channel: str, key: str) -> str | None: ...
+
+    @abc.abstractmethod
+    async def channel_state_put(self, channel: str, key: str, value: str,
+                                conversation_id: int | None, contact_id: int | None,
+                                now: datetime) -> None: ...
+
+    @abc.abstractmethod
+    async def channel_state_delete(self, channel: str, key: str) -> int: ...
+
+    @abc.abstractmethod
+    async def channel_state_scan(self, channel: str, prefix: str) -> list[tuple[str, str]]:
+        """(key, JSON value) of the channel's keys starting with `prefix`, by key."""
+
+    @abc.abstractmethod
+    async def channel_state_claim(self, channel: str, key: str, owner: str, now: datetime,
+                                  until: datetime) -> bool:
+        """Hold the lease `key` until `until` unless another owner holds it past `now`."""
+
+    @abc.abstractmethod
+    async def channel_state_release(self, channel: str, key: str, owner: str) -> int: ...
+
+    @abc.abstractmethod
+    async def channel_state_erase(self, contact_ids: Sequence[int],
+                                  conversation_ids: Sequence[int]) -> int: ...
+
     # reports (issue 13) ----------------------------------------------------------------
     # Conversations opened in [start, end) and their events: everything the figures need,
     # read in id-keyed batches so a year of history never sits in one result set.

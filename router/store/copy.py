@@ -33,6 +33,7 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("audit_log", "id"), ("agent_two_factor", "agent_id"), ("recovery_codes", "id"),  # issue 29
     ("macros", "id"), ("saved_views", "id"), ("agent_settings", "agent_id"),  # issue 24
     ("crm_cursors", "crm"), ("crm_contacts", "crm, contact_id"),  # issue 27
+    ("channel_state", "channel, key"),  # issue 25
 )
 Progress = Callable[[str, int, int], None]
 

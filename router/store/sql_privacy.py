@@ -34,8 +34,12 @@ PRIVACY_COLUMNS: dict[str, tuple[str, ...]] = {
                "recipient", "payload", "status", "attempts", "next_attempt_at", "lease_until",
                "last_error", "external_id", "created_at", "sent_at"),
     "events": ("id", "conversation_id", "kind", "actor", "data", "created_at"),
+    # issue 25: channels' own state about the contact or its conversations
+    "channel_state": ("channel", "key", "value", "conversation_id", "contact_id", "owner",
+                      "lease_until", "updated_at"),
 }
-JSON_COLUMNS = frozenset({"tags", "fields", "metadata", "attachments", "raw", "payload", "data"})
+JSON_COLUMNS = frozenset({"tags", "fields", "metadata", "attachments", "raw", "payload", "data",
+                          "value"})
 _BY_CONVERSATION = ("conversations", "thread_keys", "messages", "outbox", "events")
 
 
@@ -92,6 +96,10 @@ class SqlPrivacy(SqlBase):
         out["inbox"] = _dicts("inbox", await self._all(
             f"SELECT {', '.join(PRIVACY_COLUMNS['inbox'])} FROM inbox "
             f"WHERE message_id IN ({marks(len(msgs))}) ORDER BY received_at", msgs))
+        out["channel_state"] = _dicts("channel_state", await self._all(
+            f"SELECT {', '.join(PRIVACY_COLUMNS['channel_state'])} FROM channel_state "
+            f"WHERE contact_id IN ({marks(len(ids))}) OR conversation_id IN "
+            f"({marks(len(convs))}) ORDER BY channel, key", (*ids, *convs)))
         return out
 
     async def message_files(self, conversation_ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -114,6 +122,8 @@ class SqlPrivacy(SqlBase):
             f"DELETE FROM identities WHERE contact_id IN ({marks(len(ids))})", ids)
         # issue 27: which CRM record the person is (the CRM's own copy is the admin's to erase)
         await self._exec(f"DELETE FROM crm_contacts WHERE contact_id IN ({marks(len(ids))})", ids)
+        # issue 25: channels' own state about the person or their conversations
+        counts["channel_state"] = await self.channel_state_erase(ids, convs)
         await self._exec(
             "UPDATE contacts SET display_name = '', email = '', phone = '', tags = '[]', "
             f"fields = ?, unreachable = 0 WHERE id IN ({marks(len(ids))})",
@@ -163,6 +173,7 @@ class SqlPrivacy(SqlBase):
         m = marks(len(ids))
         await self._exec(f"DELETE FROM inbox WHERE message_id IN (SELECT id FROM messages "
                          f"WHERE conversation_id IN ({m}))", tuple(ids))
+        await self.channel_state_erase((), tuple(ids))  # issue 25: channels' own state
         # messages, events, thread keys and outbox rows go with them (ON DELETE CASCADE)
         return await self._exec(f"DELETE FROM conversations WHERE id IN ({m})", tuple(ids))
 

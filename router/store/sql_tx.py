@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from router.store.sql_agents import SqlAgents
 from router.store.sql_audit import SqlAudit  # issue 29
+from router.store.sql_channel_state import SqlChannelState  # issue 25
 from router.store.sql_collab import SqlCollab  # issue 24
 from router.store.sql_console import SqlConsole
 from router.store.sql_conversations import SqlConversations
@@ -22,7 +23,8 @@ from router.store.sql_two_factor import SqlTwoFactor  # issue 29
 
 
 class SqlTx(SqlConversations, SqlOutbox, SqlAgents, SqlConsole, SqlReports, SqlPrivacy,
-            SqlFaq, SqlAudit, SqlTwoFactor, SqlMacros, SqlSearch, SqlCollab, SqlCrm):
+            SqlFaq, SqlAudit, SqlTwoFactor, SqlMacros, SqlSearch, SqlCollab, SqlCrm,
+            SqlChannelState):
     """Inbox, contacts, conversations, messages, events, outbox, metrics, agents, console,
     reports, privacy, FAQ suggestions, the audit log, two-factor sign-in, macros,
-    search and saved views, attachments and agents' settings, CRM sync."""
+    search and saved views, attachments and agents' settings, CRM sync, channels' state."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from router.privacy.erase import erase_contact
 from router.privacy.export import export_contact, resolve_contact
 from router.reports.load import report_for
+from router.store.channel_state import StoreChannelState
 from router.store.sql_privacy import PRIVACY_COLUMNS
 from tests.reports.history import EMAIL, END, NAME, PHONE, START, History
 
@@ -60,6 +61,12 @@ async def test_export_then_erase_leaves_nothing_and_keeps_the_figures(tmp_path: 
         before = (await report_for(history.config, store, START, END, now=NOW)).as_dict()
         contact = await resolve_contact(store, email=EMAIL.upper())
         assert contact == await resolve_contact(store, identity=f"email:{EMAIL}")
+        # channels' own state (issue 25): rows tied to the contact, to its conversation,
+        # and one about someone else that stays
+        email = StoreChannelState(store, "email")
+        await email.put("thread:c2", {"subject": f"call me on {PHONE}"}, conversation_id=ids["c2"])
+        await email.put(f"cap:{EMAIL}", {"day": "2026-03-02", "count": 1}, contact_id=contact)
+        await email.put("thread:c1", {"subject": "opening hours"}, conversation_id=ids["c1"])
 
         exported = await export_contact(store, contact, data_dir, now=NOW)
         text = json.dumps(exported)
@@ -69,12 +76,15 @@ async def test_export_then_erase_leaves_nothing_and_keeps_the_figures(tmp_path: 
         assert [c["id"] for c in tables["conversations"]] == [ids["c2"]]
         assert any(PHONE in m["text"] for m in tables["messages"])
         assert any("Great help" in json.dumps(e["data"]) for e in tables["events"])
+        assert sorted(r["key"] for r in tables["channel_state"]) == [f"cap:{EMAIL}", "thread:c2"]
         [raw] = exported["files"]
         assert EMAIL.encode() in base64.b64decode(raw["content_base64"])
         assert _scan_db(history.config.sqlite_path()) and _scan_files(data_dir)
 
         result = await erase_contact(store, contact, data_dir, now=NOW)
         assert result.files == 1 and result.rows["identities"] == 1
+        assert result.rows["channel_state"] == 2
+        assert list(await email.scan("")) == ["thread:c1"]
         after = (await report_for(history.config, store, START, END, now=NOW)).as_dict()
     finally:
         await store.close()
