@@ -27,3 +27,7 @@ class TxHooks(Protocol):
 
     async def contact(self, tx: Tx, contact: Contact, contact_id: int, now: datetime) -> None:
         """After `tx.create_contact`."""
+
+    def committed(self, tx: Tx) -> None:
+        """After `tx` committed (on SQLite a batch of units shares one `tx`): where what
+        the hooks wrote may be announced, e.g. the outbox dispatcher woken."""

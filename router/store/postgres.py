@@ -203,6 +203,8 @@ class PostgresStore(Store):
                     tx.hooks = self.hooks
                     result = await fn(tx)
                     await tx.finish(self.instance)
+                if self.hooks is not None:
+                    self.hooks.committed(tx)
                 return result
             except _RETRYABLE as exc:
                 if attempt == RETRIES:

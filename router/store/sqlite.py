@@ -337,6 +337,8 @@ class SqliteStore(Store):
         self.commits += 1
         self.units += len(batch)
         self._since_checkpoint += len(batch) + CHECKPOINT_COMMIT_WEIGHT
+        if self.hooks is not None:
+            self.hooks.committed(tx)
         for job in batch:
             if job.future.done():
                 continue

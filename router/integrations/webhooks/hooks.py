@@ -19,7 +19,6 @@ skipped, and erasure itself sends only `contact.erased` (ids).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -34,6 +33,9 @@ from router.store.base import Store, Tx
 log = logging.getLogger(__name__)
 
 
+_ADDED = "_webhook_rows_added"  # on a transaction: rows added, for `committed`
+
+
 def thread_key(contact_id: int, endpoint: str) -> str:
     return f"contact:{contact_id}:{endpoint}"
 
@@ -41,13 +43,12 @@ def thread_key(contact_id: int, endpoint: str) -> str:
 class Webhooks:
     def __init__(self, endpoints: Mapping[str, WebhookEndpoint], *,
                  wake: Callable[[], None] | None = None) -> None:
-        """`wake` (the outbox dispatcher's) is called soon after rows were added."""
+        """`wake` (the outbox dispatcher's) is called once rows added have committed."""
         self.endpoints = {name: e for name, e in endpoints.items() if e.enabled}
         self.wanted: dict[str, tuple[str, ...]] = {
             event: tuple(name for name, e in self.endpoints.items() if e.wants(event))
             for event in EVENTS}
         self.wake = wake
-        self._wake_queued = False
 
     # TxHooks ----------------------------------------------------------------------
     async def event(self, tx: Tx, event: Event) -> None:
@@ -117,24 +118,16 @@ class Webhooks:
                 {"metadata": {"endpoint": endpoint, "event": name,
                               "json": events.envelope(key, name, at, data)}},
                 OutboxStatus.PENDING, 0, at, at, conversation_id=conversation_id))
-        self._wake_soon()
+            setattr(tx, _ADDED, getattr(tx, _ADDED, 0) + 1)
 
-    def _wake_soon(self) -> None:
-        """After the unit's commit, as a rule: units do not suspend before it on SQLite
-        (and a lease queued meanwhile waits behind the commit anyway)."""
-        if self.wake is None or self._wake_queued:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        self._wake_queued = True
-        loop.call_soon(self._woken)
-
-    def _woken(self) -> None:
-        self._wake_queued = False
-        if self.wake is not None:
-            self.wake()
+    def committed(self, tx: Tx) -> None:
+        """Rows this transaction added are visible now: the dispatcher may lease them
+        (without this, a unit that wakes nobody, such as a CSAT rating or an erasure,
+        would wait for the dispatcher's next poll)."""
+        if getattr(tx, _ADDED, 0):
+            setattr(tx, _ADDED, 0)
+            if self.wake is not None:
+                self.wake()
 
 
 async def forget_contact(tx: Tx, contact_ids: Sequence[int], now: datetime, *,
