@@ -263,3 +263,17 @@ def _old_rows(execute: Any) -> None:
     for i, text in enumerate(TEXTS, 1):
         execute("INSERT INTO messages (id, conversation_id, direction, author_kind, text, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?)", (i, 1, "in", "customer", text, stamp))
+
+
+def test_migrations_per_backend_and_statements_with_bodies() -> None:
+    lite = {m.version: m.name for m in migrations("sqlite")}
+    pg = {m.version: m.name for m in migrations("postgresql")}
+    assert lite[13] == pg[13] == "0013_search"  # one version, one file per backend
+    sql = ("CREATE TABLE a (x INT);\n-- a comment; with a semicolon\n"
+           "CREATE TRIGGER t AFTER INSERT ON a WHEN new.x > 0 BEGIN\n"
+           "  INSERT INTO b VALUES (CASE WHEN new.x > 1 THEN 2 ELSE 1 END);\n"
+           "  DELETE FROM c;\nEND;\n"
+           "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+           "  DELETE FROM c; RETURN NULL;\nEND\n$$;\nSELECT 1")
+    assert [s.split()[1] for s in split_statements(sql)] == ["TABLE", "TRIGGER", "FUNCTION", "1"]
+    assert split_statements(sql)[1].endswith("END")

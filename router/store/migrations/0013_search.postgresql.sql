@@ -6,6 +6,8 @@
 -- A message is stemmed with its conversation's language where PostgreSQL has a
 -- configuration for it (swedish, finnish, norwegian, english; 'simple' otherwise), and
 -- again when the conversation's language becomes known (after its first message).
+-- What customers and agents wrote is indexed (notes too); the bot's and the system's lines
+-- are the config's canned texts, in every conversation: searching them finds noise.
 -- SQLite's own file of this version (0013_search.sqlite.sql) uses FTS5.
 
 CREATE FUNCTION ir_search_config(lang TEXT) RETURNS regconfig
@@ -48,6 +50,9 @@ BEGIN
         DELETE FROM message_search WHERE message_id = OLD.id;
         RETURN NULL;
     END IF;
+    IF NEW.author_kind NOT IN ('customer', 'agent') THEN
+        RETURN NULL;  -- the bot's and the system's lines: canned texts, noise in a search
+    END IF;
     INSERT INTO message_search (message_id, conversation_id, doc)
     VALUES (NEW.id, NEW.conversation_id, to_tsvector(ir_search_config(COALESCE(
                 NULLIF(NEW.language, ''),
@@ -79,7 +84,8 @@ INSERT INTO message_search (message_id, conversation_id, doc)
 SELECT m.id, m.conversation_id,
        to_tsvector(ir_search_config(COALESCE(NULLIF(m.language, ''), c.language)),
                    ir_search_text(m.text))
-  FROM messages m JOIN conversations c ON c.id = m.conversation_id;
+  FROM messages m JOIN conversations c ON c.id = m.conversation_id
+ WHERE m.author_kind IN ('customer', 'agent');
 
 -- contacts: one document per contact (name, email, phone as written and as digits, and
 -- every channel identity: external id, username, display name)

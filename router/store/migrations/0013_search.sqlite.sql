@@ -2,22 +2,30 @@
 -- a message, a contact or an identity updates the index in its own transaction, whatever
 -- path it took (pipeline, agents, edits, erasure, retention, merges, migrate --to).
 -- Tokens: unicode61 without diacritics ("fraga" finds "fråga"), punctuation splits
--- ("ulla@example.se" is ulla, example, se); 2- and 3-letter prefix indexes keep the
--- search-as-you-type prefix queries (router/store/sql_search.py) direct.
+-- ("ulla@example.se" is ulla, example, se). Queries are words ANDed, each a prefix
+-- (router/store/sql_search.py): no phrases, no ranking, so the index keeps only which
+-- rows hold a token (detail=none, columnsize=0), which halves its cost per message.
+-- What customers and agents wrote is indexed (notes too); the bot's and the system's
+-- lines are the config's canned texts, in every conversation: searching them finds noise.
 -- PostgreSQL's own file of this version (0013_search.postgresql.sql) uses tsvector.
 
 -- message text: an external-content index over messages(text)
 CREATE VIRTUAL TABLE messages_fts USING fts5(
     text, content='messages', content_rowid='id',
-    tokenize='unicode61 remove_diacritics 2', prefix='2 3');
-INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
-CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    tokenize='unicode61 remove_diacritics 2', detail=none, columnsize=0);
+INSERT INTO messages_fts(rowid, text)
+    SELECT id, text FROM messages WHERE author_kind IN ('customer', 'agent');
+-- the same condition on every trigger: deleting a row the index never held would corrupt it
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+WHEN new.author_kind IN ('customer', 'agent') BEGIN
     INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
 END;
-CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+WHEN old.author_kind IN ('customer', 'agent') BEGIN
     INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
 END;
-CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages
+WHEN old.author_kind IN ('customer', 'agent') BEGIN
     INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
     INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
 END;
@@ -25,7 +33,7 @@ END;
 -- contacts: one document per contact (name, email, phone as written and as digits, and
 -- every channel identity: external id, username, display name); rowid = contact id
 CREATE VIRTUAL TABLE contacts_fts USING fts5(
-    body, tokenize='unicode61 remove_diacritics 2', prefix='2 3');
+    body, tokenize='unicode61 remove_diacritics 2', detail=none, columnsize=0);
 CREATE VIEW contact_search_docs AS
 SELECT c.id AS contact_id,
        c.display_name || ' ' || c.email || ' ' || c.phone || ' '
