@@ -26,14 +26,17 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import expect
 
+from router.agents import auth
 from router.config import load_config
-from router.model import InboundMessage, Sender
+from router.model import Action, Decision, DecisionContext, InboundMessage, ReplyContent, Sender
 from router.service import Decider, Service
-from tests.conftest import ROOT, write_config
-from tests.web.conftest import AGENT_PASSWORD, CONSOLE_CONFIG, CONSOLE_RULES
+from router.store.base import utcnow
+from tests.conftest import write_config
+from tests.web.conftest import CONSOLE_CONFIG
 from tests.web.contrast import assert_contrast
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+TOKENS: dict[str, str] = {}
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 
 
@@ -50,26 +53,30 @@ def png(width: int = 48, height: int = 32) -> bytes:
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
+def decide(ctx: DecisionContext) -> Decision:
+    """A stand-in for the rules: a request for a person is acknowledged and queued."""
+    if ctx.event != "message" or not any(w in ctx.message.text for w in ("människa", "någon")):
+        return Decision()
+    return Decision(actions=[
+        Action("reply", ReplyContent(text="Självklart! Du får prata med någon i kundtjänst."),
+               source="test"),
+        Action("handoff", "general", source="test")])
+
+
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
 async def service(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Service]:
-    """One service for the module (rules and the FAQ take seconds to build): the shipped
-    replies and the console tests' rules; anna an agent, olle an admin."""
-    from router.console.passwords import hash_password
-    from router.wiring import build_decide
-
-    folder = tmp_path_factory.mktemp("collab")
-    (folder / "config.d").mkdir()
-    (folder / "config.d" / "replies.yaml").write_text(
-        (ROOT / "config.d" / "replies.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    (folder / "config.d" / "rules.yaml").write_text(CONSOLE_RULES, encoding="utf-8")
+    """One service for the module; anna an agent, olle an admin."""
     text = CONSOLE_CONFIG.replace("languages: [sv]}", "languages: [sv], role: admin}")
-    assert "role: admin" in text
+    text = text.replace("include: [config.d/*.yaml]\n", "")  # no rules: `decide` above
+    assert "role: admin" in text and "include" not in text
+    folder = tmp_path_factory.mktemp("collab")
     config = load_config(write_config(folder, text))
-    started = Service(config, decider=Decider(build_decide(config)))
+    started = Service(config, decider=Decider(decide))
     await started.start(port=0)
-    stored = hash_password(AGENT_PASSWORD)  # argon2 takes a second: one hash for both
+    # agents sign in with API tokens: a password costs an argon2 check (a second) each time
     for name in ("anna", "olle"):
-        await started.store.write(lambda tx, n=name: tx.set_agent_password(n, stored))
+        TOKENS[name] = await started.store.write(
+            lambda tx, n=name: auth.issue_token(tx, n, utcnow()))
     yield started
     if not started.state["stopping"]:
         await started.stop()
@@ -95,9 +102,9 @@ async def agent_page(browser: Any, service: Service, name: str, *, width: int = 
         })()""")
     page = await ctx.new_page()
     await page.goto(f"{base(service)}/console")
-    await page.fill("#email", name)
-    await page.fill("#password", AGENT_PASSWORD)
-    await page.press("#password", "Enter")
+    await page.click("#token-box summary")
+    await page.fill("#token", TOKENS[name])
+    await page.press("#token", "Enter")
     await expect(page.locator("body")).to_have_attribute("data-ready", "1")
     await expect(page.locator("#live")).to_have_text("Live")
     await expect(page.locator("body")).to_have_attribute("data-notify-ready", "1")
