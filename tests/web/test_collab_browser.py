@@ -288,6 +288,7 @@ async def test_layout_at_1024_and_390_and_contrast_everywhere(
     assert contact and contact["width"] > 200 and contact["height"] > 150, contact
     assert messages and messages["height"] > 200, messages
     await expect(olle.locator("#contact-body")).to_contain_text("History (1)")
+    await expect(olle.locator("#to-contact")).to_be_hidden()  # a phone's button only
     await olle.screenshot(path=str(tmp_path / "console-1024.png"))
     await assert_contrast(olle, "the console at 1024 px")
 
@@ -303,6 +304,13 @@ async def test_layout_at_1024_and_390_and_contrast_everywhere(
     assert reply and reply["y"] + reply["height"] <= 844  # the helpers that open stay clear of it
     await olle.screenshot(path=str(tmp_path / "console-390.png"))
     await assert_contrast(olle, "the console at 390 px")
+    await olle.click("#to-contact")  # the contact panel is a pane of its own here
+    await expect(olle.locator("#contact-body")).to_contain_text("History (1)")
+    await expect(olle.locator("#messages")).to_be_hidden()
+    assert await olle.evaluate("document.documentElement.scrollWidth") <= 390
+    await olle.screenshot(path=str(tmp_path / "console-390-contact.png"))
+    await olle.click("#to-conv")
+    await expect(olle.locator("#messages")).to_be_visible()
     await olle.click("#back")
     await expect(olle.locator("#convs")).to_be_visible()
     assert await olle.evaluate("document.documentElement.scrollWidth") <= 390
