@@ -62,13 +62,16 @@ def merged_into(event: Event) -> int | None:
     return int(into) if isinstance(into, int) else None
 
 
-def from_message(message: Message, message_id: int) -> tuple[str, dict[str, Any]] | None:
+def message_event(message: Message) -> str | None:
     """`message.inbound` / `message.outbound` for a message the customer wrote or gets;
     internal notes are nobody's business outside."""
     if message.internal:
         return None
-    name = "message.inbound" if message.direction == Direction.INBOUND else "message.outbound"
-    return name, {"message": {
+    return "message.inbound" if message.direction == Direction.INBOUND else "message.outbound"
+
+
+def message_data(message: Message, message_id: int) -> dict[str, Any]:
+    return {"message": {
         "id": message_id, "direction": str(message.direction), "text": message.text,
         "author": {"kind": str(message.author_kind), "id": message.author_id},
         "language": message.language, "created_at": ts(message.created_at),

@@ -72,15 +72,15 @@ class Webhooks:
         await self._add(tx, name, event.created_at, contact_id, event.conversation_id, data)
 
     async def message(self, tx: Tx, message: Message, message_id: int) -> None:
-        found = events.from_message(message, message_id)
-        if found is None or not self.wanted[found[0]]:
+        name = events.message_event(message)
+        if name is None or not self.wanted[name]:
             return
         about = await self._conversation(tx, message.conversation_id)
         if about is None:
             return
         contact_id, data = about
-        await self._add(tx, found[0], message.created_at, contact_id, message.conversation_id,
-                        data | found[1])
+        await self._add(tx, name, message.created_at, contact_id, message.conversation_id,
+                        data | events.message_data(message, message_id))
 
     async def contact(self, tx: Tx, contact: Contact, contact_id: int, now: datetime) -> None:
         if self.wanted["contact.created"]:
