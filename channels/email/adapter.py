@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -23,12 +24,14 @@ from channels.email.oauth import OAuthAccounts, OAuthError, OAuthMetrics, TokenS
 from channels.email.parse import CHANNEL, parse_email, to_inbound
 from channels.email.settings import EmailSettings, SmtpOutSettings
 from channels.email.smtp_in import SmtpListener
-from channels.email.state import ImapState, RawStore, ThreadMemory
+from channels.email.state import ImapState, RawStore, ThreadMemory, import_legacy
 from channels.email.threads import ReplyTokens, participant_key, token_key
 from channels.email.tls import client_context
 from channels.email.tokens import SECRET_NAME, EncryptedTokenStore
 from channels.email.xoauth2 import smtp_send
 from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
+from router.channel_state import ChannelState
+from router.channel_state_local import LocalChannelState
 from router.errors import ChannelError
 from router.local_secret import lazy_secret
 from router.model import AuthorKind, OutboundMessage
@@ -43,8 +46,12 @@ class EmailAdapter(ChannelAdapter):
 
     def __init__(self, *, settings: EmailSettings, state_dir: Path, imap_min_backoff: float = 1.0,
                  secret: Callable[[], str] | None = None, oauth: OAuthAccounts | None = None,
-                 oauth_metrics: OAuthMetrics | None = None) -> None:
-        """`secret` signs reply tokens (the service passes `EMAIL_SECRET`, else
+                 oauth_metrics: OAuthMetrics | None = None,
+                 state: ChannelState | None = None) -> None:
+        """`state`: the channel's state (thread memory, IMAP positions, auto-reply
+        counts), shared by the instances on one database; the service hands it over, and
+        by default (a channel run on its own) it is a SQLite file in `state_dir`.
+        `secret` signs reply tokens (the service passes `EMAIL_SECRET`, else
         `<data_dir>/email.secret`; by default `email.secret` in `state_dir`, made on first
         use; see router.local_secret). `oauth`: the OAuth2 token sources (by default made
         from `settings.oauth2`, refresh tokens kept encrypted under `state_dir/oauth`)."""
@@ -53,11 +60,13 @@ class EmailAdapter(ChannelAdapter):
         self.tokens = ReplyTokens(secret or lazy_secret(self.state_dir, "email"))
         self.own = settings.all_own_addresses()
         self.raw_store = RawStore(self.state_dir / "raw")
-        self.imap_state = ImapState(self.state_dir / "email-state.sqlite3")
-        self.memory = ThreadMemory(self.state_dir / "email-state.sqlite3")
-        self.limiter = AutoReplyLimiter(
-            self.state_dir / "email-autoreply.sqlite3", settings.max_auto_replies_per_sender_per_day
-        )
+        self._local: LocalChannelState | None = None
+        if state is None:
+            state = self._local = LocalChannelState(self.state_dir / "channel-state.db", CHANNEL)
+        self.state = state
+        self.imap_state = ImapState(self.state)
+        self.memory = ThreadMemory(self.state)
+        self.limiter = AutoReplyLimiter(self.state, settings.max_auto_replies_per_sender_per_day)
         self.importers: list[ImapImporter] = []
         self.listener: SmtpListener | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -66,6 +75,18 @@ class EmailAdapter(ChannelAdapter):
         self.oauth = oauth or OAuthAccounts(
             settings.oauth2, metrics=oauth_metrics,
             store=EncryptedTokenStore(self.state_dir / "oauth", lazy_secret(self.state_dir, SECRET_NAME)))
+
+    def instance_id(self) -> str:
+        """This instance's name in the state's leases, kept in `state_dir`: a restart (even
+        after kill -9 mid-read) takes its own folder lease back at once, while another
+        instance on the same database waits for it to expire."""
+        path = self.state_dir / "instance.id"
+        with contextlib.suppress(FileNotFoundError):
+            if found := path.read_text(encoding="ascii").strip():
+                return found
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(uuid.uuid4().hex, encoding="ascii")
+        return path.read_text(encoding="ascii").strip()
 
     def token_source(self, account: str, user: str) -> TokenSource | None:
         """The OAuth2 tokens an IMAP/SMTP block with `oauth2: account` logs in with."""
@@ -90,7 +111,7 @@ class EmailAdapter(ChannelAdapter):
         message = to_inbound(parsed, raw_ref=ref, mailbox=mailbox)
         result = await self._intake(message)
         if result.conversation_id is not None and not result.duplicate and not parsed.is_automatic:
-            self.memory.remember(result.conversation_id, parsed.subject, parsed.message_id,
+            await self.memory.remember(result.conversation_id, parsed.subject, parsed.message_id,
                                  list(parsed.references))  # fmt: skip
         # no sender address at INFO: personal data stays out of the logs (issue 13)
         log.info("email stored: %s", "duplicate" if result.duplicate
@@ -99,6 +120,7 @@ class EmailAdapter(ChannelAdapter):
 
     async def start(self, intake: Intake) -> None:
         self._intake = intake
+        await import_legacy(self.state_dir, self.state, today=self.limiter.today())
         for box in self.settings.mailboxes:
 
             async def ingest(raw: bytes, headers_only: bool, _box: str = box.name,
@@ -113,6 +135,7 @@ class EmailAdapter(ChannelAdapter):
                 max_message_bytes=self.settings.max_message_bytes,
                 min_backoff=self._imap_min_backoff,
                 oauth=self.token_source(box.imap.oauth2, box.imap.username),
+                owner=self.instance_id(),
             )
             self.importers.append(importer)
             self._tasks.append(asyncio.create_task(importer.run(), name=f"imap:{box.name}"))
@@ -136,9 +159,8 @@ class EmailAdapter(ChannelAdapter):
         self._tasks.clear()
         if self.listener is not None:
             await self.listener.stop()
-        self.imap_state.close()
-        self.memory.close()
-        self.limiter.close()
+        if self._local is not None:
+            await self._local.close()
 
     # -- outbound ------------------------------------------------------------------------
     async def send(self, message: OutboundMessage) -> SendResult:
@@ -146,17 +168,19 @@ class EmailAdapter(ChannelAdapter):
         if out is None:
             raise ChannelError("email: no smtp_out configured; add channels.email.smtp_out", permanent=True)
         automatic = message.author_kind != AuthorKind.AGENT
+        slot: str | None = None
         recipient = message.recipient.strip().lower()
         if automatic:
             self._guard_automatic(message, recipient)
-            if not self.limiter.try_acquire(recipient):
+            slot = await self.limiter.try_acquire(recipient, conversation_id=message.conversation_id)
+            if slot is None:
                 raise ChannelError(
                     f"email: daily limit of {self.limiter.limit} automatic replies to {recipient} reached",
                     permanent=True,
                 )
         parent, _ = split_metadata(message.metadata or {})
         if not parent.get("message_id") and message.conversation_id is not None:
-            remembered = self.memory.get(message.conversation_id)
+            remembered = await self.memory.get(message.conversation_id)
             if remembered:
                 message = replace(message, metadata={**message.metadata, "in_reply_to_meta": remembered})
         conversation = message.conversation_id
@@ -166,8 +190,8 @@ class EmailAdapter(ChannelAdapter):
         try:
             await _deliver(out, mail, recipient, self.token_source(out.oauth2, out.username))
         except ChannelError:
-            if automatic:
-                self.limiter.release(recipient)
+            if slot is not None:
+                await self.limiter.release(slot)
             raise
         if conversation is None:
             return SendResult(external_id=mid, thread_keys=(mid,))

@@ -9,12 +9,13 @@ automatic replies per sender per day as the last line of defence.
 
 from __future__ import annotations
 
+import hashlib
 import re
-import sqlite3
-import threading
+import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, date, datetime, timedelta
+
+from router.channel_state import ChannelState
 
 # local parts of machines, compared with separators (- _ . =) and a +tag removed, so
 # no_reply@, noreply+tag@, notifications-noreply@, do.not.reply@ and no-reply2@ all match
@@ -107,55 +108,62 @@ def automatic_reasons(
 
 
 class AutoReplyLimiter:
-    """At most `limit` automatic replies per recipient per UTC day, persisted in SQLite.
+    """At most `limit` automatic replies per recipient per UTC day, in the channel's state.
 
-    Persisted so a restart (or a crash loop) does not reset the budget. `try_acquire` is
-    called just before an automatic reply is sent; `release` gives the slot back when the
-    send then fails, so failed attempts do not use up the day's budget.
+    Kept in the channel's state, so a restart does not reset the budget and instances
+    sharing a database share it. Each reply takes one of the day's `limit` slots of the
+    recipient by `claim` (atomic, so two instances never take the same slot);
+    `try_acquire` is called just before an automatic reply is sent and `release` gives
+    the slot back when the send then fails, so failed attempts do not use up the budget.
+    A slot is tied to the reply's conversation (erased with the contact); its key holds a
+    hash of the address, not the address.
     """
 
-    def __init__(self, path: Path, limit: int) -> None:
+    def __init__(self, state: ChannelState, limit: int) -> None:
+        self.state = state
         self.limit = limit
-        self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS auto_replies (address TEXT NOT NULL, day TEXT NOT NULL,"
-            " count INTEGER NOT NULL, PRIMARY KEY (address, day))"
-        )
+        self._swept = ""  # the day old slots were last removed by this instance
 
     @staticmethod
     def _day(now: datetime | None) -> str:
         return (now or datetime.now(UTC)).astimezone(UTC).date().isoformat()
 
-    def count(self, address: str, now: datetime | None = None) -> int:
-        row = self._db.execute(
-            "SELECT count FROM auto_replies WHERE address = ? AND day = ?",
-            (address.lower(), self._day(now)),
-        ).fetchone()
-        return int(row[0]) if row else 0
+    def today(self) -> str:
+        return self._day(None)
 
-    def try_acquire(self, address: str, now: datetime | None = None) -> bool:
-        """Take one slot for `address` today; False when the daily limit is reached."""
-        day = self._day(now)
-        with self._lock:
-            if self.count(address, now) >= self.limit:
-                return False
-            self._db.execute(
-                "INSERT INTO auto_replies (address, day, count) VALUES (?, ?, 1)"
-                " ON CONFLICT (address, day) DO UPDATE SET count = count + 1",
-                (address.lower(), day),
-            )
-            self._db.execute("DELETE FROM auto_replies WHERE day < date(?, '-7 days')", (day,))
-            return True
+    @staticmethod
+    def _prefix(address: str, day: str) -> str:
+        digest = hashlib.sha256(address.strip().lower().encode()).hexdigest()[:32]
+        return f"autoreply:{day}:{digest}:"
 
-    def release(self, address: str, now: datetime | None = None) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE auto_replies SET count = max(count - 1, 0) WHERE address = ? AND day = ?",
-                (address.lower(), self._day(now)),
-            )
+    async def count(self, address: str, now: datetime | None = None) -> int:
+        return len(await self.state.scan(self._prefix(address, self._day(now))))
 
-    def close(self) -> None:
-        self._db.close()
+    async def try_acquire(self, address: str, *, conversation_id: int | None = None,
+                          now: datetime | None = None, day: str = "") -> str | None:
+        """Take one of today's slots for `address`: its key, or None when all are taken."""
+        day = day or self._day(now)
+        prefix, owner = self._prefix(address, day), uuid.uuid4().hex
+        for slot in range(self.limit):
+            key = f"{prefix}{slot:04d}"
+            if await self.state.claim(key, owner, _SLOT_TTL):
+                await self.state.put(key, day, conversation_id=conversation_id)
+                await self._sweep(day)
+                return key
+        return None
+
+    async def release(self, slot: str) -> None:
+        await self.state.delete(slot)
+
+    async def _sweep(self, day: str) -> None:
+        """Forget slots of days more than a week old (once a day per instance)."""
+        if self._swept == day:
+            return
+        self._swept = day
+        oldest = (date.fromisoformat(day) - timedelta(days=7)).isoformat()
+        for key, taken in (await self.state.scan("autoreply:")).items():
+            if str(taken) < oldest:
+                await self.state.delete(key)
+
+
+_SLOT_TTL = timedelta(days=2)  # past its day; the day is in the key, so never taken again

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from channels.email.adapter import EmailAdapter
 from channels.email.oauth import OAuthAccounts, OAuthMetrics
+from channels.email.parse import CHANNEL
 from channels.email.settings import EmailSettings
 from channels.email.tokens import SECRET_NAME, EncryptedTokenStore
 from router.channel import ChannelContext
@@ -18,5 +19,7 @@ def create(settings: EmailSettings, ctx: ChannelContext) -> EmailAdapter:
     oauth = OAuthAccounts(settings.oauth2, metrics=metrics, store=EncryptedTokenStore(
         state_dir / "oauth", lazy_secret(ctx.data_dir, SECRET_NAME)))
     # reply tokens are signed with EMAIL_SECRET, else <data_dir>/email.secret (made once)
+    # thread memory, IMAP positions and auto-reply counts: the channel's state in the store
+    state = ctx.state_for(CHANNEL) if ctx.state_for is not None else None
     return EmailAdapter(settings=settings, state_dir=state_dir,
-                        secret=lazy_secret(ctx.data_dir, "email"), oauth=oauth)
+                        secret=lazy_secret(ctx.data_dir, "email"), oauth=oauth, state=state)

@@ -17,6 +17,7 @@ import logging
 import random
 import re
 import ssl
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,6 +37,9 @@ IngestRaw = Callable[[bytes, bool], Awaitable[Any]]
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
 _UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+# How long one instance holds a folder it reads (released when done); after a crash
+# mid-read another instance takes over once this has passed.
+READ_LEASE = 120.0
 
 
 class ImapError(Exception):
@@ -63,8 +67,11 @@ class ImapImporter:
         min_backoff: float = 1.0,
         max_backoff: float = 60.0,
         oauth: TokenSource | None = None,
+        owner: str = "",
     ) -> None:
         self.name = name
+        # who holds the folder while reading it (instances sharing a database take turns)
+        self.owner = owner or uuid.uuid4().hex
         self.oauth = oauth  # SASL XOAUTH2 with its tokens instead of LOGIN
         self.settings = settings
         self.state = state
@@ -127,7 +134,8 @@ class ImapImporter:
 
     # -- one pass ------------------------------------------------------------------------
     async def sync_once(self, client: aioimaplib.IMAP4) -> int:
-        """Select the folder and import every new message; returns how many."""
+        """Select the folder and import every new message; returns how many. Another
+        instance reading the folder right now does that for both (nothing to do here)."""
         folder = self.settings.folder
         selected = _ok(await client.select(folder), f"SELECT {folder}")
         blob = b"\n".join(bytes(x) for x in selected.lines)
@@ -136,7 +144,16 @@ class ImapImporter:
             raise ImapError(f"server sent no UIDVALIDITY for {folder}")
         validity = int(m.group(1))
         uidnext = int(n.group(1)) if (n := _UIDNEXT.search(blob)) else 0
-        pos = self.state.get(self.name, folder)
+        if not await self.state.claim(self.name, folder, self.owner, READ_LEASE):
+            return 0
+        try:
+            return await self._import_new(client, folder, validity, uidnext)
+        finally:
+            await self.state.release(self.name, folder, self.owner)
+
+    async def _import_new(self, client: aioimaplib.IMAP4, folder: str, validity: int,
+                          uidnext: int) -> int:
+        pos = await self.state.get(self.name, folder)
         if pos is None or pos.uidvalidity != validity:
             if pos is not None:
                 log.warning("%s/%s: UIDVALIDITY changed %s -> %s; re-reading unseen mail",
@@ -150,11 +167,11 @@ class ImapImporter:
         for uid in sorted(uids):
             await self._import(client, uid)
             last = max(last, uid)
-            self.state.save(self.name, folder, ImapPosition(validity, last))
+            await self.state.save(self.name, folder, ImapPosition(validity, last))
             count += 1
         if pos is None or pos.uidvalidity != validity:
             # nothing older than UIDNEXT is new from here on
-            self.state.save(self.name, folder, ImapPosition(validity, max(last, uidnext - 1)))
+            await self.state.save(self.name, folder, ImapPosition(validity, max(last, uidnext - 1)))
         return count
 
     async def _search(self, client: aioimaplib.IMAP4, criteria: str) -> list[int]:

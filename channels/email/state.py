@@ -1,4 +1,5 @@
-"""Durable email-channel state under the data dir: IMAP positions and raw messages.
+"""Durable email-channel state: IMAP positions and thread memory (in the channel's state)
+and raw messages (files under the data dir).
 
 IMAP position (UIDVALIDITY + last imported UID per mailbox and folder) is written only
 after the pipeline's commit and the \\Seen flag, so a crash at any point re-reads at most
@@ -11,12 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sqlite3
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from channels.email.automatic import AutoReplyLimiter
+from router.channel_state import ChannelState
+
+log = logging.getLogger(__name__)
 
 RAW_PREFIX = "email-raw:"
 
@@ -28,37 +34,26 @@ class ImapPosition:
 
 
 class ImapState:
-    """UIDVALIDITY + last UID per (mailbox, folder), in a small SQLite file."""
+    """UIDVALIDITY + last UID per (mailbox, folder), and the lease on reading a folder, in
+    the channel's state: every instance sharing the database sees the same position, and
+    one at a time reads a folder, so each mail is imported once."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS imap_position (mailbox TEXT NOT NULL, folder TEXT NOT NULL,"
-            " uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL, PRIMARY KEY (mailbox, folder))"
-        )
+    def __init__(self, state: ChannelState) -> None:
+        self.state = state
 
-    def get(self, mailbox: str, folder: str) -> ImapPosition | None:
-        row = self._db.execute(
-            "SELECT uidvalidity, last_uid FROM imap_position WHERE mailbox = ? AND folder = ?",
-            (mailbox, folder),
-        ).fetchone()
-        return ImapPosition(int(row[0]), int(row[1])) if row else None
+    async def get(self, mailbox: str, folder: str) -> ImapPosition | None:
+        found = await self.state.get(f"imap:{mailbox}/{folder}")
+        return ImapPosition(int(found[0]), int(found[1])) if found else None
 
-    def save(self, mailbox: str, folder: str, position: ImapPosition) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO imap_position (mailbox, folder, uidvalidity, last_uid) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (mailbox, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity,"
-                " last_uid = excluded.last_uid",
-                (mailbox, folder, position.uidvalidity, position.last_uid),
-            )
+    async def save(self, mailbox: str, folder: str, position: ImapPosition) -> None:
+        await self.state.put(f"imap:{mailbox}/{folder}", [position.uidvalidity, position.last_uid])
 
-    def close(self) -> None:
-        self._db.close()
+    async def claim(self, mailbox: str, folder: str, owner: str, ttl: float) -> bool:
+        """Whether `owner` may read the folder now (another instance is not reading it)."""
+        return await self.state.claim(f"imap-read:{mailbox}/{folder}", owner, ttl)
+
+    async def release(self, mailbox: str, folder: str, owner: str) -> None:
+        await self.state.release(f"imap-read:{mailbox}/{folder}", owner)
 
 
 class RawStore:
@@ -95,34 +90,76 @@ class ThreadMemory:
 
     Agent replies may reach `send` without the answered mail's metadata; this lets every
     reply still carry In-Reply-To/References and the original subject, so it threads in
-    the customer's client instead of starting a new thread there.
+    the customer's client instead of starting a new thread there. Kept in the channel's
+    state, tied to the conversation (shared by instances, erased with the contact).
     """
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS thread_memory (conversation_id INTEGER PRIMARY KEY,"
-            " subject TEXT NOT NULL, message_id TEXT NOT NULL, refs TEXT NOT NULL)"
-        )
+    def __init__(self, state: ChannelState) -> None:
+        self.state = state
 
-    def remember(self, conversation_id: int, subject: str, message_id: str, references: list[str]) -> None:
-        self._db.execute(
-            "INSERT INTO thread_memory (conversation_id, subject, message_id, refs) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (conversation_id) DO UPDATE SET subject = excluded.subject,"
-            " message_id = excluded.message_id, refs = excluded.refs",
-            (conversation_id, subject, message_id, json.dumps(references)),
-        )
+    async def remember(self, conversation_id: int, subject: str, message_id: str,
+                       references: list[str]) -> None:
+        await self.state.put(f"thread:{conversation_id}", {
+            "subject": subject, "message_id": message_id, "references": list(references)},
+            conversation_id=conversation_id)
 
-    def get(self, conversation_id: int) -> dict[str, Any]:
-        row = self._db.execute(
-            "SELECT subject, message_id, refs FROM thread_memory WHERE conversation_id = ?",
-            (conversation_id,),
-        ).fetchone()
-        if row is None:
-            return {}
-        return {"subject": row[0], "message_id": row[1], "references": json.loads(row[2])}
+    async def get(self, conversation_id: int) -> dict[str, Any]:
+        found = await self.state.get(f"thread:{conversation_id}")
+        return dict(found) if found else {}
 
-    def close(self) -> None:
-        self._db.close()
+
+LEGACY_DONE = "legacy:imported"
+
+
+async def import_legacy(state_dir: Path, state: ChannelState, *, today: str) -> int:
+    """Once: copy the private SQLite files of earlier versions (IMAP positions, thread
+    memory, today's auto-reply counts) into the channel's state, so an upgrade loses
+    nothing. The files are left where they were (privacy erase still cleans them)."""
+    if await state.get(LEGACY_DONE) is not None:
+        return 0
+    copied = 0
+    for name, table, sql in _LEGACY:
+        path = state_dir / name
+        if not path.is_file():
+            continue
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            if not db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone():
+                continue
+            rows = db.execute(sql).fetchall()
+        finally:
+            db.close()
+        for row in rows:
+            copied += await _import_row(state, table, row, today)
+    await state.put(LEGACY_DONE, {"rows": copied})
+    if copied:
+        log.info("email: imported %d rows of earlier state files into the channel state", copied)
+    return copied
+
+
+_LEGACY = (
+    ("email-state.sqlite3", "imap_position",
+     "SELECT mailbox, folder, uidvalidity, last_uid FROM imap_position"),
+    ("email-state.sqlite3", "thread_memory",
+     "SELECT conversation_id, subject, message_id, refs FROM thread_memory"),
+    ("email-autoreply.sqlite3", "auto_replies", "SELECT address, day, count FROM auto_replies"),
+)
+
+
+async def _import_row(state: ChannelState, table: str, row: tuple[Any, ...], today: str) -> int:
+    if table == "imap_position":
+        imap = ImapState(state)
+        if await imap.get(row[0], row[1]) is None:  # another instance may have moved on
+            await imap.save(row[0], row[1], ImapPosition(int(row[2]), int(row[3])))
+        return 1
+    if table == "thread_memory":
+        memory = ThreadMemory(state)
+        if not await memory.get(int(row[0])):
+            await memory.remember(int(row[0]), row[1], row[2], json.loads(row[3]))
+        return 1
+    if row[1] != today:  # only today's counts still limit anything
+        return 0
+    limiter = AutoReplyLimiter(state, limit=int(row[2]))
+    for _ in range(int(row[2])):
+        await limiter.try_acquire(str(row[0]), day=today)
+    return 1

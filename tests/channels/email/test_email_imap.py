@@ -16,6 +16,7 @@ import pytest
 from channels.email.adapter import EmailAdapter
 from channels.email.settings import EmailSettings
 from channels.email.state import ImapPosition, ImapState
+from router.channel_state_local import LocalChannelState
 
 from .conftest import SAMPLES, Dovecot
 from .intake_fake import SqliteIntake
@@ -118,14 +119,14 @@ async def test_uidvalidity_change_rereads_unseen_mail(dovecot: Dovecot, tmp_path
     intake = SqliteIntake(tmp_path / "inbox.db")
     adapter = await start(dovecot, tmp_path, intake)
     await adapter.stop()
-    state = ImapState(tmp_path / "state" / "email-state.sqlite3")
-    state.save("support", "INBOX", ImapPosition(uidvalidity=1, last_uid=10_000))  # a rebuilt mailbox
-    state.close()
+    local = LocalChannelState(tmp_path / "state" / "channel-state.db", "email")
+    await ImapState(local).save("support", "INBOX", ImapPosition(uidvalidity=1, last_uid=10_000))
+    await local.close()  # (a rebuilt mailbox)
     dovecot.deliver((SAMPLES / "gmail_de.eml").read_bytes())
     adapter = await start(dovecot, tmp_path, intake)
     try:
         assert intake.count() == 1
-        pos = ImapState(tmp_path / "state" / "email-state.sqlite3").get("support", "INBOX")
+        pos = await adapter.imap_state.get("support", "INBOX")
         assert pos is not None and pos.uidvalidity != 1 and pos.last_uid == 1
     finally:
         await adapter.stop()

@@ -134,7 +134,7 @@ async def test_imap_xoauth2_client_credentials_consent_withdrawn_and_given_again
         assert intake.count() == 2
         # the position was kept: only the new mail was read (no re-import of the first)
         assert intake.calls == 2
-        position = setup.adapter.imap_state.get("support", "INBOX")
+        position = await setup.adapter.imap_state.get("support", "INBOX")
         assert position is not None and position.last_uid == 2
         assert setup.revoked("m365") == 0
     finally:
