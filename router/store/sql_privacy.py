@@ -178,10 +178,14 @@ class SqlPrivacy(SqlBase):
         return await self._exec(f"DELETE FROM conversations WHERE id IN ({m})", tuple(ids))
 
     async def delete_orphan_contacts(self, before: datetime, limit: int = 200) -> int:
-        return await self._exec(
+        removed = await self._exec(
             "DELETE FROM contacts WHERE id IN (SELECT id FROM contacts c WHERE c.created_at < ? "
             "AND NOT EXISTS (SELECT 1 FROM conversations v WHERE v.contact_id = c.id) "
             "ORDER BY id LIMIT ?)", (ts(before), limit))
+        if removed:  # issue 25: channels' own state about the contacts just deleted
+            await self._exec("DELETE FROM channel_state WHERE contact_id IS NOT NULL AND "
+                             "NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = contact_id)")
+        return removed
 
     async def delete_inbox_before(self, before: datetime, limit: int = 1000) -> int:
         return await self._exec(

@@ -122,3 +122,8 @@ async def test_erasing_a_contact_removes_its_channel_state(store: Store):
     await email.put("thread:1", {"subject": "again"}, conversation_id=conv)
     await store.write(lambda tx: tx.delete_conversations([conv]))
     assert await email.get("thread:1") is None
+    # and deleting a contact without conversations takes its state along
+    await email.put("cap:other@example.se", 1, contact_id=other)
+    removed = await store.write(lambda tx: tx.delete_orphan_contacts(now + timedelta(days=1)))
+    assert removed >= 1 and await email.get("cap:other@example.se") is None
+    assert await email.get("imap:inbox") == [1, 2]
