@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import expect
 
+from router.agents import actions
 from router.config import load_config
 from router.model import Action, Decision, DecisionContext, InboundMessage, Sender
 from router.service import Decider, Service
@@ -196,6 +197,12 @@ async def test_find_by_third_message_email_and_tag_with_live_views(service: Serv
         await expect(saved.locator(".count")).to_have_text(["3"])
         await expect(unassigned.locator(".count")).to_have_text("4")
         await expect(rows).to_have_count(3)
+        # a colleague mentions anna in a note: her Mentions count follows, live
+        mentions = page.locator("#views-more [data-view=mentions] .count")
+        await expect(mentions).to_have_text("0")
+        olle = await service.store.read(lambda tx: tx.get_agent("olle"))
+        await service.agents.desk.run(bo, actions.note, olle, text="@anna kan du ta den här?")
+        await expect(mentions).to_have_text("1")
         await page.screenshot(path=str(shots / "view-saved-live.png"))
         await page.click("#saved-views .delete")
         await expect(saved).to_have_count(0)

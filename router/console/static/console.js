@@ -408,7 +408,9 @@
   // --- live updates ---------------------------------------------------------------------
   const LIST_KINDS = new Set(["message_received", "status_changed", "assigned", "handoff", "transferred",
     "resolved", "reopened", "snoozed", "snooze_ended", "sla_breached", "requeued", "conversation_created",
-    "conversation_opened", "agent_took_over"]);
+    "conversation_opened", "agent_took_over",
+    // views' counts and rows (issue 24): mentions, tags, priority, waiting time, preview
+    "note_added", "tags_changed", "priority_changed", "agent_replied", "message_edited"]);
   function connect() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const after = S.cursor ? `?after=${S.cursor}` : "";
