@@ -204,8 +204,10 @@ async def test_kill_9_with_leases_hands_over_after_expiry(tmp_path: Path, pg_url
         held = {k: v[0][1] for k, v in sink.arrivals.items()}  # key -> when A sent it
         assert len(held) == 4  # A's four send slots hang on four leased rows
         await b.start()
-        await sink.wait_for(lambda s: len(s.answered) >= 8)  # the unleased ones, at once
-        assert not set(held) & set(sink.answered)  # the held leases are respected
+        await sink.wait_for(lambda s: len(s.answered) >= 8)  # the unleased ones
+        # The held leases are respected: checked below by time (B sends a held row only
+        # once A's lease has run out), not by "not yet answered" here, which fails on a
+        # loaded host where B takes longer than the lease to start.
         await a.kill9()
         await sink.wait_for(lambda s: len(s.answered) >= 12, timeout=30)
     finally:
