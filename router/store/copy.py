@@ -105,6 +105,12 @@ class SqliteSide(Side):
         for table, _ in reversed(TABLES):
             self.c.execute(f"DELETE FROM {table}")
 
+    async def finish(self) -> None:
+        # search (issue 24): the store's insert indexes new messages, a bulk copy does not
+        from router.store.sql_search import SQLITE_INDEX_ALL
+
+        self.c.execute(SQLITE_INDEX_ALL)
+
 
 class PgSide(Side):
     dialect = "postgresql"

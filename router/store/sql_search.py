@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from router.model import Contact, Conversation, Status
+from router.model import Contact, Conversation, Message, Status
 from router.store import sql_rows as rows
 from router.store.base import NO_DUE, PRIORITY_SQL, parse_ts, ts
 from router.store.sql_base import SqlBase
@@ -144,9 +144,26 @@ def _like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+#: what the message index holds (the bot's and the system's lines are canned texts)
+INDEXED_AUTHORS = ("customer", "agent")
+#: SQLite: index the messages of a bulk copy into an empty store (migrate --to; benches)
+SQLITE_INDEX_ALL = ("INSERT INTO messages_fts(rowid, text) SELECT id, text FROM messages "
+                    "WHERE author_kind IN ('customer', 'agent')")
+
+
 class SqlSearch(SqlBase):
     #: which full-text engine: "sqlite" (FTS5) or "postgresql" (tsvector)
     fts: str = "sqlite"
+
+    async def insert_message(self, message: Message, raw: dict[str, Any] | None = None) -> int:
+        """Store a message (router/store/sql_conversations.py) and, on SQLite, index it in
+        the same unit: a trigger would make FTS5 write a segment per message (migration
+        0013 says why); PostgreSQL's trigger costs no more than this would."""
+        message_id: int = await super().insert_message(message, raw)  # type: ignore[misc]
+        if self.fts == "sqlite" and str(message.author_kind) in INDEXED_AUTHORS:
+            await self._exec("INSERT INTO messages_fts(rowid, text) VALUES (?, ?)",
+                             (message_id, message.text))
+        return message_id
 
     # matching -------------------------------------------------------------------------
     def _candidates(self, q: SearchQuery) -> tuple[str, list[Any]]:

@@ -22,8 +22,9 @@ from router.store.sql_search import SqlSearch  # issue 24
 from router.store.sql_two_factor import SqlTwoFactor  # issue 29
 
 
-class SqlTx(SqlConversations, SqlOutbox, SqlAgents, SqlConsole, SqlReports, SqlPrivacy,
-            SqlFaq, SqlAudit, SqlTwoFactor, SqlMacros, SqlSearch, SqlCollab, SqlCrm,
+# SqlSearch comes first: its insert_message indexes what SqlConversations' stores
+class SqlTx(SqlSearch, SqlConversations, SqlOutbox, SqlAgents, SqlConsole, SqlReports,
+            SqlPrivacy, SqlFaq, SqlAudit, SqlTwoFactor, SqlMacros, SqlCollab, SqlCrm,
             SqlChannelState):
     """Inbox, contacts, conversations, messages, events, outbox, metrics, agents, console,
     reports, privacy, FAQ suggestions, the audit log, two-factor sign-in, macros,

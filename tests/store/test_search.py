@@ -277,3 +277,26 @@ def test_migrations_per_backend_and_statements_with_bodies() -> None:
            "  DELETE FROM c; RETURN NULL;\nEND\n$$;\nSELECT 1")
     assert [s.split()[1] for s in split_statements(sql)] == ["TABLE", "TRIGGER", "FUNCTION", "1"]
     assert split_statements(sql)[1].endswith("END")
+
+
+async def test_a_copied_store_is_searchable(tmp_path: Path, pg_url: str) -> None:
+    """migrate --from/--to: messages copied in bulk are indexed on either target."""
+    from router.store.copy import copy_store
+
+    source = SqliteStore(tmp_path / "a.db")
+    await source.open()
+    try:
+        cid, ids = await seed(source)
+    finally:
+        await source.close()
+    for target_url in (f"sqlite:///{tmp_path / 'b.db'}", pg_url):
+        reports = await copy_store(f"sqlite:///{tmp_path / 'a.db'}", target_url)
+        assert all(r.ok for r in reports)
+        target = SqliteStore(tmp_path / "b.db") if target_url.startswith("sqlite") \
+            else PostgresStore(target_url)
+        await target.open()
+        try:
+            assert await find(target, terms=("beloppet",)) == [(cid, ids[2], False)]
+            assert await find(target, terms=("ulla",)) == [(cid, None, True)]
+        finally:
+            await target.close()

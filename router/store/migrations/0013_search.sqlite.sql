@@ -1,6 +1,6 @@
--- Search (issue 24), SQLite: FTS5 indexes kept by triggers, so every write that changes
--- a message, a contact or an identity updates the index in its own transaction, whatever
--- path it took (pipeline, agents, edits, erasure, retention, merges, migrate --to).
+-- Search (issue 24), SQLite: FTS5 indexes kept in the transaction of every write that
+-- changes a message, a contact or an identity: triggers, whatever path the change took
+-- (edits, erasure, retention, merges), and the store's insert for new messages (below).
 -- Tokens: unicode61 without diacritics ("fraga" finds "fråga"), punctuation splits
 -- ("ulla@example.se" is ulla, example, se). Queries are words ANDed, each a prefix
 -- (router/store/sql_search.py): no phrases, no ranking, so the index keeps only which
@@ -15,11 +15,13 @@ CREATE VIRTUAL TABLE messages_fts USING fts5(
     tokenize='unicode61 remove_diacritics 2', detail=none, columnsize=0);
 INSERT INTO messages_fts(rowid, text)
     SELECT id, text FROM messages WHERE author_kind IN ('customer', 'agent');
--- the same condition on every trigger: deleting a row the index never held would corrupt it
-CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
-WHEN new.author_kind IN ('customer', 'agent') BEGIN
-    INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
-END;
+-- New messages are indexed by the store's insert (SqlSearch.insert_message), in the same
+-- unit of work, not by a trigger: a statement that fires a trigger opens a statement
+-- savepoint, and FTS5 writes its pending terms out as a new segment at every savepoint,
+-- so a trigger cost a segment (and its merges) per message instead of one per commit
+-- (three times the cost). Edits and deletes are rare: triggers keep the index right
+-- whichever path they take. The same condition everywhere: deleting a row the index
+-- never held would corrupt it.
 CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
 WHEN old.author_kind IN ('customer', 'agent') BEGIN
     INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
