@@ -211,9 +211,11 @@
 
   // --- one conversation -----------------------------------------------------------------
   async function openConversation(id, { keepFocus = false } = {}) {
-    const changed = !S.open || S.open.id !== id;
+    S.opening = id;  // the newest request wins: a late refresh of another never switches back
     let c;
     try { c = await call("GET", `/conversations/${id}`); } catch (err) { return fail("action-error", err); }
+    if (S.opening !== id) return;
+    const changed = !S.open || S.open.id !== id;
     const moved = !changed && S.open.status !== c.status;
     S.open = c;
     S.unread.delete(id);
@@ -435,7 +437,7 @@
     S.cursor = Math.max(S.cursor, e.id);
     const cid = e.conversation_id;
     if (cid && S.open && S.open.id === cid) {
-      debounce("open", () => openConversation(cid, { keepFocus: true }));
+      debounce("open", () => { if (S.opening === cid) openConversation(cid, { keepFocus: true }); });
     } else if (cid && e.kind === "message_received") {
       S.unread.set(cid, (S.unread.get(cid) || 0) + 1);
       updateUnread();
