@@ -9,6 +9,7 @@ people type them (+46 70-123 45 67, 0701234567).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -153,22 +154,37 @@ def with_box(base: SearchQuery, text: str, me: str) -> SearchQuery:
 
 
 # --- snippets -----------------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", ch.lower())
+                   if not unicodedata.combining(c)) or ch
+
+
 def _folded(text: str) -> tuple[str, list[int]]:
     """`text` lowercased without diacritics, and for each of its characters the position
     in `text` it came from (so marks found in the folded text fit the original)."""
+    if text.isascii():
+        return text.lower(), list(range(len(text)))
     out: list[str] = []
     where: list[int] = []
     for i, ch in enumerate(text):
-        plain = "".join(c for c in unicodedata.normalize("NFKD", ch.lower())
-                        if not unicodedata.combining(c)) or ch
+        plain = _fold_char(ch)
         out.append(plain)
         where.extend([i] * len(plain))
     return "".join(out), where
 
 
-def _stems(term: str) -> list[str]:
-    """The term, then shorter forms of it (a stemmed match, "fakturan" for "fakturor")."""
-    return [term[:n] for n in range(len(term), max(3, len(term) - 3) - 1, -1)] or [term]
+@functools.lru_cache(maxsize=256)
+def _patterns(terms: tuple[str, ...]) -> tuple[tuple[re.Pattern[str], ...], ...]:
+    """Per term: the word as typed, then shorter forms of it (a stemmed match: "fakturan"
+    found "fakturor"), each matching a whole word that begins with it."""
+    out = []
+    for term in terms:
+        plain = _folded(term)[0]
+        stems = [plain[:n] for n in range(len(plain), max(3, len(plain) - 3) - 1, -1)] or [plain]
+        out.append(tuple(re.compile(r"(?<![^\W_])" + re.escape(stem) + r"[^\W_]*")
+                         for stem in stems))
+    return tuple(out)
 
 
 def snippet(text: str, terms: list[str] | tuple[str, ...], width: int = 160
@@ -177,11 +193,9 @@ def snippet(text: str, terms: list[str] | tuple[str, ...], width: int = 160
     matched word in the excerpt: the console marks them (as text, never as HTML)."""
     folded, where = _folded(text)
     spans: list[tuple[int, int]] = []
-    for term in terms:
-        plain, _ = _folded(term)
-        for stem in _stems(plain):
-            found = [(where[m.start()], where[m.end() - 1] + 1) for m in re.finditer(
-                r"(?<![^\W_])" + re.escape(stem) + r"[^\W_]*", folded)]
+    for forms in _patterns(tuple(terms)):
+        for pattern in forms:
+            found = [(where[m.start()], where[m.end() - 1] + 1) for m in pattern.finditer(folded)]
             if found:
                 spans.extend(found)
                 break
@@ -193,7 +207,7 @@ def snippet(text: str, terms: list[str] | tuple[str, ...], width: int = 160
             start += 1  # begin at a word
     excerpt = text[start:start + width]
     marks = [[s - start, min(e, start + width) - start] for s, e in spans
-             if s >= start and s < start + width]
+             if start <= s < start + width]
     prefix = "…" if start > 0 else ""
     suffix = "…" if start + width < len(text) else ""
     return {"text": prefix + excerpt + suffix,

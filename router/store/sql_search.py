@@ -167,17 +167,19 @@ class SqlSearch(SqlBase):
 
     # matching -------------------------------------------------------------------------
     def _candidates(self, q: SearchQuery) -> tuple[str, list[Any]]:
-        """SQL of (cid, mid) rows: conversations a text search found, with the newest
-        matching message (NULL when the contact or the id matched)."""
+        """SQL of (cid, mid, bc) rows: conversations a text search found, a matching
+        message (NULL when the contact or the id matched) and whether the contact
+        matched (bc = 1); grouped by conversation, the newest message counts."""
         parts: list[str] = []
         params: list[Any] = []
         if q.terms and self.fts == "sqlite":
-            parts.append("SELECT m.conversation_id AS cid, m.id AS mid FROM messages_fts f "
+            parts.append("SELECT m.conversation_id AS cid, m.id AS mid, 0 AS bc FROM messages_fts f "
                          "JOIN messages m ON m.id = f.rowid WHERE messages_fts MATCH ?")
             params.append(fts5_match(q.terms))
         elif q.terms:
             match, words = pg_message_match(q.terms)
-            parts.append(f"SELECT s.conversation_id AS cid, s.message_id AS mid FROM message_search s "
+            parts.append(f"SELECT s.conversation_id AS cid, s.message_id AS mid, 0 AS bc "
+                         f"FROM message_search s "
                          f"WHERE s.doc @@ ({match})")
             params.extend(words)
         if q.terms or q.phone:
@@ -187,10 +189,10 @@ class SqlSearch(SqlBase):
             else:
                 people = "SELECT contact_id FROM contact_search WHERE doc @@ to_tsquery('simple', ?)"
                 params.append(pg_tsquery([fold(t) for t in q.terms], q.phone))
-            parts.append(f"SELECT c.id AS cid, CAST(NULL AS BIGINT) AS mid FROM conversations c "
+            parts.append(f"SELECT c.id AS cid, CAST(NULL AS BIGINT) AS mid, 1 AS bc FROM conversations c "
                          f"WHERE c.contact_id IN ({people})")
         if q.conversation_id is not None:
-            parts.append("SELECT CAST(? AS BIGINT) AS cid, CAST(NULL AS BIGINT) AS mid")
+            parts.append("SELECT CAST(? AS BIGINT) AS cid, CAST(NULL AS BIGINT) AS mid, 0 AS bc")
             params.append(q.conversation_id)
         return " UNION ALL ".join(parts), params
 
@@ -237,12 +239,13 @@ class SqlSearch(SqlBase):
         return where, params
 
     def _select(self, q: SearchQuery, columns: str) -> tuple[str, list[str], list[Any]]:
-        """(SELECT `columns`, mid FROM ..., WHERE conditions, params) of what `q` finds."""
+        """(SELECT `columns`, bc, mid FROM ..., WHERE conditions, params) of what `q` finds."""
         where, params = self._filters(q)
         if not q.text:
-            return f"SELECT {columns}, NULL AS mid FROM conversations c", where, params
+            return f"SELECT {columns}, 0 AS bc, NULL AS mid FROM conversations c", where, params
         found, found_params = self._candidates(q)
-        return (f"SELECT {columns}, hit.mid FROM (SELECT cid, MAX(mid) AS mid FROM ({found}) "
+        return (f"SELECT {columns}, hit.bc, hit.mid FROM (SELECT cid, MAX(mid) AS mid, "
+                f"MAX(bc) AS bc FROM ({found}) "
                 "AS cand GROUP BY cid) AS hit JOIN conversations c ON c.id = hit.cid",
                 where, found_params + params)
 
@@ -267,24 +270,8 @@ class SqlSearch(SqlBase):
         direction = "" if q.order == "urgency" else " DESC"
         sql += " ORDER BY " + ", ".join(k + direction for k in key) + " LIMIT ?"
         found = await self._all(sql, [*params, limit])
-        contact_ids: set[int] = set()
-        if q.terms or q.phone:
-            contact_ids = await self._matching_contacts({r[1] for r in found}, q)
-        hits = [SearchHit(rows.conversation(r[:-2]), r[-1], r[1] in contact_ids) for r in found]
-        return hits, int(found[0][-2]) if found else 0
-
-    async def _matching_contacts(self, ids: set[int], q: SearchQuery) -> set[int]:
-        if not ids:
-            return set()
-        if self.fts == "sqlite":
-            sql = (f"SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ? "
-                   f"AND rowid IN ({marks(len(ids))})")
-            params: list[Any] = [fts5_match(q.terms, q.phone), *ids]
-        else:
-            sql = (f"SELECT contact_id FROM contact_search WHERE doc @@ to_tsquery('simple', ?) "
-                   f"AND contact_id IN ({marks(len(ids))})")
-            params = [pg_tsquery([fold(t) for t in q.terms], q.phone), *ids]
-        return {r[0] for r in await self._all(sql, params)}
+        hits = [SearchHit(rows.conversation(r[:-3]), r[-1], bool(r[-2])) for r in found]
+        return hits, int(found[0][-3]) if found else 0
 
     async def count_conversations_matching(self, q: SearchQuery, cap: int = 1000) -> int:
         """How many conversations `q` finds, counted up to `cap`."""
