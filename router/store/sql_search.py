@@ -25,7 +25,6 @@ from router.store.sql_rows import dumps, loads, marks
 #: the PostgreSQL configurations a word is stemmed with (a message was indexed with the
 #: one of its conversation's language; `ir_search_config` in migration 0013)
 PG_STEMMED = ("swedish", "finnish", "norwegian", "english")
-ORDERS = ("recent", "urgency")
 _CONV = ", ".join("c." + c for c in rows.CONV_COLS.split(", "))
 _DUE = ("COALESCE(CASE WHEN c.first_response_at IS NULL THEN c.first_response_due "
         f"ELSE c.resolution_due END, '{NO_DUE}')")
