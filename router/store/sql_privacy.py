@@ -128,7 +128,12 @@ class SqlPrivacy(SqlBase):
             "UPDATE contacts SET display_name = '', email = '', phone = '', tags = '[]', "
             f"fields = ?, unreachable = 0 WHERE id IN ({marks(len(ids))})",
             (dumps({"erased_at": ts(now)}), *ids))
+        await self.purge_search_index()
         return counts
+
+    async def purge_search_index(self) -> None:
+        """Make erased text unfindable in the search index's storage too. PostgreSQL keeps
+        the index in the rows themselves, so nothing is left there; SQLite overrides this."""
 
     async def _erase_conversations(self, convs: tuple[int, ...], scrub: Scrubber) -> dict[str, int]:
         m = marks(len(convs))

@@ -19,6 +19,13 @@ class SqliteTx(SqlTx):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.c = conn
 
+    async def purge_search_index(self) -> None:
+        """FTS5 keeps a deleted row's words in its index segments until they are merged:
+        after an erasure, merge them all, so the words are gone from the file (GDPR).
+        Erasures are rare, and this costs one pass over the index."""
+        for table in ("messages_fts", "contacts_fts"):
+            self.c.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+
     async def _one(self, sql: str, params: Params = ()) -> Sequence[Any] | None:
         row: Sequence[Any] | None = self.c.execute(sql, params).fetchone()
         return row
