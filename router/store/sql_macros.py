@@ -8,6 +8,7 @@ from typing import Any
 
 from router.store.base import Macro, parse_ts, ts
 from router.store.sql_base import SqlBase
+from router.store.sql_privacy import same_email_or_phone
 from router.store.sql_rows import dumps, loads
 
 _COLS = "id, name, owner, texts, actions, created_by, created_at, updated_at"
@@ -57,17 +58,11 @@ class SqlMacros(SqlBase):
 
     async def similar_contacts(self, *, email: str = "", phone: str = "",
                                limit: int = 20) -> list[int]:
-        where, params = [], []
-        if email:
-            where.append("LOWER(email) = LOWER(?)")
-            params.append(email)
-        if phone:
-            where.append("phone = ?")
-            params.append(phone)
+        where, params = same_email_or_phone(email, phone)
         if not where:
             return []
         found = await self._all(f"SELECT id FROM contacts WHERE merged_into IS NULL AND "
-                                f"({' OR '.join(where)}) ORDER BY id LIMIT ?", (*params, limit))
+                                f"({where}) ORDER BY id LIMIT ?", (*params, limit))
         return [int(r[0]) for r in found]
 
     async def move_identity(self, identity_id: int, contact_id: int) -> None:

@@ -49,19 +49,25 @@ def _dicts(table: str, found: list[Sequence[Any]]) -> list[dict[str, Any]]:
              for c, v in zip(cols, r, strict=True)} for r in found]
 
 
+def same_email_or_phone(email: str, phone: str) -> tuple[str, list[str]]:
+    """A WHERE clause (and its parameters) for contacts with this email (any case) or
+    phone; '' when both are empty. Used by privacy requests and by similar contacts."""
+    where, params = [], []
+    if email:
+        where.append("LOWER(email) = LOWER(?)")
+        params.append(email)
+    if phone:
+        where.append("phone = ?")
+        params.append(phone)
+    return " OR ".join(where), params
+
+
 class SqlPrivacy(SqlBase):
     async def find_contact_ids(self, *, email: str = "", phone: str = "") -> list[int]:
-        where, params = [], []
-        if email:
-            where.append("LOWER(email) = LOWER(?)")
-            params.append(email)
-        if phone:
-            where.append("phone = ?")
-            params.append(phone)
+        where, params = same_email_or_phone(email, phone)
         if not where:
             return []
-        found = await self._all(f"SELECT id FROM contacts WHERE {' OR '.join(where)} ORDER BY id",
-                                params)
+        found = await self._all(f"SELECT id FROM contacts WHERE {where} ORDER BY id", params)
         return [int(r[0]) for r in found]
 
     async def contact_family(self, contact_id: int) -> list[int]:
