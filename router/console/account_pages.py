@@ -16,25 +16,9 @@ import html
 
 from aiohttp import web
 
-from router.console.assets import PAGE_HEADERS
+from router.console.assets import PAGE_HEADERS, page_head
 
-_HEAD = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{page} · __TITLE__</title>
-<link rel="stylesheet" href="static/console.css">
-<script src="static/{script}" defer></script>
-</head>
-<body>
-<header class="top">
-  <h1 class="brand">__TITLE__</h1>
-  <a href="../console">← Console</a>
-</header>
-"""
-
-SECURITY = _HEAD.format(page="Two-factor sign-in", script="security.js") + """\
+SECURITY = page_head(page="Two-factor sign-in", script="security.js") + """\
 <main class="page" aria-labelledby="sec-title">
   <h2 id="sec-title">Two-factor sign-in</h2>
   <p class="muted">With two-factor sign-in, the console asks for a six-digit code from an
@@ -75,7 +59,7 @@ SECURITY = _HEAD.format(page="Two-factor sign-in", script="security.js") + """\
 </html>
 """
 
-AUDIT = _HEAD.format(page="Audit log", script="audit.js") + """\
+AUDIT = page_head(page="Audit log", script="audit.js") + """\
 <main class="page" aria-labelledby="audit-title">
   <h2 id="audit-title">Audit log</h2>
   <p class="muted">Who signed in, changed agents or roles, issued or revoked tokens,

@@ -14,22 +14,9 @@ import html
 
 from aiohttp import web
 
-from router.console.assets import PAGE_HEADERS
+from router.console.assets import PAGE_HEADERS, page_head
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>FAQ suggestions · __TITLE__</title>
-<link rel="stylesheet" href="static/console.css">
-<script src="static/faq.js" defer></script>
-</head>
-<body>
-<header class="top">
-  <h1 class="brand">__TITLE__</h1>
-  <a href="../console">← Console</a>
-</header>
+PAGE = page_head(page="FAQ suggestions", script="faq.js") + """\
 <main class="page" aria-labelledby="faq-title">
   <h2 id="faq-title">FAQ suggestions</h2>
   <p class="muted">New question variants for the knowledge base: customer messages that an
