@@ -7,10 +7,8 @@ from pathlib import Path
 
 import aiohttp
 
-from router.config import load_config
-from router.service import Service
-from router.wiring import build_decide
 from tests.conftest import write_config
+from tests.router.reloading import reloading_service
 
 RULES = """\
 languages: [en]
@@ -32,17 +30,7 @@ channels:
   loopback: {{deliver_url: "{recorder.url}"}}
 include: [config.d/*.yaml]
 """)
-    config = load_config(path)
-    from router.service import Decider
-
-    service = Service(config, decider=Decider(build_decide(config)), reload=True)
-    await service.start(port=0)
-    try:
-        assert service.reloader is not None
-        await asyncio.wait_for(service.reloader.ready.wait(), 10)
-        results: asyncio.Queue = asyncio.Queue()
-        service.reloader.listeners.append(results.put_nowait)
-
+    async with reloading_service(path) as (service, results):
         async def ask(i: int) -> str:
             async with aiohttp.ClientSession() as http, http.post(
                     f"http://127.0.0.1:{service.port}/webhooks/loopback",
@@ -65,5 +53,3 @@ include: [config.d/*.yaml]
             status = await resp.json()
         assert status["rules"]["last_reload"]["ok"] is False
         assert "rules.yaml:6:13: unknown reply" in status["rules"]["last_reload"]["errors"][0]
-    finally:
-        await service.stop()

@@ -8,10 +8,8 @@ from pathlib import Path
 import aiohttp
 
 from router.cli import main
-from router.config import load_config
-from router.service import Decider, Service
-from router.wiring import build_decide
 from tests.conftest import write_config
+from tests.router.reloading import reloading_service
 
 ARTICLE = """\
 # Gift cards
@@ -28,15 +26,7 @@ channels:
   loopback: {{deliver_url: "{recorder.url}"}}
 languages: [en]
 """)
-    config = load_config(path)
-    service = Service(config, decider=Decider(build_decide(config)), reload=True)
-    await service.start(port=0)
-    try:
-        assert service.reloader is not None
-        await asyncio.wait_for(service.reloader.ready.wait(), 10)
-        results: asyncio.Queue = asyncio.Queue()
-        service.reloader.listeners.append(results.put_nowait)
-
+    async with reloading_service(path) as (service, results):
         async def ask(i: int) -> str:
             async with aiohttp.ClientSession() as http, http.post(
                     f"http://127.0.0.1:{service.port}/webhooks/loopback",
@@ -58,5 +48,3 @@ languages: [en]
         answer = await ask(2)
         assert "Type the gift card code at checkout" in answer
         assert "https://help.example.com/gift-cards#redeem-a-gift-card" in answer
-    finally:
-        await service.stop()

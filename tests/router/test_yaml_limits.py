@@ -17,9 +17,8 @@ from router import yamlsrc
 from router.cli import main
 from router.config import load_config
 from router.errors import ConfigError
-from router.service import Decider, Service
-from router.wiring import build_decide
 from tests.conftest import write_config
+from tests.router.reloading import reloading_service
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = str(Path(sys.executable).parent / "inquiry-router")
@@ -165,14 +164,7 @@ channels:
   loopback: {{deliver_url: "{recorder.url}"}}
 include: [config.d/*.yaml]
 """)
-    config = load_config(path)
-    service = Service(config, decider=Decider(build_decide(config)), reload=True)
-    await service.start(port=0)
-    try:
-        assert service.reloader is not None
-        await asyncio.wait_for(service.reloader.ready.wait(), 10)
-        results: asyncio.Queue = asyncio.Queue()
-        service.reloader.listeners.append(results.put_nowait)
+    async with reloading_service(path) as (service, results):
         load, took = service.reloader.load, []
 
         def timed_load():  # the reloader's own load, timed where it runs (a worker thread)
@@ -198,5 +190,3 @@ include: [config.d/*.yaml]
             assert resp.status == 200
         await recorder.wait_for(lambda r: len(r.delivered) >= 1)
         assert [r.body["text"] for r in recorder.delivered.values()] == ["the old rules"]
-    finally:
-        await service.stop()
