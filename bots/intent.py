@@ -26,6 +26,7 @@ part's figures are in docs/bots.md.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -273,6 +274,12 @@ jonkin, хтось, когось, комусь, кимось, nan, ketaan, kukaa
 """)
 
 
+# Words without which no request form can fire (each path in `_sentence_cue` and
+# `_verb_cue` needs one of these, a target or someone): the cheap test `find` starts with.
+TRIGGERS: Final = (BOTS | CALLBACK_NOUNS | CALLED | CONTACTED | CONTACT_ME | WISHED_CALLS
+                   | WHO | ESCALATE | MOVE_VERBS | CALL_VERBS)
+
+
 # two-word names of the service, read as one target
 _BIGRAMS: Final = {("customer", "service"): "customerservice",
                    ("customer", "servce"): "customerservice",
@@ -317,6 +324,7 @@ class HandoffIntent:
 
     def __init__(self, targets: Iterable[str] = TARGETS) -> None:
         self._targets = frozenset(targets)
+        self._triggers = TRIGGERS | SOMEONE
         self._prefixes = tuple(sorted(t for t in self._targets
                                       if len(t) >= MIN_TYPO_LENGTH and t not in EXACT_ONLY))
         self._typo_vocab = list(self._prefixes)
@@ -336,9 +344,10 @@ class HandoffIntent:
         return hit is not None
 
     def find(self, text: str) -> str:
-        words = _joined(_fold(text).split())
-        if not words:
+        tokens = _fold(text).split()
+        if not self._may_ask(tokens):
             return ""
+        words = _joined(tokens)
         if any(w in EITHER_OR for w in words) and any(
                 w in BOTS or w in AUTOMATIC for w in words) and not any(
                 w in NEGATIONS or w in STOP_VERBS for w in words):
@@ -358,6 +367,16 @@ class HandoffIntent:
             if cue:
                 return cue
         return ""
+
+    def _may_ask(self, tokens: list[str]) -> bool:
+        """Whether any request form below could fire: each one needs a target, someone,
+        or one of the TRIGGERS words. Most messages have none, and are answered here
+        without reading their sentences. Sentences are folded from the same text, so
+        their words are these tokens, or two of them joined (`_BIGRAMS`)."""
+        if any(w in self._triggers or self._is_target(w) for w in tokens):
+            return True
+        return any((a, b) in _BIGRAMS and self._is_target(_BIGRAMS[(a, b)])
+                   for a, b in itertools.pairwise(tokens))
 
     def _short_request(self, words: list[str]) -> bool:
         """"human please", "оператор!!!": nothing but a person (and filler words)."""
