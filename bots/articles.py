@@ -3,18 +3,24 @@
 `inquiry-router kb import` splits a help centre's articles into sections; the service
 hands them to the bots as plain records (router/kb, wired in router/wiring.py). The FAQ's
 entries are written as questions, articles are not: "Delete a message completely" is a
-heading, its answer a page of prose. So sections are ranked like a search engine ranks
-pages (BM25F: the article's title and the section's heading weigh more than the body,
-long bodies are normalised), with the FAQ's word matching (bots/analyze.py terms in each
-article's language, shared stems, typos by rapidfuzz ratio >= 0.8).
+heading, its answer a page of prose, and customers ask in their own words ("bookmark a
+message" for *Star a message*). So sections are ranked by meaning where the packaged
+sentence model covers the language (bots/meaning.py: English), and like a search engine
+ranks pages elsewhere (BM25F: the article's title and the section's heading weigh more
+than the body, long bodies are normalised, with the FAQ's word matching: bots/analyze.py
+terms in each article's language, shared stems, typos by rapidfuzz ratio >= 0.8).
 
 Ranking is not answering. Precision matters more than recall (a wrong automatic answer is
-worse than "Did you mean"), so the bot answers alone only when the best section covers
-the message and its title says so too: `score` (0-100) is 60 % the share of the
-message's words (idf-weighted) the section contains and 40 % how well its title and
-heading match the message (an F-measure of shared words), and the best article must lead
-the runner-up's rank by `margin`. Everything else above `suggest_at` is offered as
-"Did you mean" buttons, best first.
+worse than "Did you mean"), so the bot answers alone only when the best article is clearly
+ahead: its `rank` must lead the runner-up's by `margin`, and its `score` (0-100) must
+reach `answer_at`. By meaning, `score` is the cosine similarity of the message and the
+section (x 100) and `rank` is exp(similarity / TEMPERATURE), so the margin is a lead in
+similarity (2.0 = TEMPERATURE x ln 2 = 0.10); the word scores were no help there (measured
+on the tuning parts of tests/kb/: adding BM25 to the similarity ranked worse, and near
+misses share words with the corpus by definition). By words, `score` is 60 % the share of
+the message's words (idf-weighted) the section contains and 40 % how well its title and
+heading match the message, and `rank` is BM25F. Everything else above `suggest_at` is
+offered as "Did you mean" buttons, best first.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from rapidfuzz import fuzz, process
 
 from bots.analyze import Analyzer
 from bots.faq import MIN_FUZZY_LENGTH, MIN_WORD_SIMILARITY, word_similarity
+from bots.meaning import LANGUAGES, MeaningIndex, embedder
 
 PREFIX: Final = "kb:"  # button payloads and suggestion ids: "kb:<section id>"
 TITLE_WEIGHT: Final = 3.0  # a word of the article's title counts as this many body words
@@ -40,6 +47,8 @@ B: Final = 0.75  # BM25 body-length normalisation
 COVERAGE_SHARE: Final = 0.6  # of `score`; the rest is the title/heading match
 ROW_CACHE: Final = 4096
 SUGGEST_RANK_SHARE: Final = 0.5  # a suggestion ranks at least this share of the best
+# rank by meaning = exp(similarity / TEMPERATURE): a rank ratio is a lead in similarity
+TEMPERATURE: Final = 0.15
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +73,10 @@ class Section:
 class Candidate:
     section: Section
     score: float  # 0-100, what the verdict reads
-    rank: float  # BM25F, the order
+    rank: float  # the order: exp(similarity / TEMPERATURE) by meaning, else BM25F
     coverage: float  # share of the message's words (idf-weighted) in the section
     title_match: float  # F-measure of the message's words and the title's and heading's
+    similarity: float | None = None  # cosine of message and section, where measured
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +101,8 @@ class ArticleIndex:
     """The imported sections, indexed once per rule set; `match` is pure."""
 
     def __init__(self, sections: Iterable[Section], *, synonyms: Mapping[str, Any],
-                 default_language: str) -> None:
+                 default_language: str, meaning: bool = True) -> None:
+        """`meaning=False` ranks by words alone (the benchmark's comparison)."""
         self.default_language = default_language
         self.analyzer = Analyzer(synonyms, default_language)
         self.sections = {s.id: s for s in sections}
@@ -119,6 +130,20 @@ class ArticleIndex:
         self._vocab = list(self._postings)
         self._fuzzy_vocab = [w if len(w) >= MIN_FUZZY_LENGTH else "" for w in self._vocab]
         self._row = lru_cache(maxsize=ROW_CACHE)(self._similar)
+        self._meaning = self._meaning_index() if meaning else None
+
+    def _meaning_index(self) -> MeaningIndex | None:
+        """Passage vectors of the sections in a language the sentence model covers."""
+        covered = [(i, d.section.title, d.section.heading, d.section.text)
+                   for i, d in enumerate(self._docs)
+                   if (d.section.language or self.default_language) in LANGUAGES]
+        model = embedder() if covered else None
+        return MeaningIndex(model, covered) if model is not None else None
+
+    @property
+    def by_meaning(self) -> bool:
+        """Whether any section is ranked by meaning (`try` and the docs say which)."""
+        return self._meaning is not None
 
     def _terms(self, text: str, section: Section) -> tuple[str, ...]:
         return self.analyzer.terms(text, section.language or self.default_language) if text else ()
@@ -153,7 +178,7 @@ class ArticleIndex:
         if not query or not self._docs:
             return []
         weights = [self.idf(q) for q in query]
-        total = sum(weights)
+        total = sum(weights) or 1.0
         rank: dict[int, float] = defaultdict(float)
         hits: dict[int, list[float]] = defaultdict(lambda: [0.0] * len(query))
         title_hits: dict[int, list[float]] = defaultdict(lambda: [0.0] * len(query))
@@ -170,13 +195,21 @@ class ArticleIndex:
             for doc, tf in best_tf.items():
                 rank[doc] += weight * tf * (K1 + 1) / (tf + K1)
                 rank[doc] += TITLE_BONUS * weight * title_hits[doc][qi]
+        meaning = (self._meaning.similarity(text)
+                   if self._meaning is not None and language in LANGUAGES else {})
         scored = []
-        for doc, r in rank.items():
+        for doc in rank.keys() | meaning.keys():
             coverage = sum(w * h for w, h in zip(weights, hits[doc], strict=True)) / total
             title = self._title_match(query, title_hits[doc], self._docs[doc].title)
-            score = 100 * (COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * title)
-            scored.append(Candidate(self._docs[doc].section, round(score, 1), r,
-                                    round(coverage, 3), round(title, 3)))
+            similarity = meaning.get(doc)
+            if similarity is not None:
+                score, r = 100 * similarity, math.exp(similarity / TEMPERATURE)
+            else:
+                score = 100 * (COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * title)
+                r = rank[doc]
+            scored.append(Candidate(self._docs[doc].section, round(max(score, 0.0), 1), r,
+                                    round(coverage, 3), round(title, 3),
+                                    None if similarity is None else round(similarity, 3)))
         scored.sort(key=lambda c: (-c.rank, c.section.id))
         if language in self.languages:  # articles in the customer's language come first
             scored.sort(key=lambda c: c.section.language != language)
@@ -247,6 +280,8 @@ def candidates_view(candidates: list[Candidate], *, answer_at: float, suggest_at
                 "rank": round(c.rank, 2), "coverage": c.coverage,
                 "title_match": c.title_match, "language": c.section.language,
                 "verdict": verdict}
+        if c.similarity is not None:
+            item["similarity"] = c.similarity
         if why:
             item["why"] = why
         out.append(item)

@@ -133,3 +133,86 @@ def test_explain_lists_article_candidates_after_the_faqs(tmp_path: Path):
     kb = [c for c in out if c["entry"].startswith("kb:")]
     assert kb[0]["entry"] == "kb:s3" and kb[0]["url"].endswith("#redeem")
     assert {"article", "section", "score", "rank", "verdict"} <= kb[0].keys()
+
+
+# --- ranking by meaning (bots/meaning.py): English sections, the packaged model ---
+
+MEANING_SECTIONS: list[dict[str, Any]] = [
+    {"id": "m1", "article": "star", "title": "Star a message", "heading": "",
+     "text": "Starring a message keeps it in the Starred messages view, so that you can "
+             "come back to it later. Hover over the message and click the star icon.",
+     "language": "en", "url": ""},
+    {"id": "m2", "article": "theme", "title": "Dark theme", "heading": "Manage color theme",
+     "text": "Pick the light or the dark theme in Settings, Preferences, Theme.",
+     "language": "en", "url": ""},
+    {"id": "m3", "article": "deactivate", "title": "Deactivate your account", "heading": "",
+     "text": "Deactivating your account signs you out and removes you from every channel. "
+             "An administrator can reactivate it later.",
+     "language": "en", "url": ""},
+]
+
+
+def test_the_packaged_sentence_model_loads_without_a_network():
+    from bots.meaning import embedder
+
+    model = embedder()
+    assert model is not None
+    vectors = model.embed(["bookmark a message", "star a message", "night colours"])
+    assert vectors.shape == (3, 256)
+    similar, unrelated = vectors[0] @ vectors[1], vectors[0] @ vectors[2]
+    assert similar > unrelated
+
+
+def test_a_paraphrase_is_answered_by_meaning_where_words_rank_another_first(tmp_path: Path):
+    from bots.articles import ArticleIndex, sections_from
+
+    text = "Can I flag important messages so I find them again later?"
+    words = ArticleIndex(sections_from(MEANING_SECTIONS), synonyms={}, default_language="en",
+                         meaning=False)
+    assert words.match(text, "en")[0].section.id == "m2"  # "messages" is in its text
+    bots = make(tmp_path, sections=MEANING_SECTIONS)
+    assert bots.articles.by_meaning
+    decision = decide(bots, text, language="en")
+    assert [r.reply_id for r in replies(decision)] == ["kb:m1"]
+    (best, *_) = next(s for s in decision.trace if s.get("step") == "kb")["candidates"]
+    assert best["entry"] == "kb:m1" and best["verdict"] == "answer"
+
+
+def test_a_paraphrase_without_a_shared_word_is_found_by_meaning_alone():
+    from bots.articles import ArticleIndex, sections_from
+
+    text = "I want to shut down my profile permanently"
+    words = ArticleIndex(sections_from(MEANING_SECTIONS), synonyms={}, default_language="en",
+                         meaning=False)
+    assert not words.by_meaning
+    assert words.match(text, "en") == []
+    meaning = ArticleIndex(sections_from(MEANING_SECTIONS), synonyms={},
+                           default_language="en")
+    (best, runner_up, *_) = meaning.match(text, "en")
+    assert best.section.id == "m3" and best.similarity is not None
+    assert best.score == round(100 * best.similarity, 1) and best.rank > runner_up.rank
+
+
+def test_sections_the_model_does_not_cover_are_matched_by_their_words(tmp_path: Path):
+    bots = make(tmp_path, sections=SECTIONS[:2])  # Swedish only
+    assert not bots.articles.by_meaning
+    view = bots.articles.match("Hur löser jag in ett presentkort?", "sv")
+    assert view[0].section.id == "s2" and view[0].similarity is None
+
+
+def test_the_explanation_shows_the_similarity(tmp_path: Path):
+    bots = make(tmp_path, sections=MEANING_SECTIONS)
+    out = bots.explain(ctx("How can I make the screen darker at night?"), "en")
+    kb = [c for c in out if c["entry"].startswith("kb:")]
+    assert kb[0]["entry"] == "kb:m2"
+    assert kb[0]["score"] == round(100 * kb[0]["similarity"], 1)
+
+
+def test_the_message_is_embedded_without_its_stop_words_and_sections_by_paragraph():
+    from bots.meaning import passages, query_text
+
+    assert query_text("How do I star a message?") == "star message"
+    assert query_text("how do I") == "how do I"  # nothing else left: all of it
+    assert passages("Dark theme", "Manage", "Pick a theme in Settings.\nOk.") == [
+        "Dark theme. Manage. Pick a theme in Settings.\nOk.",
+        "Dark theme. Manage. Pick a theme in Settings."]
