@@ -12,6 +12,11 @@ tuning and a test part by the hash of their text (benchmarks/understanding.py
 measured on its test part before the search was tuned on its tuning part.
 
     python -m benchmarks.kb --split test [--questions tests/kb/questions2.yaml] [--show]
+    python -m benchmarks.kb --split test --faq   # the shop FAQ's figures, corpus imported
+
+`--faq` checks that an unrelated import leaves the shipped FAQ alone: the held-out shop
+messages (benchmarks/understanding.py) through the shipped config.yaml, once as shipped
+and once with the Zulip corpus imported into its data dir, side by side.
 """
 
 from __future__ import annotations
@@ -135,14 +140,58 @@ def run(split: str | None, path: Path = QUESTIONS) -> dict[str, Any]:
     return {"import_seconds": round(seconds, 3), "build_seconds": round(build, 3), **result}
 
 
+def faq_check(split: str | None) -> dict[str, Any]:
+    """The shipped config's FAQ and hand-off figures without and with the corpus imported."""
+    from dataclasses import replace
+
+    from benchmarks.understanding import evaluate_faq, evaluate_handoff, faq_cases, handoff_cases
+    from router.config import load_config
+    from router.wiring import build_decide
+
+    shipped = load_config(str(ROOT / "config.yaml"))
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-kb-faq-") as tmp:
+        bench_config, _ = import_corpus(Path(tmp))
+        data_dir = str(bench_config.parent / "data")
+        service = shipped.settings.service.model_copy(update={"data_dir": data_dir})
+        imported = replace(shipped, settings=shipped.settings.model_copy(
+            update={"service": service}))
+        for name, config in (("shipped", shipped), ("with_corpus", imported)):
+            decide = build_decide(config)
+            faq = evaluate_faq(decide, faq_cases(split))
+            handoff = evaluate_handoff(decide, handoff_cases(split))
+            articles = [outcome(dry_run(decide, case.text), {}) for case in faq_cases(split)]
+            out[name] = {"faq": faq["by_language"]["all"],
+                         "handoff": handoff["by_language"]["all"],
+                         "articles_answered": sum(bool(a) for a, _ in articles),
+                         "articles_suggested": sum(bool(s) and not a for a, s in articles),
+                         "faq_misses": [_without_articles(m) for m in faq["misses"]]}
+    return out
+
+
+def _without_articles(miss: dict[str, Any]) -> dict[str, Any]:
+    """A FAQ miss as the FAQ alone decided it: article suggestions left out."""
+    return {**miss, "suggested": [s for s in miss["suggested"] if not s.startswith("kb:")]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("tune", "test", "all"), default="tune")
     parser.add_argument("--questions", type=Path, default=QUESTIONS,
                         help="the question file (default tests/kb/questions.yaml)")
     parser.add_argument("--show", action="store_true", help="list the misses")
+    parser.add_argument("--faq", action="store_true",
+                        help="the shop FAQ's held-out figures without and with the corpus")
     args = parser.parse_args()
-    result = run(None if args.split == "all" else args.split, args.questions)
+    split = None if args.split == "all" else args.split
+    if args.faq:
+        check = faq_check(split)
+        for name, row in check.items():
+            print(name, json.dumps({k: v for k, v in row.items() if k != "faq_misses"}))
+        same = check["shipped"]["faq_misses"] == check["with_corpus"]["faq_misses"]
+        print("FAQ outcomes identical message by message:", same)
+        return
+    result = run(split, args.questions)
     misses = result.pop("misses")
     print(json.dumps(result))
     if args.show:
