@@ -69,14 +69,17 @@ async def claim(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent,
 
 async def reply(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent, now: datetime,
                 text: str, *, attachments: Sequence[dict[str, Any]] = (),
-                outgoing: Sequence[dict[str, Any]] = (), if_assignee: str | None = None) -> int:
+                outgoing: Sequence[dict[str, Any]] = (), if_assignee: str | None = None,
+                via: str = "") -> int:
     """Send `text` to the customer on their channel; a waiting conversation is claimed,
     a bot-held one taken over (the customer is told first that the agent joined).
 
     Files (issue 24): `attachments` are kept on the message, `outgoing` (the same files
     with their paths) go to the channel with the outbox row. `if_assignee`: send only
     while the conversation is still held by that agent ("" = nobody), so a reply written
-    while a colleague took the conversation is not sent unseen (409 instead)."""
+    while a colleague took the conversation is not sent unseen (409 instead). `via`: the
+    agent tool it was typed in (`router.agents.tools`), recorded on the event so that tool
+    does not show the agent their own reply a second time."""
     if conv.status not in ACTIVE:
         raise ConflictError(f"conversation {conv.id} is {conv.status}; reopen it to reply")
     if if_assignee is not None and conv.assignee != if_assignee:
@@ -97,8 +100,9 @@ async def reply(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent, no
     conv.first_response_at = conv.first_response_at or now
     conv.last_agent_at = now
     sla.pause(conv, policy.sla(conv.queue), now)
+    extra = {"via": via} if via else {}
     await _event(tx, conv, "agent_replied", actor, now, message_id=message_id,
-                 first_response=first)
+                 first_response=first, **extra)
     return message_id
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from aiohttp import web
 
 from router.agents.desk import Desk
+from router.agents.desk_tools import DeskTools
 from router.agents.policy import build_policy, config_agents
 from router.agents.scheduler import Scheduler
 from router.config import Config
@@ -33,6 +34,7 @@ class AgentsRuntime:
         self.desk = Desk(store, build_policy(config), clock=clock, notifier=self.notifier,
                          decider=decider)
         self.scheduler = Scheduler(self.desk, decider=decider)
+        self.tools = DeskTools(self.desk)  # the desk as agent tools see it (Slack threads)
         self.api: web.Application = create_api(self.desk, title=config.settings.service.name)
 
     def committed(self, *_: object) -> None:
