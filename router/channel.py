@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -21,6 +21,7 @@ from router.model import InboundMessage, OutboundMessage, UnparsedInbound
 from router.store.base import Store
 
 if TYPE_CHECKING:
+    from router.agents.tools import AgentTools
     from router.metrics import Metrics
 
 
@@ -93,10 +94,10 @@ class ChannelContext:
     public_url: str = ""
     store: Store | None = None
     metrics: Metrics | None = None  # count rejections: metrics.rejected.labels(ch, why).inc()
-    # The agent desk (router.agents.desk.Desk) once the service has built it, else None:
-    # channels where agents work (Slack threads) act through it. A provider, because
-    # channels are built before the desk.
-    desk: Callable[[], Any] = field(default=lambda: None)
+    # The agent desk as agent tools see it (router.agents.tools.AgentTools) once the
+    # service has built it, else None: channels where agents work (Slack threads) act and
+    # follow its events through it. A provider, because channels are built before the desk.
+    agent_tools: Callable[[], AgentTools | None] = field(default=lambda: None)
     # Wakes the outbox dispatcher after a unit of work outside intake queued replies.
     wake_outbox: Callable[[], None] = field(default=lambda: None)
     # The channel's own state (issue 25), by channel name: `ctx.state_for("email")`. Kept

@@ -169,7 +169,7 @@ class Service:
         ctx = ChannelContext(data_dir=self.config.data_path(),
                              public_url=self.config.settings.service.public_url, store=self.store,
                              metrics=self.metrics,
-                             desk=lambda: self.agents.desk if self.agents else None,
+                             agent_tools=lambda: self.agents.tools if self.agents else None,
                              wake_outbox=lambda: self.dispatcher.wake() if self.dispatcher else None,
                              state_for=lambda channel: StoreChannelState(self.store, channel))
         adapters: dict[str, ChannelAdapter] = {  # rules' actions and outgoing webhooks (issue 27)

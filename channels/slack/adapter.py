@@ -39,10 +39,12 @@ from channels.slack.parse import (
 )
 from channels.slack.profiles import Profiles
 from channels.slack.settings import SlackSettings
-from channels.slack.workspace import Workspace
+from channels.slack.workspace import LEASE, Workspace
+from router.agents.tools import AgentTools
 from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
+from router.channel_state import ChannelState
+from router.channel_state_local import LocalChannelState
 from router.model import InboundKind, InboundMessage, OutboundMessage, UnparsedInbound
-from router.store.base import Store
 from router.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -52,12 +54,13 @@ class SlackAdapter(ChannelAdapter):
     name = CHANNEL
     deferrable = True
 
-    def __init__(self, *, settings: SlackSettings, store: Store | None = None,
-                 data_dir: Path | None = None, desk: Callable[[], Any] = lambda: None,
+    def __init__(self, *, settings: SlackSettings, state: ChannelState | None = None,
+                 data_dir: Path | None = None,
+                 agent_tools: Callable[[], AgentTools | None] = lambda: None,
                  wake_outbox: Callable[[], None] = lambda: None,
-                 poll_interval: float = 2.0) -> None:
+                 poll_interval: float = 2.0, lease: float = LEASE) -> None:
         self.settings = settings
-        self.store = store
+        self.agent_tools = agent_tools
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_base,
                                      timeout=int(settings.request_timeout))
         self.profiles = Profiles(self.client, ttl=settings.profile_ttl,
@@ -66,16 +69,19 @@ class SlackAdapter(ChannelAdapter):
                              attribution=settings.agent_attribution)
         self.workspace: Workspace | None = None
         self.agent_input: AgentInput | None = None
-        if settings.agents_channel and store is not None:
+        self._local: LocalChannelState | None = None
+        if settings.agents_channel:
+            slack_dir = (data_dir or Path("data")) / "slack"
+            if state is None:  # built outside a service: a store of its own
+                state = self._local = LocalChannelState(slack_dir / "channel-state.db", CHANNEL)
             self.workspace = Workspace(
-                client=self.client, store=store, channel=settings.agents_channel,
-                cursor_path=(data_dir or Path("data")) / "slack" / "workspace.cursor",
-                queues=settings.agent_queues, poll_interval=poll_interval,
-                notifier_provider=lambda: getattr(desk(), "notifier", None),
-                queue_names=lambda: sorted(getattr(getattr(desk(), "policy", None), "queues", ())),
-                max_text=settings.max_text)
-            self.agent_input = AgentInput(desk_provider=desk, profiles=self.profiles,
-                                          client=self.client, on_change=self._changed)
+                client=self.client, tools=agent_tools, state=state,
+                channel=settings.agents_channel, queues=settings.agent_queues,
+                poll_interval=poll_interval, max_text=settings.max_text, lease=lease,
+                legacy_cursor=slack_dir / "workspace.cursor")
+            self.agent_input = AgentInput(tools=agent_tools, threads=self.workspace.threads,
+                                          profiles=self.profiles, client=self.client,
+                                          on_change=self._changed)
         self.wake_outbox = wake_outbox
         self._intake: Intake | None = None
         self._event_options: Options | None = None  # known once bolt has seen an event
@@ -148,6 +154,8 @@ class SlackAdapter(ChannelAdapter):
             await self._socket.close_async()
         if self.workspace is not None:
             await self.workspace.stop()
+        if self._local is not None:
+            await self._local.close()
         session = getattr(self.client, "session", None)
         if session is not None:
             await session.close()
@@ -257,10 +265,10 @@ class SlackAdapter(ChannelAdapter):
         return dataclasses.replace(message, sender=sender)
 
     async def _known_thread(self, thread_key: str) -> bool:
-        if self.store is None:
+        tools = self.agent_tools()
+        if tools is None:
             return False
-        conv = await self.store.read(lambda tx: tx.find_conversation(CHANNEL, [thread_key]))
-        return conv is not None
+        return await tools.conversation_for_thread(CHANNEL, thread_key) is not None
 
     # --- outbound ------------------------------------------------------------------
     async def send(self, message: OutboundMessage) -> SendResult:

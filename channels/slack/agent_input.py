@@ -8,8 +8,10 @@ Slack email (users.info) is an agent's email. A refusal (someone else claimed it
 conversation is resolved, not an agent) is told to that user only (an ephemeral message)
 and the request is still acknowledged: a retry would be refused the same way.
 
-An agent's thread reply is deduplicated by the inbox key `agent:<channel>:<ts>` claimed in
-the same unit of work as the reply, so a Slack retry never sends the customer two copies.
+Everything goes through the desk's `AgentTools` port (`router.agents.tools`), never the
+store. An agent's thread reply is deduplicated by the inbox key `agent:<channel>:<ts>`,
+claimed by the desk in the same unit of work as the reply, so a Slack retry never sends
+the customer two copies.
 """
 
 from __future__ import annotations
@@ -17,47 +19,42 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.slack.parse import CHANNEL, AgentButton, AgentReply
 from channels.slack.profiles import Profiles
-from channels.slack.workspace import ROOT_KEYS, THREAD_MARK
-from router.agents import actions
-from router.agents.desk import Desk
-from router.agents.errors import ActionRejected, Forbidden
-from router.agents.policy import DeskPolicy
-from router.errors import ConflictError, NotFoundError
-from router.model import Agent, Conversation, Event
-from router.store.base import Tx
+from channels.slack.threads import Threads
+from router.agents.tools import REFUSALS, AgentTools
+from router.model import Agent
 
 log = logging.getLogger(__name__)
-REFUSALS = (ConflictError, NotFoundError, Forbidden, ActionRejected)
 
 
 class AgentInput:
-    def __init__(self, *, desk_provider: Callable[[], Desk | None], profiles: Profiles,
-                 client: AsyncWebClient, on_change: Callable[[], None]) -> None:
-        self.desk_provider = desk_provider
+    def __init__(self, *, tools: Callable[[], AgentTools | None], threads: Threads,
+                 profiles: Profiles, client: AsyncWebClient,
+                 on_change: Callable[[], None]) -> None:
+        self.tools = tools
+        self.threads = threads
         self.profiles = profiles
         self.client = client
         self.on_change = on_change
         self._notices: set[asyncio.Task[None]] = set()
 
     async def button(self, press: AgentButton) -> None:
-        desk, agent = await self._desk_and_agent(press.user, press.channel, "")
-        if desk is None or agent is None:
+        tools, agent = await self._tools_and_agent(press.user, press.channel, "")
+        if tools is None or agent is None:
             return
         verb = press.action
         try:
             if verb == "claim":
-                await desk.run(press.conversation_id, actions.claim, agent)
+                await tools.claim(press.conversation_id, agent)
             elif verb == "resolve":
-                await desk.resolve(press.conversation_id, agent)
+                await tools.resolve(press.conversation_id, agent)
             else:
-                await desk.run(press.conversation_id, actions.transfer, agent, queue=press.value)
+                await tools.transfer(press.conversation_id, agent, press.value)
         except REFUSALS as exc:
             self.notice(press.channel, press.user, f"Could not {verb}: {exc}", press.message_ts)
             return
@@ -65,48 +62,47 @@ class AgentInput:
         self.on_change()
 
     async def reply(self, reply: AgentReply) -> None:
-        desk = self.desk_provider()
-        if desk is None:
+        if self.tools() is None:
             log.error("slack: an agent replied in a thread but no agent desk is running")
             return
-        key = f"{reply.channel}:{reply.thread_ts}"
-        conv = await desk.store.read(lambda tx: tx.find_conversation(ROOT_KEYS, [key]))
-        if conv is None:
-            log.debug("slack: reply in a thread that is not a conversation: %s", key)
+        conversation_id = await self.threads.conversation_of(reply.channel, reply.thread_ts)
+        if conversation_id is None:
+            log.debug("slack: reply in a thread that is not a conversation: %s:%s",
+                      reply.channel, reply.thread_ts)
             return
         if not reply.text.strip():
             self.notice(reply.channel, reply.user, "Only text reaches the customer; "
                         "files in the thread are not forwarded.", reply.thread_ts)
             return
-        desk, agent = await self._desk_and_agent(reply.user, reply.channel, reply.thread_ts)
-        if desk is None or agent is None:
+        tools, agent = await self._tools_and_agent(reply.user, reply.channel, reply.thread_ts)
+        if tools is None or agent is None:
             return
         try:
-            await desk.run(conv.id, _thread_reply, agent, text=reply.text,
-                           key=reply.inbox_key, ts=reply.ts)
+            # the event says `via: slack`: the workspace does not mirror it back
+            await tools.reply(conversation_id, agent, reply.text, via=CHANNEL,
+                              dedupe_key=reply.inbox_key)
         except REFUSALS as exc:
             self.notice(reply.channel, reply.user,
                         f"Not sent to the customer: {exc}", reply.thread_ts)
             return
         self.on_change()
 
-    async def _desk_and_agent(self, user: str, channel: str,
-                              thread_ts: str) -> tuple[Desk | None, Agent | None]:
-        desk = self.desk_provider()
-        if desk is None:
+    async def _tools_and_agent(self, user: str, channel: str,
+                               thread_ts: str) -> tuple[AgentTools | None, Agent | None]:
+        tools = self.tools()
+        if tools is None:
             log.error("slack: agent action but no agent desk is running")
             return None, None
         profile = await self.profiles.get(user)
         email = (profile.email if profile else "").lower()
         agent = None
         if email:
-            agents = await desk.store.read(lambda tx: tx.list_agents(include_disabled=False))
-            agent = next((a for a in agents if a.email.lower() == email), None)
+            agent = next((a for a in await tools.agents() if a.email.lower() == email), None)
         if agent is None:
             self.notice(channel, user, "You are not set up as an agent: your Slack email "
                         f"({email or 'unknown'}) must be an agent's email in the config.",
                         thread_ts)
-        return desk, agent
+        return tools, agent
 
     def notice(self, channel: str, user: str, text: str, thread_ts: str = "") -> None:
         """Tell one user why nothing happened, after the acknowledgement (never blocks it)."""
@@ -122,12 +118,3 @@ class AgentInput:
             await self.client.chat_postEphemeral(**kwargs)
         except Exception as exc:
             log.warning("slack: could not tell %s: %s (%s)", user, text, exc)
-
-
-async def _thread_reply(tx: Tx, policy: DeskPolicy, conv: Conversation, actor: Agent,
-                        now: datetime, *, text: str, key: str, ts: str) -> int | None:
-    """actions.reply, once per Slack message, marked as already visible in the thread."""
-    if not await tx.inbox_claim(CHANNEL, key, now):
-        return None  # a Slack retry of a reply already sent
-    await tx.insert_event(Event(0, THREAD_MARK, now, conv.id, f"agent:{actor.name}", {"ts": ts}))
-    return await actions.reply(tx, policy, conv, actor, now, text)

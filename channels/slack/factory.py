@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from channels.slack.adapter import SlackAdapter
+from channels.slack.parse import CHANNEL
 from channels.slack.settings import SlackSettings
 from router.channel import ChannelContext
 
 
 def create(settings: SlackSettings, ctx: ChannelContext) -> SlackAdapter:
-    return SlackAdapter(settings=settings, store=ctx.store, data_dir=ctx.data_dir,
-                        desk=ctx.desk, wake_outbox=ctx.wake_outbox,
-                        poll_interval=settings.workspace_poll)
+    # root messages, thread keys, the workspace cursor and its leader lease: the channel's
+    # state in the store, shared by every instance on the database
+    state = ctx.state_for(CHANNEL) if ctx.state_for is not None else None
+    return SlackAdapter(settings=settings, state=state, data_dir=ctx.data_dir,
+                        agent_tools=ctx.agent_tools, wake_outbox=ctx.wake_outbox,
+                        poll_interval=settings.workspace_poll, lease=settings.workspace_lease)

@@ -54,6 +54,9 @@ class SlackSettings(BaseModel):
     #: the agents' channel follows the store's events; this bounds the delay when no
     #: in-process notification arrives (another instance wrote them)
     workspace_poll: float = Field(2.0, gt=0, le=60)
+    #: seconds the instance that posts to the agents' channel holds its lease without
+    #: renewing it: after a crash another instance takes over within this long
+    workspace_lease: float = Field(15.0, ge=0.3, le=600)
     request_timeout: float = Field(10.0, gt=0)
 
     @field_validator("bot_token")

@@ -1,25 +1,24 @@
 """The agents' workspace: handed-off conversations as threads in one Slack channel.
 
-A follower reads the store's events after a durable cursor (woken by the desk's notifier,
-polling as a fallback) and makes Slack match the store: a conversation that is waiting
-gets a root message, a state change updates it (chat.update, skipped when nothing
-visible changed), a customer message or a reply from another agent tool appears in the
-thread. The store stays the source of truth: Slack calls that fail are retried from the
-same event, and the cursor only moves past an event once Slack has it.
+A follower reads the desk's events after a cursor (`AgentTools.events_after`, woken by the
+desk's notifier, polling as a fallback) and makes Slack match the store: a conversation
+that is waiting gets a root message, a state change updates it (chat.update, skipped when
+nothing visible changed), a customer message or a reply from another agent tool appears
+in the thread. The store stays the source of truth: Slack calls that fail are retried from
+the same event, and the cursor only moves past an event once Slack has it.
 
-Several instances (one PostgreSQL store) each run a follower with its own cursor, so each
-sees every event. A root is posted exactly once all the same: a follower first claims the
-conversation's root slot in one unit of work (`metadata["slack_root"] = {"pending":
-<follower>, "claimed_at": ...}`, only if the slot is empty, or holds an expired claim, or
-its own; the conversation row is locked on PostgreSQL, SQLite has one writer), then posts,
-then records the ts in place of the claim. A follower finding another's live claim looks
-again when that claim expires (`pending_ttl`), so a crash between claim and record delays
-the root by at most that long and never blocks it; only a follower that stalls longer than
-`pending_ttl` between claim and record can cause a second root (logged).
-
-The root is recorded twice inside one unit of work: `metadata["slack_root"]` on the
-conversation (to update it) and the thread key `<channel>:<ts>` under ROOT_KEYS (to find
-the conversation of an agent's thread reply), so no migration is needed.
+**One leader per workspace.** Every instance runs a follower, but only the one holding the
+lease `workspace:leader` in the channel's state posts (`ChannelState.claim`, renewed every
+third of `lease` while it lives); the others stand by and try to take the lease as often.
+The cursor, the roots and the thread keys live in the state too (`channels.slack.threads`),
+so a new leader goes on exactly where the old one stopped: each event is applied once
+across instances. A leader stops (`stop`) by releasing the lease, and another instance
+takes over within a third of `lease`; one that dies holding it is replaced once the lease
+has run out. A follower posts only while more than a third of its lease is left (renewing
+first when due), so its lease cannot run out in the middle of a post unless one Slack call
+or store write stalls for that long; if it loses the lease it stops at once and leaves the
+cursor where it was. The one event in flight when a leader is killed may be posted again
+by the next (at-least-once, as for the outbox).
 """
 
 from __future__ import annotations
@@ -27,10 +26,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,90 +35,109 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.slack.markup import escape, split_text
 from channels.slack.outbound import classify
+from channels.slack.parse import CHANNEL
 from channels.slack.render import render_root
+from channels.slack.threads import CURSOR, LEADER, Threads
+from router.agents.tools import AgentTools
+from router.channel_state import ChannelState
 from router.errors import ChannelError
-from router.model import Agent, Contact, Conversation, Direction, Event, Status
+from router.model import Conversation, Event, Status
 from router.notify import Notifier
-from router.store.base import Store, Tx
-from router.timestamps import parse_ts, ts, utcnow
 
 log = logging.getLogger(__name__)
 
-ROOT_KEYS = "slack#agents"  # thread_keys channel: root ts -> conversation
-ROOT_META = "slack_root"
 OPEN = (Status.QUEUED, Status.ASSIGNED)
 # events after which the root may look different
 STATE_KINDS = ("handoff", "status_changed", "assigned", "transferred", "resolved", "reopened",
                "priority_changed", "sla_breached", "snoozed", "snooze_ended", "contacts_merged")
 MIRROR_KINDS = ("message_received", "agent_replied")
-THREAD_MARK = "slack_thread_reply"  # written with a reply an agent typed in the thread
-FOLLOWED = (*STATE_KINDS, *MIRROR_KINDS, THREAD_MARK)
+LEGACY_THREAD_MARK = "slack_thread_reply"  # written beside thread replies by earlier versions
+FOLLOWED = (*STATE_KINDS, *MIRROR_KINDS, LEGACY_THREAD_MARK)
 MAX_FAILURES = 8
-PENDING_TTL = 60.0  # seconds a claim on a root slot holds before another follower may take it
+LEASE = 15.0  # seconds the leader's lease holds without renewal
+
+
+class LeaseLost(Exception):
+    """This follower no longer leads the workspace: it must not post."""
 
 
 class Workspace:
-    def __init__(self, *, client: AsyncWebClient, store: Store, channel: str,
-                 cursor_path: Path, queues: tuple[str, ...] = (),
-                 notifier_provider: Callable[[], Notifier | None] = lambda: None,
-                 queue_names: Callable[[], list[str]] = list,
-                 poll_interval: float = 2.0, max_text: int = 3500,
-                 pending_ttl: float = PENDING_TTL, instance: str = "") -> None:
+    def __init__(self, *, client: AsyncWebClient, tools: Callable[[], AgentTools | None],
+                 state: ChannelState, channel: str, queues: tuple[str, ...] = (),
+                 poll_interval: float = 2.0, max_text: int = 3500, lease: float = LEASE,
+                 instance: str = "", legacy_cursor: Path | None = None) -> None:
         self.client = client
-        self.store = store
+        self.tools = tools
+        self.state = state
+        self.threads = Threads(state, tools)
         self.channel = channel
-        self.cursor_path = cursor_path
         self.queues = queues  # only these queues' hand-offs are posted (empty: all)
-        self.notifier_provider = notifier_provider
-        self.queue_names = queue_names
         self.poll_interval = poll_interval
         self.max_text = max_text
-        self.pending_ttl = pending_ttl
-        self.instance = instance or secrets.token_hex(6)  # names this follower's root claims
-        self._deferred: dict[int, float] = {}  # conversation -> loop time to look at it again
+        self.lease = lease
+        self.instance = instance or secrets.token_hex(6)  # names this follower's lease
+        self.legacy_cursor = legacy_cursor  # the cursor file of earlier versions
         self.cursor = 0
+        self.leading = False
+        self.rounds = 0  # loop rounds done (tests wait for one to pass)
+        self._lease_until = 0.0  # loop time until which the lease surely holds
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._thread_marks: dict[int, int] = {}  # conversation -> agent replies to skip
-        self.synced = asyncio.Condition()  # notified whenever the cursor moves (tests wait on it)
+        # notified whenever the cursor moves and after every round (tests wait on it)
+        self.synced = asyncio.Condition()
 
     # --- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:
-        self.cursor = _read_cursor(self.cursor_path)
         self._task = asyncio.create_task(self._run(), name="slack-workspace")
 
     async def stop(self) -> None:
+        """Stop following; a leader hands the lease back so another takes over at once."""
         self._stopping.set()
         self._wake.set()
         if self._task is not None:
             await self._task
+        if self.leading:
+            self.leading = False
+            with contextlib.suppress(Exception):
+                await self.state.release(LEADER, self.instance)
 
     def wake(self) -> None:
         self._wake.set()
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
-            notifier = self.notifier_provider()
+            tools = self.tools()
+            notifier = tools.notifier if tools is not None else None
             generation = notifier.generation if notifier else 0
             self._wake.clear()
+            progressed = False
             try:
-                await self.recheck_deferred()
-                progressed = await self.catch_up()
+                if await self.lead():
+                    progressed = await self.catch_up()
+            except LeaseLost:
+                log.warning("slack workspace: lost the lease on %s; standing by", self.channel)
             except Exception:
                 log.exception("slack workspace: catching up failed; retrying")
-                progressed = False
+            await self._round_done()
             if progressed or self._stopping.is_set():
                 continue
-            await self._idle(notifier, generation)
+            await self._idle(notifier if self.leading else None, generation)
+
+    async def _round_done(self) -> None:
+        self.rounds += 1
+        async with self.synced:
+            self.synced.notify_all()
 
     async def _idle(self, notifier: Notifier | None, generation: int) -> None:
-        timeout = self.poll_interval
-        if self._deferred:
-            soonest = min(self._deferred.values()) - asyncio.get_running_loop().time()
-            timeout = max(0.0, min(timeout, soonest))
-        waits = [asyncio.ensure_future(self._wake.wait()),
-                 asyncio.ensure_future(self._stopping.wait())]
+        """A leader waits for news (or its next renewal), a standby for its next try."""
+        if self.leading:
+            renew_in = self._lease_until - self.lease * 2 / 3 - asyncio.get_running_loop().time()
+            timeout = max(0.0, min(self.poll_interval, renew_in))
+            waits = [asyncio.ensure_future(self._wake.wait())]
+        else:
+            timeout, waits = self.lease / 3, []
+        waits.append(asyncio.ensure_future(self._stopping.wait()))
         if notifier is not None:
             waits.append(asyncio.ensure_future(notifier.wait_past(generation, timeout)))
         _, pending = await asyncio.wait(waits, timeout=timeout,
@@ -134,30 +150,71 @@ class Workspace:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
+    # --- the lease -----------------------------------------------------------------
+    async def lead(self) -> bool:
+        """Take or renew the lease when a third of it has passed; whether this follower
+        leads now. A follower that (re)gains the lease reads the shared cursor first."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        if self.leading and self._lease_until - started > self.lease * 2 / 3:
+            return True
+        lapsed = not self.leading or started >= self._lease_until
+        try:
+            held = await self.state.claim(LEADER, self.instance, self.lease)
+        except Exception:
+            log.exception("slack workspace: could not renew the lease")
+            return self._holds()
+        if not held:
+            if self.leading:
+                log.warning("slack workspace: another instance leads %s now", self.channel)
+            self.leading, self._lease_until = False, 0.0
+            return False
+        self._lease_until = started + self.lease
+        if lapsed:  # someone may have led meanwhile: go on from the shared cursor
+            self.cursor = await self._load_cursor()
+            if not self.leading:
+                log.info("slack workspace: this instance (%s) leads %s from event %s",
+                         self.instance, self.channel, self.cursor)
+        self.leading = True
+        return True
+
+    def _holds(self) -> bool:
+        """The lease holds for at least another third of it (room for one Slack call)."""
+        left = self._lease_until - asyncio.get_running_loop().time()
+        return self.leading and left > self.lease / 3
+
+    async def _ensure_lead(self) -> None:
+        if not await self.lead() or not self._holds():
+            raise LeaseLost(self.channel)
+
+    async def _load_cursor(self) -> int:
+        found = await self.state.get(CURSOR)
+        if found is not None:
+            return int(found)
+        legacy = _read_legacy_cursor(self.legacy_cursor)
+        await self.state.put(CURSOR, legacy)
+        if legacy:
+            log.info("slack workspace: cursor %s taken over from %s", legacy, self.legacy_cursor)
+        return legacy
+
     # --- following events ----------------------------------------------------------
     async def catch_up(self) -> bool:
-        """Apply every followed event after the cursor; True if any was applied."""
-        events = await self.store.read(
-            lambda tx: tx.list_events(after_id=self.cursor, kinds=FOLLOWED, limit=200))
+        """Apply every followed event after the cursor; True if any was applied.
+        Raises LeaseLost (the cursor stays before the event) once another instance leads."""
+        tools = self.tools()
+        if tools is None:
+            return False
+        events = await tools.events_after(self.cursor, FOLLOWED)
         for event in events:
             if not await self._apply_with_retry(event):
                 return True  # stopping: the cursor stays before this event
+            await self._ensure_lead()  # never move the cursor of another leader
+            await self.state.put(CURSOR, event.id)
             self.cursor = event.id
-            _write_cursor(self.cursor_path, self.cursor)
         if events:
             async with self.synced:
                 self.synced.notify_all()
         return bool(events)
-
-    async def recheck_deferred(self) -> None:
-        """Look again at roots another follower had claimed, once those claims may have expired."""
-        now = asyncio.get_running_loop().time()
-        for conversation_id in [c for c, due in self._deferred.items() if due <= now]:
-            del self._deferred[conversation_id]
-            try:
-                await self.sync(conversation_id)
-            except ChannelError as exc:
-                log.warning("slack workspace: conversation %s: %s", conversation_id, exc.reason)
 
     async def _apply_with_retry(self, event: Event) -> bool:
         """Apply one event, retrying Slack failures; False only when stopping first."""
@@ -181,9 +238,8 @@ class Workspace:
     async def apply(self, event: Event) -> None:
         if event.conversation_id is None:
             return
-        if event.kind == THREAD_MARK:
-            self._thread_marks[event.conversation_id] = \
-                self._thread_marks.get(event.conversation_id, 0) + 1
+        if event.kind == LEGACY_THREAD_MARK:
+            await self.threads.add_mark(event.conversation_id)
             return
         if event.kind in MIRROR_KINDS:
             await self._mirror(event)
@@ -192,54 +248,27 @@ class Workspace:
 
     async def sync(self, conversation_id: int) -> None:
         """Make the conversation's root message (posted or not) match the store."""
-        snap = await self.store.read(lambda tx: _snapshot(tx, conversation_id))
-        if snap is None:
+        tools = self.tools()
+        view = await tools.view(conversation_id) if tools is not None else None
+        if tools is None or view is None:
             return
-        conv, contact, last_text, agents = snap
-        root = _posted(conv)
+        conv = view.conversation
+        root = await self.threads.root(conv)
         if root is None and (conv.status not in OPEN or not self._wanted(conv)):
             return
-        rendered = render_root(conv, contact, last_text, agent_names=agents,
-                               queues=self.queue_names())
+        rendered = render_root(conv, view.contact, view.last_customer_text,
+                               agent_names=view.agent_names, queues=tools.queue_names())
         if root is None:
-            root = await self._post_root(conversation_id, rendered.text, rendered.blocks,
-                                         rendered.digest)
-            if root is None:
-                return
+            ts_ = await self._call("chat.postMessage", channel=self.channel, text=rendered.text,
+                                   blocks=rendered.blocks, unfurl_links=False)
+            await self.threads.record_root(conversation_id, self.channel, ts_, rendered.digest)
+            log.info("slack workspace: conversation %s posted as %s", conversation_id, ts_)
+            return
         if root.get("digest") == rendered.digest:
             return
         await self._call("chat.update", channel=root["channel"], ts=root["ts"],
                          text=rendered.text, blocks=rendered.blocks)
-        await self.store.write(lambda tx: _record_digest(tx, conversation_id, rendered.digest))
-
-    async def _post_root(self, conversation_id: int, text: str, blocks: Any,
-                         digest: str) -> dict[str, Any] | None:
-        """Claim the root slot, post, record: None once posted here or claimed elsewhere,
-        else the root another follower recorded meanwhile (to be brought up to date)."""
-        ttl, me = self.pending_ttl, self.instance
-        claimed, current = await self.store.write(
-            lambda tx: _claim_root(tx, conversation_id, me, utcnow(), ttl))
-        if not claimed:
-            if current is not None and "pending" in current:
-                # another follower is posting it; if it dies first, its claim expires
-                self._deferred[conversation_id] = asyncio.get_running_loop().time() + ttl
-            return current if current is not None and "pending" not in current else None
-        self._deferred.pop(conversation_id, None)
-        try:
-            ts_ = await self._call("chat.postMessage", channel=self.channel, text=text,
-                                   blocks=blocks, unfurl_links=False)
-        except ChannelError:
-            await self.store.write(lambda tx: _release_root(tx, conversation_id, me))
-            raise
-        recorded = await self.store.write(lambda tx: _record_root(
-            tx, conversation_id, me, self.channel, ts_, digest))
-        if recorded:
-            log.info("slack workspace: conversation %s posted as %s", conversation_id, ts_)
-        else:
-            log.warning("slack workspace: conversation %s: root %s posted after this follower's "
-                        "claim expired (older than %ss); another follower's root is kept",
-                        conversation_id, ts_, ttl)
-        return None
+        await self.threads.record_digest(conversation_id, root, rendered.digest)
 
     def _wanted(self, conv: Conversation) -> bool:
         return not self.queues or conv.queue in self.queues
@@ -247,24 +276,29 @@ class Workspace:
     async def _mirror(self, event: Event) -> None:
         conv_id = event.conversation_id
         assert conv_id is not None
-        if event.kind == "agent_replied" and self._thread_marks.get(conv_id):
-            self._thread_marks[conv_id] -= 1  # typed in the thread: already visible there
-            return
+        if event.kind == "agent_replied" and (event.data.get("via") == CHANNEL
+                                              or await self.threads.take_mark(conv_id)):
+            return  # typed in the thread: already visible there
+        tools = self.tools()
         message_id = event.data.get("message_id")
-        found = await self.store.read(lambda tx: _message_of(tx, conv_id, message_id))
+        if tools is None or not isinstance(message_id, int):
+            return
+        found = await tools.message(conv_id, message_id)
         if found is None:
             return
-        conv, text, author = found
-        root = _posted(conv)
+        root = await self.threads.root(found.conversation)
         if root is None:
-            if event.kind == "message_received" and conv.status in OPEN:
+            if event.kind == "message_received" and found.conversation.status in OPEN:
                 await self.sync(conv_id)  # posted now; the root shows this message
             return
-        for part in split_text(text, self.max_text - len(author) - 8):
+        author = found.author
+        for part in split_text(found.text, self.max_text - len(author) - 8):
             await self._call("chat.postMessage", channel=root["channel"], thread_ts=root["ts"],
                              text=f"*{escape(author)}:* {escape(part)}", unfurl_links=False)
 
     async def _call(self, method: str, **kwargs: Any) -> str:
+        """One Slack write, made only while this follower leads."""
+        await self._ensure_lead()
         try:
             resp = await self.client.api_call(method, json=kwargs)
         except Exception as exc:
@@ -272,111 +306,12 @@ class Workspace:
         return str(resp.get("ts") or "")
 
 
-# --- units of work ----------------------------------------------------------------
-Snapshot = tuple[Conversation, Contact | None, str, dict[str, str]]
-
-
-async def _snapshot(tx: Tx, conversation_id: int) -> Snapshot | None:
-    conv = await tx.get_conversation(conversation_id)
-    if conv is None:
-        return None
-    contact = await tx.get_contact(conv.contact_id)
-    messages = await tx.list_messages(conversation_id)
-    last = next((m.text for m in reversed(messages)
-                 if m.direction == Direction.INBOUND and not m.internal), "")
-    agents: dict[str, str] = {}
-    if conv.assignee:
-        agent: Agent | None = await tx.get_agent(conv.assignee)
-        agents[conv.assignee] = (agent.display_name if agent else "") or conv.assignee
-    return conv, contact, last, agents
-
-
-async def _message_of(tx: Tx, conversation_id: int,
-                      message_id: Any) -> tuple[Conversation, str, str] | None:
-    conv = await tx.get_conversation(conversation_id)
-    if conv is None:
-        return None
-    message = next((m for m in await tx.list_messages(conversation_id) if m.id == message_id),
-                   None)
-    if message is None or message.internal:
-        return None
-    if message.direction == Direction.INBOUND:
-        contact = await tx.get_contact(conv.contact_id)
-        author = (contact.display_name if contact else "") or "Customer"
-    else:
-        agent = await tx.get_agent(message.author_id) if message.author_id else None
-        author = (agent.display_name if agent else "") or message.author_id or "Agent"
-    return conv, message.text, author
-
-
-def _posted(conv: Conversation) -> dict[str, Any] | None:
-    """The recorded root message; None while there is none or it is only claimed."""
-    root = conv.metadata.get(ROOT_META)
-    return None if root is None or "pending" in root else root
-
-
-async def _claim_root(tx: Tx, conversation_id: int, instance: str, now: datetime,
-                      ttl: float) -> tuple[bool, dict[str, Any] | None]:
-    """Take the root slot for `instance` if it is empty, claimed by `instance`, or holds a
-    claim older than `ttl`; (taken, what the slot holds otherwise). The conversation row
-    is locked for the unit on PostgreSQL, so two followers cannot both take it."""
-    conv = await tx.get_conversation(conversation_id)
-    if conv is None:
-        return False, None
-    root = conv.metadata.get(ROOT_META)
-    if root is not None:
-        if "pending" not in root:
-            return False, root
-        since = parse_ts(root.get("claimed_at"))
-        live = since is not None and now - since < timedelta(seconds=ttl)
-        if root["pending"] != instance and live:
-            return False, root
-    conv.metadata[ROOT_META] = {"pending": instance, "claimed_at": ts(now)}
-    await tx.save_conversation(conv, now)
-    return True, None
-
-
-async def _release_root(tx: Tx, conversation_id: int, instance: str) -> None:
-    conv = await tx.get_conversation(conversation_id)
-    if conv is not None and (conv.metadata.get(ROOT_META) or {}).get("pending") == instance:
-        del conv.metadata[ROOT_META]
-        await tx.save_conversation(conv, utcnow())
-
-
-async def _record_root(tx: Tx, conversation_id: int, instance: str, channel: str, ts_: str,
-                       digest: str) -> bool:
-    """Replace our claim by the posted root; False if the claim was taken over meanwhile."""
-    conv = await tx.get_conversation(conversation_id)
-    if conv is None:
-        return True
-    if (conv.metadata.get(ROOT_META) or {}).get("pending", instance) != instance \
-            or _posted(conv) is not None:
-        return False
-    conv.metadata[ROOT_META] = {"channel": channel, "ts": ts_, "digest": digest}
-    await tx.save_conversation(conv, utcnow())
-    await tx.add_thread_keys(ROOT_KEYS, [f"{channel}:{ts_}"], conversation_id)
-    return True
-
-
-async def _record_digest(tx: Tx, conversation_id: int, digest: str) -> None:
-    conv = await tx.get_conversation(conversation_id)
-    if conv is None or _posted(conv) is None:
-        return
-    conv.metadata[ROOT_META] = {**conv.metadata[ROOT_META], "digest": digest}
-    await tx.save_conversation(conv, utcnow())
-
-
-# --- the durable cursor ------------------------------------------------------------
-def _read_cursor(path: Path) -> int:
-    """Last applied event id; 0 on first start (every open conversation gets posted)."""
+def _read_legacy_cursor(path: Path | None) -> int:
+    """The cursor file of earlier versions (`<data_dir>/slack/workspace.cursor`), read once
+    when the state has none; 0 without one (every open conversation gets posted)."""
+    if path is None:
+        return 0
     try:
         return int(path.read_text().strip() or 0)
     except (FileNotFoundError, ValueError):
         return 0
-
-
-def _write_cursor(path: Path, value: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(str(value))
-    os.replace(tmp, path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import hmac
@@ -77,6 +78,17 @@ async def post_action(http: aiohttp.ClientSession, service: Any,
     url = f"http://127.0.0.1:{service.port}/webhooks/slack/interactive"
     async with http.post(url, data=raw.encode(), headers=sent) as resp:
         return resp.status
+
+
+async def settled(*followers: Any) -> None:
+    """Each workspace follower (`channels.slack.workspace.Workspace`) has done two whole
+    rounds since now: whatever it would post about what is in the store is posted (a
+    standby's round is a try for the lease). Lets a test assert "once" without sleeping."""
+    marks = [f.rounds for f in followers]
+    for f, mark in zip(followers, marks, strict=True):
+        f.wake()
+        async with f.synced:
+            await asyncio.wait_for(f.synced.wait_for(lambda f=f, m=mark: f.rounds >= m + 2), 10)
 
 
 async def conversation(service: Any, thread_key: str,
