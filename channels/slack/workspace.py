@@ -81,6 +81,7 @@ class Workspace:
         self.leading = False
         self.rounds = 0  # loop rounds done (tests wait for one to pass)
         self._lease_until = 0.0  # loop time until which the lease surely holds
+        self._wrote = False  # the event being applied made a Slack call
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -205,16 +206,30 @@ class Workspace:
         if tools is None:
             return False
         events = await tools.events_after(self.cursor, FOLLOWED)
-        for event in events:
-            if not await self._apply_with_retry(event):
-                return True  # stopping: the cursor stays before this event
-            await self._ensure_lead()  # never move the cursor of another leader
-            await self.state.put(CURSOR, event.id)
-            self.cursor = event.id
+        saved = self.cursor
+        try:
+            for event in events:
+                self._wrote = False
+                if not await self._apply_with_retry(event):
+                    return True  # stopping: the cursor stays before this event
+                self.cursor = event.id
+                if self._wrote:  # Slack has it: a new leader must not post it again
+                    saved = await self._save_cursor()
+        finally:
+            # Events that posted nothing (most: messages of conversations the bot keeps)
+            # are saved once per batch, not one store write each: applying them again
+            # after a crash posts nothing either.
+            if self.cursor != saved and self.leading:
+                await self._save_cursor()
         if events:
             async with self.synced:
                 self.synced.notify_all()
         return bool(events)
+
+    async def _save_cursor(self) -> int:
+        await self._ensure_lead()  # never move the cursor of another leader
+        await self.state.put(CURSOR, self.cursor)
+        return self.cursor
 
     async def _apply_with_retry(self, event: Event) -> bool:
         """Apply one event, retrying Slack failures; False only when stopping first."""
@@ -299,6 +314,7 @@ class Workspace:
     async def _call(self, method: str, **kwargs: Any) -> str:
         """One Slack write, made only while this follower leads."""
         await self._ensure_lead()
+        self._wrote = True  # (also when it fails: the post may have reached Slack)
         try:
             resp = await self.client.api_call(method, json=kwargs)
         except Exception as exc:
