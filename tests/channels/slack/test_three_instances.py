@@ -18,8 +18,7 @@ import aiohttp
 import yaml
 
 from router.config import load_config
-from router.model import Decision, DecisionContext
-from router.model import Action as RuleAction
+from router.model import Action, Decision, DecisionContext
 from tests.channels.slack.conftest import AGENTS, CUSTOMER, payload, post_event, settled, variant
 from tests.channels.slack.fake_api import SECRET, TOKEN, FakeSlackAPI
 from tests.conftest import write_config
@@ -31,8 +30,8 @@ _ts = itertools.count(1)
 
 def hand_off_on_request(ctx: DecisionContext) -> Decision:
     if ctx.event == "message" and "human" in ctx.message.text.lower():
-        return Decision(actions=[RuleAction("handoff", {"queue": "general", "reason": "asked"},
-                                            source="handoff")])
+        return Decision(actions=[Action("handoff", {"queue": "general", "reason": "asked"},
+                                        source="handoff")])
     return Decision()
 
 
