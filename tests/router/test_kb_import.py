@@ -231,8 +231,9 @@ def test_try_shows_article_matches(zulip: tuple[Path, float], capsys):
                  "--text", "How do I make the lines less cramped?"]) == 0
     result = json.loads(capsys.readouterr().out)
     articles = [b for b in result["bots"] if b["entry"].startswith("kb:")]
-    assert articles[0]["article"] == "Line spacing" and articles[0]["verdict"] == "suggest"
-    assert {"score", "rank", "coverage", "title_match", "url"} <= articles[0].keys()
-    (suggestion,) = [a["value"] for a in result["actions"]
-                     if a["kind"] == "reply" and a["value"]["reply_id"] == "faq_suggest"]
-    assert suggestion["quick_replies"][0]["payload"] == articles[0]["entry"]
+    # no word of the question is in the heading: ranked by meaning, answered alone
+    assert articles[0]["article"] == "Line spacing" and articles[0]["verdict"] == "answer"
+    assert {"score", "rank", "coverage", "title_match", "similarity", "url"} <= articles[0].keys()
+    assert all(a["verdict"] != "answer" for a in articles[1:])
+    (answer,) = [a["value"] for a in result["actions"] if a["kind"] == "reply"]
+    assert answer["reply_id"] == articles[0]["entry"]
