@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from router.channel_host import ChannelHost
 from router.channel_state import ChannelState
 from router.model import InboundMessage, OutboundMessage, UnparsedInbound
 from router.store.base import Store
@@ -104,3 +105,7 @@ class ChannelContext:
     # in the store, shared by every instance on its database, erased with the contact.
     # None where no store is given (a channel built alone in a test).
     state_for: Callable[[str], ChannelState] | None = None
+    # The core as the channel sees it (issue 25), by channel name: lookups, reachability,
+    # attachment outcomes and `host.state` (router/channel_host.py). None where no store
+    # is given; a channel then works without what needs the store.
+    host_for: Callable[[str], ChannelHost] | None = None

@@ -26,6 +26,7 @@ from router.agents.runtime import AgentsRuntime
 from router.app import create_app
 from router.backlog import Backlog
 from router.channel import ChannelAdapter, ChannelContext, IngestResult, Intake
+from router.channel_host_store import StoreChannelHost
 from router.config import Config, load_config
 from router.errors import ConfigError, Problem, ServiceStopping
 from router.metrics import Metrics, metrics_handler
@@ -171,7 +172,8 @@ class Service:
                              metrics=self.metrics,
                              agent_tools=lambda: self.agents.tools if self.agents else None,
                              wake_outbox=lambda: self.dispatcher.wake() if self.dispatcher else None,
-                             state_for=lambda channel: StoreChannelState(self.store, channel))
+                             state_for=lambda channel: StoreChannelState(self.store, channel),
+                             host_for=lambda channel: StoreChannelHost(self.store, channel))
         adapters: dict[str, ChannelAdapter] = {  # rules' actions and outgoing webhooks (issue 27)
             "webhook": WebhookChannel(endpoints=self.config.settings.webhooks)}
         for name, settings in self.config.channels.items():

@@ -1,0 +1,119 @@
+"""`StoreChannelHost` (issue 25) on SQLite and PostgreSQL: a channel sees only its own
+conversations, and reachability is per channel, read by the outbox, erased with the contact."""
+
+from __future__ import annotations
+
+from router.channel_host_store import StoreChannelHost, unreachable_rows
+from router.model import (
+    AuthorKind,
+    Contact,
+    Conversation,
+    Direction,
+    Identity,
+    Message,
+    OutboxRow,
+    OutboxStatus,
+)
+from router.privacy.scrub import PrivacyScrubber
+from router.store import Store, Tx, utcnow
+
+
+async def _olga(store: Store) -> dict[str, int]:
+    """Olga, known on two Telegram bots and by email, with a conversation on the first."""
+    now = utcnow()
+
+    async def unit(tx: Tx) -> dict[str, int]:
+        olga = await tx.create_contact(Contact(0, "Olga"), now)
+        for channel, external in (("telegram:a", "111"), ("telegram:b", "111"),
+                                  ("email", "olga@example.se")):
+            await tx.create_identity(Identity(0, olga, channel, external), now)
+        conv = await tx.create_conversation(Conversation(
+            0, olga, "telegram:a", "111", created_at=now, updated_at=now))
+        await tx.add_thread_keys("telegram:a", ["111"], conv)
+        seen = await tx.insert_message(Message(0, conv, Direction.INBOUND, AuthorKind.CUSTOMER,
+                                               "hej", now, external_id="m1"))
+        note = await tx.insert_message(Message(0, conv, Direction.OUTBOUND, AuthorKind.AGENT,
+                                               "note", now, internal=True))
+        return {"contact": olga, "conv": conv, "seen": seen, "note": note}
+
+    return await store.write(unit)
+
+
+def _row(row_id: int, channel: str, address: str) -> OutboxRow:
+    now = utcnow()
+    return OutboxRow(row_id, f"k{row_id}", channel, address, address, {}, OutboxStatus.PENDING,
+                     1, now, now)
+
+
+async def test_lookups_see_only_the_hosts_own_channel(store: Store):
+    ids = await _olga(store)
+    mine, other = StoreChannelHost(store, "telegram:a"), StoreChannelHost(store, "telegram:b")
+    conv = await mine.conversation_for("111")
+    assert conv is not None and conv.id == ids["conv"]
+    assert await other.conversation_for("111") is None
+    assert [m.text for m in await mine.history(ids["conv"])] == ["hej", "note"]
+    assert await other.history(ids["conv"]) == []
+    message = await mine.message("m1")
+    assert message is not None and message.id == ids["seen"]
+    assert await other.message("m1") is None
+    # what the thread's customer may see: not a note, not under another thread key
+    assert (await mine.customer_message("111", ids["seen"])) is not None
+    assert await mine.customer_message("111", ids["note"]) is None
+    assert await mine.customer_message("222", ids["seen"]) is None
+    assert await other.customer_message("111", ids["seen"]) is None
+
+
+async def test_an_attachment_outcome_is_merged_into_the_message(store: Store):
+    now = utcnow()
+
+    async def unit(tx: Tx) -> int:
+        contact = await tx.create_contact(Contact(0), now)
+        conv = await tx.create_conversation(Conversation(0, contact, "telegram:a", "9",
+                                                         created_at=now, updated_at=now))
+        return await tx.insert_message(Message(
+            0, conv, Direction.INBOUND, AuthorKind.CUSTOMER, "", now, external_id="f1",
+            attachments=[{"kind": "document", "ref": "r", "download": "pending"}]))
+
+    message_id = await store.write(unit)
+    host = StoreChannelHost(store, "telegram:a")
+    assert [m.id for m in await host.messages_with_attachment_mark('"download":"pending"')] == \
+        [message_id]
+    assert await host.update_attachment(message_id, "f1", 0, {"download": "done", "sha256": "ab"})
+    assert not await host.update_attachment(message_id, "f1", 1, {"download": "done"})
+    assert not await host.update_attachment(message_id + 1, "f1", 0, {"download": "done"})
+    message = await host.message("f1")
+    assert message is not None
+    assert message.attachments == [{"kind": "document", "ref": "r", "download": "done",
+                                    "sha256": "ab"}]
+    assert await host.messages_with_attachment_mark('"download":"pending"') == []
+
+
+async def test_reachability_is_per_channel_read_by_the_outbox_and_erased(store: Store):
+    ids = await _olga(store)
+    bot_a, bot_b = StoreChannelHost(store, "telegram:a"), StoreChannelHost(store, "telegram:b")
+    assert await bot_a.set_unreachable("999", True) is False  # nobody known there
+    assert await bot_a.set_unreachable("111", True) is True
+    assert await bot_a.is_unreachable("111") and not await bot_b.is_unreachable("111")
+    contact = await store.read(lambda tx: tx.get_contact(ids["contact"]))
+    assert contact is not None and contact.unreachable  # agents see why answers stop
+    rows = [_row(1, "telegram:a", "111"), _row(2, "telegram:b", "111"),
+            _row(3, "email", "olga@example.se"), _row(4, "telegram:a", "")]
+    assert await store.read(lambda tx: unreachable_rows(tx, rows)) == {1}
+    # the entry is about Olga: export lists it, erasure removes it
+    exported = await store.read(lambda tx: tx.privacy_rows([ids["contact"]]))
+    assert [r["key"] for r in exported["channel_state"]] == ["unreachable:111"]
+    counts = await store.write(
+        lambda tx: tx.erase_contacts([ids["contact"]], utcnow(), PrivacyScrubber()))
+    assert counts["channel_state"] == 1
+    assert await store.read(lambda tx: unreachable_rows(tx, rows)) == set()
+
+
+async def test_an_unblock_makes_the_address_reachable_again(store: Store):
+    await _olga(store)
+    host = StoreChannelHost(store, "telegram:a")
+    await host.set_unreachable("111", True)
+    assert await host.set_unreachable("111", False) is True
+    assert not await host.is_unreachable("111")
+    assert await store.read(lambda tx: unreachable_rows(tx, [_row(1, "telegram:a", "111")])) == set()
+    contact = await host.contact("111")
+    assert contact is not None and not contact.unreachable
