@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from router.channel import ChannelAdapter, SendResult
+from router.channel_host_store import unreachable_rows
 from router.errors import ChannelError
 from router.model import OutboxRow, OutboxStatus
 from router.stages import StageClock
@@ -151,13 +152,22 @@ class Dispatcher:
         now = self.clock()
         until = now + timedelta(seconds=self.lease)
         rows = await self._write(lambda tx: tx.outbox_lease(now, until, free))
+        # a channel reported these addresses refusing our messages (a blocked bot): fail
+        # them here instead of spending the platform's rate limit on a certain refusal
+        refused = await self.store.read(lambda tx: unreachable_rows(tx, rows)) if rows else set()
         for row in rows:
             self.stages.claimed(row.id, row.conversation_id)
-            task = asyncio.create_task(self._send(row))
+            task = asyncio.create_task(self._unreachable(row) if row.id in refused
+                                       else self._send(row))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
             task.add_done_callback(self.wake)
         return len(rows)
+
+    async def _unreachable(self, row: OutboxRow) -> None:
+        await self._settle_failure(row, ChannelError(
+            f"{row.thread_key or row.recipient} refuses our messages on {row.channel} "
+            "(contact unreachable)", permanent=True))
 
     async def _send(self, row: OutboxRow) -> None:
         channel = self.channels.get(row.channel)
