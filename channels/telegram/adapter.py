@@ -27,10 +27,10 @@ from channels.telegram.outbound import Sender
 from channels.telegram.ratelimit import RateLimiter
 from channels.telegram.settings import BotSettings
 from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
+from router.channel_host import ChannelHost
 from router.errors import PayloadRejected, ServiceStopping
 from router.http_errors import json_error
 from router.model import InboundMessage, OutboundMessage, UnparsedInbound
-from router.store.base import Store
 from router.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
@@ -44,20 +44,22 @@ EMPTY_ANSWER = "{}"  # json.dumps({}), written once
 class TelegramAdapter(ChannelAdapter):
     deferrable = True
 
-    def __init__(self, *, settings: BotSettings, store: Store | None = None,
+    def __init__(self, *, settings: BotSettings, host: ChannelHost | None = None,
                  metrics: Metrics | None = None, data_dir: Path | None = None) -> None:
+        """`host` is the core as this bot sees it; without one (a bot built alone) blocks
+        are not recorded and files not downloaded."""
         self.settings = settings
         self.name = settings.channel
         self.bot = make_bot(settings)
-        self.inbound = InboundHandler(settings=settings, bot=self.bot, store=store,
+        self.inbound = InboundHandler(settings=settings, bot=self.bot, host=host,
                                       metrics=metrics)
         self.sender = Sender(channel=self.name, bot=self.bot,
-                             limiter=RateLimiter(settings.rate_limits), store=store)
+                             limiter=RateLimiter(settings.rate_limits), host=host)
         self._stopping = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
-        if settings.download.enabled and store is not None and data_dir is not None:
+        if settings.download.enabled and host is not None and data_dir is not None:
             self.inbound.downloader = Downloader(settings=settings.download, channel=self.name,
-                                                 bot=self.bot, store=store, data_dir=data_dir)
+                                                 bot=self.bot, host=host, data_dir=data_dir)
 
     async def parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
         return self.inbound.parse_accepted(item)

@@ -2,19 +2,23 @@
 
 The job is part of the message: an attachment that should be fetched is stored with
 `"download": "pending"` in the same commit as the message, so a crash, a restart or a
-Bot API outage never loses it (on start the adapter looks for pending jobs again). Only
-then, never before the acknowledgement, `getFile` is called and the file is streamed from
-`{api_base}/file/bot<token>/<file_path>` into `<data_dir>/<dir>/telegram/<sha256>`,
-counting bytes as they arrive, so a file over `max_bytes` is cut off and not kept. The
-outcome is written back onto the attachment: `download` becomes `done` (with `stored`,
-`sha256`, `stored_size`), `too_large` or `failed` (with `download_error`).
+Bot API outage never loses it (on start the adapter looks for pending jobs again through
+its host). Only then, never before the acknowledgement, `getFile` is called and the file
+is streamed from `{api_base}/file/bot<token>/<file_path>` into
+`<data_dir>/<dir>/telegram/<sha256>`, counting bytes as they arrive, so a file over
+`max_bytes` is cut off and not kept. The outcome is data of the message and written back
+onto the attachment (`ChannelHost.update_attachment`): `download` becomes `done` (with
+`stored`, `sha256`, `stored_size`), `too_large` or `failed` (with `download_error`).
 
-Several instances (one PostgreSQL store) all look for pending jobs at start, so a job is
-leased before its download: `download` becomes `running:<until>` in a unit of work that
-first locks the message's conversation row (PostgreSQL; SQLite has one writer) and then
-re-reads the attachment, so only one instance turns a `pending` (or an expired
-`running:`) job into its lease. A job given up on goes back to `pending`; the lease of an
-instance that died expires (`lease`, default 10 minutes) and is taken over by a rescan.
+Several instances (one PostgreSQL store) all look for pending jobs at start, so each job
+is leased in the channel's state before its download: `download:<message id>:<index>`,
+claimed for `lease` seconds (default 10 minutes) by this downloader's own owner id and
+tied to the message's conversation, so erasing the contact removes it. The claim is
+atomic, and the attachment is read again after it: an instance that lost the race, or
+claims a job just finished, finds it no longer pending and lets it be. A finished job's
+lease is deleted after its outcome is recorded; one given up on (or cut by a stop) is
+released and stays pending; the lease of an instance that died runs out and another
+instance's rescan takes the job over.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ import os
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +39,20 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
 
 from channels.telegram.settings import DownloadSettings
-from router.model import InboundMessage
-from router.store.base import Store, Tx
+from router.channel_host import ChannelHost
+from router.model import InboundMessage, Message
 from router.tasks import cancel_and_wait
-from router.timestamps import parse_ts, ts, utcnow
 
 log = logging.getLogger(__name__)
 
 PENDING_MARK = '"download":"pending"'  # as the attachment appears in the stored JSON
-RUNNING = "running:"  # + lease expiry (stored timestamp): one instance is downloading it
-RUNNING_MARK = f'"download":"{RUNNING}'
+# Versions before the leases moved into the channel's state marked a job being fetched
+# `running:<until>` on the attachment; such a job (its instance stopped by the upgrade) is
+# pending like any other.
+LEGACY_RUNNING = "running:"
+LEGACY_RUNNING_MARK = f'"download":"{LEGACY_RUNNING}'
 LEASE = 600.0  # seconds a download lease holds before another instance may take the job
+RECLAIM = 60.0  # seconds until a job another instance holds is looked at again
 DOWNLOADABLE = frozenset({"photo", "document", "audio", "video", "animation", "voice",
                           "video_note", "sticker"})
 MAX_ATTEMPTS = 5  # then the job stays pending until the next start
@@ -76,17 +82,23 @@ def has_pending(message: InboundMessage) -> bool:
 
 
 class Downloader:
-    def __init__(self, *, settings: DownloadSettings, channel: str, bot: Bot, store: Store,
-                 data_dir: Path, backoff: float = 1.0, lease: float = LEASE) -> None:
+    def __init__(self, *, settings: DownloadSettings, channel: str, bot: Bot, host: ChannelHost,
+                 data_dir: Path, backoff: float = 1.0, lease: float = LEASE,
+                 reclaim: float = RECLAIM) -> None:
+        """`reclaim`: how long until a job another instance holds is tried again (its
+        lease may have run out by then; the host's state does not say when it will)."""
         self.settings = settings
         self.channel = channel
         self.bot = bot
-        self.store = store
+        self.host = host
+        self.state = host.state
+        self.owner = uuid.uuid4().hex  # this downloader's leases; a restart is a new owner
         self.relative = Path(settings.dir) / "telegram"
         self.root = data_dir / self.relative
         self.backoff = backoff
         self.lease = lease
-        self._rescan_in: float | None = None  # seconds until a live lease may have expired
+        self.reclaim = reclaim
+        self._rescan_in: float | None = None  # seconds until held jobs are looked at again
         #: (message id, attachment index, outcome) per finished job, for logs and tests
         self.finished: list[tuple[int, int, str]] = []
         self._queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
@@ -116,7 +128,9 @@ class Downloader:
     # --- worker ----------------------------------------------------------------------
     async def _run(self) -> None:
         await self._scan()
-        while True:
+        # not `while True`: on 3.11 a cancel that meets the stop event's wake-up in
+        # `_attempts` can be swallowed by asyncio.wait_for, and the loop must end anyway
+        while not self._stopping.is_set():
             try:
                 async with asyncio.timeout(self._rescan_in):
                     message_id, external_id = await self._queue.get()
@@ -130,74 +144,62 @@ class Downloader:
                 log.exception("%s: downloads of message %s failed", self.channel, message_id)
 
     async def _scan(self) -> None:
-        """Queue the jobs left pending, and those whose lease has expired."""
-        def find(tx: Tx, mark: str) -> Any:
-            return tx.messages_with_attachment_mark(self.channel, mark, RECOVER_LIMIT)
-
-        pending = await self.store.read(lambda tx: find(tx, PENDING_MARK))
-        running = await self.store.read(lambda tx: find(tx, RUNNING_MARK))
-        if pending:
-            log.info("%s: %d message(s) with pending downloads", self.channel, len(pending))
-        for message in pending:
+        """Queue the jobs left pending (a job another instance holds is queued too: its
+        claim is refused then, and the next rescan tries again)."""
+        pending = await self.host.messages_with_attachment_mark(PENDING_MARK, RECOVER_LIMIT)
+        legacy = await self.host.messages_with_attachment_mark(LEGACY_RUNNING_MARK, RECOVER_LIMIT)
+        if pending or legacy:
+            log.info("%s: %d message(s) with pending downloads", self.channel,
+                     len(pending) + len(legacy))
+        self._rescan_in = None
+        for message in (*pending, *legacy):
             self.enqueue(message.id, message.external_id)
-        now, self._rescan_in = utcnow(), None
-        for message in running:
-            expiries = [u for a in message.attachments if (u := _lease_end(a)) is not None]
-            if any(u <= now for u in expiries):
-                self.enqueue(message.id, message.external_id)
-            for u in expiries:
-                if u > now:
-                    left = (u - now).total_seconds() + 0.01
-                    self._rescan_in = min(self._rescan_in or left, left)
 
     async def _message(self, message_id: int, external_id: str) -> None:
-        message = await self.store.read(lambda tx: tx.find_message(self.channel, external_id))
+        message = await self.host.message(external_id)
         if message is None or message.id != message_id:
             return
-        for index in range(len(message.attachments)):
+        for index, att in enumerate(message.attachments):
             if self._stopping.is_set():
                 return
-            until = utcnow() + timedelta(seconds=self.lease)
-            leased = await self.store.write(
-                lambda tx, i=index, u=until: self._lease(tx, message_id, external_id, i, u))
+            if not _is_job(att):
+                continue
+            key = f"download:{message_id}:{index}"
+            leased = await self._lease(key, message, external_id, index)
             if leased is None:
-                continue  # done, not a job, or another instance holds it
+                continue  # done meanwhile, or another instance holds it
             try:
                 result = await self._attempts(str(leased.get("ref", "")))
             except asyncio.CancelledError:  # stopping: hand the job back, not after the lease
                 with contextlib.suppress(Exception):
-                    await self._record(message_id, external_id, index, {"download": "pending"})
+                    await self.state.release(key, self.owner)
                 raise
-            if result is None:  # given up for now (or stopping): back to pending
-                result = {"download": "pending"}
-            await self._record(message_id, external_id, index, result)
+            if result is None:  # given up for now (or stopping): pending for the next one
+                await self.state.release(key, self.owner)
+                continue
+            await self.host.update_attachment(message_id, external_id, index, result)
+            await self.state.delete(key)  # after the outcome: a late claim finds it done
+            await self._finished(message_id, index, result["download"])
 
-    async def _lease(self, tx: Tx, message_id: int, external_id: str, index: int,
-                     until: Any) -> dict[str, Any] | None:
-        """The attachment, now leased to us until `until`; None if it is not ours to fetch.
+    async def _lease(self, key: str, message: Message, external_id: str,
+                     index: int) -> dict[str, Any] | None:
+        """The attachment, now leased to us; None if it is not ours to fetch.
 
-        The conversation row is locked first (a write unit on PostgreSQL locks what
-        `get_conversation` reads), so a concurrent lease of the same message waits, and
-        the attachment read after it sees the other unit's commit."""
-        message = await tx.find_message(self.channel, external_id)
-        if message is None or message.id != message_id:
+        The claim is atomic across instances; the attachment is read after it, so a job
+        another instance finished (its outcome recorded before its lease was deleted)
+        is seen as done here."""
+        if not await self.state.claim(key, self.owner, self.lease):
+            self._rescan_in = min(self._rescan_in or self.reclaim, self.reclaim)
             return None
-        await tx.get_conversation(message.conversation_id)
-        message = await tx.find_message(self.channel, external_id)
-        if message is None or index >= len(message.attachments):
+        # the lease names the conversation: erasing the contact erases it too
+        await self.state.put(key, {"message": message.id, "attachment": index},
+                             conversation_id=message.conversation_id)
+        again = await self.host.message(external_id)
+        if again is None or again.id != message.id or index >= len(again.attachments) \
+                or not _is_job(again.attachments[index]):
+            await self.state.delete(key)
             return None
-        att = message.attachments[index]
-        state = att.get("download")
-        if state != "pending":
-            end = _lease_end(att)
-            if end is None or end > utcnow():
-                return None
-            log.warning("%s: download lease of message %s expired; taking it over",
-                        self.channel, message_id)
-        attachments = [dict(a) for a in message.attachments]
-        attachments[index]["download"] = RUNNING + (ts(until) or "")
-        await tx.update_message_attachments(message_id, attachments)
-        return attachments[index]
+        return again.attachments[index]
 
     async def _attempts(self, file_id: str) -> dict[str, Any] | None:
         """The attachment's new keys, or None to leave the job pending."""
@@ -255,32 +257,18 @@ class Downloader:
         return {"download": "done", "stored": str(self.relative / sha), "sha256": sha,
                 "stored_size": size}
 
-    async def _record(self, message_id: int, external_id: str, index: int,
-                      result: dict[str, Any]) -> None:
-        async def unit(tx: Tx) -> None:
-            message = await tx.find_message(self.channel, external_id)
-            if message is None or message.id != message_id or index >= len(message.attachments):
-                return
-            attachments = [dict(a) for a in message.attachments]
-            attachments[index].update(result)
-            await tx.update_message_attachments(message_id, attachments)
-
-        await self.store.write(unit)
-        log.info("%s: attachment %d of message %s: %s", self.channel, index, message_id,
-                 result["download"])
-        if result["download"] == "pending":
-            return
+    async def _finished(self, message_id: int, index: int, outcome: str) -> None:
+        log.info("%s: attachment %d of message %s: %s", self.channel, index, message_id, outcome)
         async with self._changed:
-            self.finished.append((message_id, index, result["download"]))
+            self.finished.append((message_id, index, outcome))
             self._changed.notify_all()
 
 
-def _lease_end(att: Any) -> Any:
-    """When a `running:<until>` lease ends (None if the attachment has no lease)."""
+def _is_job(att: Any) -> bool:
+    """Whether the attachment still waits for its download (pending, or marked running
+    by an earlier version)."""
     state = att.get("download")
-    if not isinstance(state, str) or not state.startswith(RUNNING):
-        return None
-    return parse_ts(state.removeprefix(RUNNING)) or utcnow()  # unreadable: expired
+    return state == "pending" or (isinstance(state, str) and state.startswith(LEGACY_RUNNING))
 
 
 def _sync(out: Any) -> None:

@@ -8,6 +8,6 @@ from router.channel import ChannelAdapter, ChannelContext
 
 
 def create(settings: TelegramSettings, ctx: ChannelContext) -> list[ChannelAdapter]:
-    return [TelegramAdapter(settings=bot, store=ctx.store, metrics=ctx.metrics,
-                            data_dir=ctx.data_dir)
+    return [TelegramAdapter(settings=bot, metrics=ctx.metrics, data_dir=ctx.data_dir,
+                            host=ctx.host_for(bot.channel) if ctx.host_for else None)
             for bot in settings.bots]

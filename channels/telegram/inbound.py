@@ -1,7 +1,7 @@
 """One update in, from either the webhook or the polling loop, to a durable outcome.
 
 `handle` returns only after the update's effect is committed (the intake's commit, or
-the contact flag for a block); callers acknowledge Telegram after that. Work that needs
+the contact's reachability for a block); callers acknowledge Telegram after that. Work that needs
 no durability (answering a button press) is started after the commit and not awaited.
 """
 
@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
-from channels.telegram.contacts import set_unreachable
 from channels.telegram.download import Downloader, has_pending, mark_pending
 from channels.telegram.jsonbody import LONG_NUMBER, loads
 from channels.telegram.parse import ChatMemberChange, Ignored, UpdateRejected, parse_update
 from channels.telegram.settings import BotSettings
 from router.channel import AcceptUnparsed, IngestResult, Intake
+from router.channel_host import ChannelHost
 from router.model import InboundKind, InboundMessage, UnparsedInbound
-from router.store.base import Store
 
 if TYPE_CHECKING:
     from router.metrics import Metrics
@@ -32,11 +31,11 @@ log = logging.getLogger(__name__)
 
 
 class InboundHandler:
-    def __init__(self, *, settings: BotSettings, bot: Bot, store: Store | None,
+    def __init__(self, *, settings: BotSettings, bot: Bot, host: ChannelHost | None,
                  metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.bot = bot
-        self.store = store
+        self.host = host
         self.metrics = metrics
         #: outcomes since start (stored, duplicate, ignored reasons...), for logs and tests
         self.stats: Counter[str] = Counter()
@@ -66,7 +65,8 @@ class InboundHandler:
         if isinstance(parsed, str):
             return parsed
         if isinstance(parsed, ChatMemberChange):
-            await set_unreachable(self.store, self.channel, parsed.chat_id, parsed.blocked)
+            if self.host is not None:  # the outbox stops (or resumes) sending there
+                await self.host.set_unreachable(parsed.chat_id, parsed.blocked)
             outcome = "blocked" if parsed.blocked else "unblocked"
             self.stats[outcome] += 1
             return outcome

@@ -24,14 +24,13 @@ from aiogram.exceptions import (
 )
 from aiogram.types import FSInputFile, Message, ReplyParameters
 
-from channels.telegram.contacts import is_unreachable, set_unreachable
 from channels.telegram.format import keyboard, render_parts
 from channels.telegram.parse import GROUPS
 from channels.telegram.ratelimit import RateLimiter
 from router.channel import SendResult
+from router.channel_host import ChannelHost
 from router.errors import ChannelError, ChannelRateLimited
 from router.model import OutboundMessage
-from router.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +40,16 @@ MAX_REMEMBERED = 10_000
 
 class Sender:
     def __init__(self, *, channel: str, bot: Bot, limiter: RateLimiter,
-                 store: Store | None) -> None:
+                 host: ChannelHost | None) -> None:
         self.channel = channel
         self.bot = bot
         self.limiter = limiter
-        self.store = store
+        self.host = host
         self._progress: dict[str, list[int]] = {}  # idempotency key -> sent message ids
 
     async def send(self, message: OutboundMessage) -> SendResult:
+        # a chat that blocked the bot never gets here: the outbox checks reachability
         chat_id = message.thread_key or message.recipient
-        if await is_unreachable(self.store, self.channel, chat_id):
-            raise ChannelError(f"chat {chat_id} blocked the bot (contact unreachable)",
-                               permanent=True)
         steps = self._steps(chat_id, message)
         if not steps:
             raise ChannelError("nothing to send: empty text and no attachments", permanent=True)
@@ -100,7 +97,8 @@ class Sender:
             raise ChannelRateLimited(f"Telegram 429 for chat {chat_id}: retry after "
                                      f"{exc.retry_after}s", float(exc.retry_after)) from None
         except TelegramForbiddenError as exc:
-            await set_unreachable(self.store, self.channel, chat_id, True)
+            if self.host is not None:  # the user blocked the bot: no more sends there
+                await self.host.set_unreachable(chat_id, True)
             raise ChannelError(f"Telegram 403 for chat {chat_id}: {exc.message}",
                                permanent=True) from None
         except TelegramMigrateToChat as exc:

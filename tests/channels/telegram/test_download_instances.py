@@ -1,8 +1,10 @@
 """Download jobs with several instances on one PostgreSQL store: one download per file.
 
-Every instance looks for pending jobs when it starts; the lease taken before a download
-(`download: running:<until>`) makes exactly one of them fetch each file. A lease left by
-an instance that died is taken over once it has expired, not before.
+Every instance looks for pending jobs when it starts; the lease claimed in the channel's
+state before a download (`download:<message>:<index>`) makes exactly one of them fetch
+each file. A lease left by an instance that died is taken over once it has expired, not
+before; a lease of an older version (`download: running:<until>` on the attachment) is a
+pending job.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from channels.telegram.download import RUNNING, Downloader
+from channels.telegram.download import Downloader
 from channels.telegram.settings import DownloadSettings
+from router.channel_host_store import StoreChannelHost
 from router.model import AuthorKind, Contact, Conversation, Direction, Message
 from router.store import Store, Tx, utcnow
 from router.store.base import ts
+from router.store.channel_state import StoreChannelState
 from router.store.postgres import PostgresStore
 from tests.channels.telegram.fake_api import TOKEN, FakeTelegramAPI
 from tests.store.pg import fresh_schema, store_url
@@ -42,20 +46,21 @@ async def pg_stores() -> AsyncIterator[list[Store]]:
             await store.close()
 
 
-async def messages_with_files(store: Store, states: list[str]) -> None:
+async def messages_with_files(store: Store, states: list[str]) -> list[int]:
+    """The messages' ids, one file each in the given download state."""
     now = utcnow()
 
-    async def unit(tx: Tx) -> None:
+    async def unit(tx: Tx) -> list[int]:
         contact = await tx.create_contact(Contact(0, "Olga"), now)
         conv = await tx.create_conversation(Conversation(
             0, contact, CHANNEL, "chat-1", created_at=now, updated_at=now))
-        for i, state in enumerate(states):
-            await tx.insert_message(Message(
-                0, conv, Direction.INBOUND, AuthorKind.CUSTOMER, f"file {i}", now,
-                external_id=f"m{i}",
-                attachments=[{"kind": "document", "ref": f"file-{i}", "download": state}]))
+        return [await tx.insert_message(Message(
+            0, conv, Direction.INBOUND, AuthorKind.CUSTOMER, f"file {i}", now,
+            external_id=f"m{i}",
+            attachments=[{"kind": "document", "ref": f"file-{i}", "download": state}]))
+            for i, state in enumerate(states)]
 
-    await store.write(unit)
+    return await store.write(unit)
 
 
 async def states(store: Store) -> list[dict[str, Any]]:
@@ -69,8 +74,8 @@ async def states(store: Store) -> list[dict[str, Any]]:
 def downloader(api: FakeTelegramAPI, store: Store, data_dir: Path, **kw: Any) -> Downloader:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api.base))
     return Downloader(settings=DownloadSettings(enabled=True, max_bytes=100_000),
-                      channel=CHANNEL, bot=Bot(TOKEN, session=session), store=store,
-                      data_dir=data_dir, **kw)
+                      channel=CHANNEL, bot=Bot(TOKEN, session=session),
+                      host=StoreChannelHost(store, CHANNEL), data_dir=data_dir, **kw)
 
 
 async def test_two_instances_download_each_file_once(pg_stores: list[Store],
@@ -100,24 +105,58 @@ async def test_two_instances_download_each_file_once(pg_stores: list[Store],
     assert all(a["download"] == "done" for a in await states(pg_stores[0]))
     assert sorted(j for dl in dls for j in dl.finished) == \
         sorted(set(j for dl in dls for j in dl.finished))
+    # every lease is gone once its outcome is recorded
+    assert await StoreChannelState(pg_stores[1], CHANNEL).scan("download:") == {}
 
 
 async def test_a_live_lease_is_left_alone_and_an_expired_one_taken_over(
         pg_stores: list[Store], fake_api: FakeTelegramAPI, tmp_path: Path):
-    fake_api.add_file("file-0", b"zero")
-    fake_api.add_file("file-1", b"one")
+    for i in range(3):
+        fake_api.add_file(f"file-{i}", f"content {i}".encode())
     now = utcnow()
-    expired = RUNNING + (ts(now - timedelta(seconds=5)) or "")
-    live = RUNNING + (ts(now + timedelta(seconds=1)) or "")  # the other instance, still busy
-    await messages_with_files(pg_stores[0], [expired, live])
-    dl = downloader(fake_api, pg_stores[1], tmp_path)
+    legacy = "running:" + (ts(now + timedelta(minutes=5)) or "")  # left by an older version
+    ids = await messages_with_files(pg_stores[0], ["pending", "pending", legacy])
+    # instance "dead" claimed file 0 and died 20 s ago (its 10 s lease has run out);
+    # instance "busy" holds file 1 for another second
+    dead = StoreChannelState(pg_stores[0], CHANNEL, clock=lambda: now - timedelta(seconds=20))
+    assert await dead.claim(f"download:{ids[0]}:0", "dead", 10)
+    busy = StoreChannelState(pg_stores[0], CHANNEL)
+    assert await busy.claim(f"download:{ids[1]}:0", "busy", 1.0)
+    dl = downloader(fake_api, pg_stores[1], tmp_path, reclaim=0.2)
     dl.start()
     try:
-        await dl.wait_for(lambda d: len(d.finished) == 1)
-        assert [c.params["file_id"] for c in fake_api.called("getFile")] == ["file-0"]
-        # the live lease is only taken once it has expired (the downloader rescans then)
         await dl.wait_for(lambda d: len(d.finished) == 2)
+        assert sorted(c.params["file_id"] for c in fake_api.called("getFile")) == \
+            ["file-0", "file-2"]
+        # the live lease is only taken once it has expired (the downloader looks again)
+        await dl.wait_for(lambda d: len(d.finished) == 3)
     finally:
         await dl.stop()
         await dl.bot.session.close()
-    assert [c.params["file_id"] for c in fake_api.called("getFile")] == ["file-0", "file-1"]
+    assert sorted(c.params["file_id"] for c in fake_api.called("getFile")) == \
+        ["file-0", "file-1", "file-2"]
+    assert all(a["download"] == "done" for a in (await states(pg_stores[0]))[:3])
+
+
+async def test_a_download_lease_names_its_conversation(
+        pg_stores: list[Store], fake_api: FakeTelegramAPI, tmp_path: Path):
+    """Erasing the contact must take a lease still held along (a download cut short)."""
+    fake_api.add_file("file-0", b"zero")
+    fake_api.fail("getFile", 500, times=1000)  # the Bot API is down: the lease is held
+    (message_id,) = await messages_with_files(pg_stores[0], ["pending"])
+    dl = downloader(fake_api, pg_stores[1], tmp_path, backoff=30)
+    dl.start()
+    try:
+        await fake_api.wait_for(lambda api: len(api.attempts("getFile")) >= 1)
+        message = await pg_stores[0].read(lambda tx: tx.find_message(CHANNEL, "m0"))
+        assert message is not None
+        state = StoreChannelState(pg_stores[0], CHANNEL)
+        assert await state.get(f"download:{message_id}:0") == {"message": message_id,
+                                                                "attachment": 0}
+        assert not await state.claim(f"download:{message_id}:0", "other", 60)  # held
+        removed = await pg_stores[0].write(
+            lambda tx: tx.channel_state_erase([], [message.conversation_id]))
+        assert removed == 1
+    finally:
+        await dl.stop()
+        await dl.bot.session.close()
