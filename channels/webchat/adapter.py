@@ -22,10 +22,10 @@ from channels.webchat.settings import WebchatSettings
 from channels.webchat.uploads import Uploads
 from channels.webchat.web import origin_allowed, page_headers, render_loader, render_page
 from router.channel import ChannelAdapter, Intake, SendResult
+from router.channel_host import ChannelHost
 from router.http_errors import json_error
 from router.model import AuthorKind, OutboundMessage
 from router.static import Asset, load_assets, serve_asset
-from router.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +37,12 @@ EVENTS = frozenset({"agent_joined", "agent_typing", "agent_left", "resolved"})
 class WebchatAdapter(ChannelAdapter):
     name = protocol.CHANNEL
 
-    def __init__(self, *, settings: WebchatSettings, store: Store | None,
+    def __init__(self, *, settings: WebchatSettings, host: ChannelHost | None = None,
                  data_dir: Path | None = None) -> None:
+        """`host`: history, outbox and contact lookups; without one (the widget served
+        alone) visitors get no history, identities or downloads."""
         self.settings = settings
-        self.store = store
+        self.host = host
         # files visitors attach (issue 24): kept under the data dir, off without one
         self.uploads = (Uploads(self, data_dir) if data_dir is not None
                         and settings.attachments.enabled else None)
@@ -79,15 +81,11 @@ class WebchatAdapter(ChannelAdapter):
         """The hello answer: the visitor's conversation since message `after`."""
         frame: dict[str, Any] = {"type": "welcome", "visitor": visitor_id, "status": "",
                                  "messages": []}
-        if self.store is None:
+        if self.host is None:
             return frame
-
-        async def unit(tx):  # type: ignore[no-untyped-def]
-            conv = await tx.find_conversation(protocol.CHANNEL, [visitor_id])
-            return (conv, await tx.list_messages(conv.id)) if conv else (None, [])
-
-        conv, messages = await self.store.read(unit)
+        conv = await self.host.conversation_for(visitor_id)
         if conv is not None:
+            messages = await self.host.history(conv.id)
             frame["status"] = str(conv.status)
             frame["messages"] = [protocol.history_frame(m, visitor_id) for m in messages
                                  if m.id > after and not m.internal
@@ -95,10 +93,7 @@ class WebchatAdapter(ChannelAdapter):
         return frame
 
     async def _message_id(self, outbox_id: int) -> int | None:
-        if self.store is None:
-            return None
-        row = await self.store.read(lambda tx: tx.get_outbox(outbox_id))
-        return row.message_id if row is not None else None
+        return await self.host.outbox_message_id(outbox_id) if self.host is not None else None
 
     # --- HTTP -----------------------------------------------------------------------
     def routes(self, intake: Intake) -> Sequence[web.RouteDef]:

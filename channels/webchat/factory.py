@@ -4,6 +4,7 @@ import logging
 import os
 
 from channels.webchat.adapter import WebchatAdapter
+from channels.webchat.protocol import CHANNEL
 from channels.webchat.settings import WebchatSettings
 from router.channel import ChannelContext
 from router.local_secret import load_secret
@@ -24,4 +25,5 @@ def create(settings: WebchatSettings, ctx: ChannelContext) -> WebchatAdapter:
                       IDENTITY_SECRET_ENV)
         else:
             settings = settings.model_copy(update={"identity_secret": from_env})
-    return WebchatAdapter(settings=settings, store=ctx.store, data_dir=ctx.data_dir)
+    host = ctx.host_for(CHANNEL) if ctx.host_for is not None else None
+    return WebchatAdapter(settings=settings, host=host, data_dir=ctx.data_dir)

@@ -21,7 +21,7 @@ import re
 from collections import OrderedDict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 
@@ -127,25 +127,18 @@ class Uploads:
         visitor = self._visitor(request)
         if visitor is None:
             return json_error(401, "bad_token", "visitor token invalid or expired")
-        store = self.adapter.store
+        host = self.adapter.host
         try:
             message_id = int(request.match_info["message_id"])
             index = int(request.match_info["index"])
         except ValueError:
             raise web.HTTPNotFound() from None
-        if store is None or not (0 < message_id < 2**63) or not 0 <= index < 100:
+        if host is None or not (0 < message_id < 2**63) or not 0 <= index < 100:
             raise web.HTTPNotFound()
-
-        async def unit(tx: Any) -> dict[str, Any] | None:
-            message = await tx.get_message(message_id)
-            if message is None or message.internal or index >= len(message.attachments):
-                return None
-            conv = await tx.get_conversation(message.conversation_id)
-            if conv is None or conv.channel != protocol.CHANNEL or conv.thread_key != visitor.id:
-                return None  # not this visitor's: the same answer as "not there"
-            return message.attachments[index]  # type: ignore[no-any-return]
-
-        attachment = await store.read(unit)
+        # not this visitor's: the same answer as "not there"
+        message = await host.customer_message(visitor.id, message_id)
+        attachment = message.attachments[index] if message and index < len(message.attachments) \
+            else None
         if attachment is None or not servable(attachment):
             raise web.HTTPNotFound()
         return await respond(request, self.data_dir, attachment,

@@ -19,11 +19,10 @@ from aiohttp import web
 
 from channels.webchat import identity, protocol, tokens
 from channels.webchat.web import origin_allowed
-from router import identities, jsonbody
+from router import jsonbody
 from router.errors import PayloadRejected
 from router.http_errors import json_error
 from router.static import is_secure
-from router.timestamps import utcnow
 
 if TYPE_CHECKING:
     from channels.webchat.adapter import WebchatAdapter
@@ -55,7 +54,7 @@ def _text(body: dict[str, Any], key: str, limit: int) -> str:
 async def session(adapter: WebchatAdapter, request: web.Request) -> web.Response:
     if not origin_allowed(request, adapter.settings.allowed_origins):
         return json_error(403, "origin", "this site may not open the chat")
-    s, store = adapter.settings, adapter.store
+    s, host = adapter.settings, adapter.host
     ttl = s.visitor_ttl.total_seconds()
     body = await _body(request)
     given = _text(body, "token", 200)
@@ -69,19 +68,14 @@ async def session(adapter: WebchatAdapter, request: web.Request) -> web.Response
         log.warning("webchat: a signed identity was refused (forged, expired or malformed; "
                     "identity_secret %s)", "set" if s.identity_secret else "NOT set")
     known = None
-    if store is not None and user is not None:
+    if host is not None and user is not None:
         if visitor_id:
-            known = await store.write(lambda tx: identities.site_vouches(
-                tx, CHANNEL, visitor_id, user, utcnow(), address=request.remote or ""))
+            known = await host.site_vouches(visitor_id, user, address=request.remote or "")
         if known is None:  # a new visitor, or one known as another customer
             visitor_id = tokens.new_visitor_id()
-            fresh = visitor_id
-            known = await store.write(lambda tx: identities.site_vouches(
-                tx, CHANNEL, fresh, user, utcnow(), address=request.remote or ""))
-    elif store is not None and visitor_id:
-        vid = visitor_id
-        if await store.read(lambda tx: identities.user_of(tx, CHANNEL, vid)) is not None:
-            visitor_id = ""  # signed in before, not now: the conversation stays theirs
+            known = await host.site_vouches(visitor_id, user, address=request.remote or "")
+    elif host is not None and visitor_id and await host.site_user_of(visitor_id) is not None:
+        visitor_id = ""  # signed in before, not now: the conversation stays theirs
     visitor_id = visitor_id or tokens.new_visitor_id()
     token = tokens.issue(s.secret, visitor_id)
     resp = web.json_response({"token": token, "visitor": visitor_id, "identity": state,
@@ -95,10 +89,10 @@ async def session(adapter: WebchatAdapter, request: web.Request) -> web.Response
 async def _wants_form(adapter: WebchatAdapter, visitor_id: str, user: Any) -> bool:
     """Show the pre-chat form: it is on, the site does not vouch for the visitor, and they
     have not filled it in yet (no contact, or a required field still blank)."""
-    form, store = adapter.settings.prechat, adapter.store
-    if form is None or user is not None or store is None:
+    form, host = adapter.settings.prechat, adapter.host
+    if form is None or user is not None or host is None:
         return False
-    contact = await store.read(lambda tx: tx.find_contact(CHANNEL, visitor_id))
+    contact = await host.contact(visitor_id)
     if contact is None:
         return True
     have = {"name": contact.display_name, "email": contact.email}
@@ -107,10 +101,10 @@ async def _wants_form(adapter: WebchatAdapter, visitor_id: str, user: Any) -> bo
 
 async def profile(adapter: WebchatAdapter, request: web.Request) -> web.Response:
     """The pre-chat form's answers: `{"token", "name", "email"}`; 400 names the field."""
-    s, store = adapter.settings, adapter.store
+    s, host = adapter.settings, adapter.host
     if not origin_allowed(request, s.allowed_origins):
         return json_error(403, "origin", "this site may not open the chat")
-    if s.prechat is None or store is None:
+    if s.prechat is None or host is None:
         return json_error(404, "not_found", "this chat has no pre-chat form")
     body = await _body(request)
     ttl = s.visitor_ttl.total_seconds()
@@ -127,7 +121,6 @@ async def profile(adapter: WebchatAdapter, request: web.Request) -> web.Response
         return json_error(400, "email_invalid", "email: not an email address")
     if not all(v.isprintable() for v in values.values()):
         return json_error(400, "rejected", "name and email must be plain text")
-    contact = await store.write(lambda tx: identities.visitor_said(
-        tx, CHANNEL, visitor.id, name=values["name"], email=values["email"], now=utcnow()))
+    contact = await host.sender_said(visitor.id, name=values["name"], email=values["email"])
     return web.json_response({"ok": True, "name": contact.display_name, "email": contact.email},
                              headers={"Cache-Control": "no-store"})
