@@ -18,10 +18,9 @@ from aiohttp import web
 
 from bots import state as keys
 from bots.csat import SCORES, CsatSigner, InvalidToken, rating
+from router.csat_recorder import CsatRecorder, Decide, SurveyAnswer
 from router.errors import ConfigError, Problem
 from router.local_secret import load_secret
-from router.model import Event
-from router.store.base import Store, Tx
 from router.timestamps import utcnow
 
 log = logging.getLogger(__name__)
@@ -55,30 +54,25 @@ def _score(raw: Any) -> int | None:
     return int(text) if text.isdigit() and int(text) in SCORES else None
 
 
-async def _record(tx: Tx, conv_id: int, score: int | None, comment: str, now: datetime) -> str:
-    """Store the rating (or a comment on the rating just given); '' or a refusal reason."""
-    conv = await tx.get_conversation(conv_id)
-    if conv is None:
-        return "unknown"
-    survey = dict(conv.metadata.get(keys.CSAT) or {})
-    if survey.get("rated"):
-        if comment and score is None and not survey.get("commented") and survey.get("via") == "link":
-            await tx.insert_event(Event(0, "csat_comment", now, conv_id, "customer",
-                                        {"score": survey["rated"], "comment": comment}))
-            survey["commented"] = True
-            conv.metadata[keys.CSAT] = survey
-            await tx.save_conversation(conv, now)
-            return ""
-        return "replayed"
-    if score is None:
-        return "score"
-    event, conv.metadata[keys.CSAT] = rating(survey, score, now, "link", comment)
-    await tx.insert_event(Event(0, "csat", now, conv_id, "customer", event))
-    await tx.save_conversation(conv, now)
-    return ""
+def _answer(score: int | None, comment: str, now: datetime) -> Decide:
+    """What a link's answer does to the survey record: a rating, a comment on the rating
+    just given by the link, or a refusal reason ("replayed", "score")."""
+    def decide(survey: dict[str, Any]) -> SurveyAnswer | str:
+        if survey.get("rated"):
+            if comment and score is None and not survey.get("commented") \
+                    and survey.get("via") == "link":
+                return SurveyAnswer({**survey, "commented": True}, "csat_comment",
+                                    {"score": survey["rated"], "comment": comment})
+            return "replayed"
+        if score is None:
+            return "score"
+        event, record = rating(survey, score, now, "link", comment)
+        return SurveyAnswer(record, "csat", event)
+
+    return decide
 
 
-def csat_routes(store: Store, secret: str, *,
+def csat_routes(recorder: CsatRecorder, secret: str, *,
                 clock: Callable[[], datetime] = utcnow) -> Sequence[web.RouteDef]:
     signer = CsatSigner(secret)
 
@@ -95,7 +89,8 @@ def csat_routes(store: Store, secret: str, *,
         else:
             score, comment = _score(request.query.get("score")), ""
         now = clock()
-        reason = await store.write(lambda tx: _record(tx, link.conversation_id, score, comment.strip(), now))
+        reason = await recorder.answer(link.conversation_id, keys.CSAT,
+                                       _answer(score, comment.strip(), now), now)
         if reason:
             return _refused(reason)
         if request.method == "POST":
@@ -127,8 +122,9 @@ def csat_secret(config: Any) -> str:
                                    "in data/csat.secret")]) from None
 
 
-def routes_for(config: Any, store: Store) -> Sequence[web.RouteDef]:
-    """The CSAT routes unless `bots.csat.enabled` is false in `config`.
+def routes_for(config: Any, recorder: CsatRecorder) -> Sequence[web.RouteDef]:
+    """The CSAT routes unless `bots.csat.enabled` is false in `config`; answers are kept
+    through `recorder` (the composition root's, on the store).
 
     Called when the service starts: a fresh install makes its key here, so the key file
     exists before the first survey is signed.
@@ -140,4 +136,4 @@ def routes_for(config: Any, store: Store) -> Sequence[web.RouteDef]:
     if not config.settings.service.public_url and "email" in config.channels:
         log.warning("csat: email surveys need service.public_url for their rating links; "
                     "email conversations get no survey until it is set")
-    return csat_routes(store, secret)
+    return csat_routes(recorder, secret)

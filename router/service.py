@@ -268,8 +268,9 @@ class Service:
         # --- bots (issue 5): signed CSAT rating links, GET/POST /csat/<token> ---
         if importlib.util.find_spec("bots") is not None:
             from bots.csat_http import routes_for
+            from router.csat_recorder_store import StoreCsatRecorder
 
-            self.app.router.add_routes(routes_for(self.config, self.store))
+            self.app.router.add_routes(routes_for(self.config, StoreCsatRecorder(self.store)))
         # --- end bots ---
         if s.metrics.enabled:
             queues = list(s.queues)
