@@ -19,7 +19,6 @@ from aiohttp import web
 from router.channel_host import ChannelHost
 from router.channel_state import ChannelState
 from router.model import InboundMessage, OutboundMessage, UnparsedInbound
-from router.store.base import Store
 
 if TYPE_CHECKING:
     from router.agents.tools import AgentTools
@@ -93,7 +92,6 @@ class ChannelContext:
 
     data_dir: Path
     public_url: str = ""
-    store: Store | None = None
     metrics: Metrics | None = None  # count rejections: metrics.rejected.labels(ch, why).inc()
     # The agent desk as agent tools see it (router.agents.tools.AgentTools) once the
     # service has built it, else None: channels where agents work (Slack threads) act and

@@ -168,7 +168,7 @@ class Service:
 
     def build_channels(self) -> dict[str, ChannelAdapter]:
         ctx = ChannelContext(data_dir=self.config.data_path(),
-                             public_url=self.config.settings.service.public_url, store=self.store,
+                             public_url=self.config.settings.service.public_url,
                              metrics=self.metrics,
                              agent_tools=lambda: self.agents.tools if self.agents else None,
                              wake_outbox=lambda: self.dispatcher.wake() if self.dispatcher else None,
