@@ -6,7 +6,8 @@ import hashlib
 import os
 
 from router.model import Direction
-from tests.channels.telegram.conftest import conversation_of, payload, post_update
+from router.store.channel_state import StoreChannelState
+from tests.channels.telegram.conftest import CHANNEL, conversation_of, payload, post_update
 
 PHOTO = "AgACAgQAAxkBAAIBQ2d-large"
 DOC = "BQACAgQAAxkBAAIBRGd-doc"
@@ -74,9 +75,12 @@ async def test_a_pending_download_is_committed_with_the_message_and_done_after_r
     service = await tg_service(download=ON)
     assert await post_update(http, service, payload("message_document")) == 200
     await fake_api.wait_for(lambda api: len(api.attempts("getFile")) >= 1)
-    ((d,),) = await inbound_attachments(service)
-    # the job is in the store, not only in memory (leased while this instance retries)
-    assert d["download"] == "pending" or d["download"].startswith("running:")
+    _, messages = await conversation_of(service, 111222333)
+    (message,) = [m for m in messages if m.direction == Direction.INBOUND]
+    # the job is in the store, not only in memory; its lease is in the channel's state
+    assert message.attachments[0]["download"] == "pending"
+    lease = f"download:{message.id}:0"
+    assert list(await StoreChannelState(service.store, CHANNEL).scan("download:")) == [lease]
     await service.stop()
 
     fake_api.clear_failures()
@@ -86,6 +90,7 @@ async def test_a_pending_download_is_committed_with_the_message_and_done_after_r
     assert d["download"] == "done"
     assert (again.config.data_path() / d["stored"]).read_bytes() == b"invoice"
     assert len(await inbound_attachments(again)) == 1  # nothing ingested twice
+    assert await StoreChannelState(again.store, CHANNEL).scan("download:") == {}  # lease gone
 
 
 async def test_downloads_are_off_by_default(tg_service, fake_api, http):
