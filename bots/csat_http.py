@@ -72,6 +72,12 @@ def _answer(score: int | None, comment: str, now: datetime) -> Decide:
     return decide
 
 
+async def record_answer(recorder: CsatRecorder, conversation_id: int, score: int | None,
+                        comment: str, now: datetime) -> str:
+    """Record the answer given by a verified link: '' once recorded, else why not."""
+    return await recorder.answer(conversation_id, keys.CSAT, _answer(score, comment, now), now)
+
+
 def csat_routes(recorder: CsatRecorder, secret: str, *,
                 clock: Callable[[], datetime] = utcnow) -> Sequence[web.RouteDef]:
     signer = CsatSigner(secret)
@@ -89,8 +95,7 @@ def csat_routes(recorder: CsatRecorder, secret: str, *,
         else:
             score, comment = _score(request.query.get("score")), ""
         now = clock()
-        reason = await recorder.answer(link.conversation_id, keys.CSAT,
-                                       _answer(score, comment.strip(), now), now)
+        reason = await record_answer(recorder, link.conversation_id, score, comment.strip(), now)
         if reason:
             return _refused(reason)
         if request.method == "POST":

@@ -11,9 +11,10 @@ import contextlib
 import io
 import time
 
-from bots.csat_http import _record as record_rating
+from bots.csat_http import record_answer
 from router.agents import actions
 from router.cli import main
+from router.csat_recorder_store import StoreCsatRecorder
 from router.model import Agent
 from router.service import Service
 from tests.integrations.webhooks.conftest import Outcomes, post
@@ -64,8 +65,8 @@ async def test_every_event_kind_arrives_signed_and_in_order(make_service, receiv
     await desk.run(conv, actions.claim, anna)
     await desk.run(conv, actions.reply, anna, text="I am on it")
     await desk.resolve(conv, anna)
-    await service.store.write(lambda tx: record_rating(tx, conv, 5, "Great help",
-                                                         desk.clock()))
+    assert await record_answer(StoreCsatRecorder(service.store), conv, 5, "Great help",
+                               desk.clock()) == ""
     await receiver.wait_for(lambda r: r.events("csat.received"))
     [assigned] = receiver.events("conversation.assigned")
     assert assigned["data"] | {"conversation": None} == {

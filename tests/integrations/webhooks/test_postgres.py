@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from bots.csat_http import _record as record_rating
+from bots.csat_http import record_answer
 from router.config import load_config
+from router.csat_recorder_store import StoreCsatRecorder
 from router.privacy.erase import erase_contact
 from tests.conftest import write_config
 from tests.integrations.webhooks.conftest import config_text, decide, post
@@ -36,7 +37,8 @@ async def test_deliveries_on_postgresql(tmp_path: Path, pg_url: str, receiver, w
     conv = receiver.events()[1]["data"]["conversation"]["id"]
     contact = receiver.events()[0]["data"]["contact"]["id"]
 
-    await service.store.write(lambda tx: record_rating(tx, conv, 4, "", service.dispatcher.clock()))
+    assert await record_answer(StoreCsatRecorder(service.store), conv, 4, "",
+                               service.dispatcher.clock()) == ""
     await receiver.wait_for(lambda r: r.events("csat.received"), timeout=5)  # not a 30 s poll
     await erase_contact(service.store, contact, tmp_path / "data")
     await receiver.wait_for(lambda r: r.events("contact.erased"), timeout=5)
