@@ -57,13 +57,16 @@ class ArticleSettings(Strict):
 
     enabled: bool = True
     # chosen on the tuning parts of tests/kb/questions*.yaml (benchmarks/kb.py): what
-    # separates a right answer from a near miss there is the lead over the runner-up.
-    # By meaning (English) the score is the similarity x 100 and a rank ratio of 2.1 a
-    # lead of 0.11 in similarity (bots/articles.py TEMPERATURE)
+    # separates a right answer from a near miss there is the lead over the runner-up;
+    # `margin` is the smallest that answers alone with >= 95 % precision on both tuning
+    # parts together (as the FAQ's thresholds are chosen): a wrong article sent to a
+    # customer costs more than a suggestion. By meaning (English) the score is the
+    # similarity x 100 and a rank ratio of 4.5 a lead of 0.23 in similarity
+    # (bots/articles.py TEMPERATURE)
     answer_at: Percent = 35.0  # score (0-100) from which a section may be answered alone
     suggest_at: Percent = 25.0  # from here: offered under "Did you mean ...?"
     #: the best article's rank must be this many times the runner-up's to answer alone
-    margin: float = Field(2.1, ge=1.0, le=10.0)
+    margin: float = Field(4.5, ge=1.0, le=10.0)
     max_chars: int = Field(700, ge=100, le=4000)  # of a section's text in an answer
 
     @model_validator(mode="after")
