@@ -166,11 +166,11 @@ def _edit(body: dict[str, Any], event: dict[str, Any], opts: Options) -> Parsed:
         return Ignored("edit of a bot's message")
     if opts.agents_channel and channel == opts.agents_channel:
         return Ignored("edit in the agents' channel: the customer already has the reply")
-    previous = event.get("previous_message") or {}
+    previous = _obj(event.get("previous_message"))
     if previous.get("text") == inner.get("text"):
         return Ignored("edit without a text change (unfurl, reaction, pin)")
     ts, user = str(inner.get("ts") or ""), str(inner.get("user") or "")
-    edited_at = str((inner.get("edited") or {}).get("ts") or event.get("ts") or "")
+    edited_at = str(_obj(inner.get("edited")).get("ts") or event.get("ts") or "")
     if not ts or not user:
         return Ignored("message_changed without ts or user")
     return InboundMessage(
@@ -191,22 +191,22 @@ def parse_action(payload: dict[str, Any], opts: Options) -> Parsed:
         return Ignored("block_actions without actions")
     action = actions[0]
     action_id = str(action.get("action_id") or "")
-    user = str((payload.get("user") or {}).get("id") or "")
-    container = payload.get("container") or {}
-    channel = str(container.get("channel_id") or (payload.get("channel") or {}).get("id") or "")
-    message_ts = str(container.get("message_ts") or (payload.get("message") or {}).get("ts") or "")
-    value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
+    user = str(_obj(payload.get("user")).get("id") or "")
+    container = _obj(payload.get("container"))
+    channel = str(container.get("channel_id") or _obj(payload.get("channel")).get("id") or "")
+    message_ts = str(container.get("message_ts") or _obj(payload.get("message")).get("ts") or "")
+    value = str(action.get("value") or _obj(action.get("selected_option")).get("value") or "")
     if action_id.startswith(AGENT_ACTION_PREFIX):
         return _agent_button(action_id, value, user, channel, message_ts, action)
     if action_id.startswith(QUICK_REPLY_PREFIX) and opts.customers:
-        thread_ts = str((payload.get("message") or {}).get("thread_ts") or "")
+        thread_ts = str(_obj(payload.get("message")).get("thread_ts") or "")
         thread_key = channel if channel.startswith("D") else f"{channel}:{thread_ts or message_ts}"
         action_ts = str(action.get("action_ts") or "")
         return InboundMessage(
             channel=CHANNEL, external_id=f"action:{channel}:{message_ts}:{action_ts}",
             thread_key=thread_key, sender=Sender(external_id=user, team=str(
-                (payload.get("user") or {}).get("team_id") or "")),
-            text=str((action.get("text") or {}).get("text") or value),
+                _obj(payload.get("user")).get("team_id") or "")),
+            text=str(_obj(action.get("text")).get("text") or value),
             received_at=_when(action_ts) if action_ts else datetime.now(UTC),
             kind=InboundKind.CALLBACK, callback_data=value,
             metadata={"slack_channel": channel, "slack_ts": message_ts})
@@ -219,7 +219,7 @@ def _agent_button(action_id: str, value: str, user: str, channel: str, message_t
     conv_part, _, extra = value.partition(":")
     if verb not in ("claim", "resolve", "transfer") or not conv_part.isdigit():
         return Ignored(f"malformed agent action {action_id}={value!r}")
-    selected = str((action.get("selected_option") or {}).get("value") or "")
+    selected = str(_obj(action.get("selected_option")).get("value") or "")
     if verb == "transfer" and selected:
         conv_part, _, extra = selected.partition(":")
         if not conv_part.isdigit():
@@ -239,6 +239,12 @@ def _files(event: dict[str, Any]) -> tuple[Attachment, ...]:
                               size=int(f.get("size") or 0),
                               ref=str(f.get("url_private") or f.get("id") or "")))
     return tuple(out)
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    """`value` if it is an object, else an empty one: a field of the wrong type (a
+    mutated or future payload) is treated as missing instead of raising."""
+    return value if isinstance(value, dict) else {}
 
 
 def _meta(body: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:

@@ -81,6 +81,20 @@ def test_edit_finds_the_original_by_channel_and_ts():
     assert isinstance(parse_event(unfurl, OPTS), Ignored)
 
 
+
+def test_fields_of_the_wrong_type_count_as_missing():
+    """Found by the fuzz test: an object field holding a number raised (a 500, retried)."""
+    odd = payload("message_changed")
+    odd["event"]["previous_message"] = 7
+    odd["event"]["message"]["edited"] = "yesterday"
+    edit = parse_event(odd, OPTS)
+    assert isinstance(edit, InboundMessage) and edit.kind == InboundKind.EDIT
+    # no `edited.ts`: the event's own ts stands for the edit
+    assert edit.external_id == "edit:D0CUST001:1700000000.000100:1700000050.000200"
+    press = payload("block_actions_claim", ROOT_TS="1.2", CONV_ID="7")
+    press["user"], press["container"] = 5, [1]
+    assert isinstance(parse_action(press, OPTS), AgentButton)
+
 def test_thread_reply_without_mention_is_a_follow_up():
     reply = variant(payload("app_mention"), type="message", text="any news?",
                     thread_ts="1700000100.000200", ts="1700000400.000500")
