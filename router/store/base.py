@@ -570,6 +570,13 @@ class Tx(abc.ABC):
     async def channel_state_get(self, channel: str, key: str) -> str | None: ...
 
     @abc.abstractmethod
+    async def channel_state_present(self, pairs: Sequence[tuple[str, str]]
+                                    ) -> set[tuple[str, str]]:
+        """Which (channel, key) pairs hold a value: one query for a batch (the outbox's
+        reachability check of a leased batch)."""
+        ...
+
+    @abc.abstractmethod
     async def channel_state_put(self, channel: str, key: str, value: str,
                                 conversation_id: int | None, contact_id: int | None,
                                 now: datetime) -> None: ...

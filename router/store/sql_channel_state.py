@@ -12,6 +12,7 @@ from datetime import datetime
 
 from router.store.base import ts
 from router.store.sql_base import SqlBase
+from router.store.sql_rows import marks
 
 
 def _marks(n: int) -> str:
@@ -23,6 +24,19 @@ class SqlChannelState(SqlBase):
         r = await self._one("SELECT value FROM channel_state WHERE channel = ? AND key = ?",
                             (channel, key))
         return None if r is None or r[0] is None else str(r[0])
+
+    async def channel_state_present(self, pairs: Sequence[tuple[str, str]]
+                                    ) -> set[tuple[str, str]]:
+        wanted = set(pairs)
+        keys = sorted({key for _, key in wanted})
+        found: set[tuple[str, str]] = set()
+        for start in range(0, len(keys), 500):  # bounded statements for any batch size
+            chunk = keys[start:start + 500]
+            rows = await self._all(
+                f"SELECT channel, key FROM channel_state WHERE key IN ({marks(len(chunk))}) "
+                "AND value IS NOT NULL AND value <> ''", chunk)
+            found.update(pair for r in rows if (pair := (str(r[0]), str(r[1]))) in wanted)
+        return found
 
     async def channel_state_put(self, channel: str, key: str, value: str,
                                 conversation_id: int | None, contact_id: int | None,
