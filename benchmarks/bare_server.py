@@ -1,7 +1,7 @@
 """The ceiling of the machine: an aiohttp endpoint that only parses JSON and answers 200.
 
 It runs the same aiohttp server stack and the same body reading and JSON parsing as the
-service's webhooks (`router.http_errors.read_json`: `request.read()` then `json.loads`),
+service's webhooks (`router.web.http_errors.read_json`: `request.read()` then `json.loads`),
 and nothing else: no store, no pipeline. The ingest benchmark divides the service's
 throughput by this endpoint's, measured in the same run on the same machine, so the
 ratio says how much of the machine's HTTP capacity the durable work leaves.

@@ -22,7 +22,7 @@ ended; `cpu_ms_per_msg` is the service's CPU time (user + system, from /proc) pe
 offered message. `capacity` is the highest offered rate whose p99 stayed under 200 ms
 with every message answered. `stages_p50_ms` / `stages_p99_ms` say where the wait was: the
 service's own per-stage histograms (`inquiry_router_stage_seconds` on /metrics, see
-router/stages.py), read before and after each row; a figure is its bucket's upper bound.
+router/engine/stages.py), read before and after each row; a figure is its bucket's upper bound.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any
 from benchmarks._common import ROOT, TEXTS
 from bots import compile_bots
 from bots.faq import FaqIndex
-from router import yamlsrc
+from router.configuration import yamlsrc
 
 
 def load_index() -> FaqIndex:

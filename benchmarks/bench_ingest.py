@@ -157,7 +157,7 @@ async def backlog_status(url: str) -> dict[str, int]:
 
 async def drain(status_url: str, before: dict[str, int], started: float) -> dict[str, Any]:
     """Wait until the service has processed every message it acknowledged (it answers a
-    webhook once the message is stored; processing follows, router/backlog.py), so no
+    webhook once the message is stored; processing follows, router/engine/backlog.py), so no
     round's processing runs into the next round, and measure the sustained rate: messages
     processed from the round's start until the backlog was empty again (the load
     generator's start-up counts as time, so this errs low)."""

@@ -114,7 +114,7 @@ def populate(path: Path, conversations: int) -> None:
         (i, kind, "customer", "{}", stamp[i]) for i in n
         for kind in ("conversation_opened", "message_received")))
     if "agents" in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}:
-        from router.agents.auth import hash_token
+        from router.engine.agents.auth import hash_token
 
         conn.execute("INSERT INTO agents (name, display_name, role, created_at) "
                      "VALUES (?, 'Bench Agent', 'admin', ?)", (AGENT, stamp[0]))

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import ROOT, TEXTS, percentile, rnd, rules_available
-from router.collector import after_startup
-from router.model import Action, Decision, DecisionContext, InboundMessage, ReplyContent, Sender
-from router.pipeline import Decide, Pipeline
+from router.domain.model import Action, Decision, DecisionContext, InboundMessage, ReplyContent, Sender
+from router.engine.collector import after_startup
+from router.engine.pipeline import Decide, Pipeline
 from router.store.sqlite import SqliteStore
 
 

@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from router.model import (
+from router.configuration.yamlsrc import Source
+from router.domain.model import (
     ContactView,
     ConversationView,
     DecisionContext,
@@ -25,7 +26,6 @@ from router.model import (
     Sender,
     Status,
 )
-from router.yamlsrc import Source
 from rules import compile_rules
 
 SIZES = (10, 100, 1000, 10000)

@@ -36,7 +36,7 @@ import asyncpg
 import yaml
 
 from benchmarks._common import Serve, percentile, rnd, write_config
-from router.agents.auth import hash_token
+from router.engine.agents.auth import hash_token
 from router.store.base import ts
 from router.store.postgres import PostgresStore
 from router.store.sql_search import SQLITE_INDEX_ALL

@@ -70,8 +70,8 @@ def import_corpus(directory: Path, extra: str = "") -> tuple[Path, float]:
 def article_of(config: Path) -> dict[str, str]:
     """Section id -> article file name (without .md)."""
     from router.config import load_config
-    from router.kb import kb_path
-    from router.kb.library import read
+    from router.engine.kb import kb_path
+    from router.engine.kb.library import read
 
     out = {}
     for src in read(kb_path(load_config(str(config))))["sources"].values():

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bots import state as keys
 from bots.articles import PREFIX, answer_text, candidates_view
 from bots.faq import problem_word
-from router.model import DecisionContext, InboundKind, ReplyContent
+from router.domain.model import DecisionContext, InboundKind, ReplyContent
 
 if TYPE_CHECKING:
     from bots.engine import Turn

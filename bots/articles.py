@@ -1,7 +1,7 @@
 """Help-centre articles as a second knowledge base: which section answers a message?
 
 `inquiry-router kb import` splits a help centre's articles into sections; the service
-hands them to the bots as plain records (router/kb, wired in router/wiring.py). The FAQ's
+hands them to the bots as plain records (router/engine/kb, wired in router/wiring.py). The FAQ's
 entries are written as questions, articles are not: "Delete a message completely" is a
 heading, its answer a page of prose, and customers ask in their own words ("bookmark a
 message" for *Star a message*). So sections are ranked by meaning where the packaged
@@ -87,7 +87,7 @@ class _Doc:
 
 
 def sections_from(records: Iterable[Mapping[str, Any]]) -> list[Section]:
-    """Sections from the records router/kb loads (unknown keys are ignored)."""
+    """Sections from the records router/engine/kb loads (unknown keys are ignored)."""
     out = []
     for r in records:
         out.append(Section(id=str(r["id"]), article=str(r.get("article") or r["id"]),

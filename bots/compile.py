@@ -23,10 +23,10 @@ from bots.replies import Replies
 from bots.schema import BotsSettings, FaqSettings, faq_input
 from bots.stage import Bots
 from bots.texts import BUILTIN
-from router.durations import parse_duration
-from router.errors import Problem, RuleError
-from router.validation import located_problems
-from router.yamlsrc import Source
+from router.configuration.durations import parse_duration
+from router.configuration.validation import located_problems
+from router.configuration.yamlsrc import Source
+from router.domain.errors import Problem, RuleError
 
 
 def _validate(source: Source, key: str, raw: Any, model: type[BaseModel],
@@ -48,7 +48,7 @@ def compile_bots(source: Source, *, ruleset: Any = None, default_queue: str = "g
     `csat_key` gives the CSAT signing key when `bots.csat.secret` is not set; it is only
     called when a survey is signed or a rating checked. Without it the key is a throwaway
     one for this process (router/wiring.py passes the service's, kept in the data dir).
-    `articles` are the sections of imported help-centre articles (router/kb), searched
+    `articles` are the sections of imported help-centre articles (router/engine/kb), searched
     when no FAQ entry answers (bots/articles.py).
     """
     data = source.data

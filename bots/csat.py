@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from router.timestamps import ts
+from router.domain.timestamps import ts
 
 SIG_HEX = 32  # 128 bits of the HMAC: plenty against guessing, short enough for 64 bytes
 SCORES = range(1, 6)

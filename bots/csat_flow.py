@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from bots import state as keys
 from bots.csat import SCORES, InvalidToken, rating
 from bots.state import stamp
-from router.model import QuickReply, Status
+from router.domain.model import QuickReply, Status
 
 if TYPE_CHECKING:
     from bots.engine import Turn

@@ -18,10 +18,10 @@ from aiohttp import web
 
 from bots import state as keys
 from bots.csat import SCORES, CsatSigner, InvalidToken, rating
-from router.csat_recorder import CsatRecorder, Decide, SurveyAnswer
-from router.errors import ConfigError, Problem
-from router.local_secret import load_secret
-from router.timestamps import utcnow
+from router.configuration.local_secret import load_secret
+from router.domain.errors import ConfigError, Problem
+from router.domain.timestamps import utcnow
+from router.ports.csat_recorder import CsatRecorder, Decide, SurveyAnswer
 
 log = logging.getLogger(__name__)
 

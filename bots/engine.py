@@ -15,7 +15,7 @@ from typing import Any
 
 from bots.faq import Candidate
 from bots.state import BotState
-from router.model import Action, Decision, DecisionContext, InboundKind, ReplyContent, Status
+from router.domain.model import Action, Decision, DecisionContext, InboundKind, ReplyContent, Status
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from bots.state import HANDOFF as HANDOFF_KEY
 from bots.state import LAST_REPLY, REPLY_TIMES, stamp
 from bots.text import fold
 from bots.texts import literal_parts
-from router.model import Action, ReplyContent
+from router.domain.model import Action, ReplyContent
 
 if TYPE_CHECKING:
     from bots.engine import Turn

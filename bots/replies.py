@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from bots.texts import BUILTIN, fill
-from router.errors import RouterError
-from router.model import DecisionContext, QuickReply, ReplyContent
+from router.domain.errors import RouterError
+from router.domain.model import DecisionContext, QuickReply, ReplyContent
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from router.durations import Duration
+from router.configuration.durations import Duration
 
 LanguageTexts = dict[str, str]  # language code -> text
 Percent = Annotated[float, Field(ge=0, le=100)]
@@ -122,7 +122,7 @@ class CsatSettings(Strict):
     """One survey per conversation on resolve, on by default.
 
     The signing key is `secret` when the admin sets one; else `CSAT_SECRET` from the
-    environment, else `<data_dir>/csat.secret`, made once (router/local_secret.py).
+    environment, else `<data_dir>/csat.secret`, made once (router/configuration/local_secret.py).
     """
 
     enabled: bool = True

@@ -28,8 +28,8 @@ from bots.replies import Replies, pick
 from bots.schema import BotsSettings
 from bots.state import BotState, stamp
 from bots.text import fold
-from router.model import Decision, DecisionContext, QuickReply, ReplyContent, Status
-from router.timefmt import format_opening, format_wait
+from router.domain.model import Decision, DecisionContext, QuickReply, ReplyContent, Status
+from router.domain.timefmt import format_opening, format_wait
 
 HANDOFF_BUTTONS = frozenset({"talk_to_human", "handoff", "human"})  # button payloads
 

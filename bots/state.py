@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from router.model import WANTS_HUMAN_KEY
-from router.timestamps import parse_ts, ts
+from router.domain.model import WANTS_HUMAN_KEY
+from router.domain.timestamps import parse_ts, ts
 
 FAILURES = "bots.failures"
 AWAY_SENT = "bots.away_sent"

@@ -1,6 +1,6 @@
 """The bots' words: stop words in five languages, and content tokens of a message.
 
-Folding (lower case, no diacritics, no punctuation) lives in router/fold.py, since the
+Folding (lower case, no diacritics, no punctuation) lives in router/domain/fold.py, since the
 core's knowledge-base tools fold alike; it is re-exported here for the bots.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from router.fold import fold as fold
+from router.domain.fold import fold as fold
 
 # Function words in sv, fi, nb, uk and en (already normalised). They carry no topic, and
 # leaving them in lets "what is your ..." match every question that starts the same way.

@@ -9,7 +9,7 @@ import pkgutil
 import sys
 
 import router.commands
-from router.errors import RouterError
+from router.domain.errors import RouterError
 
 # Commands whose module is not named after them (the rest: module = command name).
 MODULE_OF = {"try": "try_", "parse-email": "parse_email", "export-contact": "privacy",

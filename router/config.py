@@ -17,13 +17,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from router import yamlsrc
-from router.console.sso_settings import ConsoleSettings
-from router.durations import Duration
-from router.errors import ConfigError, Problem
-from router.integrations.crm import settings as crm_settings  # issue 27
-from router.integrations.webhooks.settings import Endpoints  # issue 27: outgoing webhooks
-from router.validation import located_problems
+from router.configuration import yamlsrc
+from router.configuration.durations import Duration
+from router.configuration.validation import located_problems
+from router.domain.errors import ConfigError, Problem
+from router.engine.integrations.crm import settings as crm_settings  # issue 27
+from router.engine.integrations.webhooks.settings import Endpoints  # issue 27: outgoing webhooks
+from router.web.console.sso_settings import ConsoleSettings
 
 # Top-level keys validated by other packages (rules/, bots/) from the same source.
 FOREIGN_KEYS = frozenset(
@@ -53,7 +53,7 @@ class ServiceSettings(Strict):
     reopen_window: Duration = timedelta(days=7)
     shutdown_grace: Duration = timedelta(seconds=10)
     #: when webhook channels (loopback, Telegram, Slack) acknowledge a message: once it is
-    #: `stored` (processing follows in arrival order, router/backlog.py) or once it is
+    #: `stored` (processing follows in arrival order, router/engine/backlog.py) or once it is
     #: `processed` (its replies are committed too; slower under a burst)
     acknowledge: Literal["stored", "processed"] = "stored"
     #: accepted messages that may wait for processing in one instance before webhooks wait
@@ -167,7 +167,7 @@ class Settings(Strict):
     audit: AuditSettings = AuditSettings()  # issue 29
     two_factor: TwoFactorSettings = TwoFactorSettings()  # issue 29
     console: ConsoleSettings = ConsoleSettings()  # issue 29: console.auth (passwords, sso)
-    webhooks: Endpoints = {}  # issue 27: outgoing webhooks, router/integrations
+    webhooks: Endpoints = {}  # issue 27: outgoing webhooks, router/engine/integrations
     integrations: crm_settings.IntegrationsSettings = crm_settings.IntegrationsSettings()  # issue 27
     channels: dict[str, Any] = {}
     queues: dict[str, QueueSettings] = {"general": QueueSettings()}

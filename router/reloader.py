@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 from watchfiles import Change, awatch
 
-from router.errors import ConfigError
+from router.domain.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

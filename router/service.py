@@ -22,22 +22,22 @@ from typing import Any
 
 from aiohttp import web
 
-from router.agents.runtime import AgentsRuntime
-from router.app import create_app
-from router.backlog import Backlog
-from router.channel import ChannelAdapter, ChannelContext, IngestResult, Intake
-from router.channel_host_store import StoreChannelHost
 from router.config import Config, load_config
-from router.errors import ConfigError, Problem, ServiceStopping
-from router.metrics import Metrics, metrics_handler
-from router.model import Accepted, InboundMessage, OutboxRow, UnparsedInbound
-from router.outbox import Dispatcher
-from router.pipeline import Decide, Pipeline, queue_everything
+from router.domain.errors import ConfigError, Problem, ServiceStopping
+from router.domain.model import Accepted, InboundMessage, OutboxRow, UnparsedInbound
+from router.engine.agents.runtime import AgentsRuntime
+from router.engine.backlog import Backlog
+from router.engine.channel_host_store import StoreChannelHost
+from router.engine.outbox import Dispatcher
+from router.engine.pipeline import Decide, Pipeline, queue_everything
+from router.engine.stages import StageClock
+from router.engine.webhook_channel import WebhookChannel
+from router.ports.channel import ChannelAdapter, ChannelContext, IngestResult, Intake
 from router.reloader import Reloader
-from router.stages import StageClock
 from router.store import Store, open_store, utcnow
 from router.store.channel_state import StoreChannelState
-from router.webhook_channel import WebhookChannel
+from router.web.app import create_app
+from router.web.metrics import Metrics, metrics_handler
 from router.wiring import build_decide
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class Service:
         self._reload_stop = asyncio.Event()
         self._reload_task: asyncio.Task[None] | None = None
         self._retention_task: asyncio.Task[None] | None = None  # privacy (issue 13)
-        self.crm: Any = None  # CRM sync (issue 27): router.integrations.crm.runtime.CrmRuntime
+        self.crm: Any = None  # CRM sync (issue 27): router.engine.integrations.crm.runtime.CrmRuntime
         self._host = config.settings.http.host
 
     def status(self) -> dict[str, Any]:
@@ -193,7 +193,7 @@ class Service:
         await self.store.open()
         self.channels = self.build_channels()
         # --- CRM sync (issue 27): one outbox route per CRM, fed after the fact ---
-        from router.integrations.crm.runtime import crm_runtime
+        from router.engine.integrations.crm.runtime import crm_runtime
 
         self.crm = crm_runtime(self.config, self.store)
         if self.crm is not None:
@@ -206,7 +206,7 @@ class Service:
             max_delay=s.outbox.max_delay.total_seconds(), lease=s.outbox.lease.total_seconds(),
             concurrency=s.outbox.concurrency, on_settled=self._on_settled, stages=self.stages)
         # outgoing webhooks (issue 27): their outbox rows commit with the events they report
-        from router.integrations.webhooks.hooks import attach as attach_webhooks
+        from router.engine.integrations.webhooks.hooks import attach as attach_webhooks
 
         attach_webhooks(self.store, s.webhooks, wake=self.dispatcher.wake)
         # --- agents (issue 6): desk hooked into the pipeline, API under /api/v1 ---
@@ -238,24 +238,24 @@ class Service:
                               body_timeout=s.http.body_timeout)
         # --- console (issue 7): /console, its cookie sessions on /api/v1, web chat signals
         # (hooks go in before add_subapp, which freezes the API application) ---
-        from router.console.mount import mount_console
+        from router.web.console.mount import mount_console
 
         mount_console(self.app, agents.api, config=self.config, desk=agents.desk,
                       decider=self.decider, channels=self.channels, wake_outbox=dispatcher.wake)
         # --- end console ---
         # --- reports and privacy (issue 13): data dir for export/erase, /console/reports ---
-        from router.api.reports import DATA_DIR
-        from router.reports.page import routes as report_page_routes
+        from router.web.api.reports import DATA_DIR
+        from router.web.reports.page import routes as report_page_routes
 
         agents.api[DATA_DIR] = self.config.data_path()
         # FAQ suggestions (issue 20): the config files the suggested diff applies to
-        from router.api.faq import CONFIG_PATH
+        from router.web.api.faq import CONFIG_PATH
 
         agents.api[CONFIG_PATH] = Path(self.config.path).resolve()
         self.app.router.add_routes(report_page_routes())
         # --- end reports ---
         # macros (issue 24): agents' macros render in the rules' template sandbox
-        from router.api.hooks import TEMPLATES
+        from router.web.api.hooks import TEMPLATES
         from router.wiring import template_engine
 
         if (templates := template_engine()) is not None:
@@ -268,7 +268,7 @@ class Service:
         # --- bots (issue 5): signed CSAT rating links, GET/POST /csat/<token> ---
         if importlib.util.find_spec("bots") is not None:
             from bots.csat_http import routes_for
-            from router.csat_recorder_store import StoreCsatRecorder
+            from router.engine.csat_recorder_store import StoreCsatRecorder
 
             self.app.router.add_routes(routes_for(self.config, StoreCsatRecorder(self.store)))
         # --- end bots ---
@@ -320,7 +320,7 @@ class Service:
         audit_days = self.config.settings.audit.retention_days
         if days is None and audit_days is None:
             return
-        from router.privacy.retention import Retention
+        from router.engine.privacy.retention import Retention
 
         job = Retention(self.store, days=days, data_dir=self.config.data_path(),
                         audit_days=audit_days)
@@ -329,7 +329,7 @@ class Service:
     def _start_reloader(self, holder: Decider) -> None:
         """Hot reload of rules, replies, FAQ and bots; other settings need a restart.
         The knowledge base `kb import` writes (issue 27) is watched like a config file."""
-        from router.kb import watch_paths
+        from router.engine.kb import watch_paths
 
         files = [*self.config.source.files, *watch_paths(self.config)]
 
@@ -349,8 +349,8 @@ class Service:
     def _audit_reload(self, files: Callable[[], list[str]]) -> Callable[[dict[str, Any]],
                                                                           Awaitable[None]]:
         """The audit log's record of each reload, naming the files that changed."""
-        from router import audit
-        from router.audit.config_files import ConfigFiles
+        from router.engine import audit
+        from router.engine.audit.config_files import ConfigFiles
 
         tracker = ConfigFiles(Path(self.config.path).resolve().parent, files)
 

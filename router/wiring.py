@@ -9,11 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 from router.config import Config
-from router.errors import ConfigError, Problem
-from router.kb import sections_for
-from router.local_secret import lazy_secret
-from router.model import Decision, DecisionContext
-from router.pipeline import Decide, queue_everything
+from router.configuration.local_secret import lazy_secret
+from router.domain.errors import ConfigError, Problem
+from router.domain.model import Decision, DecisionContext
+from router.engine.kb import sections_for
+from router.engine.pipeline import Decide, queue_everything
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from router.model import Action
-from router.yamlsrc import Path_
+from router.configuration.yamlsrc import Path_
+from router.domain.model import Action
 from rules import schema, templates
 from rules.context import CompileContext
 from rules.facts import Facts

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from router.yamlsrc import Path_
+from router.configuration.yamlsrc import Path_
 from rules import schema
 from rules.context import CompileContext
 from rules.facts import Facts

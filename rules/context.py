@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from router.errors import Problem
-from router.validation import located_problems
-from router.yamlsrc import Path_, Source
+from router.configuration.validation import located_problems
+from router.configuration.yamlsrc import Path_, Source
+from router.domain.errors import Problem
 from rules.keywords import KeywordIndex
 
 

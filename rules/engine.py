@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from router.model import Action, Decision, DecisionContext, ReplyContent
+from router.domain.model import Action, Decision, DecisionContext, ReplyContent
 from rules import actions, templates
 from rules.conditions import Node
 from rules.facts import Facts

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from router.model import DecisionContext
+from router.domain.model import DecisionContext
 
 if TYPE_CHECKING:
-    from router.hours import Schedule
+    from router.domain.hours import Schedule
 
 
 class Facts:

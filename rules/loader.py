@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from router.errors import RuleError
-from router.hours import Schedule
-from router.yamlsrc import Source
+from router.configuration.yamlsrc import Source
+from router.domain.errors import RuleError
+from router.domain.hours import Schedule
 from rules import actions, conditions, language, schema, state_conditions, templates
 from rules.context import CompileContext
 from rules.engine import CompiledRule, RuleSet

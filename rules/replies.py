@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from router.hours import Schedule
-from router.model import DecisionContext, QuickReply, ReplyContent
-from router.timefmt import format_opening
+from router.domain.hours import Schedule
+from router.domain.model import DecisionContext, QuickReply, ReplyContent
+from router.domain.timefmt import format_opening
 from rules import escape, templates
 
 BUILTIN_FALLBACKS: Mapping[str, tuple[str, ...]] = {

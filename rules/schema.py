@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
-from router import hours
-from router.durations import parse_duration
+from router.configuration.durations import parse_duration
+from router.domain import hours
 
 EVENTS = ("message", "conversation_opened", "conversation_idle", "sla_breached", "resolved")
 CHANNELS = ("email", "telegram", "slack", "webchat", "loopback")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from router.yamlsrc import Path_
+from router.configuration.yamlsrc import Path_
 from rules import schema
 from rules.conditions import All, Always, Leaf, Node, _as_set, leaf
 from rules.context import CompileContext

@@ -14,7 +14,7 @@ import pytest_asyncio
 import yaml
 
 from router.config import Config, load_config
-from router.model import Action, Decision, DecisionContext, ReplyContent
+from router.domain.model import Action, Decision, DecisionContext, ReplyContent
 from router.service import Decider, Service
 from tests.fakes import Recorder
 

@@ -151,6 +151,80 @@ def import_cycles(root: Path, packages: tuple[str, ...] = ("router", *PLUGINS)) 
     return cycles
 
 
+# --- issue 25: router/'s folders are its layers -------------------------------------------
+# What each layer of router/ may import of router/ (besides itself). Lower layers know
+# nothing of higher ones; the composition root (service, wiring, config, cli, commands,
+# logs, reloader, devrun) may import anything, and `router.config` (the settings' types)
+# may be read by the engine and the web layer.
+LAYERS: dict[str, tuple[str, ...]] = {
+    "domain": (),
+    "configuration": ("domain",),
+    "ports": ("domain", "configuration"),
+    "store": ("domain", "configuration", "ports"),
+    "engine": ("domain", "configuration", "ports", "store", "config"),
+    "web": ("domain", "configuration", "ports", "store", "engine", "config"),
+}
+# Imports across the rules above that are still there; the list may only shrink.
+KNOWN_LAYER_EXCEPTIONS = frozenset({
+    # the standalone ChannelState (a channel built alone in its tests) opens its own store
+    ("router/ports/channel_state_local.py", "store"),
+    # the agents' runtime mounts its API; the audit query reuses the reports' day parser
+    ("router/engine/agents/runtime.py", "web"),
+    ("router/engine/audit/query.py", "web"),
+    # the API's FAQ editor checks a changed knowledge base by compiling it as `serve` does
+    ("router/web/api/faq.py", "wiring"),
+})
+
+
+def layer_violations(root: Path) -> set[tuple[str, str]]:
+    """(file, layer or root module it may not import) for router/'s layer folders."""
+    found = set()
+    for layer, allowed in LAYERS.items():
+        for path in sorted((root / "router" / layer).rglob("*.py")):
+            rel = str(path.relative_to(root))
+            for name in imports_of(path):
+                parts = name.split(".")
+                if parts[0] != "router" or len(parts) < 2 or parts[1] == layer:
+                    continue
+                if parts[1] not in allowed:
+                    found.add((rel, parts[1]))
+    return found
+
+
+# What plugins (channels, bots, rules) may import of router/: the shared types, the ports,
+# the configuration language and the web layer's HTTP helpers; never the store, the
+# composition root or (but for the exceptions listed) the engine.
+PLUGIN_MAY_IMPORT = ("domain", "configuration", "ports", "web")
+KNOWN_PLUGIN_EXCEPTIONS = frozenset({
+    ("channels/webchat/identity.py", "engine"),  # SiteUser, a signed site identity
+})
+
+
+def plugin_violations(root: Path) -> set[tuple[str, str]]:
+    found = set()
+    for package in PLUGINS:
+        for path in sorted((root / package).rglob("*.py")):
+            for name in imports_of(path):
+                parts = name.split(".")
+                if parts[0] == "router" and len(parts) > 1 and parts[1] not in PLUGIN_MAY_IMPORT:
+                    found.add((str(path.relative_to(root)), parts[1]))
+    return found
+
+
+def test_plugins_import_only_the_shared_layers():
+    found = plugin_violations(ROOT)
+    assert found == KNOWN_PLUGIN_EXCEPTIONS, (
+        f"new: {sorted(found - KNOWN_PLUGIN_EXCEPTIONS)}; "
+        f"fixed, take off KNOWN_PLUGIN_EXCEPTIONS: {sorted(KNOWN_PLUGIN_EXCEPTIONS - found)}")
+
+
+def test_router_layers_import_only_downwards():
+    found = layer_violations(ROOT)
+    assert found <= KNOWN_LAYER_EXCEPTIONS, f"new: {sorted(found - KNOWN_LAYER_EXCEPTIONS)}"
+    assert found == KNOWN_LAYER_EXCEPTIONS, (
+        f"fixed, take off KNOWN_LAYER_EXCEPTIONS: {sorted(KNOWN_LAYER_EXCEPTIONS - found)}")
+
+
 def test_plugins_reach_the_store_only_where_still_listed():
     found = store_importers(ROOT)
     assert found <= KNOWN_STORE_IMPORTS, f"new imports of router.store: {sorted(found - KNOWN_STORE_IMPORTS)}"
@@ -172,17 +246,21 @@ def test_no_import_cycles():
 
 def test_each_check_fails_on_a_planted_violation(tmp_path: Path):
     """The checks above are only worth something if they see a violation."""
-    for package in ("router", "router/store", *PLUGINS):
+    for package in ("router", "router/store", "router/engine", *PLUGINS):
         (tmp_path / package).mkdir(parents=True, exist_ok=True)
         (tmp_path / package / "__init__.py").write_text("")
     (tmp_path / "router/store/base.py").write_text("")
     (tmp_path / "bots/sneaky.py").write_text("def f():\n    from router.store.base import Tx\n")
-    (tmp_path / "router/pipeline.py").write_text(
+    (tmp_path / "router/engine/pipeline.py").write_text(
         'FACTORY = "channels.mail.factory:create"\n')
     (tmp_path / "rules/a.py").write_text("import rules.b\n")
     (tmp_path / "rules/b.py").write_text(
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import bots.x\n"
         "def g():\n    import importlib\n    return importlib.import_module('rules.a')\n")
     assert store_importers(tmp_path) == {"bots/sneaky.py"}
-    assert core_plugin_importers(tmp_path) == {"router/pipeline.py"}
+    assert core_plugin_importers(tmp_path) == {"router/engine/pipeline.py"}
     assert import_cycles(tmp_path) == [["rules.a", "rules.b"]]
+    (tmp_path / "router/domain").mkdir()
+    (tmp_path / "router/domain/model.py").write_text("from router.engine import pipeline\n")
+    assert layer_violations(tmp_path) == {("router/domain/model.py", "engine")}
+    assert plugin_violations(tmp_path) == {("bots/sneaky.py", "store")}

@@ -29,12 +29,12 @@ from channels.email.threads import ReplyTokens, participant_key, token_key
 from channels.email.tls import client_context
 from channels.email.tokens import SECRET_NAME, EncryptedTokenStore
 from channels.email.xoauth2 import smtp_send
-from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
-from router.channel_state import ChannelState
-from router.channel_state_local import LocalChannelState
-from router.errors import ChannelError
-from router.local_secret import lazy_secret
-from router.model import AuthorKind, OutboundMessage
+from router.configuration.local_secret import lazy_secret
+from router.domain.errors import ChannelError
+from router.domain.model import AuthorKind, OutboundMessage
+from router.ports.channel import ChannelAdapter, IngestResult, Intake, SendResult
+from router.ports.channel_state import ChannelState
+from router.ports.channel_state_local import LocalChannelState
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class EmailAdapter(ChannelAdapter):
         by default (a channel run on its own) it is a SQLite file in `state_dir`.
         `secret` signs reply tokens (the service passes `EMAIL_SECRET`, else
         `<data_dir>/email.secret`; by default `email.secret` in `state_dir`, made on first
-        use; see router.local_secret). `oauth`: the OAuth2 token sources (by default made
+        use; see router.configuration.local_secret). `oauth`: the OAuth2 token sources (by default made
         from `settings.oauth2`, refresh tokens kept encrypted under `state_dir/oauth`)."""
         self.settings = settings
         self.state_dir = Path(state_dir)

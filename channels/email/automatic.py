@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 
-from router.channel_state import ChannelState
+from router.ports.channel_state import ChannelState
 
 # local parts of machines, compared with separators (- _ . =) and a +tag removed, so
 # no_reply@, noreply+tag@, notifications-noreply@, do.not.reply@ and no-reply2@ all match

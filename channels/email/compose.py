@@ -21,8 +21,8 @@ from typing import Any
 
 from channels.email.htmltext import text_to_html
 from channels.email.threads import MAX_REFERENCES, exact_message_id, message_ids, strip_subject
-from router.errors import ChannelError
-from router.model import AuthorKind, OutboundMessage
+from router.domain.errors import ChannelError
+from router.domain.model import AuthorKind, OutboundMessage
 
 _REPLY_PREFIX = "Re: "
 
@@ -145,7 +145,7 @@ def compose_reply(
 
 
 def _attach(mail: EmailMessage, item: Mapping[str, Any]) -> None:
-    """A file an agent sent (issue 24; router/api/files.py): a MIME part of its own, with
+    """A file an agent sent (issue 24; router/web/api/files.py): a MIME part of its own, with
     the type the service sniffed and the file's name (RFC 2231 encoded when not ASCII).
     A file gone from disk is a permanent error: a retry cannot bring it back."""
     path = str(item.get("path") or "")

@@ -7,8 +7,8 @@ from channels.email.oauth import OAuthAccounts, OAuthMetrics
 from channels.email.parse import CHANNEL
 from channels.email.settings import EmailSettings
 from channels.email.tokens import SECRET_NAME, EncryptedTokenStore
-from router.channel import ChannelContext
-from router.local_secret import lazy_secret
+from router.configuration.local_secret import lazy_secret
+from router.ports.channel import ChannelContext
 
 
 def create(settings: EmailSettings, ctx: ChannelContext) -> EmailAdapter:

@@ -34,7 +34,7 @@ from channels.email.headers import Headers, head_and_body
 from channels.email.htmltext import html_to_text
 from channels.email.quotes import split_reply
 from channels.email.threads import ReplyTokens, ThreadKeys, exact_message_id, message_ids, thread_keys
-from router.model import Attachment, InboundMessage, Sender
+from router.domain.model import Attachment, InboundMessage, Sender
 
 log = logging.getLogger(__name__)
 

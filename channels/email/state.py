@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from channels.email.automatic import AutoReplyLimiter
-from router.channel_state import ChannelState
+from router.ports.channel_state import ChannelState
 
 log = logging.getLogger(__name__)
 

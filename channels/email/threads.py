@@ -13,7 +13,7 @@ secret (`ReplyTokens`): a valid one becomes the key `pin:token:c42`, which our o
 replies register for conversation 42 only. A token without a valid mac (a plain `[#42]`
 of older versions, a guessed number, another installation's token) counts only for a
 participant: it becomes `pin:token:c42|<sender>`, registered when we mailed that address
-in conversation 42. Both are pinned keys (`router.model.PINNED_KEY_PREFIX`): the pipeline
+in conversation 42. Both are pinned keys (`router.domain.model.PINNED_KEY_PREFIX`): the pipeline
 looks them up but never adds them to the conversation a mail lands in, so a token is
 never re-pointed; a stranger quoting "[#18]" opens a conversation of their own.
 
@@ -34,7 +34,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from router.model import PINNED_KEY_PREFIX
+from router.domain.model import PINNED_KEY_PREFIX
 
 _MSGID = re.compile(r"<([^<>\s]{1,500})>")
 # reply and forward prefixes of the clients our customers use, any number, in any mix
@@ -105,7 +105,7 @@ def is_forward(subject: str, body: str = "") -> bool:
 
 class ReplyTokens:
     """Signs and checks reply tokens with a per-installation secret (`EMAIL_SECRET`, else
-    `<data_dir>/email.secret`; see router.local_secret). `secret` is called when a token
+    `<data_dir>/email.secret`; see router.configuration.local_secret). `secret` is called when a token
     is first signed or checked; None: tokens are plain and none is valid (a dry run)."""
 
     def __init__(self, secret: Callable[[], str] | str | None) -> None:

@@ -4,7 +4,7 @@ One file per account, `<data_dir>/email/oauth/<account>.token` (directory 0700, 
 replaced atomically), holding a Fernet token (AES-128-CBC plus HMAC-SHA256, with a
 timestamp) of a small JSON document. The Fernet key is derived with HKDF-SHA256 from the
 installation's secret: `EMAIL_OAUTH_SECRET` from the environment (16+ characters), else
-`<data_dir>/email_oauth.secret`, made once (router.local_secret). With the variable set,
+`<data_dir>/email_oauth.secret`, made once (router.configuration.local_secret). With the variable set,
 a copy of the data directory alone (a backup) does not give the tokens away.
 
 Nothing here logs a token or a key; errors name the file and what to do, never its contents.

@@ -11,11 +11,11 @@ from aiohttp import web
 
 from channels.loopback.parse import parse_payload
 from channels.loopback.settings import LoopbackSettings
-from router.channel import ChannelAdapter, Intake, SendResult
-from router.errors import ChannelError, ChannelRateLimited, PayloadRejected
-from router.http_errors import json_error, read_json
-from router.metrics import Metrics
-from router.model import OutboundMessage
+from router.domain.errors import ChannelError, ChannelRateLimited, PayloadRejected
+from router.domain.model import OutboundMessage
+from router.ports.channel import ChannelAdapter, Intake, SendResult
+from router.web.http_errors import json_error, read_json
+from router.web.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from channels.loopback.adapter import LoopbackAdapter
 from channels.loopback.settings import LoopbackSettings
-from router.channel import ChannelContext
+from router.ports.channel import ChannelContext
 
 
 def create(settings: LoopbackSettings, ctx: ChannelContext) -> LoopbackAdapter:

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from router.errors import PayloadRejected
-from router.model import InboundKind, InboundMessage, Sender
+from router.domain.errors import PayloadRejected
+from router.domain.model import InboundKind, InboundMessage, Sender
 
 MAX_TEXT = 64_000
 

@@ -40,12 +40,12 @@ from channels.slack.parse import (
 from channels.slack.profiles import Profiles
 from channels.slack.settings import SlackSettings
 from channels.slack.workspace import LEASE, Workspace
-from router.agents.tools import AgentTools
-from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
-from router.channel_state import ChannelState
-from router.channel_state_local import LocalChannelState
-from router.model import InboundKind, InboundMessage, OutboundMessage, UnparsedInbound
-from router.tasks import cancel_and_wait
+from router.domain.model import InboundKind, InboundMessage, OutboundMessage, UnparsedInbound
+from router.domain.tasks import cancel_and_wait
+from router.ports.agent_tools import AgentTools
+from router.ports.channel import ChannelAdapter, IngestResult, Intake, SendResult
+from router.ports.channel_state import ChannelState
+from router.ports.channel_state_local import LocalChannelState
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """What agents do from Slack: buttons on a root message and replies in its thread.
 
-Each goes through the agent desk (`router.agents`), so Slack follows the same rules as
+Each goes through the agent desk (`router.engine.agents`), so Slack follows the same rules as
 the HTTP API: the claim is atomic (of two agents pressing Claim one wins), every change
 writes its event, capacity and permissions are checked, and a reply is an outbox row to
 the customer's own channel, authored by the agent. A Slack user is an agent when their
@@ -8,7 +8,7 @@ Slack email (users.info) is an agent's email. A refusal (someone else claimed it
 conversation is resolved, not an agent) is told to that user only (an ephemeral message)
 and the request is still acknowledged: a retry would be refused the same way.
 
-Everything goes through the desk's `AgentTools` port (`router.agents.tools`), never the
+Everything goes through the desk's `AgentTools` port (`router.ports.agent_tools`), never the
 store. An agent's thread reply is deduplicated by the inbox key `agent:<channel>:<ts>`,
 claimed by the desk in the same unit of work as the reply, so a Slack retry never sends
 the customer two copies.
@@ -26,8 +26,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from channels.slack.parse import CHANNEL, AgentButton, AgentReply
 from channels.slack.profiles import Profiles
 from channels.slack.threads import Threads
-from router.agents.tools import REFUSALS, AgentTools
-from router.model import Agent
+from router.domain.model import Agent
+from router.ports.agent_tools import REFUSALS, AgentTools
 
 log = logging.getLogger(__name__)
 

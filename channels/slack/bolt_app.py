@@ -31,9 +31,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.slack.fast_events import FastEvents
 from channels.slack.parse import AGENT_ACTION_PREFIX, QUICK_REPLY_PREFIX
-from router import jsonbody
-from router.errors import PayloadRejected, ServiceStopping
-from router.http_errors import json_error
+from router.domain.errors import PayloadRejected, ServiceStopping
+from router.web import jsonbody
+from router.web.http_errors import json_error
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from channels.slack.adapter import SlackAdapter
 from channels.slack.parse import CHANNEL
 from channels.slack.settings import SlackSettings
-from router.channel import ChannelContext
+from router.ports.channel import ChannelContext
 
 
 def create(settings: SlackSettings, ctx: ChannelContext) -> SlackAdapter:

@@ -22,8 +22,8 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from channels.slack.parse import Options
-from router import jsonbody
-from router.errors import PayloadRejected, ServiceStopping
+from router.domain.errors import PayloadRejected, ServiceStopping
+from router.web import jsonbody
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from router.text import split_text as split_plain
+from router.domain.text import split_text as split_plain
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _COST = {"&": 5, "<": 4, ">": 4}

@@ -20,8 +20,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.slack.markup import escape, split_text
 from channels.slack.parse import QUICK_REPLY_PREFIX
-from router.errors import ChannelError, ChannelRateLimited
-from router.model import AuthorKind, OutboundMessage, QuickReply
+from router.domain.errors import ChannelError, ChannelRateLimited
+from router.domain.model import AuthorKind, OutboundMessage, QuickReply
 
 log = logging.getLogger(__name__)
 

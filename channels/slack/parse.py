@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from channels.slack.markup import to_plain
-from router.model import Attachment, InboundKind, InboundMessage, Sender
+from router.domain.model import Attachment, InboundKind, InboundMessage, Sender
 
 CHANNEL = "slack"
 # message subtypes that are still a person's message

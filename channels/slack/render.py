@@ -17,7 +17,7 @@ from typing import Any
 
 from channels.slack.markup import escape
 from channels.slack.parse import AGENT_ACTION_PREFIX
-from router.model import Contact, Conversation, Status
+from router.domain.model import Contact, Conversation, Status
 
 SNIPPET = 300
 

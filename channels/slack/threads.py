@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from router.agents.tools import AgentTools
-from router.channel_state import ChannelState
-from router.model import Conversation
+from router.domain.model import Conversation
+from router.ports.agent_tools import AgentTools
+from router.ports.channel_state import ChannelState
 
 LEGACY_ROOT_META = "slack_root"  # conversation.metadata key of earlier versions
 LEGACY_ROOT_KEYS = "slack#agents"  # thread_keys pseudo-channel of earlier versions

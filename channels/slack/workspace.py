@@ -38,11 +38,11 @@ from channels.slack.outbound import classify
 from channels.slack.parse import CHANNEL
 from channels.slack.render import render_root
 from channels.slack.threads import CURSOR, LEADER, Threads
-from router.agents.tools import AgentTools
-from router.channel_state import ChannelState
-from router.errors import ChannelError
-from router.model import Conversation, Event, Status
-from router.notify import Notifier
+from router.domain.errors import ChannelError
+from router.domain.model import Conversation, Event, Status
+from router.ports.agent_tools import AgentTools
+from router.ports.channel_state import ChannelState
+from router.ports.notify import Notifier
 
 log = logging.getLogger(__name__)
 

@@ -26,15 +26,15 @@ from channels.telegram.jsonbody import loads
 from channels.telegram.outbound import Sender
 from channels.telegram.ratelimit import RateLimiter
 from channels.telegram.settings import BotSettings
-from router.channel import ChannelAdapter, IngestResult, Intake, SendResult
-from router.channel_host import ChannelHost
-from router.errors import PayloadRejected, ServiceStopping
-from router.http_errors import json_error
-from router.model import InboundMessage, OutboundMessage, UnparsedInbound
-from router.tasks import cancel_and_wait
+from router.domain.errors import PayloadRejected, ServiceStopping
+from router.domain.model import InboundMessage, OutboundMessage, UnparsedInbound
+from router.domain.tasks import cancel_and_wait
+from router.ports.channel import ChannelAdapter, IngestResult, Intake, SendResult
+from router.ports.channel_host import ChannelHost
+from router.web.http_errors import json_error
 
 if TYPE_CHECKING:
-    from router.metrics import Metrics
+    from router.web.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

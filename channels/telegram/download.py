@@ -39,9 +39,9 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
 
 from channels.telegram.settings import DownloadSettings
-from router.channel_host import ChannelHost
-from router.model import InboundMessage, Message
-from router.tasks import cancel_and_wait
+from router.domain.model import InboundMessage, Message
+from router.domain.tasks import cancel_and_wait
+from router.ports.channel_host import ChannelHost
 
 log = logging.getLogger(__name__)
 

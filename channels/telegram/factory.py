@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from channels.telegram.adapter import TelegramAdapter
 from channels.telegram.settings import TelegramSettings
-from router.channel import ChannelAdapter, ChannelContext
+from router.ports.channel import ChannelAdapter, ChannelContext
 
 
 def create(settings: TelegramSettings, ctx: ChannelContext) -> list[ChannelAdapter]:

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from router.model import QuickReply
-from router.text import split_text as split_plain
+from router.domain.model import QuickReply
+from router.domain.text import split_text as split_plain
 
 MAX_TEXT = 4096  # Telegram's limit, counted after entity parsing, in UTF-16 code units
 MAX_CALLBACK_DATA = 64  # bytes

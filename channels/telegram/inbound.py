@@ -20,12 +20,12 @@ from channels.telegram.download import Downloader, has_pending, mark_pending
 from channels.telegram.jsonbody import LONG_NUMBER, loads
 from channels.telegram.parse import ChatMemberChange, Ignored, UpdateRejected, parse_update
 from channels.telegram.settings import BotSettings
-from router.channel import AcceptUnparsed, IngestResult, Intake
-from router.channel_host import ChannelHost
-from router.model import InboundKind, InboundMessage, UnparsedInbound
+from router.domain.model import InboundKind, InboundMessage, UnparsedInbound
+from router.ports.channel import AcceptUnparsed, IngestResult, Intake
+from router.ports.channel_host import ChannelHost
 
 if TYPE_CHECKING:
-    from router.metrics import Metrics
+    from router.web.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

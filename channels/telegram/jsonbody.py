@@ -1,11 +1,11 @@
-"""A webhook body's JSON, read by the service's one bounded reader (router/jsonbody.py)."""
+"""A webhook body's JSON, read by the service's one bounded reader (router/web/jsonbody.py)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from router import jsonbody
+from router.web import jsonbody
 
 LONG_NUMBER = re.compile(rb"\d{19}")
 

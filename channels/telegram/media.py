@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiogram.types import Message
 
-from router.model import Attachment
+from router.domain.model import Attachment
 
 
 def attachments_of(m: Message) -> tuple[Attachment, ...]:

@@ -27,10 +27,10 @@ from aiogram.types import FSInputFile, Message, ReplyParameters
 from channels.telegram.format import keyboard, render_parts
 from channels.telegram.parse import GROUPS
 from channels.telegram.ratelimit import RateLimiter
-from router.channel import SendResult
-from router.channel_host import ChannelHost
-from router.errors import ChannelError, ChannelRateLimited
-from router.model import OutboundMessage
+from router.domain.errors import ChannelError, ChannelRateLimited
+from router.domain.model import OutboundMessage
+from router.ports.channel import SendResult
+from router.ports.channel_host import ChannelHost
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from aiogram.types import CallbackQuery, Chat, Message, Update, User
 from pydantic import BaseModel, ValidationError
 
 from channels.telegram.media import attachments_of
-from router.errors import PayloadRejected
-from router.model import InboundKind, InboundMessage, Sender
+from router.domain.errors import PayloadRejected
+from router.domain.model import InboundKind, InboundMessage, Sender
 
 GroupMode = Literal["mention", "all", "off"]
 PRIVATE = "private"

@@ -21,11 +21,11 @@ from channels.webchat.session import visitor_socket
 from channels.webchat.settings import WebchatSettings
 from channels.webchat.uploads import Uploads
 from channels.webchat.web import origin_allowed, page_headers, render_loader, render_page
-from router.channel import ChannelAdapter, Intake, SendResult
-from router.channel_host import ChannelHost
-from router.http_errors import json_error
-from router.model import AuthorKind, OutboundMessage
-from router.static import Asset, load_assets, serve_asset
+from router.domain.model import AuthorKind, OutboundMessage
+from router.ports.channel import ChannelAdapter, Intake, SendResult
+from router.ports.channel_host import ChannelHost
+from router.web.http_errors import json_error
+from router.web.static import Asset, load_assets, serve_asset
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import os
 from channels.webchat.adapter import WebchatAdapter
 from channels.webchat.protocol import CHANNEL
 from channels.webchat.settings import WebchatSettings
-from router.channel import ChannelContext
-from router.local_secret import load_secret
+from router.configuration.local_secret import load_secret
+from router.ports.channel import ChannelContext
 
 log = logging.getLogger(__name__)
 IDENTITY_SECRET_ENV = "WEBCHAT_IDENTITY_SECRET"

@@ -19,7 +19,7 @@ import json
 import time
 from typing import Any
 
-from router.identities import SiteUser
+from router.engine.identities import SiteUser
 
 MAX_TOKEN = 4096
 SKEW = 60  # seconds of clock difference tolerated on exp, iat and nbf

@@ -24,9 +24,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from router.attachments.serve import public
-from router.errors import PayloadRejected
-from router.model import InboundKind, InboundMessage, Message, OutboundMessage, Sender
+from router.domain.errors import PayloadRejected
+from router.domain.model import InboundKind, InboundMessage, Message, OutboundMessage, Sender
+from router.web.attachments.serve import public
 
 CHANNEL = "webchat"
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from channels.webchat import protocol, tokens
-from router import jsonbody
-from router.channel import Intake
-from router.errors import PayloadRejected, ServiceStopping
+from router.domain.errors import PayloadRejected, ServiceStopping
+from router.ports.channel import Intake
+from router.web import jsonbody
 
 if TYPE_CHECKING:
     from channels.webchat.adapter import WebchatAdapter

@@ -10,7 +10,7 @@ after its commit. The client id makes a retry the same message, as for typed mes
 
 `GET /chat/files/<message id>/<index>` serves a file of the visitor's own conversation
 (customer uploads and agents' replies; never an internal note's), with the headers of
-router/attachments/serve.py. The widget fetches it with the token header and shows it
+router/web/attachments/serve.py. The widget fetches it with the token header and shows it
 from a `blob:` URL, so no token ends up in a URL or a log.
 """
 
@@ -28,12 +28,12 @@ from aiohttp import web
 from channels.webchat import protocol, tokens
 from channels.webchat.session import Bucket
 from channels.webchat.web import origin_allowed
-from router.attachments.keep import FileKeeper, Kept
-from router.attachments.serve import public, respond, servable
-from router.channel import Intake
-from router.errors import PayloadRejected, ServiceStopping
-from router.http_errors import json_error
-from router.model import Attachment, InboundMessage, Sender
+from router.domain.errors import PayloadRejected, ServiceStopping
+from router.domain.model import Attachment, InboundMessage, Sender
+from router.ports.channel import Intake
+from router.web.attachments.keep import FileKeeper, Kept
+from router.web.attachments.serve import public, respond, servable
+from router.web.http_errors import json_error
 
 if TYPE_CHECKING:
     from channels.webchat.adapter import WebchatAdapter

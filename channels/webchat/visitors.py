@@ -2,7 +2,7 @@
 
 `POST /chat/session` issues (or renews) the visitor token, as before, and now also takes
 the embedding site's signed identity: a signed-in customer joins their contact
-(router/identities.py), so their history links up, and a visitor known as someone else
+(router/engine/identities.py), so their history links up, and a visitor known as someone else
 starts afresh. A visitor who was signed in and comes back without the identity (signed
 out, or the next person at a shared computer) starts afresh too: the conversation stays
 with the customer. The answer says whether to show the pre-chat form, and
@@ -19,10 +19,10 @@ from aiohttp import web
 
 from channels.webchat import identity, protocol, tokens
 from channels.webchat.web import origin_allowed
-from router import jsonbody
-from router.errors import PayloadRejected
-from router.http_errors import json_error
-from router.static import is_secure
+from router.domain.errors import PayloadRejected
+from router.web import jsonbody
+from router.web.http_errors import json_error
+from router.web.static import is_secure
 
 if TYPE_CHECKING:
     from channels.webchat.adapter import WebchatAdapter

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from router.config import Config, load_config
-from router.errors import ConfigError
+from router.domain.errors import ConfigError
 from router.store import Store, open_store
 
 DEFAULT_CONFIG = os.environ.get("INQUIRY_ROUTER_CONFIG", "config.yaml")

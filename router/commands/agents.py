@@ -13,12 +13,12 @@ import getpass
 import sys
 from pathlib import Path
 
-from router import audit
-from router.agents import auth, roster
 from router.commands._common import add_config_arg, load_or_report
 from router.config import Config
-from router.errors import RouterError
-from router.model import Agent, Role
+from router.domain.errors import RouterError
+from router.domain.model import Agent, Role
+from router.engine import audit
+from router.engine.agents import auth, roster
 from router.store import Store, Tx, open_store, utcnow
 
 
@@ -96,7 +96,7 @@ async def _add(args: argparse.Namespace, store: Store) -> int:
     if old is None and args.name in args.config_agents:
         old = _config_agent(args)  # not stored yet: start from what config.yaml says
     agent = _merged(args, old)
-    from router.agents import roster
+    from router.engine.agents import roster
 
     await store.write(lambda tx: roster.save(tx, agent, utcnow(), audit.cli()))
     print(f"agent {agent.name} ({agent.role}, capacity {agent.capacity}) saved; next, give "
@@ -117,7 +117,7 @@ def _merged(args: argparse.Namespace, old: Agent | None) -> Agent:
 
 
 def _config_agent(args: argparse.Namespace) -> Agent:
-    from router.agents.policy import config_agents
+    from router.engine.agents.policy import config_agents
 
     return next(a for a in config_agents(args.loaded) if a.name == args.name)
 
@@ -141,7 +141,7 @@ async def _list(args: argparse.Namespace, store: Store) -> int:
 
 
 async def _disable(args: argparse.Namespace, store: Store) -> int:
-    """Refused (exit 1) for the last active admin, as in the API (`router.agents.roster`)."""
+    """Refused (exit 1) for the last active admin, as in the API (`router.engine.agents.roster`)."""
     if not await store.write(lambda tx: roster.disable(tx, args.name, audit.cli(), utcnow())):
         print(f"agent {args.name} was already disabled")
         return 0
@@ -193,7 +193,7 @@ def _read_password(args: argparse.Namespace) -> str | None:
 
 
 async def _passwd(args: argparse.Namespace, store: Store) -> int:
-    from router.console.passwords import WeakPassword, hash_password
+    from router.web.console.passwords import WeakPassword, hash_password
 
     stored: str | None = None
     if not args.clear:

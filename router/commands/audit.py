@@ -33,12 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     if args.actions:
-        from router.audit import ACTIONS
+        from router.engine.audit import ACTIONS
 
         for name, meaning in ACTIONS.items():
             print(f"{name:<24} {meaning}")
         return 0
-    from router.audit.query import MAX_PAGE, build_filter
+    from router.engine.audit.query import MAX_PAGE, build_filter
 
     if not 1 <= args.limit <= MAX_PAGE:
         print(f"error: --limit must be between 1 and {MAX_PAGE}", file=sys.stderr)
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _show(args: argparse.Namespace, store: Store) -> int:
-    from router.audit.query import as_dict
+    from router.engine.audit.query import as_dict
 
     async def q(tx: Tx) -> list[AuditRecord]:
         return await tx.audit_list(args.filter, args.limit + 1)

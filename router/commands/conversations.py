@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from router.commands._common import add_config_arg, run_with_store
-from router.model import Conversation, Message, Status
+from router.domain.model import Conversation, Message, Status
 from router.store import Store, Tx
 from router.store.base import ConversationFilter
 

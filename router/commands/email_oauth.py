@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from router.commands._common import add_config_arg, load_or_report
-from router.local_secret import lazy_secret
+from router.configuration.local_secret import lazy_secret
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -1,7 +1,7 @@
 """`inquiry-router faq suggest`: question variants learnt from agents and customers.
 
-The suggestions come from router/faq_suggest.py and are printed as a unified diff of
-the YAML files that define the entries (router/faq_patch.py), or as JSON with `--json`.
+The suggestions come from router/engine/faq_suggest.py and are printed as a unified diff of
+the YAML files that define the entries (router/engine/faq_patch.py), or as JSON with `--json`.
 Nothing is written unless `--apply` is given; then the files are changed only if the
 result still loads, and a running service picks the new variants up by itself.
 """
@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 
 from router.commands._common import DEFAULT_CONFIG, add_config_arg, load_or_report
 from router.config import Config
-from router.errors import RouterError
+from router.domain.errors import RouterError
 from router.store import open_store, utcnow
 
 if TYPE_CHECKING:
-    from router.faq_kb import KnowledgeBase
-    from router.faq_patch import Patch
-    from router.faq_suggest import Suggestion
+    from router.engine.faq_kb import KnowledgeBase
+    from router.engine.faq_patch import Patch
+    from router.engine.faq_suggest import Suggestion
 
 
 def _positive(value: str) -> int:
@@ -65,9 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     # imported here: they need the bots package, and every command is imported for --help
-    from router.faq_kb import KnowledgeBase
-    from router.faq_patch import plan
-    from router.faq_suggest import parse_since
+    from router.engine.faq_kb import KnowledgeBase
+    from router.engine.faq_patch import plan
+    from router.engine.faq_suggest import parse_since
 
     # the FAQ must be valid (rules and bots compile) before we propose edits of it
     config = load_or_report(args.config)
@@ -116,7 +116,7 @@ def _nothing(args: argparse.Namespace, why: str) -> int:
 
 async def _suggestions(config: Config, kb: KnowledgeBase, since: datetime,
                        args: argparse.Namespace) -> list[Suggestion]:
-    from router.faq_suggest import suggest
+    from router.engine.faq_suggest import suggest
 
     store = open_store(config.settings.storage.url, base_dir=Path(config.path).resolve().parent)
     await store.open()

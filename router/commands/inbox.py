@@ -1,7 +1,7 @@
 """`inquiry-router inbox list|retry`: messages acknowledged but not processed yet.
 
 With `service.acknowledge: stored` a webhook's message is stored, acknowledged and
-processed afterwards (router/backlog.py). A message whose processing raised stays in the
+processed afterwards (router/engine/backlog.py). A message whose processing raised stays in the
 inbox, marked failed with the reason; after a fix, `retry` hands it back to the service.
 """
 

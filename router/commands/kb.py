@@ -2,7 +2,7 @@
 
 `kb import DIR|FILE` reads an export (a folder of Markdown or HTML files, a Confluence
 space's HTML export, one file, or a .zip of any of them), splits the articles into
-sections and keeps them in `<data_dir>/kb/articles.json` (router/kb). Importing the same
+sections and keeps them in `<data_dir>/kb/articles.json` (router/engine/kb). Importing the same
 source again updates it without duplicates. A running service sees the file change and
 reloads its bots, as it does for config files (`kill -HUP` works too).
 """
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_or_report(args.config, with_rules=False)
     if config is None:
         return 1
-    from router.kb import kb_path
+    from router.engine.kb import kb_path
 
     path = kb_path(config)
     if args.kb_command == "import":
@@ -71,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace, config: Any, path: Path) -> int:
-    from router.kb.library import report_dict, save
-    from router.kb.reader import read_export
+    from router.engine.kb.library import report_dict, save
+    from router.engine.kb.reader import read_export
     from router.store import utcnow
 
     started = time.perf_counter()
@@ -117,7 +117,7 @@ def _detector(config: Any) -> Any:
 
 
 def _list(args: argparse.Namespace, path: Path) -> int:
-    from router.kb.library import sources
+    from router.engine.kb.library import sources
 
     found = sources(path)
     if args.json:
@@ -132,7 +132,7 @@ def _list(args: argparse.Namespace, path: Path) -> int:
 
 
 def _remove(args: argparse.Namespace, path: Path) -> int:
-    from router.kb.library import remove
+    from router.engine.kb.library import remove
 
     gone = remove(path, args.source)
     if args.json:

@@ -11,7 +11,7 @@ import asyncio
 from pathlib import Path
 
 from router.commands._common import add_config_arg, load_or_report
-from router.errors import StoreError
+from router.domain.errors import StoreError
 from router.store import open_store
 
 

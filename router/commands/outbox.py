@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from router.commands._common import add_config_arg, run_with_store
-from router.model import OutboxStatus
+from router.domain.model import OutboxStatus
 from router.store import Store, utcnow
 
 

@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     secret = os.environ.get("EMAIL_SECRET", "") or None
     if args.config:
         from router.commands._common import load_or_report
-        from router.local_secret import peek_secret
+        from router.configuration.local_secret import peek_secret
 
         config = load_or_report(args.config, with_rules=False)
         if config is None:

@@ -15,12 +15,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from router import audit
-from router.agents.errors import NotFoundError
 from router.commands._common import add_config_arg, load_or_report
 from router.config import Config
-from router.privacy.erase import erase_contact
-from router.privacy.export import export_contact, resolve_contact
+from router.domain.agent_errors import NotFoundError
+from router.engine import audit
+from router.engine.privacy.erase import erase_contact
+from router.engine.privacy.export import export_contact, resolve_contact
 from router.store import Store, open_store
 
 T = TypeVar("T")
@@ -51,7 +51,7 @@ async def _open(config: Config) -> Store:
     await store.open()
     # issue 27: an erasure tells the webhook endpoints (`contact.erased`); the running
     # service delivers it
-    from router.integrations.webhooks.hooks import attach
+    from router.engine.integrations.webhooks.hooks import attach
 
     attach(store, config.settings.webhooks)
     return store

@@ -13,14 +13,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from router import audit
 from router.commands._common import add_config_arg, load_or_report
 from router.config import Config
-from router.reports.compute import DIMENSIONS, period
-from router.reports.load import parse_day_or_time, report_for
-from router.reports.render_html import render_html
-from router.reports.render_text import render_csv, render_json, render_table
+from router.engine import audit
 from router.store import open_store, utcnow
+from router.web.reports.compute import DIMENSIONS, period
+from router.web.reports.load import parse_day_or_time, report_for
+from router.web.reports.render_html import render_html
+from router.web.reports.render_text import render_csv, render_json, render_table
 
 FORMATS = ("table", "csv", "json", "html", "xlsx")
 
@@ -118,7 +118,7 @@ async def _render(config: Config, args: argparse.Namespace, start: datetime,
     if args.format == "html":
         return render_html(report, args.by, title=config.settings.service.name)
     if args.format == "xlsx":  # issue 27
-        from router.reports.render_xlsx import render_xlsx
+        from router.web.reports.render_xlsx import render_xlsx
 
         return render_xlsx(report, args.by, title=config.settings.service.name)
     return render_table(report, args.by, title=config.settings.service.name)

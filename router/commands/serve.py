@@ -8,10 +8,10 @@ import contextlib
 import logging
 import signal
 
-from router.collector import after_startup
 from router.commands._common import add_config_arg, load_or_report
 from router.config import Config
-from router.errors import RouterError
+from router.domain.errors import RouterError
+from router.engine.collector import after_startup
 from router.logs import setup_logging
 from router.service import Decider, Service
 from router.wiring import build_decide
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         decide = build_decide(config)
     except RouterError as exc:
         from router.commands._common import print_problems
-        from router.errors import ConfigError
+        from router.domain.errors import ConfigError
 
         if isinstance(exc, ConfigError):
             print_problems(exc)

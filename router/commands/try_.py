@@ -17,8 +17,8 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from router.commands._common import add_config_arg, print_problems
-from router.errors import ConfigError
-from router.model import (
+from router.domain.errors import ConfigError
+from router.domain.model import (
     ContactView,
     ConversationView,
     Decision,
@@ -63,7 +63,7 @@ def _load(config: Any) -> Any:
 
         return _Only(compile_rules(config.source, queues=config.queue_names,
                                    agents=config.agent_names, teams=config.team_names))
-    from router.local_secret import peek_secret
+    from router.configuration.local_secret import peek_secret
 
     # a dry run never makes data/csat.secret: it signs with the existing key or a throwaway
     return build_decide(config, csat_key=peek_secret(config.data_path(), "csat"))

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from router import yamlsrc
-from router.durations import parse_duration
-from router.errors import ConfigError
-from router.model import InboundMessage, OutboxStatus, Sender
+from router.configuration import yamlsrc
+from router.configuration.durations import parse_duration
+from router.domain.errors import ConfigError
+from router.domain.model import InboundMessage, OutboxStatus, Sender
 
 DEFAULT_GAP = timedelta(minutes=1)  # between messages with neither `at` nor `after`
 
@@ -115,7 +115,7 @@ def _moment(item: dict[str, Any], previous: datetime, tz: ZoneInfo, where: str, 
 async def replay(decide: Any, script: Script, *, default_queue: str = "general"
                  ) -> list[dict[str, Any]]:
     """Each customer message with what goes out after it and the conversation's state."""
-    from router.pipeline import Pipeline
+    from router.engine.pipeline import Pipeline
     from router.store.sqlite import SqliteStore
 
     turns: list[dict[str, Any]] = []

@@ -22,10 +22,10 @@ def open_store(url: str, *, base_dir: Path | None = None) -> Store:
         try:
             from router.store.postgres import PostgresStore
         except ImportError:
-            from router.errors import StoreError
+            from router.domain.errors import StoreError
 
             raise StoreError("the PostgreSQL backend is not available in this build") from None
         return PostgresStore(url)
-    from router.errors import StoreError
+    from router.domain.errors import StoreError
 
     raise StoreError(f"unsupported storage url scheme: {url.split(':', 1)[0]}")

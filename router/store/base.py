@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from router.model import (
+from router.domain.model import (
     Agent,
     ApiToken,
     Contact,
@@ -27,13 +27,13 @@ from router.model import (
     OutboxStatus,
 )
 
-# Timestamps as every backend stores them live in router.timestamps, so that the bots and
+# Timestamps as every backend stores them live in router.domain.timestamps, so that the bots and
 # channels use them without depending on the store; re-exported here for the backends.
-from router.timestamps import parse_ts as parse_ts
-from router.timestamps import parse_ts_all as parse_ts_all
-from router.timestamps import ts as ts
-from router.timestamps import ts_all as ts_all
-from router.timestamps import utcnow as utcnow
+from router.domain.timestamps import parse_ts as parse_ts
+from router.domain.timestamps import parse_ts_all as parse_ts_all
+from router.domain.timestamps import ts as ts
+from router.domain.timestamps import ts_all as ts_all
+from router.domain.timestamps import utcnow as utcnow
 
 T = TypeVar("T")
 
@@ -77,7 +77,7 @@ def urgency_key(conv: Conversation) -> tuple[int, str, str, int]:
     The due time is the first-response target until someone answered, then the
     resolution target; conversations without SLA sort after those with one.
     """
-    from router.model import PRIORITY_RANK
+    from router.domain.model import PRIORITY_RANK
 
     due = conv.first_response_due if conv.first_response_at is None else conv.resolution_due
     return (PRIORITY_RANK.get(conv.priority, 3), ts(due) or NO_DUE,
@@ -99,7 +99,7 @@ class SigninLimit:
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
     """One entry of the audit log (issue 29): ids, names and counts, never message text
-    or a contact's personal data (router/audit decides what goes in)."""
+    or a contact's personal data (router/engine/audit decides what goes in)."""
 
     id: int
     at: datetime
@@ -148,7 +148,7 @@ class Macro:
 
 
 class Scrubber(Protocol):
-    """What erasure keeps of rows it anonymises (router/privacy/scrub.py decides)."""
+    """What erasure keeps of rows it anonymises (router/engine/privacy/scrub.py decides)."""
 
     def event(self, kind: str, data: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -168,7 +168,7 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def inbox_link(self, channel: str, external_id: str, message_id: int) -> None: ...
 
-    # deferred processing (router/backlog.py): accepted now, processed in arrival order
+    # deferred processing (router/engine/backlog.py): accepted now, processed in arrival order
     async def inbox_accept(self, channel: str, external_id: str, now: datetime,
                            pending: str) -> bool:
         """Record a delivery key with its message (JSON) awaiting processing; False if
@@ -328,7 +328,7 @@ class Tx(abc.ABC):
 
     # agents ------------------------------------------------------------------------
     # Agent queue, SLA clocks and API tokens (issue 6). Every state change an agent
-    # makes goes through a conditional UPDATE here, so the logic in router/agents holds
+    # makes goes through a conditional UPDATE here, so the logic in router/engine/agents holds
     # on a backend with concurrent writers too (PostgreSQL).
     @abc.abstractmethod
     async def upsert_agent(self, agent: Agent, now: datetime) -> int:
@@ -435,7 +435,7 @@ class Tx(abc.ABC):
         its password hash. None when nobody or more than one agent has that email."""
 
     # Sign-in throttling (issue 22): counters shared by every instance. The policy lives
-    # in router/console/throttle.py; the store keeps the rows and serialises access.
+    # in router/web/console/throttle.py; the store keeps the rows and serialises access.
     @abc.abstractmethod
     async def signin_limits(self, keys: Sequence[str]) -> list[SigninLimit]:
         """The counters of `keys` that exist, held against concurrent units until commit
@@ -565,7 +565,7 @@ class Tx(abc.ABC):
         """Drop every contact's link to a record the CRM no longer has."""
 
     # channels' own state (issue 25): JSON values and leases under (channel, key); the
-    # port channels see is router.channel_state.ChannelState
+    # port channels see is router.ports.channel_state.ChannelState
     @abc.abstractmethod
     async def channel_state_get(self, channel: str, key: str) -> str | None: ...
 
@@ -614,7 +614,7 @@ class Tx(abc.ABC):
     async def events_for_conversations(self, ids: Sequence[int]) -> list[Event]: ...
 
     # privacy (issue 13) ----------------------------------------------------------------
-    # Export, erasure and retention. `Scrubber` (router/privacy/scrub.py) decides what is
+    # Export, erasure and retention. `Scrubber` (router/engine/privacy/scrub.py) decides what is
     # personal; the backend only knows where the rows are.
     @abc.abstractmethod
     async def find_contact_ids(self, *, email: str = "", phone: str = "") -> list[int]: ...

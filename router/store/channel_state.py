@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from router.channel_state import ChannelState
+from router.ports.channel_state import ChannelState
 from router.store.base import Store, utcnow
 
 

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 import asyncpg
 import orjson
 
-from router.errors import StoreError
+from router.domain.errors import StoreError
 from router.store import open_store
 from router.store.migrate import migrations
 

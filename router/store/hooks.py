@@ -2,7 +2,7 @@
 
 A store whose `hooks` is set hands them to every write transaction (issue 27); the SQL
 backends call them right after the row is written, in the same transaction. Outgoing
-webhooks (router/integrations/webhooks/hooks.py) write their outbox rows this way, so a
+webhooks (router/engine/integrations/webhooks/hooks.py) write their outbox rows this way, so a
 delivery commits with the change it reports: a crash loses neither, and a unit that runs
 again (a SQLite batch after a failed neighbour, a PostgreSQL deadlock) rolls both back
 together. Like units, hooks do store work only, and cost nothing when nobody listens.
@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from router.model import Contact, Event, Message
+    from router.domain.model import Contact, Event, Message
     from router.store.base import Tx
 
 

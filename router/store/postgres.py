@@ -28,12 +28,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from router.errors import StoreError
+from router.domain.errors import StoreError
+from router.domain.tasks import cancel_and_wait
 from router.store.base import Store, Tx, utcnow
 from router.store.hooks import TxHooks
 from router.store.migrate import migrations, split_statements
 from router.store.postgres_tx import CHANNEL, PgTx
-from router.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from router.model import Event
+from router.domain.model import Event
 from router.store.base import ts
 from router.store.sql_base import Params
 from router.store.sql_rows import dumps

@@ -1,6 +1,6 @@
 """SQL for agents, API tokens, claims, snoozes and SLA clocks (issue 6).
 
-Every state change is a conditional UPDATE, so the logic in router/agents holds with
+Every state change is a conditional UPDATE, so the logic in router/engine/agents holds with
 concurrent writers (PostgreSQL) as it does with SQLite's single writer.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from router.model import Agent, ApiToken, Conversation
+from router.domain.model import Agent, ApiToken, Conversation
 from router.store import sql_rows as rows
 from router.store.base import NO_DUE, PRIORITY_SQL, ConversationFilter, QueueCount, parse_ts, ts
 from router.store.sql_base import SqlBase

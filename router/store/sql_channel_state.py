@@ -1,6 +1,6 @@
 """SQL for channels' own state (issue 25): JSON values and leases under (channel, key).
 
-The port channels see is `router.channel_state.ChannelState`; this is its storage. A
+The port channels see is `router.ports.channel_state.ChannelState`; this is its storage. A
 claim is one upsert whose update applies only while the lease is the claimant's or has
 run out, so two instances racing for it get one winner from the database itself.
 """

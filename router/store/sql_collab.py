@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from router.model import Message
+from router.domain.model import Message
 from router.store import sql_rows as rows
 from router.store.base import ts
 from router.store.sql_base import SqlBase

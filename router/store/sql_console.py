@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from router.model import Agent
+from router.domain.model import Agent
 from router.store import sql_rows as rows
 from router.store.base import SigninLimit
 from router.store.sql_base import SqlBase

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from router.model import Contact, Conversation, Event, Identity, Message
+from router.domain.model import Contact, Conversation, Event, Identity, Message
 from router.store import sql_rows as rows
 from router.store.base import parse_ts, ts
 from router.store.sql_base import SqlBase

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from router.model import Conversation, Event, Message
+from router.domain.model import Conversation, Event, Message
 from router.store import sql_rows as rows
 from router.store.base import parse_ts, ts
 from router.store.sql_base import SqlBase

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from router.model import OutboxRow, OutboxStatus
+from router.domain.model import OutboxRow, OutboxStatus
 from router.store import sql_rows as rows
 from router.store.base import parse_ts, ts
 from router.store.sql_base import SqlBase

@@ -1,6 +1,6 @@
 """SQL for data protection (issue 13): export, erasure and retention of contacts' data.
 
-What counts as personal data is decided in router/privacy (the `Scrubber` it passes in);
+What counts as personal data is decided in router/engine/privacy (the `Scrubber` it passes in);
 this module only knows where the rows are. Erasure anonymises conversations, messages,
 events and outbox rows in place instead of deleting them, so reports keep their figures;
 identities and thread keys (which *are* the contact's addresses) are deleted.

@@ -1,7 +1,7 @@
 """SQL for reports (issue 13): conversations of a period and their events, in batches.
 
 Reports read only conversations and events, never contacts or message text, so the
-figures survive a contact's erasure (router/privacy/erase.py anonymises those rows but
+figures survive a contact's erasure (router/engine/privacy/erase.py anonymises those rows but
 keeps them, with their timestamps, kinds and non-personal fields).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from router.model import Conversation, Event
+from router.domain.model import Conversation, Event
 from router.store import sql_rows as rows
 from router.store.base import parse_ts, ts
 from router.store.sql_base import SqlBase

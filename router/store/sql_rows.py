@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from router.model import (
+from router.domain.model import (
     Agent,
     AuthorKind,
     Conversation,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from router.model import Contact, Conversation, Message, Status
+from router.domain.model import Contact, Conversation, Message, Status
 from router.store import sql_rows as rows
 from router.store.base import NO_DUE, PRIORITY_SQL, parse_ts, ts
 from router.store.sql_base import SqlBase

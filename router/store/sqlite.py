@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from router.errors import StoreError
+from router.domain.errors import StoreError
 from router.store.base import Store, Tx, utcnow
 from router.store.hooks import TxHooks
 from router.store.loop_load import LoopLoad

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from router.agents.desk import Desk
-from router.agents.policy import DeskPolicy
-from router.agents.scheduler import Scheduler
 from router.config import QueueSettings, SlaSettings
-from router.model import Agent, InboundMessage, Role, Sender
-from router.pipeline import Pipeline
+from router.domain.model import Agent, InboundMessage, Role, Sender
+from router.engine.agents.desk import Desk
+from router.engine.agents.policy import DeskPolicy
+from router.engine.agents.scheduler import Scheduler
+from router.engine.pipeline import Pipeline
 from router.store.sqlite import SqliteStore
 
 

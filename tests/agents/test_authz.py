@@ -1,4 +1,4 @@
-"""The desk's one authorisation policy (router.agents.authz), on SQLite and PostgreSQL.
+"""The desk's one authorisation policy (router.engine.agents.authz), on SQLite and PostgreSQL.
 
 Every case of issue 22: someone else's assigned conversation, merges, the last active
 admin, and `agents enable`. The API's answers (403/409) are in tests/api/test_authz.py.
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from router.agents import actions
-from router.agents.errors import ConflictError, Forbidden
 from router.cli import main
-from router.model import Priority, Role
+from router.domain.agent_errors import ConflictError, Forbidden
+from router.domain.model import Priority, Role
+from router.engine.agents import actions
 from router.store import Store, open_store
 from router.store.postgres import PostgresStore
 from router.store.sqlite import SqliteStore

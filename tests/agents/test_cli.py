@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from router.agents import auth
 from router.cli import main
+from router.engine.agents import auth
 from router.store import open_store
 from tests.conftest import write_config
 

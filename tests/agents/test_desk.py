@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from router.agents import actions
-from router.agents.errors import ActionRejected, ConflictError, Forbidden
-from router.agents.scheduler import Scheduler
 from router.config import QueueSettings, SlaSettings
-from router.model import Role, Status
+from router.domain.agent_errors import ActionRejected, ConflictError, Forbidden
+from router.domain.model import Role, Status
+from router.engine.agents import actions
+from router.engine.agents.scheduler import Scheduler
 from router.store.base import ConversationFilter
 from tests.agents.conftest import World, policy
 
@@ -176,7 +176,7 @@ async def test_merge_moves_identities_and_keeps_every_conversation(world):
     before = {cid: len(await world.store.read(lambda tx, c=cid: tx.list_messages(c)))
               for cid in (mail, chat)}
     await world.desk.merge_contacts(c_chat, c_mail, ann)
-    from router.agents.contacts import contact_detail
+    from router.engine.agents.contacts import contact_detail
     detail = await world.store.read(lambda tx: contact_detail(tx, c_mail))
     assert {i.channel for i in detail.identities} == {"email", "telegram"}
     assert {c.id for c in detail.conversations} == {mail, chat}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from router.agents.scheduler import Scheduler
 from router.config import load_config
+from router.engine.agents.scheduler import Scheduler
 from router.service import Decider
 from router.wiring import build_decide
 from tests.agents.conftest import World

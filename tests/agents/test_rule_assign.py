@@ -6,8 +6,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from router.config import QueueSettings
-from router.model import Action, Decision, ReplyContent, Status
-from router.pipeline import Pipeline
+from router.domain.model import Action, Decision, ReplyContent, Status
+from router.engine.pipeline import Pipeline
 from tests.agents.conftest import Clock, World, policy
 
 

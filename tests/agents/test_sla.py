@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from router.agents.sla import (
+from router.engine.agents.sla import (
     ALWAYS_OPEN,
     add_business_time,
     business_time_between,

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
-from router.agents import actions
-from router.agents.errors import ActionRejected, ConflictError, Forbidden, NotFoundError
 from router.config import QueueSettings
-from router.model import AuthorKind, Direction, Status
+from router.domain.agent_errors import ActionRejected, ConflictError, Forbidden, NotFoundError
+from router.domain.model import AuthorKind, Direction, Status
+from router.engine.agents import actions
 from router.store.sqlite import SqliteStore
 from tests.agents.conftest import SLA_QUEUE, Clock, World, policy
 

@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from router.agents import actions
-from router.agents.errors import ConflictError
-from router.agents.policy import DeskPolicy
-from router.agents.sla import ALWAYS_OPEN
-from router.agents.takeover import JOINED, announces, joined_language, joined_text
-from router.model import Action, Decision, OutboxStatus, ReplyContent, Status
-from router.pipeline import Pipeline
-from router.reports.facts import facts
+from router.domain.agent_errors import ConflictError
+from router.domain.model import Action, Decision, OutboxStatus, ReplyContent, Status
+from router.engine.agents import actions
+from router.engine.agents.policy import DeskPolicy
+from router.engine.agents.sla import ALWAYS_OPEN
+from router.engine.agents.takeover import JOINED, announces, joined_language, joined_text
+from router.engine.pipeline import Pipeline
+from router.web.reports.facts import facts
 from tests.agents.conftest import SLA_QUEUE, Clock, World
 
 

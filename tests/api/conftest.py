@@ -9,8 +9,8 @@ from typing import Any
 import aiohttp
 import pytest_asyncio
 
-from router.agents import auth
-from router.model import InboundMessage, Sender
+from router.domain.model import InboundMessage, Sender
+from router.engine.agents import auth
 from router.service import Service
 
 AGENTS = """\

@@ -19,7 +19,7 @@ import pytest
 import pytest_asyncio
 
 from router.cli import main as cli
-from router.model import Agent, Role
+from router.domain.model import Agent, Role
 from router.store.base import AuditFilter, AuditRecord
 from tests.store.pg import fresh_schema, store_url
 
@@ -73,7 +73,7 @@ async def _cli(*argv: str, stdin: str = "") -> str:
 
 
 async def test_every_audited_action_leaves_exactly_one_record(api):
-    from router.console.passwords import hash_password
+    from router.web.console.passwords import hash_password
 
     service, log = api.service, Log(api)
     base = f"http://127.0.0.1:{service.port}"

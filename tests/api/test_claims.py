@@ -6,7 +6,7 @@ import asyncio
 import random
 import time
 
-from router.model import Status
+from router.domain.model import Status
 
 AGENTS, CONVERSATIONS, CAPACITY = 20, 100, 5
 

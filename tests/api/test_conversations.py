@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from router.model import OutboxStatus
+from router.domain.model import OutboxStatus
 
 
 async def test_list_filters_and_cursor_pagination(api):

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest_asyncio
 
-from router.model import InboundKind, InboundMessage, Sender
+from router.domain.model import InboundKind, InboundMessage, Sender
 from router.wiring import build_decide
 from tests.api.conftest import AGENTS, Api
 from tests.router.faq_world import HANDOFF, PAYMENT_SV, SMALL_FAQ

@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 
-from router.model import InboundMessage, Sender
+from router.domain.model import InboundMessage, Sender
 from tests.api.conftest import Api
 
 WEBCHAT = """

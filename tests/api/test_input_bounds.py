@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from router.jsonbody import MAX_DEPTH
+from router.web.jsonbody import MAX_DEPTH
 
 DEEP = b"[" * 10_000 + b"]" * 10_000
 DEEP_OBJECT = b'{"a":' * 10_000 + b"1" + b"}" * 10_000

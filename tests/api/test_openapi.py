@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from router.api import ROUTES
+from router.web.api import ROUTES
 
 METHODS = {"get", "put", "post", "delete", "patch"}
 

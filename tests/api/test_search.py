@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from router.model import InboundMessage, Sender
+from router.domain.model import InboundMessage, Sender
 from tests.api.conftest import Api
 
 XSS = "<img src=x onerror=alert(1)> beställningen"

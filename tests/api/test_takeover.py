@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest_asyncio
 
-from router.model import OutboxStatus
+from router.domain.model import OutboxStatus
 from router.wiring import build_decide
 from tests.api.conftest import Api
 from tests.fakes import Recorder

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bots import Bots, compile_bots
-from router import yamlsrc
-from router.model import (
+from router.configuration import yamlsrc
+from router.domain.model import (
     ContactView,
     ConversationView,
     DecisionContext,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bots import compile_bots
-from router import yamlsrc
+from router.configuration import yamlsrc
 from tests.bots.helpers import FAQ_FILE, ctx, meta, replies
 
 SECTIONS: list[dict[str, Any]] = [
@@ -45,7 +45,7 @@ def decide(bots: Any, text: str, **kw: Any) -> Any:
 
 
 def rules_decision(language: str) -> Any:
-    from router.model import Decision
+    from router.domain.model import Decision
 
     return Decision(language=language)
 

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from router.hours import Schedule
-from router.model import Decision, Status
-from router.pipeline import Pipeline
+from router.domain.hours import Schedule
+from router.domain.model import Decision, Status
+from router.engine.pipeline import Pipeline
 from router.store.sqlite import SqliteStore
 from tests.bots.helpers import ctx, make_bots, meta, replies
 from tests.router.test_pipeline import inbound

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from router.errors import RuleError
+from router.domain.errors import RuleError
 from tests.bots.helpers import make_bots
 
 

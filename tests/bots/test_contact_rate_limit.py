@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from router.config import load_config
-from router.model import InboundMessage, Sender
-from router.pipeline import Pipeline
+from router.domain.model import InboundMessage, Sender
+from router.engine.pipeline import Pipeline
 from router.store.sqlite import SqliteStore
 from router.wiring import build_decide
 from tests.conftest import write_config

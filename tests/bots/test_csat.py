@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 
 from bots.csat import CsatSigner
-from router.effects import apply_actions
-from router.model import Action, DecisionContext, InboundMessage, Sender, Status
+from router.domain.model import Action, DecisionContext, InboundMessage, Sender, Status
+from router.engine.effects import apply_actions
 from router.wiring import build_decide
 from tests.bots.helpers import ctx, make_bots, meta, replies
 
@@ -143,6 +143,6 @@ def test_email_survey_has_signed_links_and_expired_press_is_refused(tmp_path):
 
 
 def _empty():
-    from router.model import Decision
+    from router.domain.model import Decision
 
     return Decision()

@@ -19,9 +19,9 @@ from bots.csat import CsatSigner, InvalidToken
 from bots.state import CSAT
 from router.cli import main
 from router.config import load_config
-from router.errors import ConfigError
-from router.local_secret import peek_secret
-from router.model import Decision, Status
+from router.configuration.local_secret import peek_secret
+from router.domain.errors import ConfigError
+from router.domain.model import Decision, Status
 from router.service import Service
 from router.store.base import parse_ts
 from router.wiring import build_decide

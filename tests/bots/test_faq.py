@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from router.model import Decision
+from router.domain.model import Decision
 from tests.bots.faq_table import TABLE
 from tests.bots.helpers import ctx, make_bots, meta, replies
 
@@ -75,7 +75,7 @@ def test_explain_lists_candidates_with_scores(tmp_path):
 
 
 def test_rules_reply_wins_over_the_faq(tmp_path):
-    from router.model import Action, ReplyContent
+    from router.domain.model import Action, ReplyContent
 
     bots = make_bots(tmp_path)
     rules = Decision(actions=[Action("reply", ReplyContent("rule says hi", reply_id="password"),

@@ -27,7 +27,7 @@ from bots.state import (
     stamp,
 )
 from bots.text import fold
-from router.model import Action, Decision, ReplyContent
+from router.domain.model import Action, Decision, ReplyContent
 from router.store.base import parse_ts
 from tests.bots.helpers import NOW, ctx
 

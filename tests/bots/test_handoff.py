@@ -8,7 +8,7 @@ import pytest
 
 from bots.handoff import BUILTIN_PHRASES, HandoffPhrases, _inflected
 from bots.text import fold
-from router.model import Action, Decision, ReplyContent, Status
+from router.domain.model import Action, Decision, ReplyContent, Status
 from tests.bots.helpers import ctx, kinds, make_bots, meta, replies
 
 

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from router.config import load_config
-from router.model import OutboxStatus
+from router.domain.model import OutboxStatus
 from router.wiring import build_decide
 from tests.bots.helpers import FAQ_FILE
 from tests.conftest import write_config

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from router.effects import apply_actions
-from router.model import Action, Contact, Conversation
+from router.domain.model import Action, Contact, Conversation
+from router.engine.effects import apply_actions
 from router.store.sqlite import SqliteStore
 
 

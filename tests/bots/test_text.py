@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bots.text import fold, tokens
-from router.fold import FOLD_CACHE_MAX_CHARS
+from router.domain.fold import FOLD_CACHE_MAX_CHARS
 
 
 @pytest.mark.parametrize(("text", "folded"), [

@@ -8,11 +8,11 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from router.privacy.erase import erase_contact
-from router.privacy.export import export_contact, resolve_contact
-from router.reports.load import report_for
+from router.engine.privacy.erase import erase_contact
+from router.engine.privacy.export import export_contact, resolve_contact
 from router.store.channel_state import StoreChannelState
 from router.store.sql_privacy import PRIVACY_COLUMNS
+from router.web.reports.load import report_for
 from tests.reports.history import EMAIL, END, NAME, PHONE, START, History
 
 NOW = datetime(2026, 3, 10, tzinfo=UTC)

@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
-from router.privacy.retention import Retention
+from router.engine.privacy.retention import Retention
 from tests.privacy.test_erase import _raw_mail
 from tests.reports.history import EMAIL, History
 
@@ -19,7 +19,7 @@ async def test_old_conversations_go_in_batches_and_open_ones_stay(tmp_path: Path
     job = Retention(history.store, days=3, data_dir=history.data_dir, batch=2,
                     clock=lambda: datetime(2026, 3, 13, tzinfo=UTC))
     try:
-        with caplog.at_level(logging.INFO, logger="router.privacy"):
+        with caplog.at_level(logging.INFO, logger="router.engine.privacy"):
             result = await job.run_once()
         left = await history.store.read(lambda tx: tx.report_conversations(
             datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)))

@@ -24,12 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from router.agents import actions
-from router.agents.desk import Desk
-from router.agents.policy import build_policy, config_agents
-from router.agents.scheduler import Scheduler
 from router.config import Config, load_config
-from router.model import (
+from router.domain.model import (
     Action,
     Attachment,
     Decision,
@@ -39,7 +35,11 @@ from router.model import (
     ReplyContent,
     Sender,
 )
-from router.pipeline import Pipeline
+from router.engine.agents import actions
+from router.engine.agents.desk import Desk
+from router.engine.agents.policy import build_policy, config_agents
+from router.engine.agents.scheduler import Scheduler
+from router.engine.pipeline import Pipeline
 from router.store.sqlite import SqliteStore
 from tests.conftest import write_config
 

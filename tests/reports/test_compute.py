@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from router.reports.load import report_for
-from router.reports.stats import Stats, nearest_rank
+from router.web.reports.load import report_for
+from router.web.reports.stats import Stats, nearest_rank
 from tests.reports.history import END, EXPECTED_TOTALS, START, H, History, M
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from router.agents import actions
-from router.agents.policy import config_agents
 from router.cli import main
-from router.reports.page import applied_days
+from router.engine.agents import actions
+from router.engine.agents.policy import config_agents
+from router.web.reports.page import applied_days
 from tests.api.conftest import api, api_factory  # noqa: F401  (fixtures)
 from tests.reports.history import History
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from router.reports.load import report_for
-from router.reports.render_html import render_html
+from router.web.reports.load import report_for
+from router.web.reports.render_html import render_html
 from tests.reports.history import END, START, History
 from tests.web.conftest import browser, shot_path  # noqa: F401  (fixture)
 

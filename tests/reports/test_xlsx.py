@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 from router.cli import main
-from router.reports.compute import Group, Report
-from router.reports.render_xlsx import render_xlsx
-from router.reports.stats import Stats
+from router.web.reports.compute import Group, Report
+from router.web.reports.render_xlsx import render_xlsx
+from router.web.reports.stats import Stats
 from tests.api.conftest import api, api_factory  # noqa: F401  (fixtures)
 from tests.reports.test_cli import _history
 
@@ -86,7 +86,7 @@ def test_team_chosen_text_never_becomes_a_formula():
 
 
 def _csat():  # type: ignore[no-untyped-def]
-    from router.reports.compute import Csat
+    from router.web.reports.compute import Csat
 
     return Csat()
 

@@ -1,7 +1,7 @@
 """A store with conversations that teach the FAQ: agents' answers and "Did you mean" picks.
 
 The real pipeline decides with the real rules and bots of a config, and agents reply
-through the desk: the evidence `router.faq_suggest` reads is what a running service
+through the desk: the evidence `router.engine.faq_suggest` reads is what a running service
 stores. Two knowledge bases: a copy of the shipped one (config.d/faq.yaml, one-line flow
 lists), and a small one of block lists whose thresholds always offer "Did you mean"
 (answer_at 100), so the choice scenarios do not hang on the matcher's exact scores.
@@ -14,12 +14,12 @@ import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from router.agents import actions
-from router.agents.desk import Desk
-from router.agents.policy import build_policy
 from router.config import Config, load_config
-from router.model import Agent, InboundKind, InboundMessage, Role, Sender
-from router.pipeline import Pipeline
+from router.domain.model import Agent, InboundKind, InboundMessage, Role, Sender
+from router.engine.agents import actions
+from router.engine.agents.desk import Desk
+from router.engine.agents.policy import build_policy
+from router.engine.pipeline import Pipeline
 from router.store import Store
 from router.wiring import build_decide
 from tests.conftest import ROOT, write_config

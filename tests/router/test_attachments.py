@@ -1,6 +1,6 @@
 """What a file is and whether it is taken (by content, not name), keeping it under a limit,
 and cutting an email attachment out of the raw mail by the part the parser named
-(issue 24: router/attachments)."""
+(issue 24: router/web/attachments)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 
 from channels.email.parse import parse_email
 from channels.email.state import RawStore
-from router.attachments.keep import FileKeeper, Kept
-from router.attachments.serve import disposition, email_part
-from router.attachments.sniff import check, safe_name, sniff
+from router.web.attachments.keep import FileKeeper, Kept
+from router.web.attachments.serve import disposition, email_part
+from router.web.attachments.sniff import check, safe_name, sniff
 
 ZIP_HEAD = b"PK\x03\x04" + b"\x00" * 22
 

@@ -12,9 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from router.backlog import Backlog
-from router.inbound_json import dump_inbound, load_inbound
-from router.model import (
+from router.domain.model import (
     Attachment,
     Conversation,
     Direction,
@@ -22,7 +20,9 @@ from router.model import (
     InboundMessage,
     Sender,
 )
-from router.pipeline import Pipeline
+from router.engine.backlog import Backlog
+from router.engine.inbound_json import dump_inbound, load_inbound
+from router.engine.pipeline import Pipeline
 from router.store.sqlite import SqliteStore
 from tests.conftest import echo_decide
 

@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from router.backlog import Backlog
-from router.inbound_json import dump_accepted, load_accepted
-from router.model import Direction, InboundMessage, Sender, UnparsedInbound
-from router.pipeline import Pipeline
+from router.domain.model import Direction, InboundMessage, Sender, UnparsedInbound
+from router.engine.backlog import Backlog
+from router.engine.inbound_json import dump_accepted, load_accepted
+from router.engine.pipeline import Pipeline
 from router.store.sqlite import SqliteStore
 from tests.conftest import echo_decide
 

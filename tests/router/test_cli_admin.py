@@ -8,7 +8,7 @@ from pathlib import Path
 
 from router.cli import main
 from router.config import load_config
-from router.model import AuthorKind, Contact, Conversation, Direction, Message, Status
+from router.domain.model import AuthorKind, Contact, Conversation, Direction, Message, Status
 from router.store import open_store
 from tests.conftest import write_config
 

@@ -6,7 +6,7 @@ import asyncio
 import gc
 import itertools
 
-from router.collector import NEVER, FullCollections
+from router.engine.collector import NEVER, FullCollections
 
 
 def test_full_collections_wait_for_room_or_the_interval():

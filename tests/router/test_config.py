@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from router.config import load_config
-from router.errors import ConfigError
+from router.domain.errors import ConfigError
 
 GOOD = """\
 http:

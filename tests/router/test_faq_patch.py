@@ -8,10 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from router import yamlsrc
-from router.faq_kb import KnowledgeBase
-from router.faq_patch import plan
-from router.faq_suggest import Suggestion
+from router.configuration import yamlsrc
+from router.engine.faq_kb import KnowledgeBase
+from router.engine.faq_patch import plan
+from router.engine.faq_suggest import Suggestion
 
 KB = """\
 # The knowledge base. Comments stay where they are.

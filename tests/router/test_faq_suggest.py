@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from router.config import load_config
-from router.faq_kb import KnowledgeBase
-from router.faq_suggest import (
+from router.engine.faq_kb import KnowledgeBase
+from router.engine.faq_suggest import (
     AGENT,
     CHOICE,
     clean,

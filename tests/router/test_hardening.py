@@ -10,7 +10,7 @@ import time
 import aiohttp
 import pytest
 
-from router.errors import ConfigError
+from router.domain.errors import ConfigError
 from router.service import is_loopback_host
 
 TIMEOUTS = "http:\n  header_timeout: 0.3\n  body_timeout: 0.3\nchannels:\n  loopback: {}\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from router.config import load_config
-from router.errors import ConfigError
+from router.domain.errors import ConfigError
 from router.logs import Redactor
 from tests.conftest import write_config
 

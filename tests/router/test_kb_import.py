@@ -12,11 +12,11 @@ import pytest
 
 from router.cli import main
 from router.config import load_config
-from router.kb import kb_path, sections_for
-from router.kb.html import read_html
-from router.kb.library import read
-from router.kb.markdown import read_markdown
-from router.kb.reader import read_export
+from router.engine.kb import kb_path, sections_for
+from router.engine.kb.html import read_html
+from router.engine.kb.library import read
+from router.engine.kb.markdown import read_markdown
+from router.engine.kb.reader import read_export
 from router.wiring import build_decide
 from tests.bots.helpers import ctx, replies
 from tests.conftest import write_config

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from router.stages import STAGES
+from router.engine.stages import STAGES
 from tests.conftest import echo_decide
 
 

@@ -8,7 +8,7 @@ import sys
 
 import aiohttp
 
-from router.model import OutboxStatus
+from router.domain.model import OutboxStatus
 from tests.conftest import echo_decide
 
 
@@ -93,7 +93,7 @@ async def test_dead_letters_are_listed_and_retried_by_command(make_config, start
 
 
 def test_outbox_keys_are_unique_per_row_and_per_process():
-    from router.effects import new_key
+    from router.engine.effects import new_key
 
     keys = [new_key() for _ in range(10_000)]
     assert len(set(keys)) == len(keys)

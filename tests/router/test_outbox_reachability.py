@@ -3,8 +3,8 @@ reported refusing our messages is failed without calling the channel, on any cha
 
 from __future__ import annotations
 
-from router.channel_host_store import StoreChannelHost
-from router.model import OutboxStatus
+from router.domain.model import OutboxStatus
+from router.engine.channel_host_store import StoreChannelHost
 from tests.conftest import echo_decide
 from tests.router.test_outbox import loopback_config, next_final, outbox_rows, post, watch_outcomes
 

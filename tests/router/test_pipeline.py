@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from router.model import (
+from router.domain.model import (
     Action,
     Decision,
     DecisionContext,
@@ -17,7 +17,7 @@ from router.model import (
     Sender,
     Status,
 )
-from router.pipeline import Pipeline
+from router.engine.pipeline import Pipeline
 from router.store.sqlite import SqliteStore
 from tests.conftest import echo_decide
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from router.errors import StoreError
-from router.model import Contact
+from router.domain.errors import StoreError
+from router.domain.model import Contact
 from router.store import utcnow
 from router.store.migrate import migrations
 from router.store.sqlite import SqliteStore

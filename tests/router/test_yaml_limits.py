@@ -13,10 +13,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from router import yamlsrc
 from router.cli import main
 from router.config import load_config
-from router.errors import ConfigError
+from router.configuration import yamlsrc
+from router.domain.errors import ConfigError
 from tests.conftest import write_config
 from tests.router.reloading import reloading_service
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from router import yamlsrc
-from router.model import (
+from router.configuration import yamlsrc
+from router.domain.model import (
     Attachment,
     ContactView,
     ConversationView,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from router.cli import main
-from router.durations import format_duration, parse_duration
-from router.hours import Schedule
+from router.configuration.durations import format_duration, parse_duration
+from router.domain.hours import Schedule
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / "config.yaml")

@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from router import yamlsrc
+from router.configuration import yamlsrc
 from router.reloader import Reloader, RulesHolder
 from rules import RuleSet, compile_rules
 from tests.rules.helpers import AGENTS, QUEUES, ctx, write

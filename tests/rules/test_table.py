@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from router.model import Attachment, Sender, Status
+from router.domain.model import Attachment, Sender, Status
 from rules import RuleSet
 from tests.rules.helpers import CLOSED, build, ctx, summary
 

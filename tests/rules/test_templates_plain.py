@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from router.hours import Schedule
+from router.domain.hours import Schedule
 from rules import templates
 from rules.replies import _Hours
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from router.errors import Problem, RuleError
+from router.domain.errors import Problem, RuleError
 from tests.rules.helpers import build, write
 
 HEAD = """\
@@ -161,7 +161,7 @@ def test_bare_on_key_is_the_event_not_a_boolean(tmp_path: Path):
 
 
 def test_shipped_example_config_compiles():
-    from router import yamlsrc
+    from router.configuration import yamlsrc
     from rules import compile_rules
 
     root = Path(__file__).resolve().parents[2]

@@ -19,9 +19,9 @@ import aiohttp
 import pytest
 from playwright.async_api import expect
 
-from router.console.oidc import FLOW_COOKIE, SingleSignOn
-from router.console.sessions import COOKIE
 from router.service import Service
+from router.web.console.oidc import FLOW_COOKIE, SingleSignOn
+from router.web.console.sessions import COOKIE
 from tests.sso.conftest import PASSWORD, PROVIDER_KEY, OidcProvider
 from tests.web.conftest import shot_path
 
@@ -86,7 +86,7 @@ def _sso(service: Service) -> SingleSignOn:
 async def test_sign_in_with_the_provider_in_chromium(sso_service: Service, browser: Any,
                                                      oidc_provider: OidcProvider,
                                                      caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="router.console.oidc")
+    caplog.set_level(logging.INFO, logger="router.web.console.oidc")
     base = _base(sso_service)
     ctx = await _new_context(browser)
     callbacks: list[str] = []

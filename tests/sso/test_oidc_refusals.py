@@ -12,12 +12,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import aiohttp
 import pytest
 
-from router.agents import auth
-from router.console.oidc import FLOW_COOKIE
-from router.console.sessions import COOKIE
-from router.model import Agent, Role
+from router.domain.model import Agent, Role
+from router.engine.agents import auth
 from router.service import Service
 from router.store.base import AuditFilter
+from router.web.console.oidc import FLOW_COOKIE
+from router.web.console.sessions import COOKIE
 from tests.sso.conftest import PROVIDER_KEY, OidcProvider, http_sign_in, start_sso_service
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -147,7 +147,7 @@ async def test_roles_from_the_group_claim(sso_service: Service) -> None:
 
 async def test_passwords_switched_off(sso_service: Service) -> None:
     base, store = _base(sso_service), sso_service.store
-    from router.console.passwords import hash_password
+    from router.web.console.passwords import hash_password
 
     stored = hash_password("a long enough password")
     await store.write(lambda tx: tx.set_agent_password("alice", stored))
@@ -184,7 +184,7 @@ async def test_an_unreachable_provider_is_named_not_a_500(oidc_provider: OidcPro
 
 
 def _clients(service: Service) -> dict:
-    from router.console.oidc import SingleSignOn
+    from router.web.console.oidc import SingleSignOn
 
     assert service.app is not None
     for route in service.app.router.routes():

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from router.config import load_config
-from router.console.oidc import FLOW_TTL, Flow, claim_at, role_for, seal, unseal
-from router.console.sso_settings import SsoProvider
-from router.errors import ConfigError
-from router.model import Role
+from router.domain.errors import ConfigError
+from router.domain.model import Role
+from router.web.console.oidc import FLOW_TTL, Flow, claim_at, role_for, seal, unseal
+from router.web.console.sso_settings import SsoProvider
 from tests.conftest import write_config
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from router.model import Agent
+from router.domain.model import Agent
 from router.store import Store, Tx
 from router.store.base import AuditFilter, AuditRecord
 
@@ -77,7 +77,7 @@ async def test_a_code_step_and_a_recovery_code_are_accepted_once(store: Store):
 
 
 async def test_the_retention_job_prunes_the_audit_log(store: Store, tmp_path):
-    from router.privacy.retention import Retention
+    from router.engine.privacy.retention import Retention
 
     async def add(tx: Tx) -> None:
         for days in (400, 366, 10):

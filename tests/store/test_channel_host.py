@@ -3,8 +3,7 @@ conversations, and reachability is per channel, read by the outbox, erased with 
 
 from __future__ import annotations
 
-from router.channel_host_store import StoreChannelHost, unreachable_rows
-from router.model import (
+from router.domain.model import (
     AuthorKind,
     Contact,
     Conversation,
@@ -14,7 +13,8 @@ from router.model import (
     OutboxRow,
     OutboxStatus,
 )
-from router.privacy.scrub import PrivacyScrubber
+from router.engine.channel_host_store import StoreChannelHost, unreachable_rows
+from router.engine.privacy.scrub import PrivacyScrubber
 from router.store import Store, Tx, utcnow
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from router.model import Contact, Conversation
-from router.privacy.scrub import PrivacyScrubber
+from router.domain.model import Contact, Conversation
+from router.engine.privacy.scrub import PrivacyScrubber
 from router.store import Store, Tx, utcnow
 from router.store.channel_state import StoreChannelState
 from router.store.postgres import PostgresStore

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from router.model import (
+from router.domain.model import (
     Agent,
     AuthorKind,
     Contact,
@@ -26,7 +26,7 @@ from router.model import (
     Sender,
     Status,
 )
-from router.pipeline import Pipeline
+from router.engine.pipeline import Pipeline
 from router.store import Store, Tx, utcnow
 from router.store.base import ConversationFilter
 

@@ -15,9 +15,9 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from router.agents.auth import issue_token
-from router.model import Agent, Contact, InboundMessage, OutboxStatus, Sender
-from router.pipeline import Pipeline
+from router.domain.model import Agent, Contact, InboundMessage, OutboxStatus, Sender
+from router.engine.agents.auth import issue_token
+from router.engine.pipeline import Pipeline
 from router.store import Store, Tx, utcnow
 from router.store.copy import TABLES
 from router.store.postgres import PostgresStore

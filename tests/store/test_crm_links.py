@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from router.model import Contact
-from router.privacy.scrub import PrivacyScrubber
+from router.domain.model import Contact
+from router.engine.privacy.scrub import PrivacyScrubber
 from router.store import Store, Tx, utcnow
 
 

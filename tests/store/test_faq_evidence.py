@@ -6,8 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from router.config import load_config
-from router.faq_kb import KnowledgeBase
-from router.faq_suggest import AGENT, CHOICE, collect
+from router.engine.faq_kb import KnowledgeBase
+from router.engine.faq_suggest import AGENT, CHOICE, collect
 from router.store import Store
 from tests.router.faq_world import PAYMENT_SV, FaqWorld, faq_config
 

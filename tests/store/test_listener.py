@@ -13,7 +13,7 @@ import logging
 import asyncpg
 import pytest
 
-from router.model import Event
+from router.domain.model import Event
 from router.store import Tx, utcnow
 from router.store.postgres import PostgresStore
 from tests.store.pg import server_url

@@ -21,8 +21,8 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from router.agents.auth import issue_token
-from router.model import Contact, Conversation, Status
+from router.domain.model import Contact, Conversation, Status
+from router.engine.agents.auth import issue_token
 from router.store import Tx, utcnow
 from router.store.postgres import PostgresStore
 from tests.store.instances import Instance, Sink

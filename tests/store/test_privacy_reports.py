@@ -6,12 +6,12 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from router.model import InboundMessage, Sender
-from router.pipeline import Pipeline
-from router.privacy.erase import erase_contact
-from router.privacy.export import export_contact
-from router.reports.load import build_report
+from router.domain.model import InboundMessage, Sender
+from router.engine.pipeline import Pipeline
+from router.engine.privacy.erase import erase_contact
+from router.engine.privacy.export import export_contact
 from router.store import Store
+from router.web.reports.load import build_report
 from tests.conftest import echo_decide
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from router.model import AuthorKind, Contact, Conversation, Direction, Identity, Message, Status
+from router.domain.model import AuthorKind, Contact, Conversation, Direction, Identity, Message, Status
 from router.store import Store, Tx, ts, utcnow
 from router.store.migrate import migrations, split_statements
 from router.store.postgres import PostgresStore
@@ -177,7 +177,7 @@ async def test_list_rows_contacts_tags_and_saved_views(store: Store):
     assert [p.email for p in people] == ["ulla@example.se"]
 
     agent_id = await store.write(lambda tx: tx.upsert_agent(
-        __import__("router.model", fromlist=["Agent"]).Agent(0, "anna"), NOW))
+        __import__("router.domain.model", fromlist=["Agent"]).Agent(0, "anna"), NOW))
     first = await store.write(lambda tx: tx.save_view(agent_id, "VIP", {"tag": "vip"}, NOW))  # type: ignore[attr-defined]
     again = await store.write(lambda tx: tx.save_view(agent_id, "VIP", {}, NOW))  # type: ignore[attr-defined]
     assert first and again is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from router.pipeline import Pipeline
+from router.engine.pipeline import Pipeline
 from router.store.sqlite import (
     BACKGROUND_BATCH,
     SATURATED,

@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from router.config import load_config
-from router.model import Action, Decision, DecisionContext, InboundKind, QuickReply, ReplyContent
+from router.domain.model import Action, Decision, DecisionContext, InboundKind, QuickReply, ReplyContent
 from router.service import Decider, Service
 from tests.conftest import ROOT, write_config
 
@@ -150,7 +150,7 @@ bots:
 async def console_service(tmp_path: Path) -> AsyncIterator[Service]:
     """The real service with web chat, the shipped canned replies, rules + bots (CSAT on),
     and agent anna with a console password."""
-    from router.console.passwords import hash_password
+    from router.web.console.passwords import hash_password
     from router.wiring import build_decide
 
     (tmp_path / "config.d").mkdir()

@@ -26,9 +26,9 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import expect
 
-from router.agents import auth
 from router.config import load_config
-from router.model import Action, Decision, DecisionContext, InboundMessage, ReplyContent, Sender
+from router.domain.model import Action, Decision, DecisionContext, InboundMessage, ReplyContent, Sender
+from router.engine.agents import auth
 from router.service import Decider, Service
 from router.store.base import utcnow
 from tests.conftest import write_config

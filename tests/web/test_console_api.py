@@ -11,10 +11,10 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from router.agents import auth
-from router.console.sessions import COOKIE, CSRF_HEADER
-from router.model import InboundMessage, Sender
+from router.domain.model import InboundMessage, Sender
+from router.engine.agents import auth
 from router.service import Service
+from router.web.console.sessions import COOKIE, CSRF_HEADER
 from tests.web.conftest import AGENT_EMAIL, AGENT_PASSWORD
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -6,8 +6,8 @@ import asyncio
 import io
 
 from router.cli import main
-from router.console.passwords import verify
 from router.store import open_store
+from router.web.console.passwords import verify
 from tests.conftest import write_config
 
 

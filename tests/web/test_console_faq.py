@@ -6,15 +6,15 @@ import re
 
 import pytest
 
-from router.console.faq_page import PAGE
-from router.static import load_assets
+from router.web.console.faq_page import PAGE
+from router.web.static import load_assets
 from tests.web.test_console_api import base, http, sign_in  # noqa: F401 (http: a fixture)
 
 
 def test_the_page_has_one_script_of_ours_and_inserts_text_only() -> None:
     assert re.findall(r"<script[^>]*>", PAGE) == ['<script src="static/faq.js" defer>']
     assert not re.search(r"\son[a-z]+=", PAGE) and "<style" not in PAGE
-    js = load_assets("router.console")["faq.js"].body.decode()
+    js = load_assets("router.web.console")["faq.js"].body.decode()
     assert "innerHTML" not in js and "insertAdjacentHTML" not in js and "outerHTML" not in js
     assert "/faq/suggestions" in js and "textContent" in js
 

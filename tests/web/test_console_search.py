@@ -15,9 +15,9 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import expect
 
-from router.agents import actions
 from router.config import load_config
-from router.model import Action, Decision, DecisionContext, InboundMessage, Sender
+from router.domain.model import Action, Decision, DecisionContext, InboundMessage, Sender
+from router.engine.agents import actions
 from router.service import Decider, Service
 from tests.conftest import write_config
 from tests.store.pg import fresh_schema, store_url
@@ -40,7 +40,7 @@ def to_a_person(ctx: DecisionContext) -> Decision:
 
 @pytest_asyncio.fixture(loop_scope="session", params=["sqlite", "postgres"])
 async def service(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Service]:
-    from router.console.passwords import hash_password
+    from router.web.console.passwords import hash_password
 
     async def start(extra: str) -> Service:
         (tmp_path / "config.d").mkdir()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from router.console import passwords
-from router.console.sessions import CSRF_HEADER, SessionCodec
+from router.web.console import passwords
+from router.web.console.sessions import CSRF_HEADER, SessionCodec
 
 SECRET = "console-test-secret-0123456789"
 

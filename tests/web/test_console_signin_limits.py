@@ -19,8 +19,8 @@ import pytest
 import pytest_asyncio
 
 from router.config import load_config
-from router.console.passwords import POOL, hash_password
 from router.service import Decider, Service
+from router.web.console.passwords import POOL, hash_password
 from tests.conftest import write_config
 from tests.store.pg import fresh_schema, store_url
 from tests.web.conftest import AGENT_EMAIL, AGENT_PASSWORD, CONSOLE_CONFIG, chat_decide

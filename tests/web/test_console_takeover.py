@@ -16,7 +16,7 @@ import pytest_asyncio
 from playwright.async_api import expect
 
 from router.config import load_config
-from router.model import AuthorKind
+from router.domain.model import AuthorKind
 from router.service import Decider, Service
 from router.store.base import ConversationFilter
 from tests.conftest import write_config
@@ -38,7 +38,7 @@ rules:
 @pytest_asyncio.fixture(loop_scope="session")
 async def bot_service(tmp_path: Path) -> AsyncIterator[Service]:
     """The real service, console and web chat, with rules whose bot answers everything."""
-    from router.console.passwords import hash_password
+    from router.web.console.passwords import hash_password
     from router.wiring import build_decide
 
     (tmp_path / "config.d").mkdir()

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from router.console.assets import CSP
-from router.console.signals import signal_of
-from router.console.throttle import MAX_LOCK_MS, WINDOW_MS, charge
-from router.model import Event
-from router.static import load_assets
+from router.domain.model import Event
 from router.store.base import SigninLimit
+from router.web.console.assets import CSP
+from router.web.console.signals import signal_of
+from router.web.console.throttle import MAX_LOCK_MS, WINDOW_MS, charge
+from router.web.static import load_assets
 
 NAMES = {"anna": "Anna Berg", "olle": "Olle Ek"}
 
@@ -52,7 +52,7 @@ def test_reaching_the_limit_locks_with_exponential_back_off() -> None:
 
 
 def test_the_page_has_no_inline_script_and_no_third_party_url() -> None:
-    assets = load_assets("router.console")
+    assets = load_assets("router.web.console")
     assert {"console.html", "console.js", "console.css"} <= set(assets)
     page = assets["console.html"].body.decode()
     scripts = re.findall(r"<script[^>]*>", page)

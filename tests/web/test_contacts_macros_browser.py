@@ -27,9 +27,9 @@ from aiohttp import web
 from playwright.async_api import expect
 
 from channels.webchat import identity
-from router.agents import auth
 from router.config import load_config
-from router.model import InboundMessage, Sender
+from router.domain.model import InboundMessage, Sender
+from router.engine.agents import auth
 from router.service import Decider, Service
 from tests.conftest import ROOT, write_config
 from tests.web.conftest import AGENT_EMAIL, AGENT_PASSWORD, CONSOLE_RULES, WEBCHAT_SECRET
@@ -81,7 +81,7 @@ async def shop() -> AsyncIterator[dict[str, Any]]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def desk(tmp_path: Path, shop: dict[str, Any]) -> AsyncIterator[Service]:
-    from router.console.passwords import hash_password
+    from router.web.console.passwords import hash_password
     from router.wiring import build_decide
 
     (tmp_path / "config.d").mkdir()

@@ -21,9 +21,9 @@ import pytest_asyncio
 
 from router.cli import main as cli
 from router.config import load_config
-from router.console.passwords import hash_password
 from router.service import Decider, Service
 from router.store.base import AuditFilter
+from router.web.console.passwords import hash_password
 from tests.conftest import write_config
 from tests.web.conftest import AGENT_EMAIL, AGENT_PASSWORD, chat_decide
 

@@ -12,7 +12,7 @@ import pyotp
 import pytest
 from playwright.async_api import expect
 
-from router.model import Role
+from router.domain.model import Role
 from router.service import Service
 from tests.web.conftest import AGENT_EMAIL, AGENT_PASSWORD, shot_path
 

@@ -13,7 +13,7 @@ import pytest
 from channels.webchat import i18n
 from channels.webchat.web import render_page
 from router.config import load_config
-from router.errors import ConfigError
+from router.domain.errors import ConfigError
 from tests.conftest import write_config
 from tests.web.conftest import WEBCHAT_SECRET
 

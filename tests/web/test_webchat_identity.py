@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from channels.webchat import identity
-from router.model import InboundMessage, Sender
+from router.domain.model import InboundMessage, Sender
 from router.store.base import AuditFilter
 from tests.web.conftest import WEBCHAT_SECRET
 from tests.web.test_webchat_socket import _hello, _session, _until

@@ -11,7 +11,7 @@ from yarl import URL
 
 from channels.webchat import tokens
 from channels.webchat.adapter import COOKIE, WebchatAdapter
-from router.model import OutboxStatus
+from router.domain.model import OutboxStatus
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -89,8 +89,8 @@ async def test_reply_while_offline_arrives_as_history_on_reconnect(webchat_servi
 
 
 async def _agent_reply(tx: Any, visitor: str) -> None:
-    from router.effects import enqueue_reply
-    from router.model import AuthorKind, ReplyContent
+    from router.domain.model import AuthorKind, ReplyContent
+    from router.engine.effects import enqueue_reply
     from router.store.base import utcnow
 
     conv = await tx.find_conversation("webchat", [visitor])

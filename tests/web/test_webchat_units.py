@@ -10,8 +10,8 @@ from channels.webchat import protocol, tokens
 from channels.webchat.session import Bucket
 from channels.webchat.web import script_json
 from router.config import load_config
-from router.errors import ConfigError, PayloadRejected
-from router.model import InboundKind
+from router.domain.errors import ConfigError, PayloadRejected
+from router.domain.model import InboundKind
 from tests.conftest import write_config
 
 SECRET = "unit-test-secret-0123456789"

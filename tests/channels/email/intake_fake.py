@@ -11,8 +11,8 @@ import json
 import sqlite3
 from pathlib import Path
 
-from router.channel import IngestResult
-from router.model import InboundMessage
+from router.domain.model import InboundMessage
+from router.ports.channel import IngestResult
 
 
 class SqliteIntake:

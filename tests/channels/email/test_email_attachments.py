@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from channels.email.compose import compose_reply
-from router.errors import ChannelError
-from router.model import AuthorKind, OutboundMessage
+from router.domain.errors import ChannelError
+from router.domain.model import AuthorKind, OutboundMessage
 
 PDF = b"%PDF-1.7\n" + b"0" * 2000
 

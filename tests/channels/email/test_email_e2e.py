@@ -19,8 +19,8 @@ from aiosmtpd.smtp import Envelope
 
 from channels.email.adapter import EmailAdapter
 from router.config import load_config
-from router.effects import enqueue_reply
-from router.model import AuthorKind, ReplyContent
+from router.domain.model import AuthorKind, ReplyContent
+from router.engine.effects import enqueue_reply
 from tests.conftest import echo_decide, write_config
 
 from .conftest import AUTO_DIR, Dovecot, SmtpSink

@@ -16,7 +16,7 @@ import pytest
 from channels.email.adapter import EmailAdapter
 from channels.email.settings import EmailSettings
 from channels.email.state import ImapPosition, ImapState
-from router.channel_state_local import LocalChannelState
+from router.ports.channel_state_local import LocalChannelState
 
 from .conftest import SAMPLES, Dovecot
 from .intake_fake import SqliteIntake

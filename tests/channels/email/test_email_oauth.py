@@ -23,7 +23,7 @@ from channels.email.oauth import OAuthAccounts, OAuthMetrics, store_refresh_toke
 from channels.email.settings import EmailSettings
 from channels.email.tokens import EncryptedTokenStore
 from channels.email.xoauth2 import sasl_string
-from router.errors import ChannelError
+from router.domain.errors import ChannelError
 
 from .conftest import SAMPLES, Dovecot, LocalCA
 from .intake_fake import SqliteIntake

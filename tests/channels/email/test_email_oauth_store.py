@@ -126,8 +126,8 @@ async def test_concurrent_callers_share_one_fetch(tmp_path: Path) -> None:
 async def test_the_service_factory_wires_store_key_and_metrics(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from channels.email.factory import create
-    from router.channel import ChannelContext
-    from router.metrics import Metrics
+    from router.ports.channel import ChannelContext
+    from router.web.metrics import Metrics
 
     monkeypatch.delenv("EMAIL_OAUTH_SECRET", raising=False)
     metrics = Metrics()

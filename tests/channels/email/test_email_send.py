@@ -12,8 +12,8 @@ from channels.email.compose import compose_reply, reply_subject
 from channels.email.parse import parse_email, to_inbound
 from channels.email.settings import EmailSettings
 from channels.email.threads import ReplyTokens
-from router.errors import ChannelError
-from router.model import AuthorKind, OutboundMessage
+from router.domain.errors import ChannelError
+from router.domain.model import AuthorKind, OutboundMessage
 
 from .conftest import SmtpSink
 

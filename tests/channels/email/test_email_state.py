@@ -8,7 +8,7 @@ from pathlib import Path
 
 from channels.email.automatic import AutoReplyLimiter
 from channels.email.state import ImapPosition, ImapState, ThreadMemory, import_legacy
-from router.channel_state_local import LocalChannelState
+from router.ports.channel_state_local import LocalChannelState
 
 TODAY = "2026-03-10"
 

@@ -23,8 +23,8 @@ import pytest
 from channels.email.parse import parse_email, to_inbound
 from channels.email.threads import ReplyTokens, participant_key, token_key
 from router.config import load_config
-from router.model import InboundMessage
-from router.pipeline import Pipeline
+from router.domain.model import InboundMessage
+from router.engine.pipeline import Pipeline
 from router.store import Store
 from router.store.postgres import PostgresStore
 from router.store.sqlite import SqliteStore

@@ -10,7 +10,7 @@ import pytest
 
 from channels.email.adapter import EmailAdapter
 from channels.email.settings import EmailSettings
-from router.errors import ChannelError
+from router.domain.errors import ChannelError
 
 from .conftest import SAMPLES, Dovecot, LocalCA, SmtpSink
 from .intake_fake import SqliteIntake

@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from router.model import Conversation, Message
+from router.domain.model import Conversation, Message
 from tests.channels.slack.fake_api import SECRET, TOKEN, FakeSlackAPI, user
 
 PAYLOADS = Path(__file__).parent / "payloads"

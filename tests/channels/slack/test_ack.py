@@ -12,9 +12,9 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from channels.slack.adapter import SlackAdapter
 from channels.slack.settings import SlackSettings
-from router.channel import IngestResult
-from router.errors import ServiceStopping
-from router.model import InboundMessage
+from router.domain.errors import ServiceStopping
+from router.domain.model import InboundMessage
+from router.ports.channel import IngestResult
 from tests.channels.slack.conftest import payload, sign
 from tests.channels.slack.fake_api import SECRET, TOKEN
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from router.model import (
+from router.domain.model import (
     Action,
     Decision,
     DecisionContext,

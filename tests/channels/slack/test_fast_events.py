@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from router.model import Direction
+from router.domain.model import Direction
 from tests.channels.slack.conftest import (
     DM,
     conversation,

@@ -11,7 +11,7 @@ from channels.slack.parse import (
     parse_action,
     parse_event,
 )
-from router.model import InboundKind, InboundMessage
+from router.domain.model import InboundKind, InboundMessage
 from tests.channels.slack.conftest import AGENTS, GENERAL, SHARED, payload, variant
 
 OPTS = Options(bot_user_id="UBOT0001", team_id="T0001", shared_channels=frozenset({SHARED}),

@@ -9,8 +9,8 @@ import pytest
 
 from channels.slack.adapter import SlackAdapter
 from channels.slack.settings import SlackSettings
-from router.errors import ChannelError, ChannelRateLimited
-from router.model import AuthorKind, OutboundMessage, OutboxStatus, QuickReply
+from router.domain.errors import ChannelError, ChannelRateLimited
+from router.domain.model import AuthorKind, OutboundMessage, OutboxStatus, QuickReply
 from tests.channels.slack.conftest import DM, GENERAL, SHARED, conversation, payload, post_event
 from tests.channels.slack.fake_api import SECRET, TOKEN
 from tests.conftest import echo_decide

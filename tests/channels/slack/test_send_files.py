@@ -10,8 +10,8 @@ import pytest
 
 from channels.slack.adapter import SlackAdapter
 from channels.slack.settings import SlackSettings
-from router.errors import ChannelError, ChannelRateLimited
-from router.model import AuthorKind, OutboundMessage
+from router.domain.errors import ChannelError, ChannelRateLimited
+from router.domain.model import AuthorKind, OutboundMessage
 from tests.channels.slack.conftest import GENERAL
 from tests.channels.slack.fake_api import SECRET, TOKEN
 

@@ -3,7 +3,7 @@ WebSocket (hello, events_api envelopes, envelope_id acks)."""
 
 from __future__ import annotations
 
-from router.model import Direction
+from router.domain.model import Direction
 from tests.channels.slack.conftest import DM, conversation, payload
 from tests.channels.slack.fake_api import APP_TOKEN
 from tests.conftest import echo_decide

@@ -18,7 +18,7 @@ import aiohttp
 import yaml
 
 from router.config import load_config
-from router.model import Action, Decision, DecisionContext
+from router.domain.model import Action, Decision, DecisionContext
 from tests.channels.slack.conftest import AGENTS, CUSTOMER, payload, post_event, settled, variant
 from tests.channels.slack.fake_api import SECRET, TOKEN, FakeSlackAPI
 from tests.conftest import write_config

@@ -22,11 +22,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.slack.threads import CURSOR
 from channels.slack.workspace import LeaseLost, Workspace
-from router.agents.desk import Desk
-from router.agents.desk_tools import DeskTools
-from router.agents.policy import DeskPolicy
-from router.model import AuthorKind, Contact, Conversation, Direction, Event, Message, Status
-from router.privacy.scrub import PrivacyScrubber
+from router.domain.model import AuthorKind, Contact, Conversation, Direction, Event, Message, Status
+from router.engine.agents.desk import Desk
+from router.engine.agents.desk_tools import DeskTools
+from router.engine.agents.policy import DeskPolicy
+from router.engine.privacy.scrub import PrivacyScrubber
 from router.store import Store, Tx, utcnow
 from router.store.channel_state import StoreChannelState
 from router.store.postgres import PostgresStore

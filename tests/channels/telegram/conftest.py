@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from router.model import Action, Decision, DecisionContext, ReplyContent
+from router.domain.model import Action, Decision, DecisionContext, ReplyContent
 from tests.channels.telegram.fake_api import TOKEN, FakeTelegramAPI
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -118,7 +118,7 @@ async def contact_of(service: Any, chat_id: int | str, channel: str = CHANNEL) -
 
 
 async def outbox_rows(service: Any) -> list[Any]:
-    from router.model import OutboxStatus
+    from router.domain.model import OutboxStatus
 
     return await service.store.read(lambda tx: tx.outbox_list(list(OutboxStatus), 1000))
 

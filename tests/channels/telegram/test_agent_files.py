@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.agents import auth
-from router.model import Agent, Decision, Role
+from router.domain.model import Agent, Decision, Role
+from router.engine.agents import auth
 from router.store.base import utcnow
 from tests.channels.telegram.conftest import (
     Settled,

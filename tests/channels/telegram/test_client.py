@@ -11,7 +11,7 @@ from pydantic._internal import _generics
 from channels.telegram.adapter import TelegramAdapter
 from channels.telegram.client import USED_METHODS, keep_response_types
 from channels.telegram.settings import BotSettings
-from router.model import OutboundMessage, QuickReply
+from router.domain.model import OutboundMessage, QuickReply
 from tests.channels.telegram.fake_api import TOKEN
 
 

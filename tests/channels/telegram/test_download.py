@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from router.model import Direction
+from router.domain.model import Direction
 from router.store.channel_state import StoreChannelState
 from tests.channels.telegram.conftest import CHANNEL, conversation_of, payload, post_update
 

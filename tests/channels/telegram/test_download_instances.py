@@ -22,8 +22,8 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from channels.telegram.download import Downloader
 from channels.telegram.settings import DownloadSettings
-from router.channel_host_store import StoreChannelHost
-from router.model import AuthorKind, Contact, Conversation, Direction, Message
+from router.domain.model import AuthorKind, Contact, Conversation, Direction, Message
+from router.engine.channel_host_store import StoreChannelHost
 from router.store import Store, Tx, utcnow
 from router.store.base import ts
 from router.store.channel_state import StoreChannelState

@@ -12,7 +12,7 @@ from channels.telegram.format import (
 )
 from channels.telegram.ratelimit import RateLimiter
 from channels.telegram.settings import RateLimits
-from router.model import QuickReply
+from router.domain.model import QuickReply
 
 
 def test_escape_only_what_telegram_html_needs():

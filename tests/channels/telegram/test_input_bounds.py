@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 
-from router.model import Direction
+from router.domain.model import Direction
 from tests.channels.telegram.conftest import CHANNEL, conversation_of, payload, post_update
 
 

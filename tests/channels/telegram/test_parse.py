@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from channels.telegram.parse import ChatMemberChange, Ignored, UpdateRejected, parse_update
-from router.model import InboundKind, InboundMessage
+from router.domain.model import InboundKind, InboundMessage
 from tests.channels.telegram.conftest import payload
 from tests.channels.telegram.fake_api import BOT_ID
 

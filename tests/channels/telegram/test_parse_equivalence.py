@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from channels.telegram import parse
 from channels.telegram.parse import KNOWN_TYPES, UpdateRejected, parse_update, validate_update
-from router.model import InboundKind, InboundMessage
+from router.domain.model import InboundKind, InboundMessage
 from tests.channels.telegram.conftest import PAYLOADS, payload
 from tests.channels.telegram.fake_api import BOT_ID
 

@@ -8,9 +8,8 @@ import pytest
 
 from channels.telegram.adapter import TelegramAdapter
 from channels.telegram.settings import BotSettings
-from router.effects import enqueue_reply
-from router.errors import ChannelError
-from router.model import (
+from router.domain.errors import ChannelError
+from router.domain.model import (
     Action,
     AuthorKind,
     Decision,
@@ -19,6 +18,7 @@ from router.model import (
     OutboxStatus,
     ReplyContent,
 )
+from router.engine.effects import enqueue_reply
 from router.store.base import utcnow
 from tests.channels.telegram.conftest import (
     Settled,

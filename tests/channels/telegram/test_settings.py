@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from router.errors import ConfigError
+from router.domain.errors import ConfigError
 
 GOOD = "123456:TEST-token"
 

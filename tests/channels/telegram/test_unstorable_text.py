@@ -3,7 +3,7 @@
 JSON carries `\\u0000`, but a PostgreSQL text column refuses it: such an update was answered
 200 and then failed for good (the webhook fuzz with any text a customer may type found
 it, issue 22). Telegram resends whatever is refused, so the NUL becomes U+FFFD, as a lone
-surrogate does (router/jsonbody.py).
+surrogate does (router/web/jsonbody.py).
 """
 
 from __future__ import annotations

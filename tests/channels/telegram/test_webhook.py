@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from router.model import (
+from router.domain.model import (
     Action,
     Decision,
     DecisionContext,

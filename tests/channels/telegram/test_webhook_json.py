@@ -1,4 +1,4 @@
-"""The webhook's JSON decoding (router/jsonbody.py: orjson, json.loads where they would
+"""The webhook's JSON decoding (router/web/jsonbody.py: orjson, json.loads where they would
 differ) gives exactly what json.loads gives, with lone surrogates and NULs (which
 PostgreSQL text refuses) replaced by U+FFFD, or
 refuses the body (PayloadRejected) when it could never be processed: nesting beyond 1,024
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from channels.telegram.jsonbody import loads
-from router.errors import PayloadRejected
+from router.domain.errors import PayloadRejected
 from tests.channels.telegram.conftest import PAYLOADS
 
 

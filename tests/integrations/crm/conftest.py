@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest_asyncio
 
-from router.model import Action, Decision, DecisionContext, ReplyContent
+from router.domain.model import Action, Decision, DecisionContext, ReplyContent
 from tests.integrations.crm.fakes import FakeHubSpot, FakeSalesforce
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from router.integrations.crm.adapter import CrmAdapter
-from router.integrations.crm.follower import Follower, lane
-from router.integrations.crm.settings import HubSpotSettings
-from router.model import Contact, Conversation, Event, OutboxStatus
+from router.domain.model import Contact, Conversation, Event, OutboxStatus
+from router.engine.integrations.crm.adapter import CrmAdapter
+from router.engine.integrations.crm.follower import Follower, lane
+from router.engine.integrations.crm.settings import HubSpotSettings
 from router.store import Store, Tx, utcnow
 from router.store.sqlite import SqliteStore
 

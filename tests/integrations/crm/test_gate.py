@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from router.errors import ChannelRateLimited
-from router.integrations.crm.gate import Gate, retry_after
+from router.domain.errors import ChannelRateLimited
+from router.engine.integrations.crm.gate import Gate, retry_after
 
 
 async def test_calls_run_on_workers_spaced_to_the_rate() -> None:

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from router.model import OutboxStatus
+from router.domain.model import OutboxStatus
 from tests.integrations.crm.conftest import Settled, answer_and_resolve, customer, post
 from tests.integrations.crm.fakes import FakeHubSpot
 

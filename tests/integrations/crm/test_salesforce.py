@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from router.model import OutboxStatus
+from router.domain.model import OutboxStatus
 from tests.integrations.crm.conftest import Settled, answer_and_resolve, customer, post
 from tests.integrations.crm.fakes import FakeSalesforce
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from router.config import load_config
-from router.errors import ConfigError
-from router.integrations.crm.mapping import FieldSource, Record, lookup, render
-from router.model import Contact, Conversation
+from router.domain.errors import ConfigError
+from router.domain.model import Contact, Conversation
+from router.engine.integrations.crm.mapping import FieldSource, Record, lookup, render
 
 
 def errors(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from router.config import load_config
-from router.model import Action, Decision, DecisionContext, OutboxRow, ReplyContent
+from router.domain.model import Action, Decision, DecisionContext, OutboxRow, ReplyContent
 from router.service import Service
 from tests.conftest import write_config
 from tests.integrations.webhooks.receiver import SECRET, WebhookReceiver

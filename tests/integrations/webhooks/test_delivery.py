@@ -12,10 +12,10 @@ import io
 import time
 
 from bots.csat_http import record_answer
-from router.agents import actions
 from router.cli import main
-from router.csat_recorder_store import StoreCsatRecorder
-from router.model import Agent
+from router.domain.model import Agent
+from router.engine.agents import actions
+from router.engine.csat_recorder_store import StoreCsatRecorder
 from router.service import Service
 from tests.integrations.webhooks.conftest import Outcomes, post
 from tests.integrations.webhooks.receiver import Delivery, WebhookReceiver

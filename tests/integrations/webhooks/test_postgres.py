@@ -11,8 +11,8 @@ import pytest_asyncio
 
 from bots.csat_http import record_answer
 from router.config import load_config
-from router.csat_recorder_store import StoreCsatRecorder
-from router.privacy.erase import erase_contact
+from router.engine.csat_recorder_store import StoreCsatRecorder
+from router.engine.privacy.erase import erase_contact
 from tests.conftest import write_config
 from tests.integrations.webhooks.conftest import config_text, decide, post
 from tests.store.pg import fresh_schema, store_url

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from router.agents import actions
-from router.model import OutboxStatus
-from router.privacy.erase import erase_contact
+from router.domain.model import OutboxStatus
+from router.engine.agents import actions
+from router.engine.privacy.erase import erase_contact
 from router.store.base import ConversationFilter
 from tests.integrations.webhooks.conftest import Outcomes, post
 from tests.integrations.webhooks.receiver import Delivery

@@ -10,9 +10,9 @@ import pytest
 
 from router.cli import main
 from router.config import load_config
-from router.errors import ConfigError
-from router.integrations.webhooks import events, signing
-from router.model import Event
+from router.domain.errors import ConfigError
+from router.domain.model import Event
+from router.engine.integrations.webhooks import events, signing
 
 SECRET = "s3cr3t-value-not-to-print-0123"
 BAD = f"""\

@@ -1,0 +1,2 @@
+"""The ports plugins see: the channel contract, ChannelState, ChannelHost, the commit
+notifier, CSAT recording. Abstract; the store implements them."""

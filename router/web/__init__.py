@@ -1,0 +1,2 @@
+"""HTTP: the app factory and its helpers, the API, the console, reports, attachments,
+metrics."""
