@@ -121,23 +121,18 @@ class Dispatcher:
         while not self._stopping:
             self._wake.clear()
             try:
-                leased = await self.dispatch_due()
+                _, due, more = await self._dispatch()
             except Exception:
                 log.exception("outbox dispatch failed; retrying")
-                leased = 0
+                due, more = self.clock() + timedelta(seconds=1), False
             if self._stopping:
                 break
-            if leased:
+            if more:
                 continue
-            timeout = await self._sleep_for()
+            timeout = 30.0 if due is None else min(
+                30.0, max(0.01, (due - self.clock()).total_seconds()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-
-    async def _sleep_for(self) -> float:
-        due = await self.store.read(lambda tx: tx.outbox_next_due())
-        if due is None:
-            return 30.0
-        return min(30.0, max(0.01, (due - self.clock()).total_seconds()))
 
     async def _write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
         """The outbox's bookkeeping is background work for the store: nobody waits for an
@@ -146,15 +141,30 @@ class Dispatcher:
 
     async def dispatch_due(self) -> int:
         """Lease what is due (as many as free send slots) and start sending it."""
+        return (await self._dispatch())[0]
+
+    async def _dispatch(self) -> tuple[int, datetime | None, bool]:
+        """Lease what is due and start sending it: (rows leased, when the next pending row
+        falls due (None: none pending), whether more may be due now).
+
+        One unit of work per round: the lease, the reachability of what it leased, and,
+        when the round left send slots free, the next due time, which used to be a read
+        transaction of its own after every round (on PostgreSQL three round trips)."""
         free = self.concurrency - len(self._inflight)
         if free <= 0:
-            return 0
+            return 0, None, False  # a finishing send wakes us
         now = self.clock()
         until = now + timedelta(seconds=self.lease)
-        rows = await self._write(lambda tx: tx.outbox_lease(now, until, free))
-        # a channel reported these addresses refusing our messages (a blocked bot): fail
-        # them here instead of spending the platform's rate limit on a certain refusal
-        refused = await self.store.read(lambda tx: unreachable_rows(tx, rows)) if rows else set()
+
+        async def unit(tx: Tx) -> tuple[list[OutboxRow], set[int], datetime | None]:
+            rows = await tx.outbox_lease(now, until, free)
+            # a channel reported these addresses refusing our messages (a blocked bot):
+            # fail them here instead of spending the platform's rate limit on a refusal
+            refused = await unreachable_rows(tx, rows) if rows else set()
+            due = await tx.outbox_next_due() if len(rows) < free else None
+            return rows, refused, due
+
+        rows, refused, due = await self._write(unit)
         for row in rows:
             self.stages.claimed(row.id, row.conversation_id)
             task = asyncio.create_task(self._unreachable(row) if row.id in refused
@@ -162,7 +172,7 @@ class Dispatcher:
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
             task.add_done_callback(self.wake)
-        return len(rows)
+        return len(rows), due, len(rows) == free
 
     async def _unreachable(self, row: OutboxRow) -> None:
         await self._settle_failure(row, ChannelError(
