@@ -28,11 +28,12 @@ from router.domain.model import Accepted, InboundMessage, OutboxRow, UnparsedInb
 from router.engine.agents.runtime import AgentsRuntime
 from router.engine.backlog import Backlog
 from router.engine.channel_host_store import StoreChannelHost
+from router.engine.inbox import CoreInbox, decoded
 from router.engine.outbox import Dispatcher
 from router.engine.pipeline import Decide, Pipeline, queue_everything
 from router.engine.stages import StageClock
 from router.engine.webhook_channel import WebhookChannel
-from router.ports.channel import ChannelAdapter, ChannelContext, IngestResult, Intake
+from router.ports.channel import ChannelAdapter, ChannelContext, IngestResult
 from router.reloader import Reloader
 from router.store import Store, open_store, utcnow
 from router.store.channel_state import StoreChannelState
@@ -83,6 +84,7 @@ class Service:
         self.decider = decider or Decider()
         self.state: dict[str, Any] = {"ready": False, "stopping": False, "status": self.status}
         self.channels: dict[str, ChannelAdapter] = {}
+        self._inboxes: dict[str, CoreInbox] = {}
         self.dispatcher: Dispatcher | None = None
         self.pipeline: Pipeline | None = None
         self.backlog: Backlog | None = None
@@ -121,7 +123,7 @@ class Service:
         self._count(message, result, started)
         if not result.duplicate:
             self.stages.processed_inline(result.conversation_id, started)
-            await self._after_processing(message, result)
+            await self._processed(message, result)
         return result
 
     async def accept(self, message: Accepted) -> IngestResult:
@@ -135,31 +137,38 @@ class Service:
             self.stages.stored((message.channel, message.external_id), started)
         return result
 
-    def intake_for(self, adapter: ChannelAdapter) -> Intake:
-        deferred = adapter.deferrable and self.config.settings.service.acknowledge == "stored"
-        adapter.accept_unparsed = self.accept if deferred else None
-        return self.accept if deferred else self.intake
+    def inbox_for(self, adapter: ChannelAdapter) -> CoreInbox:
+        """The channel's inbox: the core decides here whether its input is stored and
+        acknowledged before it is decoded and processed (issue 25)."""
+        inbox = self._inboxes.get(adapter.name)
+        if inbox is None:
+            deferred = adapter.deferrable and self.config.settings.service.acknowledge == "stored"
+            inbox = CoreInbox(adapter, ingest=self.intake,
+                              accept=self.accept if deferred else None)
+            self._inboxes[adapter.name] = inbox
+        return inbox
 
-    async def _parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
+    async def _decode(self, item: UnparsedInbound) -> InboundMessage | None:
+        """Raw input the backlog processes now: decoded and enriched by its channel."""
         adapter = self.channels.get(item.channel)
         if adapter is None:
             raise LookupError(f"channel {item.channel} is not configured")
-        return await adapter.parse_accepted(item)
+        return await decoded(adapter, item)
 
     def _count(self, message: Accepted, result: IngestResult, started: float) -> None:
         self.metrics.pipeline_seconds.labels(message.channel).observe(time.perf_counter() - started)
         self.metrics.inbound.labels(message.channel,
                                     "duplicate" if result.duplicate else "stored").inc()
 
-    async def _after_processing(self, message: InboundMessage, result: IngestResult) -> None:
+    async def _processed(self, message: InboundMessage, result: IngestResult) -> None:
         """The channel's follow-up of a processed message, in both acknowledgement modes."""
         adapter = self.channels.get(message.channel)
         if adapter is None:
             return
         try:
-            await adapter.after_processing(message, result)
+            await adapter.processed(message, result)
         except Exception:  # the message is stored and processed; its extras must not fail it
-            log.exception("channel %s: after-processing hook failed", adapter.name)
+            log.exception("channel %s: processed hook failed", adapter.name)
 
     def _on_settled(self, row: OutboxRow, outcome: str) -> None:
         self.metrics.outbound.labels(row.channel, outcome).inc()
@@ -192,6 +201,7 @@ class Service:
         self.config.data_path().mkdir(mode=0o700, parents=True, exist_ok=True)
         await self.store.open()
         self.channels = self.build_channels()
+        self._inboxes = {}
         # --- CRM sync (issue 27): one outbox route per CRM, fed after the fact ---
         from router.engine.integrations.crm.runtime import crm_runtime
 
@@ -230,8 +240,8 @@ class Service:
         self.pipeline = Pipeline(self.store, self.decider, default_queue=s.service.default_queue,
                                  reopen_window=s.service.reopen_window,
                                  on_commit=committed, on_conversation=agents.desk.on_conversation)
-        self.backlog = Backlog(self.store, self.pipeline, after=self._after_processing,
-                               parse=self._parse_accepted, max_pending=s.service.max_backlog,
+        self.backlog = Backlog(self.store, self.pipeline, after=self._processed,
+                               parse=self._decode, max_pending=s.service.max_backlog,
                                stages=self.stages)
         self.extra_status["backlog"] = self.backlog.status
         self.app = create_app(max_body_bytes=s.http.max_body_bytes, state=self.state,
@@ -264,7 +274,7 @@ class Service:
         await agents.start()
         # --- end agents ---
         for adapter in self.channels.values():
-            self.app.router.add_routes(adapter.routes(self.intake_for(adapter)))
+            self.app.router.add_routes(adapter.routes(self.inbox_for(adapter)))
         # --- bots (issue 5): signed CSAT rating links, GET/POST /csat/<token> ---
         if importlib.util.find_spec("bots") is not None:
             from bots.csat_http import routes_for
@@ -297,7 +307,7 @@ class Service:
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else port
         for adapter in self.channels.values():
-            await adapter.start(self.intake_for(adapter))
+            await adapter.start(self.inbox_for(adapter))
         self.state["ready"] = True
         log.info("serving on http://%s:%s", self._host, self.port)
 

@@ -1,7 +1,10 @@
 """The email channel adapter: IMAP importers + SMTP listener in, aiosmtplib out.
 
 Wiring: `EmailAdapter(settings=EmailSettings(...), state_dir=<data dir>/email)`; the service
-calls `start(intake)`, `send(OutboundMessage)` from the outbox dispatcher and `stop()`.
+calls `start(inbox)`, `send(OutboundMessage)` from the outbox dispatcher and `stop()`. A
+mail is parsed here (MIME, threading, our reply tokens) and handed to the inbox as a
+message (`receive_message`): email is not deferrable, so it is processed before the IMAP
+read or the SMTP answer is acknowledged either way.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from channels.email.xoauth2 import smtp_send
 from router.configuration.local_secret import lazy_secret
 from router.domain.errors import ChannelError
 from router.domain.model import AuthorKind, OutboundMessage
-from router.ports.channel import ChannelAdapter, IngestResult, Intake, SendResult
+from router.ports.channel import ChannelAdapter, ChannelInbox, IngestResult, SendResult
 from router.ports.channel_state import ChannelState
 from router.ports.channel_state_local import LocalChannelState
 
@@ -70,7 +73,7 @@ class EmailAdapter(ChannelAdapter):
         self.importers: list[ImapImporter] = []
         self.listener: SmtpListener | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._intake: Intake | None = None
+        self._inbox: ChannelInbox | None = None
         self._imap_min_backoff = imap_min_backoff
         self.oauth = oauth or OAuthAccounts(
             settings.oauth2, metrics=oauth_metrics,
@@ -96,7 +99,7 @@ class EmailAdapter(ChannelAdapter):
     async def ingest_raw(self, raw: bytes, headers_only: bool = False, mailbox: str = "",
                          use_reply_to: bool = True) -> IngestResult:
         """Store the raw bytes, parse, hand to the pipeline; returns after its commit."""
-        if self._intake is None:
+        if self._inbox is None:
             raise RuntimeError("EmailAdapter.start() was not called")
         ref = self.raw_store.put(raw) if self.settings.keep_raw else ""
         parsed = parse_email(
@@ -109,7 +112,7 @@ class EmailAdapter(ChannelAdapter):
             use_reply_to=use_reply_to,
         )
         message = to_inbound(parsed, raw_ref=ref, mailbox=mailbox)
-        result = await self._intake(message)
+        result = await self._inbox.receive_message(message)
         if result.conversation_id is not None and not result.duplicate and not parsed.is_automatic:
             await self.memory.remember(result.conversation_id, parsed.subject, parsed.message_id,
                                  list(parsed.references))  # fmt: skip
@@ -118,8 +121,8 @@ class EmailAdapter(ChannelAdapter):
                  else f"conversation {result.conversation_id}")  # fmt: skip
         return result
 
-    async def start(self, intake: Intake) -> None:
-        self._intake = intake
+    async def start(self, inbox: ChannelInbox) -> None:
+        self._inbox = inbox
         await import_legacy(self.state_dir, self.state, today=self.limiter.today())
         for box in self.settings.mailboxes:
 

@@ -1,4 +1,8 @@
-"""Loopback adapter: `POST /webhooks/loopback` in, JSON POST to `deliver_url` out."""
+"""Loopback adapter: `POST /webhooks/loopback` in, JSON POST to `deliver_url` out.
+
+A payload is validated into a message before it is answered (a malformed one gets a 400,
+not an acknowledgement), so the loopback hands messages to its inbox, not raw input.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from channels.loopback.parse import parse_payload
 from channels.loopback.settings import LoopbackSettings
 from router.domain.errors import ChannelError, ChannelRateLimited, PayloadRejected
 from router.domain.model import OutboundMessage
-from router.ports.channel import ChannelAdapter, Intake, SendResult
+from router.ports.channel import ChannelAdapter, ChannelInbox, SendResult
 from router.web.http_errors import json_error, read_json
 from router.web.metrics import Metrics
 
@@ -34,7 +38,7 @@ class LoopbackAdapter(ChannelAdapter):
         if self._session is not None:
             await self._session.close()
 
-    def routes(self, intake: Intake) -> Sequence[web.RouteDef]:
+    def routes(self, inbox: ChannelInbox) -> Sequence[web.RouteDef]:
         async def receive(request: web.Request) -> web.StreamResponse:
             if self.settings.token:
                 given = request.headers.get("Authorization", "").removeprefix("Bearer ")
@@ -48,7 +52,7 @@ class LoopbackAdapter(ChannelAdapter):
                     self.metrics.rejected.labels("loopback", "too_large" if exc.status == 413
                                                  else "malformed").inc()
                 return json_error(exc.status, "rejected", exc.reason)
-            result = await intake(message)
+            result = await inbox.receive_message(message)
             # accepted: stored and acknowledged, processed next (service.acknowledge:
             # stored), so there are no ids yet
             return web.json_response({"duplicate": result.duplicate,

@@ -1,7 +1,8 @@
 """The Slack channel adapter: events in (HTTP or Socket Mode), replies out, agents' threads.
 
-Inbound: bolt verifies the request, `parse` classifies the payload, customer messages get
-their sender's profile (users.info, cached) and go to `intake`; messages and buttons in the
+Inbound: bolt verifies the request, `parse` classifies the payload, customer messages go
+to the inbox raw (the core runs `decode` and `enrich`, which adds the sender's profile from
+users.info, cached, before or after the acknowledgement); messages and buttons in the
 agents' channel go to the `Workspace`. Outbound: the outbox calls `send`, which posts to the
 customer's DM or thread.
 """
@@ -43,7 +44,7 @@ from channels.slack.workspace import LEASE, Workspace
 from router.domain.model import InboundKind, InboundMessage, OutboundMessage, UnparsedInbound
 from router.domain.tasks import cancel_and_wait
 from router.ports.agent_tools import AgentTools
-from router.ports.channel import ChannelAdapter, IngestResult, Intake, SendResult
+from router.ports.channel import ChannelAdapter, ChannelInbox, IngestResult, SendResult
 from router.ports.channel_state import ChannelState
 from router.ports.channel_state_local import LocalChannelState
 
@@ -83,7 +84,7 @@ class SlackAdapter(ChannelAdapter):
                                           profiles=self.profiles, client=self.client,
                                           on_change=self._changed)
         self.wake_outbox = wake_outbox
-        self._intake: Intake | None = None
+        self._inbox: ChannelInbox | None = None
         self._event_options: Options | None = None  # known once bolt has seen an event
         self.fast_events: FastEvents | None = None
         self._bolt: AsyncApp | None = None
@@ -96,9 +97,9 @@ class SlackAdapter(ChannelAdapter):
         return self._socket
 
     # --- lifecycle -----------------------------------------------------------------
-    def bolt(self, intake: Intake) -> AsyncApp:
+    def bolt(self, inbox: ChannelInbox) -> AsyncApp:
         """The bolt app (built once; `routes` and `start` both need it)."""
-        self._intake = intake
+        self._inbox = inbox
         self._keep_alive()
         if self._bolt is None:
             self._bolt = bolt_app.build_bolt(signing_secret=self.settings.signing_secret,
@@ -119,15 +120,15 @@ class SlackAdapter(ChannelAdapter):
         self.client.session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self.settings.request_timeout))
 
-    def routes(self, intake: Intake) -> Sequence[web.RouteDef]:
+    def routes(self, inbox: ChannelInbox) -> Sequence[web.RouteDef]:
         if self.settings.mode != "http":
             return ()
         self.fast_events = FastEvents(self.settings.signing_secret, self._on_event_with,
                                       lambda: self._event_options)
-        return bolt_app.routes(self.bolt(intake), self.fast_events)
+        return bolt_app.routes(self.bolt(inbox), self.fast_events)
 
-    async def start(self, intake: Intake) -> None:
-        bolt = self.bolt(intake)
+    async def start(self, inbox: ChannelInbox) -> None:
+        bolt = self.bolt(inbox)
         if self.workspace is not None:
             await self.workspace.start()
         if self.settings.mode == "socket":
@@ -208,31 +209,30 @@ class SlackAdapter(ChannelAdapter):
 
     async def _deliver(self, message: InboundMessage, body: dict[str, Any],
                        event_options: Options | None, raw: bytes = b"") -> None:
-        if self._intake is None:
+        if self._inbox is None:
             raise RuntimeError("slack adapter used before routes()/start()")
-        if self.accept_unparsed is not None and event_options is not None:
-            # Acknowledged once the event is stored; the profile lookup (users.info, a
-            # network round trip per new customer) waits for processing.
+        if event_options is not None:
+            # Raw: with acknowledge: stored the core stores the event and acknowledges;
+            # decoding and the profile lookup (users.info, a network round trip per new
+            # customer) wait for processing.
             ids = {"bot_user_id": event_options.bot_user_id, "team_id": event_options.team_id}
             # as JSON text when the body's bytes are at hand: one object while it waits
             payload: dict[str, Any] | bytes = (
                 orjson.dumps({**ids, "body": orjson.Fragment(raw)}) if raw
                 else {**ids, "body": body})
-            result = await self.accept_unparsed(
-                UnparsedInbound(CHANNEL, message.external_id, payload))
-        else:
-            if message.kind != InboundKind.EDIT:
-                message = await self._with_profile(message)
-            result = await self._intake(message)
+            result = await self._inbox.receive(UnparsedInbound(CHANNEL, message.external_id,
+                                                               payload))
+        else:  # a button press: decoded here (interactivity payloads are not kept raw)
+            result = await self._inbox.receive_message(message)
         log.debug("slack: %s stored as message %s (duplicate: %s)", message.external_id,
                   result.message_id, result.duplicate)
 
-    async def parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
-        """The customer message of an event accepted unparsed, with its sender's profile.
-        The event was a customer message when it was accepted (a thread reply's thread
-        was known then); parsed again with the configuration of now, it is dropped with
-        a warning if it no longer is one."""
-        payload = orjson.loads(item.payload) if isinstance(item.payload, bytes) else item.payload
+    def decode(self, raw: UnparsedInbound) -> InboundMessage | None:
+        """The customer message of an event handed over raw. The event was a customer
+        message when it came (a thread reply's thread was known then); decoded again,
+        perhaps later with the configuration of then, it is dropped with a warning if it
+        no longer is one."""
+        payload = orjson.loads(raw.payload) if isinstance(raw.payload, bytes) else raw.payload
         options = dataclasses.replace(self._options(None), bot_user_id=payload["bot_user_id"],
                                       team_id=payload["team_id"])
         parsed = parse_event(payload["body"], options)
@@ -240,11 +240,16 @@ class SlackAdapter(ChannelAdapter):
             parsed = parsed.message
         if not isinstance(parsed, InboundMessage):
             log.warning("slack: accepted event %s is not a customer message any more (%s)",
-                        item.external_id, type(parsed).__name__)
+                        raw.external_id, type(parsed).__name__)
             return None
-        return parsed if parsed.kind == InboundKind.EDIT else await self._with_profile(parsed)
+        return parsed
 
-    async def after_processing(self, message: InboundMessage, result: IngestResult) -> None:
+    async def enrich(self, message: InboundMessage) -> InboundMessage:
+        """The sender's profile (users.info, cached, bounded by `profile_timeout`); an
+        edit keeps the sender it has."""
+        return message if message.kind == InboundKind.EDIT else await self._with_profile(message)
+
+    async def processed(self, message: InboundMessage, result: IngestResult) -> None:
         if self.workspace is not None:
             self.workspace.wake()  # mirror the message into the agents' thread
 

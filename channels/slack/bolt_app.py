@@ -3,13 +3,13 @@
 Why `process_before_response=True`: with bolt's default the listener runs as a task
 *after* the HTTP 200 is sent, so a crash between the answer and the inbox commit would
 lose the message (Slack does not retry a 200). With it, the 200 is sent only after the
-listener returned, and our listener returns once `intake` has committed the message to
-the inbox; rules, bots and sends happen after (the outbox sends replies). The commit takes
+listener returned, and our listener returns once the channel's inbox has committed the
+message; rules, bots and sends happen after (the outbox sends replies). The commit takes
 milliseconds; with `acknowledge: stored` a customer's event is stored as it came and its
-users.info lookup waits for processing, and with `processed` the lookup before intake is
-bounded (`profile_timeout`), well inside Slack's 3 seconds. If intake raises (store down,
-`ServiceStopping` during shutdown), the answer is 503/500 and Slack retries; the retry is
-deduped by the inbox key.
+users.info lookup (`enrich`) waits for processing, and with `processed` the lookup before
+the commit is bounded (`profile_timeout`), well inside Slack's 3 seconds. If the inbox
+raises (store down, `ServiceStopping` during shutdown), the answer is 503/500 and Slack
+retries; the retry is deduped by the inbox key.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from channels.telegram.settings import BotSettings
 from router.domain.errors import PayloadRejected, ServiceStopping
 from router.domain.model import InboundMessage, OutboundMessage, UnparsedInbound
 from router.domain.tasks import cancel_and_wait
-from router.ports.channel import ChannelAdapter, IngestResult, Intake, SendResult
+from router.ports.channel import ChannelAdapter, ChannelInbox, IngestResult, SendResult
 from router.ports.channel_host import ChannelHost
 from router.web.http_errors import json_error
 
@@ -61,21 +61,22 @@ class TelegramAdapter(ChannelAdapter):
             self.inbound.downloader = Downloader(settings=settings.download, channel=self.name,
                                                  bot=self.bot, host=host, data_dir=data_dir)
 
-    async def parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
-        return self.inbound.parse_accepted(item)
+    def decode(self, raw: UnparsedInbound) -> InboundMessage | None:
+        return self.inbound.decode(raw)
 
-    async def after_processing(self, message: InboundMessage, result: IngestResult) -> None:
-        self.inbound.after_processing(message, result)
+    async def processed(self, message: InboundMessage, result: IngestResult) -> None:
+        """Start the message's file downloads, now that it has an id."""
+        self.inbound.processed(message, result)
 
     # --- lifecycle -------------------------------------------------------------------
-    async def start(self, intake: Intake) -> None:
+    async def start(self, inbox: ChannelInbox) -> None:
         s = self.settings
         if self.inbound.downloader is not None:
             self.inbound.downloader.start()  # also picks up jobs left pending before
         if s.group_mode == "mention" and not s.username:
             await self._learn_username()
         if s.mode == "polling":
-            self._poller = asyncio.create_task(self._poll(intake), name=f"{self.name}-poll")
+            self._poller = asyncio.create_task(self._poll(inbox), name=f"{self.name}-poll")
         elif s.webhook_url:
             self.inbound.spawn(self._register_webhook())
 
@@ -119,7 +120,7 @@ class TelegramAdapter(ChannelAdapter):
         return self._stopping.is_set()
 
     # --- webhook ---------------------------------------------------------------------
-    def routes(self, intake: Intake) -> Sequence[web.RouteDef]:
+    def routes(self, inbox: ChannelInbox) -> Sequence[web.RouteDef]:
         if self.settings.mode != "webhook":
             return ()
         secret = self.settings.webhook_secret.encode()
@@ -139,18 +140,13 @@ class TelegramAdapter(ChannelAdapter):
                 self.inbound.reject("malformed_json", exc.reason)
                 return web.json_response(text=EMPTY_ANSWER)
             # ServiceStopping -> 503 (middleware)
-            accept = self.accept_unparsed
-            if accept is not None and (
-                    item := self.inbound.unparsed(update, self.name, body)) is not None:
-                await self.inbound.accept_unparsed(item, accept)  # parsed when processed
-            else:
-                await self.inbound.handle(update, intake)
+            await self.inbound.handle(update, inbox, body)
             return web.json_response(text=EMPTY_ANSWER)
 
         return [web.post(f"/webhooks/telegram/{self.settings.name}", receive)]
 
     # --- long polling ----------------------------------------------------------------
-    async def _poll(self, intake: Intake) -> None:
+    async def _poll(self, inbox: ChannelInbox) -> None:
         """getUpdates loop. Offset = last committed update_id + 1, kept in memory only:
         Telegram itself keeps every update not yet confirmed by a higher offset, and the
         inbox dedupe absorbs any redelivery after a restart."""
@@ -178,7 +174,7 @@ class TelegramAdapter(ChannelAdapter):
             for update in updates:
                 raw = update.model_dump(mode="json", exclude_unset=True, by_alias=True)
                 try:
-                    await self.inbound.handle(raw, intake)
+                    await self.inbound.handle(raw, inbox)
                 except ServiceStopping:
                     return  # offset not advanced: Telegram keeps the update for next time
                 except Exception:

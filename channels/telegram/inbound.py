@@ -1,8 +1,11 @@
 """One update in, from either the webhook or the polling loop, to a durable outcome.
 
-`handle` returns only after the update's effect is committed (the intake's commit, or
-the contact's reachability for a block); callers acknowledge Telegram after that. Work that needs
-no durability (answering a button press) is started after the commit and not awaited.
+`handle` returns only after the update's effect is committed (the inbox's commit, or
+the contact's reachability for a block); callers acknowledge Telegram after that. A plain
+(edited) message goes to the inbox raw, and the core decides whether `decode` runs before
+or after the acknowledgement; other updates are decoded here first (a block must be on
+record, a button press answered). Work that needs no durability (answering a button
+press) is started after the commit and not awaited.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from channels.telegram.jsonbody import LONG_NUMBER, loads
 from channels.telegram.parse import ChatMemberChange, Ignored, UpdateRejected, parse_update
 from channels.telegram.settings import BotSettings
 from router.domain.model import InboundKind, InboundMessage, UnparsedInbound
-from router.ports.channel import AcceptUnparsed, IngestResult, Intake
+from router.ports.channel import ChannelInbox, IngestResult
 from router.ports.channel_host import ChannelHost
 
 if TYPE_CHECKING:
@@ -55,12 +58,22 @@ class InboundHandler:
         log.warning("%s: rejected update (%s): %s", self.channel, code, reason[:300])
         return "rejected"
 
-    async def handle(self, update: Any, intake: Intake) -> str:
-        """Process one decoded update; returns what happened (for logs and tests).
+    async def handle(self, update: Any, inbox: ChannelInbox, body: bytes = b"") -> str:
+        """Hand one decoded update to the inbox; returns what happened (for logs and
+        tests). `body`: the update's bytes as they came, when at hand (the webhook).
 
-        Raises ServiceStopping (from the intake) when the service is shutting down: the
+        Raises ServiceStopping (from the inbox) when the service is shutting down: the
         caller must not acknowledge, so Telegram delivers the update again later.
         """
+        item = self.unparsed(update, self.channel, body)
+        if item is not None:
+            result = await inbox.receive(item)
+            if result.ignored:
+                return "ignored"  # counted and logged by `decode`
+            outcome = "duplicate" if result.duplicate else (
+                "accepted" if result.accepted else "stored")
+            self.stats[outcome] += 1
+            return outcome
         parsed = self._parse(update)
         if isinstance(parsed, str):
             return parsed
@@ -70,7 +83,7 @@ class InboundHandler:
             outcome = "blocked" if parsed.blocked else "unblocked"
             self.stats[outcome] += 1
             return outcome
-        result = await intake(parsed)
+        result = await inbox.receive_message(parsed)
         if parsed.kind == InboundKind.CALLBACK:
             # Answered even on a redelivery: a crash may have come between commit and answer,
             # and Telegram keeps the button spinning until someone answers.
@@ -81,31 +94,24 @@ class InboundHandler:
 
     @staticmethod
     def unparsed(update: Any, channel: str, body: bytes) -> UnparsedInbound | None:
-        """The update, to be stored as it came and parsed when processed, if it is a
+        """The update as raw input, to be decoded by the core's choice of time, if it is a
         plain (edited) message: by far the most common update, and the one whose
-        validation costs the most. Others take the full path before the acknowledgement:
-        a block must be on record, a button press answered. The body's bytes are kept
-        when they are plain JSON an object reader takes back as is (no BOM or leading
-        space, no integer beyond 64 bits)."""
+        validation costs the most. The body's bytes are kept when they are plain JSON an
+        object reader takes back as is (no BOM or leading space, no integer beyond 64
+        bits)."""
         if (type(update) is dict and type(update.get("update_id")) is int and len(update) == 2
                 and type(update.get("message", update.get("edited_message"))) is dict):
             as_is = body[:1] == b"{" and LONG_NUMBER.search(body) is None
             return UnparsedInbound(channel, str(update["update_id"]), body if as_is else update)
         return None
 
-    async def accept_unparsed(self, item: UnparsedInbound, accept: AcceptUnparsed) -> str:
-        result = await accept(item)
-        outcome = "duplicate" if result.duplicate else "accepted"
-        self.stats[outcome] += 1
-        return outcome
-
-    def parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
-        """The message of an update accepted unparsed; None when it is ignored or
-        rejected (counted and logged as on the full path)."""
+    def decode(self, item: UnparsedInbound) -> InboundMessage | None:
+        """The message of an update handed over raw; None when it is ignored or rejected
+        (counted and logged as on the full path)."""
         update = item.payload
         parsed = self._parse(loads(update) if isinstance(update, bytes) else update)
         if isinstance(parsed, ChatMemberChange):  # `unparsed` lets only messages through
-            raise ValueError("a membership change was accepted unparsed")
+            raise ValueError("a membership change was handed over raw")
         return None if isinstance(parsed, str) else parsed
 
     def _parse(self, update: Any) -> InboundMessage | ChatMemberChange | str:
@@ -126,7 +132,7 @@ class InboundHandler:
             parsed = mark_pending(parsed)  # the job is committed with the message
         return parsed
 
-    def after_processing(self, message: InboundMessage, result: IngestResult) -> None:
+    def processed(self, message: InboundMessage, result: IngestResult) -> None:
         """The message is processed and has its id: start its downloads now (the jobs
         were committed with it, so a restart before this point still finds them)."""
         if (self.downloader is not None and result.message_id is not None

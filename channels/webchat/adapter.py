@@ -22,7 +22,7 @@ from channels.webchat.settings import WebchatSettings
 from channels.webchat.uploads import Uploads
 from channels.webchat.web import origin_allowed, page_headers, render_loader, render_page
 from router.domain.model import AuthorKind, OutboundMessage
-from router.ports.channel import ChannelAdapter, Intake, SendResult
+from router.ports.channel import ChannelAdapter, ChannelInbox, SendResult
 from router.ports.channel_host import ChannelHost
 from router.web.http_errors import json_error
 from router.web.static import Asset, load_assets, serve_asset
@@ -96,11 +96,11 @@ class WebchatAdapter(ChannelAdapter):
         return await self.host.outbox_message_id(outbox_id) if self.host is not None else None
 
     # --- HTTP -----------------------------------------------------------------------
-    def routes(self, intake: Intake) -> Sequence[web.RouteDef]:
+    def routes(self, inbox: ChannelInbox) -> Sequence[web.RouteDef]:
         async def socket(request: web.Request) -> web.StreamResponse:
             if not origin_allowed(request, self.settings.allowed_origins):
                 return json_error(403, "origin", "this site may not open the chat")
-            return await visitor_socket(request, self, intake)
+            return await visitor_socket(request, self, inbox)
 
         return [
             web.get("/chat", self._page),
@@ -109,7 +109,7 @@ class WebchatAdapter(ChannelAdapter):
             web.post("/chat/session", self._session),
             web.post("/chat/profile", self._profile),
             web.get("/chat/ws", socket),
-            *(self.uploads.routes(intake) if self.uploads else ()),  # issue 24
+            *(self.uploads.routes(inbox) if self.uploads else ()),  # issue 24
         ]
 
     async def _page(self, request: web.Request) -> web.Response:

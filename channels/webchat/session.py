@@ -16,7 +16,7 @@ from aiohttp import WSMsgType, web
 
 from channels.webchat import protocol, tokens
 from router.domain.errors import PayloadRejected, ServiceStopping
-from router.ports.channel import Intake
+from router.ports.channel import ChannelInbox
 from router.web import jsonbody
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ async def _receive_json(ws: web.WebSocketResponse, wait: float | None = None) ->
 
 
 async def visitor_socket(request: web.Request, adapter: WebchatAdapter,
-                         intake: Intake) -> web.StreamResponse:
+                         inbox: ChannelInbox) -> web.StreamResponse:
     settings = adapter.settings
     ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=MAX_FRAME)
     await ws.prepare(request)
@@ -78,7 +78,7 @@ async def visitor_socket(request: web.Request, adapter: WebchatAdapter,
     adapter.hub.add(visitor.id, ws)
     try:
         await ws.send_json(await adapter.welcome(visitor.id, hello.after))
-        await _chat_loop(ws, adapter, intake, visitor.id)
+        await _chat_loop(ws, adapter, inbox, visitor.id)
     except ConnectionResetError:
         log.info("webchat: visitor %s went away mid-frame", visitor.id)
     finally:
@@ -86,7 +86,7 @@ async def visitor_socket(request: web.Request, adapter: WebchatAdapter,
     return ws
 
 
-async def _chat_loop(ws: web.WebSocketResponse, adapter: WebchatAdapter, intake: Intake,
+async def _chat_loop(ws: web.WebSocketResponse, adapter: WebchatAdapter, inbox: ChannelInbox,
                      visitor_id: str) -> None:
     bucket = Bucket(adapter.settings.rate_per_10s, 10.0)
     while not ws.closed:
@@ -101,12 +101,12 @@ async def _chat_loop(ws: web.WebSocketResponse, adapter: WebchatAdapter, intake:
         if kind == "ping":
             await ws.send_json({"type": "pong"})
         elif kind in ("message", "quick_reply"):
-            await _chat_frame(ws, adapter, intake, visitor_id, data, bucket)
+            await _chat_frame(ws, adapter, inbox, visitor_id, data, bucket)
         else:
             await ws.send_json(protocol.error_frame("rejected", f"unknown frame type {kind!r}"))
 
 
-async def _chat_frame(ws: web.WebSocketResponse, adapter: WebchatAdapter, intake: Intake,
+async def _chat_frame(ws: web.WebSocketResponse, adapter: WebchatAdapter, inbox: ChannelInbox,
                       visitor_id: str, data: dict[str, Any],
                       bucket: Bucket) -> None:
     client_id = str(data.get("id", ""))[:64]
@@ -117,7 +117,7 @@ async def _chat_frame(ws: web.WebSocketResponse, adapter: WebchatAdapter, intake
     try:
         inbound = protocol.parse_chat(data, visitor_id=visitor_id,
                                       max_text=adapter.settings.max_text)
-        result = await intake(inbound)
+        result = await inbox.receive_message(inbound)
     except PayloadRejected as exc:
         await ws.send_json(protocol.error_frame("rejected", exc.reason, client_id=client_id))
         return

@@ -5,7 +5,7 @@ body and the visitor token as `Authorization: Bearer <token>` (the widget keeps 
 cookie also works on our own page). The file is sniffed by its first bytes and refused
 early when too large (413) or of a type we do not take (415), with a message that names
 the file; a taken file is kept content-addressed (`attachments/webchat/<sha256>`) and
-becomes a customer message of its own through the same intake as typed text, acknowledged
+becomes a customer message of its own through the same inbox as typed text, acknowledged
 after its commit. The client id makes a retry the same message, as for typed messages.
 
 `GET /chat/files/<message id>/<index>` serves a file of the visitor's own conversation
@@ -30,7 +30,7 @@ from channels.webchat.session import Bucket
 from channels.webchat.web import origin_allowed
 from router.domain.errors import PayloadRejected, ServiceStopping
 from router.domain.model import Attachment, InboundMessage, Sender
-from router.ports.channel import Intake
+from router.ports.channel import ChannelInbox
 from router.web.attachments.keep import FileKeeper, Kept
 from router.web.attachments.serve import public, respond, servable
 from router.web.http_errors import json_error
@@ -55,9 +55,9 @@ class Uploads:
         self.data_dir = data_dir
         self._buckets: OrderedDict[str, Bucket] = OrderedDict()
 
-    def routes(self, intake: Intake) -> list[web.RouteDef]:
+    def routes(self, inbox: ChannelInbox) -> list[web.RouteDef]:
         async def upload(request: web.Request) -> web.StreamResponse:
-            return await self.upload(request, intake)
+            return await self.upload(request, inbox)
 
         return [web.post("/chat/upload", upload),
                 web.get("/chat/files/{message_id}/{index}", self.download)]
@@ -77,7 +77,7 @@ class Uploads:
             self._buckets.popitem(last=False)
         return bucket
 
-    async def upload(self, request: web.Request, intake: Intake) -> web.StreamResponse:
+    async def upload(self, request: web.Request, inbox: ChannelInbox) -> web.StreamResponse:
         if not origin_allowed(request, self.adapter.settings.allowed_origins):
             return json_error(403, "origin", "this site may not open the chat")
         visitor = self._visitor(request)
@@ -106,7 +106,7 @@ class Uploads:
                 kind=kept.found.kind, name=kept.name, mime=kept.found.mime, size=kept.size,
                 extra={k: stored[k] for k in ("stored", "sha256", "stored_size")}),))
         try:
-            result = await intake(inbound)
+            result = await inbox.receive_message(inbound)
         except PayloadRejected as exc:
             return json_error(400, "rejected", exc.reason, id=client_id)
         except ServiceStopping:

@@ -132,12 +132,13 @@ PINNED_KEY_PREFIX = "pin:"
 
 @dataclass(frozen=True, slots=True)
 class UnparsedInbound:
-    """A platform payload accepted before it was parsed (`service.acknowledge: stored`).
+    """Raw platform input under its dedupe key, as a channel hands it to its inbox.
 
     Validating a payload into an `InboundMessage` can cost more than storing it (a
-    Telegram update goes through aiogram's pydantic models), so a channel may store the
-    payload under its dedupe key and let its adapter's `parse_accepted` turn it into a
-    message during processing. `external_id` must be the parsed message's.
+    Telegram update goes through aiogram's pydantic models), so with `service.acknowledge:
+    stored` the core stores the payload as it is and the channel's `decode` turns it into
+    a message during processing; otherwise `decode` runs before the acknowledgement.
+    `external_id` must be the decoded message's.
     """
 
     channel: str

@@ -8,9 +8,10 @@ the normalised message) and the platform gets its 200 after that commit. `run` t
 processes accepted messages in arrival order through the same pipeline code as
 `Pipeline.ingest`; each processing unit takes its message out of the pending set in its
 own commit, so a message is processed exactly once, across restarts and instances.
-A channel may accept a payload unparsed (`UnparsedInbound`): its adapter's
-`parse_accepted` then turns it into a message here, before processing, so the platform's
-validation is not paid before the acknowledgement either.
+A channel may hand raw input (`UnparsedInbound`, router/engine/inbox.py): it is stored
+as it came, and `parse` (the channel's `decode` and `enrich`) turns it into a message
+here, before processing, so the platform's validation and a profile lookup are not paid
+before the acknowledgement either.
 
 Nothing is lost: pending messages are in the store; at start (and every `rescan` seconds
 for ones another instance left behind) they are read back and processed. A message whose

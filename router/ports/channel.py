@@ -1,15 +1,29 @@
-"""The one small interface every channel implements.
+"""The one small interface every channel implements, and the inbox the core hands it.
 
-A channel turns platform input into `InboundMessage`s and hands each to the `Intake`,
-which returns only after the message is durably stored (so the adapter acknowledges the
-platform after the commit, never before). Outbound, the outbox dispatcher calls `send`;
-a `ChannelError` says whether to retry (and after how long) or give up.
+A channel is `name`, `start(inbox)`, `stop()`, `routes(inbox)`, a pure `decode(raw)`, an
+optional `enrich(message)` and `processed(message, result)`, and `send(message)`. It
+hands platform input to its `ChannelInbox`, which returns only once the input is durably
+stored (so the adapter acknowledges the platform after the commit, never before):
+
+- `inbox.receive(raw)`: the platform's payload under its dedupe key, as it came. The core
+  decides when it is decoded: for a `deferrable` channel with `service.acknowledge:
+  stored` the payload is stored as it is and `receive` returns; `decode` and `enrich` run
+  later, when the backlog processes it (so the platform's validation and a profile lookup
+  are not paid before the acknowledgement). Otherwise `receive` decodes, enriches and
+  processes the message before it returns.
+- `inbox.receive_message(message)`: input the channel has already turned into a message
+  (a mail after its MIME parse, a web chat frame, a loopback payload validated before it
+  is answered). The core enriches it and, as for `receive`, stores it for later or
+  processes it before returning.
+
+Outbound, the outbox dispatcher calls `send`; a `ChannelError` says whether to retry
+(and after how long) or give up.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +41,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
-    """What the pipeline did with one inbound message."""
+    """What the core did with one inbound message."""
 
     duplicate: bool
     message_id: int | None
@@ -37,10 +51,6 @@ class IngestResult:
     accepted: bool = False
 
 
-Intake = Callable[[InboundMessage], Awaitable[IngestResult]]
-AcceptUnparsed = Callable[[UnparsedInbound], Awaitable[IngestResult]]
-
-
 @dataclass(frozen=True, slots=True)
 class SendResult:
     external_id: str = ""
@@ -48,38 +58,65 @@ class SendResult:
     thread_keys: tuple[str, ...] = ()
 
 
+class ChannelInbox(ABC):
+    """The core's intake as one channel sees it (made by the core per adapter).
+
+    Both calls return after the input's commit and raise when it could not be stored
+    (`ServiceStopping` while the service shuts down): the channel then does not
+    acknowledge, and the platform delivers again (the inbox key makes that harmless).
+    """
+
+    @abstractmethod
+    async def receive(self, raw: UnparsedInbound) -> IngestResult:
+        """Raw input: stored as it is when this channel acknowledges once stored
+        (`accepted`), else decoded, enriched and processed now. When `decode` finds
+        nothing to process, the result is `ignored` and nothing is stored."""
+
+    @abstractmethod
+    async def receive_message(self, message: InboundMessage) -> IngestResult:
+        """A message the channel decoded itself: enriched, then stored for later
+        (`accepted`) or processed now, as for `receive`."""
+
+
 class ChannelAdapter(ABC):
-    """Base class of channel adapters (email, telegram, slack, webchat, loopback)."""
+    """Base class of channel adapters (email, telegram, slack, webchat, loopback), and of
+    outbound-only routes of the outbox (outgoing webhooks, CRM sync), which need `send`."""
 
     #: the channel name stored on messages and used as the outbox route
     name: str = ""
-    #: a webhook-like channel whose intake may acknowledge once a message is stored and
-    #: process it afterwards (service.acknowledge); such a channel does what needs the
-    #: stored message's ids in `after_processing`, which runs in both modes
+    #: a webhook-like channel the core may acknowledge once its input is stored and
+    #: process afterwards (service.acknowledge: stored); such a channel does what needs
+    #: the stored message's ids in `processed`, which runs in both modes
     deferrable: bool = False
-    #: set by the service when this deferrable channel acknowledges once stored: stores
-    #: a payload unparsed, and `parse_accepted` turns it into a message when processed
-    accept_unparsed: AcceptUnparsed | None = None
 
-    async def start(self, intake: Intake) -> None:  # noqa: B027 - optional hook
+    async def start(self, inbox: ChannelInbox) -> None:  # noqa: B027 - optional hook
         """Begin receiving (polling, IMAP IDLE...). Webhook channels use `routes`."""
 
     async def stop(self) -> None:  # noqa: B027 - optional hook
         """Stop receiving and release connections."""
 
-    def routes(self, intake: Intake) -> Sequence[web.RouteDef]:
+    def routes(self, inbox: ChannelInbox) -> Sequence[web.RouteDef]:
         """HTTP routes (webhooks) this channel adds to the service's app."""
         return ()
 
-    async def after_processing(self, message: InboundMessage,  # noqa: B027 - optional hook
-                               result: IngestResult) -> None:
-        """Called once a new message has been processed (its ids are known)."""
+    def decode(self, raw: UnparsedInbound) -> InboundMessage | None:
+        """The message in raw input this channel handed to `inbox.receive`; None when it
+        holds nothing to process (logged here). Pure: no I/O (that is `enrich`), so the
+        core may run it before or after the acknowledgement, on any instance. The
+        message keeps the raw input's `(channel, external_id)`. Raising marks the stored
+        input failed (or, before the acknowledgement, fails the delivery)."""
+        raise NotImplementedError(f"channel {self.name} hands over messages, not raw input")
 
-    async def parse_accepted(self, item: UnparsedInbound) -> InboundMessage | None:
-        """The message in a payload this channel accepted unparsed; None when it holds
-        nothing to process (ignored or rejected, logged here). Raising marks it failed.
-        It may wait (a profile lookup); messages are still processed in arrival order."""
-        raise NotImplementedError(f"channel {self.name} accepts no unparsed payloads")
+    async def enrich(self, message: InboundMessage) -> InboundMessage:
+        """The message with what only I/O adds (a sender's profile), run by the core
+        right before the message is processed or stored as a message. Must not fail
+        the message: on a timeout or error, return it as it is."""
+        return message
+
+    async def processed(self, message: InboundMessage,  # noqa: B027 - optional hook
+                        result: IngestResult) -> None:
+        """Called once a new message has been processed (its ids are known), in both
+        acknowledgement modes; a failure here is logged, the message stays processed."""
 
     @abstractmethod
     async def send(self, message: OutboundMessage) -> SendResult:

@@ -9,14 +9,29 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from router.domain.model import InboundMessage
-from router.ports.channel import IngestResult
+from router.domain.model import InboundMessage, UnparsedInbound
+from router.ports.channel import ChannelInbox, IngestResult
 
 
-class SqliteIntake:
+class MessageInbox(ChannelInbox):
+    """The inbox of a channel that hands messages (email): each goes to `ingest`."""
+
+    def __init__(self, ingest: Callable[[InboundMessage], Awaitable[IngestResult]]) -> None:
+        self.ingest = ingest
+
+    async def receive(self, raw: UnparsedInbound) -> IngestResult:
+        raise NotImplementedError("email hands over messages")
+
+    async def receive_message(self, message: InboundMessage) -> IngestResult:
+        return await self.ingest(message)
+
+
+class SqliteIntake(MessageInbox):
     def __init__(self, path: Path, *, fail_times: int = 0) -> None:
+        super().__init__(self)
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(

@@ -208,7 +208,7 @@ KILLER = textwrap.dedent(
     sys.path.insert(0, {root!r})
     from channels.email.adapter import EmailAdapter
     from channels.email.settings import EmailSettings
-    from tests.channels.email.intake_fake import SqliteIntake
+    from tests.channels.email.intake_fake import MessageInbox, SqliteIntake
 
     async def main():
         intake = SqliteIntake(Path({db!r}))
@@ -219,7 +219,7 @@ KILLER = textwrap.dedent(
             return result
         adapter = EmailAdapter(settings=EmailSettings.model_validate_json({settings!r}),
                                state_dir=Path({state!r}))
-        await adapter.start(killing_intake)
+        await adapter.start(MessageInbox(killing_intake))
         await asyncio.sleep(60)
     asyncio.run(main())
     """

@@ -14,6 +14,7 @@ from channels.slack.adapter import SlackAdapter
 from channels.slack.settings import SlackSettings
 from router.domain.errors import ServiceStopping
 from router.domain.model import InboundMessage
+from router.engine.inbox import CoreInbox
 from router.ports.channel import IngestResult
 from tests.channels.slack.conftest import payload, sign
 from tests.channels.slack.fake_api import SECRET, TOKEN
@@ -44,7 +45,7 @@ async def test_crash_and_shutdown_give_non_2xx_then_the_retry_is_stored_once(sla
     adapter = SlackAdapter(settings=SlackSettings(bot_token=TOKEN, signing_secret=SECRET,
                                                   api_base=slack_api.base_url))
     intake = FlakyIntake([RuntimeError("database is locked"), ServiceStopping()])
-    bolt = adapter.bolt(intake)
+    bolt = adapter.bolt(CoreInbox(adapter, ingest=intake))  # acknowledge: processed
     body = payload("message_im")
     assert (await bolt.async_dispatch(signed(body))).status == 500
     assert (await bolt.async_dispatch(signed(body))).status == 503
