@@ -187,7 +187,7 @@ class SlackAdapter(ChannelAdapter):
     async def _handle(self, parsed: Parsed, body: dict[str, Any],
                       event_options: Options | None = None, raw: bytes = b"") -> None:
         """`event_options`: `body` is an Events API callback parsed with these options (a
-        customer message in it may be accepted unparsed)."""
+        customer message in it goes to the inbox raw)."""
         if isinstance(parsed, Ignored):
             log.debug("slack: ignored %s: %s", body.get("event_id", body.get("type")),
                       parsed.reason)
@@ -230,8 +230,8 @@ class SlackAdapter(ChannelAdapter):
     def decode(self, raw: UnparsedInbound) -> InboundMessage | None:
         """The customer message of an event handed over raw. The event was a customer
         message when it came (a thread reply's thread was known then); decoded again,
-        perhaps later with the configuration of then, it is dropped with a warning if it
-        no longer is one."""
+        perhaps after a reload changed the configuration, it is dropped with a warning if
+        it no longer is one."""
         payload = orjson.loads(raw.payload) if isinstance(raw.payload, bytes) else raw.payload
         options = dataclasses.replace(self._options(None), bot_user_id=payload["bot_user_id"],
                                       team_id=payload["team_id"])
@@ -239,7 +239,7 @@ class SlackAdapter(ChannelAdapter):
         if isinstance(parsed, FollowUp):
             parsed = parsed.message
         if not isinstance(parsed, InboundMessage):
-            log.warning("slack: accepted event %s is not a customer message any more (%s)",
+            log.warning("slack: event %s is not a customer message any more (%s)",
                         raw.external_id, type(parsed).__name__)
             return None
         return parsed
