@@ -45,6 +45,7 @@ from router.domain.model import InboundKind, InboundMessage, OutboundMessage, Un
 from router.domain.tasks import cancel_and_wait
 from router.ports.agent_tools import AgentTools
 from router.ports.channel import ChannelAdapter, ChannelInbox, IngestResult, SendResult
+from router.ports.channel_host import ChannelHost
 from router.ports.channel_state import ChannelState
 from router.ports.channel_state_local import LocalChannelState
 
@@ -56,11 +57,12 @@ class SlackAdapter(ChannelAdapter):
     deferrable = True
 
     def __init__(self, *, settings: SlackSettings, state: ChannelState | None = None,
-                 data_dir: Path | None = None,
+                 host: ChannelHost | None = None, data_dir: Path | None = None,
                  agent_tools: Callable[[], AgentTools | None] = lambda: None,
                  wake_outbox: Callable[[], None] = lambda: None,
                  poll_interval: float = 2.0, lease: float = LEASE) -> None:
         self.settings = settings
+        self.host = host  # the customer side's lookups (None: built outside a service)
         self.agent_tools = agent_tools
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_base,
                                      timeout=int(settings.request_timeout))
@@ -270,10 +272,11 @@ class SlackAdapter(ChannelAdapter):
         return dataclasses.replace(message, sender=sender)
 
     async def _known_thread(self, thread_key: str) -> bool:
-        tools = self.agent_tools()
-        if tools is None:
+        """Whether a customer's Slack thread is already a conversation: the channel's own
+        lookup (ChannelHost), not the agents' tools."""
+        if self.host is None:
             return False
-        return await tools.conversation_for_thread(CHANNEL, thread_key) is not None
+        return await self.host.conversation_for(thread_key) is not None
 
     # --- outbound ------------------------------------------------------------------
     async def send(self, message: OutboundMessage) -> SendResult:
