@@ -76,6 +76,7 @@ class Dispatcher:
         self._sent: list[tuple[OutboxRow, SendResult]] = []  # delivered, mark not written
         self._marker: asyncio.Task[None] | None = None
         self._remote_wake: asyncio.TimerHandle | None = None
+        self._slots_were_full = False  # the last round leased as many rows as slots were free
 
     def wake(self, *_: object) -> None:
         self._wake.set()
@@ -152,6 +153,7 @@ class Dispatcher:
         transaction of its own after every round (on PostgreSQL three round trips)."""
         free = self.concurrency - len(self._inflight)
         if free <= 0:
+            self._slots_were_full = True
             return 0, None, False  # a finishing send wakes us
         now = self.clock()
         until = now + timedelta(seconds=self.lease)
@@ -171,8 +173,18 @@ class Dispatcher:
                                        else self._send(row))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
-            task.add_done_callback(self.wake)
-        return len(rows), due, len(rows) == free
+            task.add_done_callback(self._send_done)
+        self._slots_were_full = len(rows) == free
+        return len(rows), due, self._slots_were_full
+
+    def _send_done(self, _task: object) -> None:
+        """A send slot is free again. Look for more only when the last round filled every
+        slot (rows may be waiting for one); otherwise whatever else was due was leased
+        with it. A round per finished send had been the most frequent unit of work with
+        three PostgreSQL instances (issue 28). A failed send wakes the loop itself: its
+        retry time may come before anything the last round saw."""
+        if self._slots_were_full:
+            self._wake.set()
 
     async def _unreachable(self, row: OutboxRow) -> None:
         await self._settle_failure(row, ChannelError(
@@ -242,5 +254,6 @@ class Dispatcher:
             await self._write(lambda tx: tx.outbox_retry_later(row.id, when, reason))
             log.info("outbox row %s retry in %.1fs on %s: %s", row.id, delay, row.channel, reason)
             outcome = "retry"
+        self._wake.set()  # the row's next attempt may be due before the loop looks again
         if self.on_settled:
             self.on_settled(row, outcome)
