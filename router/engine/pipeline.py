@@ -213,7 +213,7 @@ class Pipeline:
             conv.language = decision.language
             if not contact.language:
                 contact.language = decision.language
-                await tx.update_contact(contact)
+                await tx.set_contact_language(contact.id, contact.language)
         applied = await apply_actions(tx, conv, contact, decision.actions, now,
                                       default_queue=self.default_queue, inbound=msg,
                                       replies=replies)

@@ -224,6 +224,12 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def update_contact(self, contact: Contact) -> None: ...
 
+    @abc.abstractmethod
+    async def set_contact_language(self, contact_id: int, language: str) -> None:
+        """Only the language: the search index of names, emails and phones is not touched
+        (a full `update_contact` rewrites it, and the pipeline sets the language of every
+        new contact)."""
+
     # conversations
     @abc.abstractmethod
     async def find_conversation(self, channel: str, keys: Sequence[str]) -> Conversation | None:

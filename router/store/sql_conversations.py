@@ -157,6 +157,9 @@ class SqlConversations(SqlBase):
             (contact.display_name, contact.email, contact.phone, contact.language,
              dumps(contact.tags), dumps(contact.fields), int(contact.unreachable), contact.id))
 
+    async def set_contact_language(self, contact_id: int, language: str) -> None:
+        await self._exec("UPDATE contacts SET language = ? WHERE id = ?", (language, contact_id))
+
     async def list_identities(self, contact_id: int) -> list[Identity]:
         return [Identity(*r) for r in await self._all(
             f"{_IDENTITY} WHERE contact_id = ? ORDER BY id", (contact_id,))]
