@@ -91,6 +91,12 @@ class Schedule:
     def _spans(self, day: date) -> tuple[Span, ...]:
         return () if day in self.holidays else self.weekly[day.weekday()]
 
+    def local_minute(self, now: datetime) -> tuple[date, int]:
+        """The local day and minute of `now`: all that `is_open` and, while closed,
+        `next_opening` depend on."""
+        local = self._local(now)
+        return local.date(), local.hour * 60 + local.minute
+
     def is_open(self, now: datetime) -> bool:
         if self.always_open:
             return True

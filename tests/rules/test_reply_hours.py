@@ -44,3 +44,30 @@ def test_a_reply_without_hours_still_renders(tmp_path: Path):
     ruleset = build(tmp_path, CONFIG)
     assert ruleset.render_reply("plain", language="en", channel="webchat",
                                 ctx=ctx("x")).text == "Thanks Anna"
+
+
+def test_closed_hours_values_from_the_minute_cache_are_the_ones_worked_out():
+    """`business_hours` while closed comes from a cache keyed by the local minute: over
+    the week of each DST change (with a holiday), every 7 min 13 s and again 29 s later
+    in the same minute, in three languages, every value equals the one worked out anew."""
+    from datetime import UTC, datetime, timedelta
+
+    from router.domain.hours import parse_business_hours
+    from rules.replies import _CLOSED, _Hours, _hours_values
+
+    schedule = parse_business_hours({
+        "timezone": "Europe/Stockholm", "weekly": {"mon-fri": "08:00-17:00", "sat": "10:00-14:00"},
+        "holidays": ["2026-10-26"]})
+    _CLOSED.clear()
+    checked = closed = 0
+    for start in (datetime(2026, 3, 24, tzinfo=UTC), datetime(2026, 10, 21, tzinfo=UTC)):
+        t = start
+        while t < start + timedelta(days=8):
+            for now in (t, t + timedelta(seconds=29)):
+                for language in ("sv", "fi", "en"):
+                    got = dict(_Hours(schedule, now, language))
+                    assert got == _hours_values(schedule, now, language), (now, language)
+                    checked += 1
+                    closed += not got["open"]
+            t += timedelta(minutes=7, seconds=13)
+    assert closed > checked / 2 and _CLOSED  # the cache was really used
