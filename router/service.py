@@ -36,7 +36,6 @@ from router.engine.webhook_channel import WebhookChannel
 from router.ports.channel import ChannelAdapter, ChannelContext, IngestResult
 from router.reloader import Reloader
 from router.store import Store, open_store, utcnow
-from router.store.channel_state import StoreChannelState
 from router.web.app import create_app
 from router.web.metrics import Metrics, metrics_handler
 from router.wiring import build_decide
@@ -181,7 +180,6 @@ class Service:
                              metrics=self.metrics,
                              agent_tools=lambda: self.agents.tools if self.agents else None,
                              wake_outbox=lambda: self.dispatcher.wake() if self.dispatcher else None,
-                             state_for=lambda channel: StoreChannelState(self.store, channel),
                              host_for=lambda channel: StoreChannelHost(self.store, channel))
         adapters: dict[str, ChannelAdapter] = {  # rules' actions and outgoing webhooks (issue 27)
             "webhook": WebhookChannel(endpoints=self.config.settings.webhooks)}

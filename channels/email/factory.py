@@ -20,6 +20,6 @@ def create(settings: EmailSettings, ctx: ChannelContext) -> EmailAdapter:
         state_dir / "oauth", lazy_secret(ctx.data_dir, SECRET_NAME)))
     # reply tokens are signed with EMAIL_SECRET, else <data_dir>/email.secret (made once)
     # thread memory, IMAP positions and auto-reply counts: the channel's state in the store
-    state = ctx.state_for(CHANNEL) if ctx.state_for is not None else None
+    state = ctx.host_for(CHANNEL).state if ctx.host_for is not None else None
     return EmailAdapter(settings=settings, state_dir=state_dir,
                         secret=lazy_secret(ctx.data_dir, "email"), oauth=oauth, state=state)

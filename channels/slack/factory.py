@@ -9,8 +9,8 @@ from router.ports.channel import ChannelContext
 def create(settings: SlackSettings, ctx: ChannelContext) -> SlackAdapter:
     # root messages, thread keys, the workspace cursor and its leader lease: the channel's
     # state in the store, shared by every instance on the database
-    state = ctx.state_for(CHANNEL) if ctx.state_for is not None else None
     host = ctx.host_for(CHANNEL) if ctx.host_for is not None else None
+    state = host.state if host is not None else None
     return SlackAdapter(settings=settings, state=state, host=host, data_dir=ctx.data_dir,
                         agent_tools=ctx.agent_tools, wake_outbox=ctx.wake_outbox,
                         poll_interval=settings.workspace_poll, lease=settings.workspace_lease)

@@ -32,7 +32,6 @@ from aiohttp import web
 
 from router.domain.model import InboundMessage, OutboundMessage, UnparsedInbound
 from router.ports.channel_host import ChannelHost
-from router.ports.channel_state import ChannelState
 
 if TYPE_CHECKING:
     from router.ports.agent_tools import AgentTools
@@ -136,11 +135,9 @@ class ChannelContext:
     agent_tools: Callable[[], AgentTools | None] = field(default=lambda: None)
     # Wakes the outbox dispatcher after a unit of work outside intake queued replies.
     wake_outbox: Callable[[], None] = field(default=lambda: None)
-    # The channel's own state (issue 25), by channel name: `ctx.state_for("email")`. Kept
-    # in the store, shared by every instance on its database, erased with the contact.
-    # None where no store is given (a channel built alone in a test).
-    state_for: Callable[[str], ChannelState] | None = None
     # The core as the channel sees it (issue 25), by channel name: lookups, reachability,
-    # attachment outcomes and `host.state` (router/ports/channel_host.py). None where no store
-    # is given; a channel then works without what needs the store.
+    # attachment outcomes and `host.state`, the channel's own ChannelState (kept in the
+    # store, shared by every instance on its database, erased with the contact;
+    # router/ports/channel_host.py). None where no store is given (a channel built alone in
+    # a test); a channel then works without what needs the store.
     host_for: Callable[[str], ChannelHost] | None = None

@@ -1,6 +1,6 @@
 """A `ChannelState` for a channel run outside a service (its tests, a tool).
 
-Inside a service every channel gets `ChannelContext.state_for(name)`, kept in the
+Inside a service every channel gets `ChannelContext.host_for(name).state`, kept in the
 service's store. A channel built on its own keeps its state in a SQLite store of its own
 at `path` instead: the same table and SQL, opened on first use, closed by `close()`.
 """
