@@ -37,6 +37,7 @@ IngestRaw = Callable[[bytes, bool], Awaitable[Any]]
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
 _UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+_EXISTS = re.compile(rb"^\d+ EXISTS")  # untagged "* N EXISTS" (aioimaplib drops the "* ")
 # How long one instance holds a folder it reads (released when done); after a crash
 # mid-read another instance takes over once this has passed.
 READ_LEASE = 120.0
@@ -86,6 +87,10 @@ class ImapImporter:
         self.failed = asyncio.Event()  # set after every failed attempt (see last_error)
         self._lost = asyncio.Event()
         self._wake = asyncio.Event()
+        # The server announced new mail ("* N EXISTS") inside the answer to one of our own
+        # commands during a pass: that mail may have come after the pass's SEARCH, and the
+        # server will not announce it again in IDLE, so the pass is run once more.
+        self._news = False
 
     def poke(self) -> None:
         """Sync now instead of waiting for IDLE or the poll interval."""
@@ -144,6 +149,7 @@ class ImapImporter:
             raise ImapError(f"server sent no UIDVALIDITY for {folder}")
         validity = int(m.group(1))
         uidnext = int(n.group(1)) if (n := _UIDNEXT.search(blob)) else 0
+        self._news = False  # SELECT's own EXISTS is the mailbox's size, not news
         if not await self.state.claim(self.name, folder, self.owner, READ_LEASE):
             return 0
         try:
@@ -175,20 +181,32 @@ class ImapImporter:
         return count
 
     async def _search(self, client: aioimaplib.IMAP4, criteria: str) -> list[int]:
-        resp = _ok(await client.uid_search(criteria, charset=None), f"SEARCH {criteria}")
+        resp = self._noting_news(
+            _ok(await client.uid_search(criteria, charset=None), f"SEARCH {criteria}"))
         uids: list[int] = []
         for line in resp.lines[:-1]:
-            uids.extend(int(tok) for tok in bytes(line).split() if tok.isdigit())
+            words = bytes(line).split()
+            if words[:1] == [b"SEARCH"]:  # aioimaplib usually strips it; some paths keep it
+                words = words[1:]
+            if words and all(w.isdigit() for w in words):  # not "7 EXISTS" sent alongside
+                uids.extend(int(w) for w in words)
         return uids
 
+    def _noting_news(self, response: Any) -> Any:
+        """`response`, after noting any "* N EXISTS" the server sent along with it."""
+        if any(isinstance(line, bytes) and _EXISTS.match(line) for line in response.lines[:-1]):
+            self._news = True
+        return response
+
     async def _import(self, client: aioimaplib.IMAP4, uid: int) -> None:
-        size_resp = _ok(await client.uid("fetch", str(uid), "(RFC822.SIZE)"), "FETCH SIZE")
+        size_resp = self._noting_news(
+            _ok(await client.uid("fetch", str(uid), "(RFC822.SIZE)"), "FETCH SIZE"))
         sizes = [int(m.group(1)) for line in size_resp.lines if (m := _SIZE.search(bytes(line)))]
         if not sizes:
             return  # expunged meanwhile
         headers_only = sizes[0] > self.max_message_bytes
         part = "BODY.PEEK[HEADER]" if headers_only else "BODY.PEEK[]"
-        resp = _ok(await client.uid("fetch", str(uid), f"({part})"), "FETCH")
+        resp = self._noting_news(_ok(await client.uid("fetch", str(uid), f"({part})"), "FETCH"))
         literals = [x for x in resp.lines if isinstance(x, bytearray)]
         if not literals:
             return  # expunged meanwhile
@@ -201,9 +219,11 @@ class ImapImporter:
     async def _mark_processed(self, client: aioimaplib.IMAP4, uid: int) -> None:
         target = self.settings.processed_folder
         if not target:
-            _ok(await client.uid("store", str(uid), "+FLAGS.SILENT (\\Seen)"), "STORE \\Seen")
+            self._noting_news(_ok(await client.uid("store", str(uid), "+FLAGS.SILENT (\\Seen)"),
+                                   "STORE \\Seen"))
             return
-        _ok(await client.uid("store", str(uid), "+FLAGS.SILENT (\\Seen)"), "STORE \\Seen")
+        self._noting_news(_ok(await client.uid("store", str(uid), "+FLAGS.SILENT (\\Seen)"),
+                                   "STORE \\Seen"))
         resp = await (client.uid("move", str(uid), target) if client.has_capability("MOVE")
                       else client.uid("copy", str(uid), target))  # fmt: skip
         if resp.result != "OK" and b"TRYCREATE" in b" ".join(bytes(x) for x in resp.lines):
@@ -264,6 +284,8 @@ class ImapImporter:
                 while True:
                     await self.sync_once(client)
                     self.synced.set()
+                    if self._news:  # announced during the pass: look again, not IDLE
+                        continue
                     await self._wait_for_news(client)
             except asyncio.CancelledError:
                 if client is not None:

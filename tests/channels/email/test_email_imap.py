@@ -144,6 +144,31 @@ async def test_reconnects_when_the_server_drops(dovecot: Dovecot, tmp_path: Path
         await adapter.stop()
 
 
+async def test_exists_announced_alongside_a_search_is_news_not_a_uid(
+        dovecot: Dovecot, tmp_path: Path) -> None:
+    """A mail arriving while our SEARCH runs is announced inside its answer ("* 7 EXISTS")
+    and never again: the importer must take it as news (and run its pass again rather than
+    IDLE, which would wait for the next mail), not as UID 7."""
+    intake = SqliteIntake(tmp_path / "inbox.db")
+    adapter = await start(dovecot, tmp_path, intake)
+
+    class Answer:
+        result = "OK"
+        lines = [b"5 9", b"7 EXISTS", b"Search completed (0.001 + 0.000 secs)."]
+
+    class Client:
+        async def uid_search(self, criteria: str, charset: object = None) -> Answer:
+            return Answer()
+
+    try:
+        importer = adapter.importers[0]
+        importer._news = False
+        assert await importer._search(Client(), "UID 5:*") == [5, 9]  # type: ignore[arg-type]
+        assert importer._news
+    finally:
+        await adapter.stop()
+
+
 async def test_processed_folder_moves_mail(dovecot: Dovecot, tmp_path: Path) -> None:
     dovecot.deliver((SAMPLES / "gmail_da.eml").read_bytes())
     intake = SqliteIntake(tmp_path / "inbox.db")
