@@ -176,19 +176,24 @@ KNOWN_LAYER_EXCEPTIONS = frozenset({
 })
 
 
+def _disallowed(root: Path, folder: str, allowed: tuple[str, ...],
+                own: str = "") -> set[tuple[str, str]]:
+    """(file, router/ layer or root module) for each import of `router.<x>` by a module
+    under `folder` where x is neither `own` nor in `allowed`."""
+    found = set()
+    for path in sorted((root / folder).rglob("*.py")):
+        for name in imports_of(path):
+            parts = name.split(".")
+            if parts[0] == "router" and len(parts) > 1 and parts[1] != own \
+                    and parts[1] not in allowed:
+                found.add((str(path.relative_to(root)), parts[1]))
+    return found
+
+
 def layer_violations(root: Path) -> set[tuple[str, str]]:
     """(file, layer or root module it may not import) for router/'s layer folders."""
-    found = set()
-    for layer, allowed in LAYERS.items():
-        for path in sorted((root / "router" / layer).rglob("*.py")):
-            rel = str(path.relative_to(root))
-            for name in imports_of(path):
-                parts = name.split(".")
-                if parts[0] != "router" or len(parts) < 2 or parts[1] == layer:
-                    continue
-                if parts[1] not in allowed:
-                    found.add((rel, parts[1]))
-    return found
+    return {v for layer, allowed in LAYERS.items()
+            for v in _disallowed(root, f"router/{layer}", allowed, own=layer)}
 
 
 # What plugins (channels, bots, rules) may import of router/: the shared types, the ports,
@@ -201,14 +206,7 @@ KNOWN_PLUGIN_EXCEPTIONS = frozenset({
 
 
 def plugin_violations(root: Path) -> set[tuple[str, str]]:
-    found = set()
-    for package in PLUGINS:
-        for path in sorted((root / package).rglob("*.py")):
-            for name in imports_of(path):
-                parts = name.split(".")
-                if parts[0] == "router" and len(parts) > 1 and parts[1] not in PLUGIN_MAY_IMPORT:
-                    found.add((str(path.relative_to(root)), parts[1]))
-    return found
+    return {v for package in PLUGINS for v in _disallowed(root, package, PLUGIN_MAY_IMPORT)}
 
 
 def test_plugins_import_only_the_shared_layers():
