@@ -43,10 +43,10 @@ async def unreachable_rows(tx: Tx, rows: Sequence[OutboxRow]) -> set[int]:
 
 
 class StoreChannelHost(ChannelHost):
-    def __init__(self, store: Store, channel: str, *, state: ChannelState | None = None) -> None:
+    def __init__(self, store: Store, channel: str) -> None:
         self.store = store
         self.channel = channel
-        self._state = state or StoreChannelState(store, channel)
+        self._state = StoreChannelState(store, channel)
 
     @property
     def state(self) -> ChannelState:
