@@ -36,10 +36,11 @@ def fallback_chain(language: str, fallbacks: Mapping[str, Sequence[str]],
     return tuple(dict.fromkeys(c for c in chain if c))
 
 
-def _hours_values(schedule: Schedule, now: datetime, language: str) -> dict[str, Any]:
-    opening = schedule.next_opening(now)
+def _hours_values(schedule: Schedule, now: datetime, language: str,
+                  open_now: bool) -> dict[str, Any]:
+    opening = now if open_now else schedule.next_opening(now)  # as next_opening gives it
     return {
-        "open": schedule.is_open(now),
+        "open": open_now,
         # written as the bots write it: one format in one conversation
         "next_opening": (format_opening(opening, language, opening.tzinfo or UTC)
                          if opening else ""),
@@ -70,8 +71,8 @@ class _Hours(Mapping[str, Any]):
     def _get(self) -> dict[str, Any]:
         if self._values is None:
             schedule, now, language = self._schedule, self._now, self._language
-            if schedule.always_open or schedule.is_open(now):
-                self._values = _hours_values(schedule, now, language)
+            if schedule.is_open(now):
+                self._values = _hours_values(schedule, now, language, True)
             else:
                 # Closed, the values depend only on the local minute: the next opening is
                 # a walk over the schedule, the same for every reply until the clock turns
@@ -81,7 +82,7 @@ class _Hours(Mapping[str, Any]):
                 if values is None:
                     if len(_CLOSED) >= CLOSED_CACHE:
                         _CLOSED.clear()
-                    values = _CLOSED[key] = _hours_values(schedule, now, language)
+                    values = _CLOSED[key] = _hours_values(schedule, now, language, False)
                 self._values = dict(values)
         return self._values
 
