@@ -275,9 +275,9 @@ jonkin, хтось, когось, комусь, кимось, nan, ketaan, kukaa
 
 
 # Words without which no request form can fire (each path in `_sentence_cue` and
-# `_verb_cue` needs one of these, a target or someone): the cheap test `find` starts with.
+# `_verb_cue` needs one of these or a target): the cheap test `find` starts with.
 TRIGGERS: Final = (BOTS | CALLBACK_NOUNS | CALLED | CONTACTED | CONTACT_ME | WISHED_CALLS
-                   | WHO | ESCALATE | MOVE_VERBS | CALL_VERBS)
+                   | WHO | ESCALATE | MOVE_VERBS | CALL_VERBS | SOMEONE)
 
 
 # two-word names of the service, read as one target
@@ -324,7 +324,6 @@ class HandoffIntent:
 
     def __init__(self, targets: Iterable[str] = TARGETS) -> None:
         self._targets = frozenset(targets)
-        self._triggers = TRIGGERS | SOMEONE
         self._prefixes = tuple(sorted(t for t in self._targets
                                       if len(t) >= MIN_TYPO_LENGTH and t not in EXACT_ONLY))
         self._typo_vocab = list(self._prefixes)
@@ -369,11 +368,11 @@ class HandoffIntent:
         return ""
 
     def _may_ask(self, tokens: list[str]) -> bool:
-        """Whether any request form below could fire: each one needs a target, someone,
-        or one of the TRIGGERS words. Most messages have none, and are answered here
+        """Whether any request form below could fire: each one needs a target or one of
+        the TRIGGERS words ("someone" among them). Most messages have none, and are answered here
         without reading their sentences. Sentences are folded from the same text, so
         their words are these tokens, or two of them joined (`_BIGRAMS`)."""
-        if any(w in self._triggers or self._is_target(w) for w in tokens):
+        if any(w in TRIGGERS or self._is_target(w) for w in tokens):
             return True
         return any((a, b) in _BIGRAMS and self._is_target(_BIGRAMS[(a, b)])
                    for a, b in itertools.pairwise(tokens))
