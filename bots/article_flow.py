@@ -40,7 +40,8 @@ def article_view(bots: Bots, turn: Turn, faq_view: list[dict[str, Any]]) -> list
     view = candidates_view(index.match(text, turn.language, limit=settings.max_suggestions + 1),
                            answer_at=a.answer_at, suggest_at=a.suggest_at, margin=a.margin,
                            language=turn.language, problem=problem_word(text),
-                           faq_first=faq_first)
+                           faq_first=faq_first, agree_margin=a.agree_margin,
+                           agree_at=a.agree_at)
     if view:
         turn.note("kb", candidates=[_brief(v) for v in view[:3]])
     return view

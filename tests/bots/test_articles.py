@@ -216,3 +216,62 @@ def test_the_message_is_embedded_without_its_stop_words_and_sections_by_paragrap
     assert passages("Dark theme", "Manage", "Pick a theme in Settings.\nOk.") == [
         "Dark theme. Manage. Pick a theme in Settings.\nOk.",
         "Dark theme. Manage. Pick a theme in Settings."]
+
+
+def test_the_words_best_article_is_offered_even_when_meaning_ranks_it_low():
+    from bots.articles import ArticleIndex, sections_from
+
+    text = "Can I come back to a parcel later?"  # "come back ... later" is m1's
+    index = ArticleIndex(sections_from(MEANING_SECTIONS + SECTIONS[2:]), synonyms={},
+                         default_language="en")
+    ranked = index.match(text, "en", limit=10)
+    assert [c.section.id for c in ranked[:3]] == ["s4", "s5", "m1"]  # parcels by meaning
+    assert ranked[2].word_lead > 1.0 and ranked[2].word_score > 0  # m1 first by words
+    assert all(c.word_lead == 0.0 for c in ranked if c.section.id != "m1")
+    cut = index.match(text, "en", limit=2)  # m1 is below the cut by meaning...
+    assert [c.section.id for c in cut] == ["s4", "s5", "m1"]  # ...and added after it
+    assert [c.section.id for c in index.match(text, "en", limit=1)] == ["s4"]  # runner-up kept
+
+
+def _candidate(sid: str, similarity: float, *, word_lead: float = 0.0,
+               word_score: float = 0.0) -> Any:
+    import math
+
+    from bots.articles import TEMPERATURE, Candidate, Section
+
+    section = Section(id=sid, article=sid, title=sid, heading="", text="", language="en",
+                      url="")
+    return Candidate(section, 100 * similarity, math.exp(similarity / TEMPERATURE), 0.0, 0.0,
+                     similarity, word_lead=word_lead, word_score=word_score)
+
+
+def test_the_words_best_is_suggested_second_when_its_word_score_reaches_suggest_at():
+    from bots.articles import candidates_view
+
+    def view(word_score: float) -> list[tuple[str, str]]:
+        ranked = [_candidate("a", 0.50), _candidate("b", 0.48), _candidate("c", 0.46),
+                  _candidate("d", 0.20, word_lead=3.0, word_score=word_score)]
+        out = candidates_view(ranked, answer_at=35, suggest_at=25, margin=4.5,
+                              language="en")
+        return [(v["entry"], v["verdict"]) for v in out]
+
+    assert view(30) == [("kb:a", "suggest"), ("kb:d", "suggest"), ("kb:b", "suggest"),
+                        ("kb:c", "suggest")]
+    assert view(20) == [("kb:a", "suggest"), ("kb:b", "suggest"), ("kb:c", "suggest"),
+                        ("kb:d", "below")]
+
+
+def test_agreement_of_meaning_and_words_answers_alone_only_when_turned_on():
+    from bots.articles import candidates_view
+
+    def verdict(word_lead: float, word_score: float, **kw: float) -> str:
+        ranked = [_candidate("a", 0.60, word_lead=word_lead, word_score=word_score),
+                  _candidate("b", 0.55)]  # a lead of 0.05: far below the margin's 0.23
+        out = candidates_view(ranked, answer_at=35, suggest_at=25, margin=4.5,
+                              language="en", **kw)
+        return str(out[0]["verdict"])
+
+    assert verdict(2.0, 50) == "suggest"  # the shipped default: off
+    assert verdict(2.0, 50, agree_margin=1.4, agree_at=40) == "answer"
+    assert verdict(1.2, 50, agree_margin=1.4, agree_at=40) == "suggest"  # words too close
+    assert verdict(2.0, 30, agree_margin=1.4, agree_at=40) == "suggest"  # too few words
