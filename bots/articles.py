@@ -24,8 +24,9 @@ offered as "Did you mean" buttons, best first.
 
 Where sections are ranked by meaning, the word ranking is kept as a second, independent
 opinion (`word_lead`, `word_score`). When the two disagree, the words' best article
-joins the suggestions second: the static embedding misses some plain matches ("sign
-out" for *Logging out*), and a button costs the customer little. Answering alone when
+joins the suggestions second: the static embedding misses some plain matches ("my
+browser crashed while I was writing, is it saved?" for *Draft messages*), and a button
+costs the customer little. Answering alone when
 both put the same article first (`agree_margin`, `agree_at`) is an admin's option, off
 by default: on the tuning parts it added only right answers, on the test parts it also
 answered near misses (docs/bots.md).
