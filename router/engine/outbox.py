@@ -137,8 +137,10 @@ class Dispatcher:
 
     async def _write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
         """The outbox's bookkeeping is background work for the store: nobody waits for an
-        answer, so acknowledgements of new messages go first under a burst."""
-        return await self.store.write(fn, background=True)
+        answer, so acknowledgements of new messages go first under a burst. It finishes
+        messages already processed, so it goes before the processing of new ones
+        (`ahead`): a reply waits for a lease round, not for the whole backlog."""
+        return await self.store.write(fn, background=True, ahead=True)
 
     async def dispatch_due(self) -> int:
         """Lease what is due (as many as free send slots) and start sending it."""

@@ -685,7 +685,8 @@ class Store(abc.ABC):
     async def close(self) -> None: ...
 
     @abc.abstractmethod
-    async def write(self, fn: Callable[[Tx], Awaitable[T]], *, background: bool = False) -> T:
+    async def write(self, fn: Callable[[Tx], Awaitable[T]], *, background: bool = False,
+                    ahead: bool = False) -> T:
         """Run `fn` in a write transaction; return after a durable commit.
 
         `fn` may run more than once (PostgreSQL reruns a unit after a deadlock; SQLite
@@ -693,7 +694,10 @@ class Store(abc.ABC):
         nothing outside `tx` may change until it returns.
 
         `background` work (processing accepted messages) may wait behind foreground work
-        (acknowledgements, agents' actions) where the backend has one writer."""
+        (acknowledgements, agents' actions) where the backend has one writer. Background
+        work that finishes what is under way (`ahead`: the outbox's leases and retries of
+        replies already decided) goes before the rest of the background work there: new
+        messages wait for their turn, not the replies of messages processed already."""
 
     @abc.abstractmethod
     async def read(self, fn: Callable[[Tx], Awaitable[T]]) -> T:

@@ -185,12 +185,14 @@ class PostgresStore(Store):
             raise StoreError("the store is closed")
         return self._pool.acquire()
 
-    async def write(self, fn: Callable[[Tx], Awaitable[T]], *, background: bool = False) -> T:
+    async def write(self, fn: Callable[[Tx], Awaitable[T]], *, background: bool = False,
+                    ahead: bool = False) -> T:
         """Each unit has its own transaction on a pooled connection. Background units
         (processing of accepted messages, outbox bookkeeping) share all but
         `FOREGROUND_RESERVE` of the pool's connections, so a burst of them never makes a
         webhook's acknowledgement wait for a connection (issue 28: with every connection
-        taken by the backlog's processing, acknowledgements waited seconds)."""
+        taken by the backlog's processing, acknowledgements waited seconds). `ahead`
+        changes nothing here: units do not queue behind each other on the server."""
         if background:
             async with self._background:
                 return await self._write(fn)

@@ -8,7 +8,8 @@ of in-memory work in WAL mode); all units queued while one batch runs share the 
 runs inline; the checkpoint, which copies the log into the database and fsyncs, runs in
 a worker thread between batches. Background units (work nobody waits for) get a bounded
 share while foreground units keep arriving, and step aside while the event loop is
-saturated: see `SqliteStore.__init__`.
+saturated: see `SqliteStore.__init__`. Within the background share, units that finish
+work under way (`ahead`: the outbox's leases) go before the processing of new messages.
 `synchronous=NORMAL` in WAL mode keeps every committed transaction across a process crash
 (`kill -9`); only an OS crash or power loss may roll back the last commits.
 """
@@ -106,6 +107,7 @@ class SqliteStore(Store):
         self._reader: sqlite3.Connection | None = None
         self._foreground: deque[_Job] = deque()
         self._background: deque[_Job] = deque()
+        self._ahead: deque[_Job] = deque()  # background units served first (`write`)
         self._wakeup = asyncio.Event()
         self._closing = False
         self._foreground_seen = 0.0
@@ -186,11 +188,18 @@ class SqliteStore(Store):
                 conn.close()
         self._writer = self._reader = None
 
-    async def write(self, fn: Callable[[Tx], Awaitable[T]], *, background: bool = False) -> T:
+    async def write(self, fn: Callable[[Tx], Awaitable[T]], *, background: bool = False,
+                    ahead: bool = False) -> T:
+        """`ahead` background units (the outbox's leases) are served before the other
+        background units: a lease round waiting behind the backlog's 128 processing units
+        leased at most `outbox.concurrency` rows per ~100 ms, so past ~700 new
+        conversations a second the replies of processed messages queued for seconds
+        (issue 28)."""
         if self._task is None or self._task.done() or self._closing:
             raise StoreError("the store is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        (self._background if background else self._foreground).append(_Job(fn, future))
+        queue = self._foreground if not background else self._ahead if ahead else self._background
+        queue.append(_Job(fn, future))
         self._wakeup.set()
         # No shield: a caller cancelled while its unit waits cancels only this future; the
         # unit still runs and commits, and the writer does not answer a future that is done.
@@ -207,9 +216,9 @@ class SqliteStore(Store):
                 self._reader.execute("COMMIT")
 
     async def _run(self) -> None:
-        foreground, background = self._foreground, self._background
+        foreground, background, ahead = self._foreground, self._background, self._ahead
         while True:
-            if not foreground and not background:
+            if not foreground and not background and not ahead:
                 if self._closing:
                     return
                 self._wakeup.clear()
@@ -234,13 +243,16 @@ class SqliteStore(Store):
             room = self._background_room(busy or bool(batch), now)
             if batch:
                 await self._commit(batch)
-                if room and background:
+                if ahead or (room and background):
                     # The answers go out before background work runs. A result reaches
                     # its caller through a few callbacks (the future's, then the caller's
                     # task), each one loop iteration.
                     for _ in range(ANSWER_HOPS):
                         await asyncio.sleep(0)
-            extra = [background.popleft() for _ in range(min(len(background), room))]
+            # `ahead` units are few (a lease round at a time) and each finishes replies
+            # already decided, so they do not step aside while the loop is saturated
+            extra = [ahead.popleft() for _ in range(min(len(ahead), self.max_batch))]
+            extra += [background.popleft() for _ in range(min(len(background), room))]
             if extra:
                 await self._commit(extra)
             if self._since_checkpoint >= CHECKPOINT_EVERY:

@@ -45,6 +45,30 @@ async def test_a_foreground_unit_overtakes_a_long_background_queue(tmp_path: Pat
     assert [n for n in order if n != "ack"] == [f"b{i}" for i in range(300)]  # in order
 
 
+async def test_an_ahead_unit_overtakes_queued_background_units_even_when_saturated(
+        tmp_path: Path) -> None:
+    """The outbox's lease round (`ahead`) goes before the backlog's processing units:
+    behind 300 of them, a reply's lease waited for the whole queue, and past ~700 new
+    conversations a second replies queued for seconds (issue 28). Saturation, which makes
+    the processing trickle, does not hold it back either."""
+    store = SqliteStore(tmp_path / "router.db")
+    store._load = _Load(SATURATED + 0.1)  # type: ignore[assignment]
+    await store.open()
+    order: list[str] = []
+    unit = recorder(order)
+    try:
+        background = [asyncio.ensure_future(store.write(unit(f"b{i}"), background=True))
+                      for i in range(300)]
+        await asyncio.sleep(0)
+        lease = asyncio.ensure_future(store.write(unit("lease"), background=True, ahead=True))
+        acks = [asyncio.ensure_future(store.write(unit(f"ack{i}"))) for i in range(3)]
+        await asyncio.gather(lease, *acks, *background)
+    finally:
+        await store.close()
+    assert order.index("lease") <= BACKGROUND_BATCH + 3
+    assert [n for n in order if n.startswith("b")] == [f"b{i}" for i in range(300)]
+
+
 async def test_the_wal_stays_bounded_under_a_stream_of_small_commits(tmp_path: Path) -> None:
     """Checkpoints run between batches; one running beside the writer never caught up
     and the WAL grew by megabytes per second of load."""
