@@ -8,9 +8,11 @@ from pathlib import Path
 from router.engine.pipeline import Pipeline
 from router.store.sqlite import (
     BACKGROUND_BATCH,
+    BACKGROUND_MAX_WAIT,
     SATURATED,
     YIELD_BATCHES,
     SqliteStore,
+    _Job,
 )
 from tests.router.test_backlog import inbound
 
@@ -105,6 +107,24 @@ def test_background_work_steps_aside_only_while_the_loop_is_saturated(tmp_path: 
     # a trickle, never nothing: one unit every YIELD_BATCHES + 1 batches
     assert rooms == ([0] * YIELD_BATCHES + [1]) * 3
     assert store._background_room(busy=False, now=0.0) == BACKGROUND_BATCH  # burst over
+
+
+def test_background_work_that_waited_too_long_gets_its_share_even_when_saturated(
+        tmp_path: Path) -> None:
+    """Saturation (85 % of a core) is normal operation at 1,000 new conversations a
+    second: the trickle made every reply wait hundreds of milliseconds for its processing
+    (issue 28). Once the oldest background unit has waited BACKGROUND_MAX_WAIT, it gets
+    its full share; a fresh one still steps aside."""
+    store = SqliteStore(tmp_path / "router.db", background_share=5)
+    store._load = _Load(SATURATED + 0.1)  # type: ignore[assignment]
+    loop = asyncio.new_event_loop()
+    try:
+        store._background.append(_Job(recorder([])("b"), loop.create_future(), queued_at=10.0))
+        assert store._background_room(busy=True, now=10.0) == 0  # just queued: steps aside
+        late = 10.0 + BACKGROUND_MAX_WAIT
+        assert [store._background_room(busy=True, now=late) for _ in range(3)] == [5, 5, 5]
+    finally:
+        loop.close()
 
 
 async def test_an_acknowledgement_does_not_wait_for_background_units_of_its_cycle(
