@@ -58,6 +58,9 @@ class ServiceSettings(Strict):
     acknowledge: Literal["stored", "processed"] = "stored"
     #: accepted messages that may wait for processing in one instance before webhooks wait
     max_backlog: int = Field(20_000, ge=1)
+    #: the event loop `serve` runs on: `uvloop` (libuv; about 7 % less CPU per message end
+    #: to end, issue 28) or Python's own `asyncio` (if a library misbehaves under uvloop)
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
 
 
 class HttpSettings(Strict):

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
+from collections.abc import Callable
 
 from router.commands._common import add_config_arg, load_or_report
 from router.config import Config
@@ -43,8 +45,20 @@ def run(args: argparse.Namespace) -> int:
             return 1
         raise
     with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(serve(config, Decider(decide), args.host, args.port))
+        with asyncio.Runner(loop_factory=loop_factory(config.settings.service.event_loop)) as runner:
+            return runner.run(serve(config, Decider(decide), args.host, args.port))
     return 0
+
+
+def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop (libuv), unless the config asks for asyncio's own: the service's
+    sockets, timers and callbacks cost about 7 % less CPU per message end to end on it
+    (issue 28). None: asyncio's default."""
+    if name == "uvloop" and sys.platform != "win32":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return None
 
 
 async def serve(config: Config, decider: Decider, host: str | None, port: int | None) -> int:
