@@ -44,9 +44,9 @@ def run(args: argparse.Namespace) -> int:
             print_problems(exc)
             return 1
         raise
-    with contextlib.suppress(KeyboardInterrupt):
-        with asyncio.Runner(loop_factory=loop_factory(config.settings.service.event_loop)) as runner:
-            return runner.run(serve(config, Decider(decide), args.host, args.port))
+    factory = loop_factory(config.settings.service.event_loop)
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(serve(config, Decider(decide), args.host, args.port))
     return 0
 
 
