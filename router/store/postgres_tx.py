@@ -23,6 +23,7 @@ import asyncpg
 from router.domain.model import Event
 from router.store.base import ts
 from router.store.sql_base import Params
+from router.store.sql_conversations import PG_BOT_REPLY_TIMES, PG_BOT_REPLY_TIMES_NEWEST
 from router.store.sql_rows import dumps
 from router.store.sql_tx import SqlTx
 
@@ -42,6 +43,8 @@ def to_dollar(sql: str) -> str:
 class PgTx(SqlTx):
     locks_keys = True
     fts = "postgresql"  # search: tsvector side tables (router/store/sql_search.py)
+    # the contact's conversations first, whatever the statistics (sql_conversations.py)
+    bot_reply_sql = (PG_BOT_REPLY_TIMES, PG_BOT_REPLY_TIMES_NEWEST)
 
     def __init__(self, conn: asyncpg.Connection, *, writable: bool) -> None:
         self.c = conn
