@@ -218,11 +218,13 @@ class Service:
 
         attach_webhooks(self.store, s.webhooks, wake=self.dispatcher.wake)
         # --- agents (issue 6): desk hooked into the pipeline, API under /api/v1 ---
-        self.agents = AgentsRuntime(self.config, self.store, decider=self.decider)
+        self.agents = AgentsRuntime(self.config, self.store, decider=self.decider,
+                                    wake_outbox=self.dispatcher.wake)
         dispatcher, agents = self.dispatcher, self.agents
 
         def committed(rows: int = 0) -> None:
-            dispatcher.wake(rows)
+            if rows:  # a unit that wrote no outbox row gives the dispatcher nothing to lease
+                dispatcher.wake()
             agents.committed()
 
         def committed_elsewhere() -> None:
@@ -249,7 +251,8 @@ class Service:
         from router.web.console.mount import mount_console
 
         mount_console(self.app, agents.api, config=self.config, desk=agents.desk,
-                      decider=self.decider, channels=self.channels, wake_outbox=dispatcher.wake)
+                      decider=self.decider, channels=self.channels,
+                      wake_outbox=dispatcher.wake_soon)
         # --- end console ---
         # --- reports and privacy (issue 13): data dir for export/erase, /console/reports ---
         from router.web.api.reports import DATA_DIR

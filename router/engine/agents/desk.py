@@ -33,18 +33,28 @@ Action = Callable[..., Awaitable[Any]]
 class Desk:
     def __init__(self, store: Store, policy: DeskPolicy, *,
                  clock: Callable[[], datetime] = utcnow, notifier: Notifier | None = None,
-                 decider: Callable[[], Decide] | None = None) -> None:
+                 decider: Callable[[], Decide] | None = None,
+                 wake_outbox: Callable[[], None] | None = None) -> None:
         self.store = store
         self.policy = policy
         self.clock = clock
         self.notifier: Notifier = notifier or EventNotifier()
         self.decider = decider  # the rules and bots, for events agents cause (`resolved`)
+        self.wake_outbox = wake_outbox
 
     async def write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
-        """One unit of work, then wake the live streams."""
+        """One unit of work, then `announce` it."""
         result = await self.store.write(fn)
-        self.notifier.notify()
+        self.announce()
         return result
+
+    def announce(self) -> None:
+        """A desk unit committed: wake the live streams, and the outbox dispatcher, since
+        the unit may have written a reply (an agent's, a CSAT survey, an idle rule's)
+        that should leave at once rather than at the dispatcher's next look."""
+        self.notifier.notify()
+        if self.wake_outbox is not None:
+            self.wake_outbox()
 
     async def run(self, conversation_id: int, action: Action, actor: Agent,
                   **kwargs: Any) -> tuple[Any, Conversation]:

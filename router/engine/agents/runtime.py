@@ -26,13 +26,14 @@ log = logging.getLogger(__name__)
 
 class AgentsRuntime:
     def __init__(self, config: Config, store: Store, *, decider: Callable[[], Decide] | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow,
+                 wake_outbox: Callable[[], None] | None = None) -> None:
         from router.web.api import create_api
 
         self.config = config
         self.notifier = EventNotifier()
         self.desk = Desk(store, build_policy(config), clock=clock, notifier=self.notifier,
-                         decider=decider)
+                         decider=decider, wake_outbox=wake_outbox)
         self.scheduler = Scheduler(self.desk, decider=decider)
         self.tools = DeskTools(self.desk)  # the desk as agent tools see it (Slack threads)
         self.api: web.Application = create_api(self.desk, title=config.settings.service.name)

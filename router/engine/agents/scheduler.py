@@ -107,7 +107,7 @@ class Scheduler:
         # Background work for the store: acknowledgements of new messages go first.
         out = await self.desk.store.write(unit, background=True)
         if out.woken or out.breached or out.requeued or out.assigned or out.idle:
-            self.desk.notifier.notify()
+            self.desk.announce()
         return out
 
     async def _breached(self, tx: Tx, cid: int, kind: str, now: datetime) -> None:

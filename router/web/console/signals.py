@@ -1,10 +1,12 @@
 """Follows the desk's commits: wakes the outbox and tells web chat visitors about agents.
 
-Agents' actions commit through `Desk.write`, which only wakes the live streams. This
-follower waits on the same notifier, so that
+Agents' actions commit through `Desk.write`, which wakes the live streams and this
+instance's outbox dispatcher. This follower waits on the same notifier, so that
 
-- a reply an agent just wrote leaves at once (the outbox dispatcher is woken) instead of
-  at the dispatcher's next poll;
+- a reply written on another instance, or by a unit that woke nobody, leaves within the
+  dispatcher's `wake_outbox` delay (`Dispatcher.wake_soon`: every commit anywhere moves
+  the notifier, and a lease round per commit had been a third of all units of work with
+  three PostgreSQL instances, issue 28) instead of at its next poll;
 - a web chat visitor's open widget shows "Anna joined" on a claim (or any assignment),
   "Anna left" when the conversation goes back to a queue, and "resolved" on resolve,
   via `WebchatAdapter.notify` (visitor id = the conversation's thread key).
