@@ -221,10 +221,11 @@ class Dispatcher:
         while self._sent:
             batch, self._sent = self._sent, []
             unit = _sent_marks(batch, self.clock())
+            single = len(batch) == 1 and not batch[0][1].thread_keys  # one UPDATE
             try:
                 # not background work: until its mark commits a delivered row's lease is
                 # running out, and a row whose lease ran out is sent again
-                await self.store.write(unit)
+                await self.store.write(unit, one_statement=single)
             except Exception:
                 log.exception("could not mark %d delivered outbox row(s) sent; they are resent "
                               "after their lease", len(batch))

@@ -93,7 +93,8 @@ class Pipeline:
         now = self.clock()
         pending = dump_accepted(item)
         return await self.store.write(
-            lambda tx: tx.inbox_accept(item.channel, item.external_id, now, pending))
+            lambda tx: tx.inbox_accept(item.channel, item.external_id, now, pending),
+            one_statement=True)
 
     async def settle(self, channel: str, external_id: str) -> bool:
         """Take an accepted payload that holds nothing to process (ignored or rejected

@@ -686,7 +686,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def write(self, fn: Callable[[Tx], Awaitable[T]], *, background: bool = False,
-                    ahead: bool = False) -> T:
+                    ahead: bool = False, one_statement: bool = False) -> T:
         """Run `fn` in a write transaction; return after a durable commit.
 
         `fn` may run more than once (PostgreSQL reruns a unit after a deadlock; SQLite
@@ -697,7 +697,11 @@ class Store(abc.ABC):
         (acknowledgements, agents' actions) where the backend has one writer. Background
         work that finishes what is under way (`ahead`: the outbox's leases and retries of
         replies already decided) goes before the rest of the background work there: new
-        messages wait for their turn, not the replies of messages processed already."""
+        messages wait for their turn, not the replies of messages processed already.
+
+        `one_statement`: `fn` runs exactly one statement (a webhook's inbox row, a "sent"
+        mark), atomic on its own, so PostgreSQL runs it without BEGIN and COMMIT: two
+        round trips of the four such a unit took. A second statement is refused."""
 
     @abc.abstractmethod
     async def read(self, fn: Callable[[Tx], Awaitable[T]]) -> T:

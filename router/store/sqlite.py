@@ -197,12 +197,13 @@ class SqliteStore(Store):
         self._writer = self._reader = None
 
     async def write(self, fn: Callable[[Tx], Awaitable[T]], *, background: bool = False,
-                    ahead: bool = False) -> T:
+                    ahead: bool = False, one_statement: bool = False) -> T:
         """`ahead` background units (the outbox's leases) are served before the other
         background units: a lease round waiting behind the backlog's 128 processing units
         leased at most `outbox.concurrency` rows per ~100 ms, so past ~700 new
         conversations a second the replies of processed messages queued for seconds
-        (issue 28)."""
+        (issue 28). `one_statement` changes nothing here: every unit shares its batch's
+        transaction."""
         if self._task is None or self._task.done() or self._closing:
             raise StoreError("the store is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()

@@ -290,3 +290,31 @@ async def test_bot_reply_times_are_the_newest_of_the_window_across_conversations
     assert capped == times[:2]
     monkeypatch.setattr(sql_conversations, "BOT_REPLY_SCAN", 1)  # more rows than a scan takes
     assert await store.read(lambda tx: tx.bot_reply_times(contact_id, since, limit=2)) == capped
+
+
+async def test_a_one_statement_unit_commits_alone_and_a_second_statement_is_refused(
+        store: Store) -> None:
+    """`one_statement` units (a webhook's inbox row, a "sent" mark) run without BEGIN and
+    COMMIT on PostgreSQL: what they wrote is committed, and a unit that tries a second
+    statement, which would not be atomic with the first, gets a StoreError there."""
+    from router.domain.errors import StoreError
+    from router.store.postgres import PostgresStore
+
+    now = utcnow()
+    assert await store.write(lambda tx: tx.inbox_accept("loopback", "a", now, "{}"),
+                             one_statement=True)
+    assert not await store.write(lambda tx: tx.inbox_accept("loopback", "a", now, "{}"),
+                                 one_statement=True)  # a redelivery: nothing inserted
+
+    async def two(tx: Tx) -> None:
+        await tx.inbox_accept("loopback", "b", now, "{}")
+        await tx.inbox_accept("loopback", "c", now, "{}")
+
+    if isinstance(store, PostgresStore):
+        with pytest.raises(StoreError, match="second statement"):
+            await store.write(two, one_statement=True)
+        expected = {"a", "b"}  # the first statement had committed on its own
+    else:  # SQLite: every unit shares its batch's transaction anyway
+        await store.write(two, one_statement=True)
+        expected = {"a", "b", "c"}
+    assert {key for _, key, _ in await store.read(lambda tx: tx.inbox_pending(10))} == expected
