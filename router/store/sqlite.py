@@ -51,13 +51,17 @@ SATURATED = 0.85
 # While saturated, background work takes one unit every this many batches: it slows to a
 # trickle (the oldest pending replies still go out) but never stops.
 YIELD_BATCHES = 8
-# ...unless the oldest background unit has waited this long (seconds): then it gets its full
-# share whatever the load. Saturation is an 85 % share of the CPU, which a service at
-# 1,000 new conversations a second reaches in normal operation, and there the trickle made
-# every reply wait hundreds of milliseconds for its processing while acknowledgements,
-# which platforms allow seconds, were answered in milliseconds (issue 28). An
-# acknowledgement still goes first in every cycle and waits for one share at most.
+# ...unless the oldest background unit has waited this long (seconds): then it gets
+# AGED_SHARE units per batch whatever the load. Saturation is an 85 % share of the CPU,
+# which a service at 1,000 new conversations a second reaches in normal operation, and
+# there the trickle made every reply wait hundreds of milliseconds for its processing
+# while acknowledgements, which platforms allow seconds, were answered in milliseconds
+# (issue 28). An acknowledgement still goes first in every cycle. The share is a quarter
+# of a full one: with all 32 under a flood of webhooks, acknowledgements fell from 4,500
+# to 3,200 a second (the backlog only drained sooner); with 8 they stayed at 4,200-4,500
+# and 1,000 new conversations a second still had p99 under 200 ms (docs/benchmarks.md).
 BACKGROUND_MAX_WAIT = 0.05
+AGED_SHARE = 8
 ANSWER_HOPS = 2
 
 _PRAGMAS = (
@@ -275,13 +279,13 @@ class SqliteStore(Store):
         """How many background units to commit in this cycle."""
         if not busy:
             return BACKGROUND_BATCH
-        background = self._background
-        if background and now - background[0].queued_at >= BACKGROUND_MAX_WAIT:
-            self._yielded = 0
-            return self.background_share
         if self._load.update(now) < SATURATED:
             self._yielded = 0
             return self.background_share
+        background = self._background
+        if background and now - background[0].queued_at >= BACKGROUND_MAX_WAIT:
+            self._yielded = 0
+            return min(self.background_share, AGED_SHARE)
         if self._yielded < YIELD_BATCHES:
             self._yielded += 1
             return 0

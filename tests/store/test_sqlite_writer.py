@@ -9,6 +9,7 @@ from typing import Any
 
 from router.engine.pipeline import Pipeline
 from router.store.sqlite import (
+    AGED_SHARE,
     BACKGROUND_BATCH,
     BACKGROUND_MAX_WAIT,
     SATURATED,
@@ -119,15 +120,18 @@ def test_background_work_that_waited_too_long_gets_its_share_even_when_saturated
     """Saturation (85 % of a core) is normal operation at 1,000 new conversations a
     second: the trickle made every reply wait hundreds of milliseconds for its processing
     (issue 28). Once the oldest background unit has waited BACKGROUND_MAX_WAIT, it gets
-    its full share; a fresh one still steps aside."""
-    store = SqliteStore(tmp_path / "router.db", background_share=5)
+    AGED_SHARE units per batch (a flood of webhooks keeps most of the writer); a fresh
+    one still steps aside."""
+    store = SqliteStore(tmp_path / "router.db", background_share=BACKGROUND_BATCH)
     store._load = _Load(SATURATED + 0.1)  # type: ignore[assignment]
     loop = asyncio.new_event_loop()
     try:
         store._background.append(_Job(recorder([])("b"), loop.create_future(), queued_at=10.0))
         assert store._background_room(busy=True, now=10.0) == 0  # just queued: steps aside
         late = 10.0 + BACKGROUND_MAX_WAIT
-        assert [store._background_room(busy=True, now=late) for _ in range(3)] == [5, 5, 5]
+        assert [store._background_room(busy=True, now=late) for _ in range(3)] == [AGED_SHARE] * 3
+        store._load = _Load(SATURATED - 0.1)  # type: ignore[assignment]
+        assert store._background_room(busy=True, now=late) == BACKGROUND_BATCH  # room again
     finally:
         loop.close()
 
