@@ -59,18 +59,19 @@ class PgTx(SqlTx):
         self.writable = writable
         # outside a transaction block (`Store.write(one_statement=True)`): the first
         # statement commits on its own, so a second one would not be atomic with it
-        self._statements_left = 1 if one_statement else -1
+        self.one_statement = one_statement
+        self._ran_a_statement = False
         self.for_update = " FOR NO KEY UPDATE" if writable else ""
         self.skip_locked = " FOR NO KEY UPDATE SKIP LOCKED" if writable else ""
         self._events: list[tuple[Any, ...]] = []
         self.wrote_outbox = False
 
     def _statement(self) -> None:
-        """Count a statement of a one-statement unit; refuse the second."""
-        if self._statements_left == 0:
+        """Note that a statement runs; in a one-statement unit, refuse the second."""
+        if self.one_statement and self._ran_a_statement:
             raise StoreError("a one-statement unit of work ran a second statement "
                              "(its first one committed alone)")
-        self._statements_left -= 1
+        self._ran_a_statement = True
 
     async def _one(self, sql: str, params: Params = ()) -> Sequence[Any] | None:
         self._statement()
