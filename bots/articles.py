@@ -61,6 +61,12 @@ TEMPERATURE: Final = 0.15
 WORD_LEAD_ALONE: Final = 100.0  # the word lead of the only article sharing a word at all
 
 
+def word_score(coverage: float, title_match: float) -> float:
+    """A section's 0-100 score by words: the ranking's own where meaning is not measured,
+    and the word ranking's second opinion where it is."""
+    return 100 * (COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * title_match)
+
+
 @dataclass(frozen=True, slots=True)
 class Section:
     id: str
@@ -219,7 +225,7 @@ class ArticleIndex:
             if similarity is not None:
                 score, r = 100 * similarity, math.exp(similarity / TEMPERATURE)
             else:
-                score = 100 * (COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * title)
+                score = word_score(coverage, title)
                 r = rank[doc]
             scored.append(Candidate(self._docs[doc].section, round(max(score, 0.0), 1), r,
                                     round(coverage, 3), round(title, 3),
@@ -258,7 +264,7 @@ class ArticleIndex:
         lead = (top[0][0] / second if second > 0 else WORD_LEAD_ALONE) if first else 0.0
         out = {}
         for article, (_, c) in best.items():
-            score = 100 * (COVERAGE_SHARE * c.coverage + (1 - COVERAGE_SHARE) * c.title_match)
+            score = word_score(c.coverage, c.title_match)
             out[article] = (round(lead, 3) if article == first else 0.0, round(score, 1))
         return out, first
 
