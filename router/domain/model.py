@@ -436,6 +436,12 @@ class OutboxRow:
     sent_at: datetime | None = None
     external_id: str = ""
 
+    @property
+    def address(self) -> str:
+        """Where the row goes on its platform: the thread (a chat), else the recipient;
+        the address a channel names when it records one unreachable."""
+        return self.thread_key or self.recipient
+
     def to_outbound(self) -> OutboundMessage:
         p = self.payload
         return OutboundMessage(

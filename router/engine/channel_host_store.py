@@ -3,18 +3,17 @@
 Each call is one unit of work on the Store/Tx API. Reachability is kept twice in the same
 unit, for two readers: the contact's `unreachable` flag (agents see why answers stop)
 and an entry `unreachable:<address>` in the channel's own state, tied to the contact so
-privacy erase removes it, which the outbox looks up by the row's address and channel
-(`unreachable_rows`), so a contact who blocked one bot is still written to elsewhere.
+privacy erase removes it, which the outbox's lease round looks up by the row's address
+and channel (`Tx.outbox_lease_round`), so a contact who blocked one bot is still written to elsewhere.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
 from typing import Any
 
-from router.domain.model import Contact, Conversation, Message, OutboxRow
+from router.domain.model import Contact, Conversation, Message
 from router.engine import identities
 from router.ports.channel_host import ChannelHost, unreachable_key
 from router.ports.channel_state import ChannelState
@@ -22,24 +21,6 @@ from router.store.base import Store, Tx, utcnow
 from router.store.channel_state import StoreChannelState
 
 log = logging.getLogger(__name__)
-
-
-def address_of(row: OutboxRow) -> str:
-    """Where an outbox row goes on its platform: the thread (a chat), else the recipient;
-    the address a channel names in `set_unreachable`."""
-    return row.thread_key or row.recipient
-
-
-async def unreachable_rows(tx: Tx, rows: Sequence[OutboxRow]) -> set[int]:
-    """The ids of `rows` whose address is recorded unreachable on the row's channel: one
-    query for the whole leased batch, in the caller's unit (a lookup per row cost 6.4 ms
-    per 64 rows on PostgreSQL)."""
-    keyed = {row.id: (row.channel, unreachable_key(address))
-             for row in rows if (address := address_of(row))}
-    if not keyed:
-        return set()
-    present = await tx.channel_state_present(list(keyed.values()))
-    return {row_id for row_id, pair in keyed.items() if pair in present}
 
 
 class StoreChannelHost(ChannelHost):

@@ -58,6 +58,15 @@ class ConversationFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class LeaseRound:
+    """What one outbox lease round found (`Tx.outbox_lease_round`)."""
+
+    rows: list[OutboxRow]  # leased now, attempts already counted
+    refused: set[int]  # ids among `rows` whose address is recorded unreachable
+    next_due: datetime | None  # the next pending row's time (None: none, or `rows` filled the limit)
+
+
+@dataclass(frozen=True, slots=True)
 class QueueCount:
     queue: str
     waiting: int = 0  # queued and not snoozed
@@ -290,6 +299,15 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def outbox_lease(self, now: datetime, until: datetime, limit: int) -> list[OutboxRow]:
         """Take due rows (oldest first, one per thread so order is kept) and lease them."""
+
+    @abc.abstractmethod
+    async def outbox_lease_round(self, now: datetime, until: datetime, limit: int,
+                                 unreachable_prefix: str) -> LeaseRound:
+        """The dispatcher's round: lease what is due (`outbox_lease`), say which leased
+        rows go to an address recorded unreachable (a channel_state entry
+        `unreachable_prefix + row.address` with a value, on the row's channel), and, when
+        fewer than `limit` rows were due, when the next pending row falls due.
+        Backends that honour `Store.write(one_statement=True)` do it in one statement."""
 
     @abc.abstractmethod
     async def outbox_sent(self, outbox_id: int, external_id: str, now: datetime) -> None: ...

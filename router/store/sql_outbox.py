@@ -8,7 +8,7 @@ from typing import Any
 
 from router.domain.model import OutboxRow, OutboxStatus
 from router.store import sql_rows as rows
-from router.store.base import parse_ts, ts
+from router.store.base import LeaseRound, parse_ts, ts
 from router.store.sql_base import SqlBase
 from router.store.sql_rows import dumps, loads, marks
 
@@ -42,6 +42,17 @@ class SqlOutbox(SqlBase):
         for row in leased:
             row.attempts += 1
         return leased
+
+    async def outbox_lease_round(self, now: datetime, until: datetime, limit: int,
+                                 unreachable_prefix: str) -> LeaseRound:
+        """Three statements (SQLite: cheap, and all in the writer's batch); PostgreSQL
+        overrides it with one (router/store/postgres_outbox.py)."""
+        leased = await self.outbox_lease(now, until, limit)
+        keyed = {row.id: (row.channel, unreachable_prefix + row.address)
+                 for row in leased if row.address}
+        present = await self.channel_state_present(list(keyed.values())) if keyed else set()
+        due = await self.outbox_next_due() if len(leased) < limit else None
+        return LeaseRound(leased, {i for i, pair in keyed.items() if pair in present}, due)
 
     async def outbox_sent(self, outbox_id: int, external_id: str, now: datetime) -> None:
         await self._exec(
