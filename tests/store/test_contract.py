@@ -8,6 +8,7 @@ dedupe, claims, leases and breach marks must hold by the database's own guarante
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -144,6 +145,55 @@ async def test_events_commit_in_id_order_for_a_reader_following_them(store: Stor
 def _row(i: int, thread: str, now) -> OutboxRow:  # type: ignore[no-untyped-def]
     return OutboxRow(0, f"k{i}", "loopback", thread, "u", {"text": f"r{i}"},
                      OutboxStatus.PENDING, 0, now, now)
+
+
+async def test_outbox_lease_round_is_the_lease_with_its_next_due_time(store: Store):
+    """The dispatcher's round (one statement on PostgreSQL): the same rows a lease takes,
+    under concurrency never one row twice, and the next due time of what it left."""
+    now = utcnow()
+    soon = now + timedelta(seconds=5)
+
+    async def add(tx: Tx) -> None:
+        for i in range(12):  # four threads, three rows each: one per thread is due
+            await tx.outbox_add(_row(i, f"t{i % 4}", now))
+        await tx.outbox_add(replace(_row(99, "later", now), next_attempt_at=soon))
+
+    await store.write(add)
+    until = now + timedelta(seconds=30)
+    rounds = await asyncio.gather(*(store.write(
+        lambda tx: tx.outbox_lease_round(now, until, 10, "unreachable:"), one_statement=True)
+        for _ in range(5)))
+    ids = [r.id for found in rounds for r in found.rows]
+    assert len(ids) == len(set(ids)) == 4  # one per thread (order), never one row twice
+    assert all(r.attempts == 1 and r.thread_key != "later" for f in rounds for r in f.rows)
+    # the rows behind the leased ones are due now; not the leased rows' own lease
+    assert {f.next_due for f in rounds if f.rows} == {now}
+    assert all(not f.refused for f in rounds)
+    leased = await store.read(lambda tx: tx.outbox_list([OutboxStatus.PENDING], limit=20))
+    assert sorted(r.id for r in leased if r.attempts == 1) == sorted(ids)
+
+    async def settle(tx: Tx, ids: list[int]) -> None:
+        for row_id in ids:
+            await tx.outbox_sent(row_id, "", now)
+
+    def lease(limit: int):  # type: ignore[no-untyped-def]
+        return store.write(lambda tx: tx.outbox_lease_round(now, until, limit, "unreachable:"),
+                           one_statement=True)
+
+    await store.write(lambda tx: settle(tx, ids))
+    full = await lease(1)
+    assert len(full.rows) == 1 and full.next_due is None  # a full round does not look further
+    await store.write(lambda tx: settle(tx, [full.rows[0].id]))
+    for _ in range(12):  # send whatever is due until only the later row is left
+        found = await lease(10)
+        if not found.rows:
+            break
+        assert found.next_due in (now, soon)  # rows behind the leased ones, else the later
+        await store.write(lambda tx, f=found: settle(tx, [r.id for r in f.rows]))
+    assert found.rows == [] and found.next_due == soon
+    await store.write(lambda tx: tx.outbox_add(_row(100, "t-last", now)))
+    last = await lease(10)  # the row it leases is not due again: its lease counts, not `now`
+    assert [r.idempotency_key for r in last.rows] == ["k100"] and last.next_due == soon
 
 
 async def test_outbox_lease_settle_requeue(store: Store):
