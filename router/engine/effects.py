@@ -84,9 +84,6 @@ async def enqueue_reply(tx: Tx, conv: Conversation, reply: ReplyContent, now: da
     """Store an outbound message and its outbox row; returns the message id. Files an
     agent sends (issue 24) are the message's `attachments`; the channel finds them in
     the row's `metadata["attachments"]`."""
-    message_id = await tx.insert_message(Message(
-        0, conv.id, Direction.OUTBOUND, author_kind, reply.text, now, author_id=author_id,
-        language=reply.language, attachments=attachments or []))
     payload = {
         "text": reply.text,
         "html": reply.html,
@@ -98,10 +95,11 @@ async def enqueue_reply(tx: Tx, conv: Conversation, reply: ReplyContent, now: da
         "language": reply.language,
         "metadata": metadata or {},
     }
-    await tx.outbox_add(OutboxRow(
-        0, new_key(), conv.channel, conv.thread_key, conv.recipient, payload,
-        OutboxStatus.PENDING, 0, now, now, conversation_id=conv.id, message_id=message_id))
-    return message_id
+    return await tx.insert_message(
+        Message(0, conv.id, Direction.OUTBOUND, author_kind, reply.text, now,
+                author_id=author_id, language=reply.language, attachments=attachments or []),
+        outbox=OutboxRow(0, new_key(), conv.channel, conv.thread_key, conv.recipient, payload,
+                         OutboxStatus.PENDING, 0, now, now, conversation_id=conv.id))
 
 
 async def apply_actions(tx: Tx, conv: Conversation, contact: Contact, actions: list[Action],

@@ -121,8 +121,9 @@ class Pipeline:
 
     async def _ingest(self, tx: Tx, msg: InboundMessage, decide: Decide, now: datetime,
                       accepted: bool = False) -> _Outcome:
-        claimed = (await tx.inbox_take(msg.channel, msg.external_id) if accepted
-                   else await tx.inbox_claim(msg.channel, msg.external_id, now))
+        claimed = (await tx.inbox_take(msg.channel, msg.external_id, sender=msg.sender.external_id,
+                                       thread_keys=[msg.thread_key, *msg.thread_aliases])
+                   if accepted else await tx.inbox_claim(msg.channel, msg.external_id, now))
         if not claimed:
             return _Outcome(IngestResult(duplicate=True, message_id=None, conversation_id=None))
         if msg.kind == InboundKind.EDIT and msg.edits:
@@ -137,15 +138,15 @@ class Pipeline:
                     await self._rerun_after_edit(tx, msg, decide, edited.conversation_id,
                                                  now, outcome)
                 return outcome
-        contact = await self._contact(tx, msg, now)
+        contact, new_contact = await self._contact(tx, msg, now)
         conv, is_new = await self._conversation(tx, msg, contact, now)
         message_id = await tx.insert_message(
             Message(0, conv.id, Direction.INBOUND, AuthorKind.CUSTOMER, msg.text, now,
                     author_id=msg.sender.external_id,
                     external_id=msg.message_external_id or msg.external_id,
                     attachments=[a.as_dict() for a in msg.attachments]),
-            raw=dict(msg.raw) if msg.raw is not None else None)
-        await tx.inbox_link(msg.channel, msg.external_id, message_id)
+            raw=dict(msg.raw) if msg.raw is not None else None,
+            inbox=(msg.channel, msg.external_id))
         conv.message_count += 1
         conv.last_customer_at = now
         conv.recipient = msg.sender.external_id or conv.recipient
@@ -159,7 +160,8 @@ class Pipeline:
             await tx.save_conversation(conv, now)
             return outcome
         events = ["conversation_opened", "message"] if is_new else ["message"]
-        await self._run_rules(tx, decide, msg, conv, contact, now, events, is_new, outcome)
+        await self._run_rules(tx, decide, msg, conv, contact, now, events, is_new, outcome,
+                              new_contact=new_contact)
         return outcome
 
     async def _rerun_after_edit(self, tx: Tx, msg: InboundMessage, decide: Decide,
@@ -174,9 +176,11 @@ class Pipeline:
 
     async def _run_rules(self, tx: Tx, decide: Decide, msg: InboundMessage, conv: Conversation,
                          contact: Contact, now: datetime, events: list[str], is_new: bool,
-                         outcome: _Outcome) -> None:
+                         outcome: _Outcome, new_contact: bool = False) -> None:
         replied = False
-        bot_replies = tuple(await tx.bot_reply_times(contact.id, now - BOT_REPLY_MEMORY))
+        # a contact created by this unit has had no bot reply: one round trip fewer
+        bot_replies = () if new_contact else tuple(
+            await tx.bot_reply_times(contact.id, now - BOT_REPLY_MEMORY))
         parts: list[Part] = []  # every reply this message causes, sent as one
         for event in events:
             applied = await self._decide_and_apply(tx, decide, msg, conv, contact, now, event,
@@ -228,17 +232,17 @@ class Pipeline:
             applied.outbox_rows += follow.outbox_rows
         return applied
 
-    async def _contact(self, tx: Tx, msg: InboundMessage, now: datetime) -> Contact:
+    async def _contact(self, tx: Tx, msg: InboundMessage, now: datetime) -> tuple[Contact, bool]:
+        """The sender's contact, and whether this unit created it."""
         s = msg.sender
         contact = await tx.find_contact(msg.channel, s.external_id)
         if contact is not None:
-            return contact
+            return contact, False
         contact = Contact(0, display_name=s.display_name or s.username, email=s.email,
                           language=_base_language(s.language_hint))
-        contact.id = await tx.create_contact(contact, now)
-        await tx.create_identity(Identity(0, contact.id, msg.channel, s.external_id, s.username,
-                                          s.display_name), now)
-        return contact
+        contact.id = await tx.create_contact(contact, now, Identity(
+            0, 0, msg.channel, s.external_id, s.username, s.display_name))
+        return contact, True
 
     async def _conversation(self, tx: Tx, msg: InboundMessage, contact: Contact,
                             now: datetime) -> tuple[Conversation, bool]:
@@ -263,8 +267,7 @@ class Pipeline:
         conv = Conversation(0, contact.id, msg.channel, msg.thread_key, status=Status.BOT,
                             language=contact.language, created_at=now, updated_at=now,
                             recipient=msg.sender.external_id)
-        conv.id = await tx.create_conversation(conv)
-        await tx.add_thread_keys(msg.channel, own, conv.id)
+        conv.id = await tx.create_conversation(conv, own)  # conv.channel is msg.channel
         await tx.insert_event(Event(0, "conversation_opened", now, conv.id, "customer",
                                     {"channel": msg.channel}))
         return conv, True

@@ -184,9 +184,13 @@ class Tx(abc.ABC):
         the key was seen before (a redelivery)."""
         raise NotImplementedError
 
-    async def inbox_take(self, channel: str, external_id: str) -> bool:
+    async def inbox_take(self, channel: str, external_id: str, *, sender: str | None = None,
+                         thread_keys: Sequence[str] = ()) -> bool:
         """Claim a pending message for processing in this unit; False when it was
-        processed already (or by another instance), or has failed."""
+        processed already (or by another instance), or has failed. With `sender` and
+        `thread_keys`, it also takes the find-or-create locks that `find_contact(channel,
+        sender)` and `find_conversation(channel, thread_keys)` would take (PostgreSQL: in
+        the same round trip, and those lookups then take none)."""
         raise NotImplementedError
 
     async def inbox_pending(self, limit: int, *, older_than: datetime | None = None,
@@ -216,7 +220,10 @@ class Tx(abc.ABC):
     async def find_identity(self, channel: str, external_id: str) -> Identity | None: ...
 
     @abc.abstractmethod
-    async def create_contact(self, contact: Contact, now: datetime) -> int: ...
+    async def create_contact(self, contact: Contact, now: datetime,
+                             identity: Identity | None = None) -> int:
+        """A new contact, with its first `identity` when given (its contact id is the
+        new contact's): on PostgreSQL both in one round trip."""
 
     @abc.abstractmethod
     async def create_identity(self, identity: Identity, now: datetime) -> int: ...
@@ -248,7 +255,10 @@ class Tx(abc.ABC):
     async def get_conversation(self, conversation_id: int) -> Conversation | None: ...
 
     @abc.abstractmethod
-    async def create_conversation(self, conversation: Conversation) -> int: ...
+    async def create_conversation(self, conversation: Conversation,
+                                  thread_keys: Sequence[str] = ()) -> int:
+        """A new conversation, with `thread_keys` on its channel (as `add_thread_keys`):
+        on PostgreSQL in one round trip."""
 
     @abc.abstractmethod
     async def save_conversation(self, conversation: Conversation, now: datetime) -> None: ...
@@ -258,7 +268,12 @@ class Tx(abc.ABC):
 
     # messages and events
     @abc.abstractmethod
-    async def insert_message(self, message: Message, raw: dict[str, Any] | None = None) -> int: ...
+    async def insert_message(self, message: Message, raw: dict[str, Any] | None = None, *,
+                             inbox: tuple[str, str] | None = None,
+                             outbox: OutboxRow | None = None) -> int:
+        """A new message; the inbox entry (channel, external id) it came from is linked
+        to it (`inbox_link`), and an `outbox` row delivering it is added with its
+        message id: on PostgreSQL all in one round trip."""
 
     @abc.abstractmethod
     async def find_message(self, conversation_channel: str, external_id: str) -> Message | None: ...

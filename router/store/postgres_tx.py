@@ -49,6 +49,41 @@ def to_dollar(sql: str) -> str:
     return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
 
 
+@functools.lru_cache(maxsize=64)
+def _exec_then_lock_sql(sql: str) -> str:
+    """`sql` (an UPDATE/DELETE/INSERT with `?` placeholders) and then advisory locks on
+    names given as two arrays after its parameters (name, group): by group, then hash."""
+    n = sql.count("?")
+    return (f"WITH changed AS ({to_dollar(sql)} RETURNING 1), "
+            "locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT g, "
+            f"hashtextextended(k, 0) AS h FROM unnest(${n + 1}::text[], ${n + 2}::int[]) "
+            "AS x(k, g) ORDER BY g, h) AS s) "
+            "SELECT (SELECT count(*) FROM changed) + 0 * (SELECT count(*) FROM locked)")
+
+
+@functools.lru_cache(maxsize=256)
+def insert_then_sql(sql: str, then: tuple[str, ...]) -> str:
+    """`SqlBase._insert_then` as one statement: the INSERT in a CTE returning the new id,
+    each following statement a data-modifying CTE whose first `?` is that id (each runs
+    once, whether or not the final SELECT reads it; all see the same snapshot, and read
+    the new row's id through `new`'s RETURNING)."""
+    counter = iter(range(1, 10_000))
+
+    def number(statement: str, first: str | None = None) -> str:
+        def place(_: re.Match[str]) -> str:
+            nonlocal first
+            if first is not None:
+                taken, first = first, None
+                return taken
+            return f"${next(counter)}"
+        return re.sub(r"\?", place, statement)
+
+    ctes = [f"new AS ({number(sql)} RETURNING id)"]
+    ctes += [f"then{i} AS ({number(statement, '(SELECT id FROM new)')})"
+             for i, statement in enumerate(then)]
+    return f"WITH {', '.join(ctes)} SELECT id FROM new"
+
+
 class PgTx(SqlTx):
     locks_keys = True
     fts = "postgresql"  # search: tsvector side tables (router/store/sql_search.py)
@@ -67,6 +102,7 @@ class PgTx(SqlTx):
         self.skip_locked = " FOR NO KEY UPDATE SKIP LOCKED" if writable else ""
         self._events: list[tuple[Any, ...]] = []
         self.wrote_outbox = False
+        self._held: set[str] = set()  # advisory lock names taken in this transaction
 
     def _statement(self) -> None:
         """Note that a statement runs; in a one-statement unit, refuse the second."""
@@ -96,6 +132,19 @@ class PgTx(SqlTx):
             self.wrote_outbox = True
         return int(await self.c.fetchval(to_dollar(sql) + " RETURNING id", *params))
 
+    async def _insert_then(self, sql: str, params: Params,
+                           then: Sequence[tuple[str, Params]]) -> int:
+        """One round trip for the row and what belongs to it (`insert_then_sql`)."""
+        if not then:
+            return await self._insert(sql, params)
+        self._statement()
+        statements = tuple(statement for statement, _ in then)
+        if sql.startswith("INSERT INTO outbox") or any(
+                statement.startswith("INSERT INTO outbox") for statement in statements):
+            self.wrote_outbox = True
+        args = [*params, *(p for _, more in then for p in more)]
+        return int(await self.c.fetchval(insert_then_sql(sql, statements), *args))
+
     async def _many(self, sql: str, seq: Iterable[Params]) -> None:
         batch = list(seq)
         if batch:
@@ -111,13 +160,32 @@ class PgTx(SqlTx):
         return lease_round(found, limit)
 
     async def _lock_keys(self, *keys: str) -> None:
-        if not self.writable or not keys:
+        if not self.writable:
             return
+        wanted = [key for key in keys if key not in self._held]
+        if not wanted:
+            return  # held since the unit's first statement (`_exec_then_lock`)
         self._statement()
         # Sorted, so two units locking overlapping key sets cannot deadlock each other.
         await self.c.execute(
             "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "
-            "FROM unnest($1::text[]) AS k ORDER BY h) AS s", list(keys))
+            "FROM unnest($1::text[]) AS k ORDER BY h) AS s", wanted)
+        self._held.update(wanted)
+
+    async def _exec_then_lock(self, sql: str, params: Params,
+                              names: Sequence[Sequence[str]]) -> int:
+        """The statement, then the locks group by group (each sorted, as `_lock_keys`
+        takes them, so the order is the one separate statements had), in one round trip:
+        the processing unit's inbox take with the locks its contact and conversation
+        lookups take (issue 28)."""
+        if not self.writable:
+            return await self._exec(sql, params)
+        self._statement()
+        keys = [key for group in names for key in group]
+        groups = [number for number, group in enumerate(names) for _ in group]
+        changed = await self.c.fetchval(_exec_then_lock_sql(sql), *params, keys, groups)
+        self._held.update(keys)
+        return int(changed)
 
     async def _try_lock_conversation(self, conversation_id: int) -> bool:
         if not self.writable:

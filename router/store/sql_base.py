@@ -46,8 +46,30 @@ class SqlBase(Tx, abc.ABC):
     @abc.abstractmethod
     async def _many(self, sql: str, seq: Iterable[Params]) -> None: ...
 
+    async def _insert_then(self, sql: str, params: Params,
+                           then: Sequence[tuple[str, Params]]) -> int:
+        """INSERT a row (as `_insert`), then run each of `then`'s statements with the new
+        id as their first parameter; the new id. A row and what belongs to it (a contact
+        and its identity, a message and its outbox row): PostgreSQL sends it all as one
+        statement (`PgTx`, one round trip instead of several, issue 28); here it is one
+        statement after another, which costs SQLite's in-process writer nothing."""
+        new_id = await self._insert(sql, params)
+        for statement, more in then:
+            await self._exec(statement, (new_id, *more))
+        return new_id
+
     async def _lock_keys(self, *keys: str) -> None:
         """Serialise find-or-create on these names until commit (single writer: no-op)."""
+
+    async def _exec_then_lock(self, sql: str, params: Params,
+                              names: Sequence[Sequence[str]]) -> int:
+        """`_exec`, then `_lock_keys` of each group of `names` in turn; the rows changed.
+        PostgreSQL does it in one round trip, and its later `_lock_keys` of a name it
+        holds already cost none."""
+        changed = await self._exec(sql, params)
+        for group in names:
+            await self._lock_keys(*group)
+        return changed
 
     async def _try_lock_conversation(self, conversation_id: int) -> bool:
         """Lock the row unless another unit holds it (claims skip, never wait or deadlock)."""

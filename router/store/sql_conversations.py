@@ -7,10 +7,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from router.domain.model import Contact, Conversation, Event, Identity, Message
+from router.domain.model import Contact, Conversation, Event, Identity, Message, OutboxRow
 from router.store import sql_rows as rows
 from router.store.base import parse_ts, ts
-from router.store.sql_base import SqlBase
+from router.store.sql_base import Params, SqlBase
+from router.store.sql_outbox import OUTBOX_INSERT, outbox_values
 from router.store.sql_rows import dumps, loads, marks
 
 _IDENTITY = "SELECT id, contact_id, channel, external_id, username, display_name FROM identities"
@@ -68,6 +69,29 @@ PG_BOT_REPLY_TIMES_NEWEST = PG_BOT_REPLY_TIMES.replace(
     " LIMIT $3", " ORDER BY m.created_at DESC LIMIT $3")
 
 
+_INSERT_IDENTITY = (
+    "INSERT INTO identities (contact_id, channel, external_id, username, display_name, "
+    "created_at) VALUES (?, ?, ?, ?, ?, ?)")
+_INSERT_THREAD_KEY = ("INSERT INTO thread_keys (conversation_id, channel, key) VALUES (?, ?, ?) "
+                      "ON CONFLICT DO NOTHING")
+
+
+def identity_lock(channel: str, external_id: str) -> str:
+    """The find-or-create lock name of an identity (`find_identity`, `find_contact`)."""
+    return f"identity\x1f{channel}\x1f{external_id}"
+
+
+def thread_lock(channel: str, key: str) -> str:
+    """The find-or-create lock name of a thread key (`find_conversation`)."""
+    return f"thread\x1f{channel}\x1f{key}"
+
+
+def _identity_values(identity: Identity, now: datetime) -> tuple[Any, ...]:
+    """`_INSERT_IDENTITY`'s parameters after the contact id."""
+    return (identity.channel, identity.external_id, identity.username, identity.display_name,
+            ts(now))
+
+
 class SqlConversations(SqlBase):
     #: `bot_reply_times`' statements (first the unordered scan, then the newest), each
     #: with the parameters contact id, since, limit; PostgreSQL's `PgTx` has its own
@@ -90,12 +114,17 @@ class SqlConversations(SqlBase):
             "INSERT INTO inbox (channel, external_id, received_at, pending) VALUES (?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING", (channel, external_id, ts(now), pending)) == 1
 
-    async def inbox_take(self, channel: str, external_id: str) -> bool:
+    async def inbox_take(self, channel: str, external_id: str, *, sender: str | None = None,
+                         thread_keys: Sequence[str] = ()) -> bool:
         # The UPDATE locks the row: another instance's take waits for our commit and then
         # finds nothing pending, so a message is processed once.
-        return await self._exec(
-            "UPDATE inbox SET pending = NULL WHERE channel = ? AND external_id = ? "
-            "AND pending IS NOT NULL AND failed IS NULL", (channel, external_id)) == 1
+        take = ("UPDATE inbox SET pending = NULL WHERE channel = ? AND external_id = ? "
+                "AND pending IS NOT NULL AND failed IS NULL")
+        if not self.locks_keys or (sender is None and not thread_keys):
+            return await self._exec(take, (channel, external_id)) == 1
+        names = ([identity_lock(channel, sender)] if sender is not None else [],
+                 [thread_lock(channel, key) for key in thread_keys])
+        return await self._exec_then_lock(take, (channel, external_id), names) == 1
 
     async def inbox_pending(self, limit: int, *, older_than: datetime | None = None,
                             failed: bool = False) -> list[tuple[str, str, str]]:
@@ -134,27 +163,26 @@ class SqlConversations(SqlBase):
     # contacts ----------------------------------------------------------------------
     async def find_identity(self, channel: str, external_id: str) -> Identity | None:
         if self.locks_keys:
-            await self._lock_keys(f"identity\x1f{channel}\x1f{external_id}")
+            await self._lock_keys(identity_lock(channel, external_id))
         r = await self._one(f"{_IDENTITY} WHERE channel = ? AND external_id = ?",
                             (channel, external_id))
         return Identity(*r) if r else None
 
-    async def create_contact(self, contact: Contact, now: datetime) -> int:
-        contact_id = await self._insert(
+    async def create_contact(self, contact: Contact, now: datetime,
+                             identity: Identity | None = None) -> int:
+        then = [] if identity is None else [(_INSERT_IDENTITY, _identity_values(identity, now))]
+        contact_id = await self._insert_then(
             "INSERT INTO contacts (display_name, email, phone, language, tags, fields, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (contact.display_name, contact.email, contact.phone, contact.language,
-             dumps(contact.tags), dumps(contact.fields), ts(now)))
+             dumps(contact.tags), dumps(contact.fields), ts(now)), then)
         if self.hooks is not None:  # issue 27: outgoing webhooks
             await self.hooks.contact(self, contact, contact_id, now)
         return contact_id
 
     async def create_identity(self, identity: Identity, now: datetime) -> int:
-        return await self._insert(
-            "INSERT INTO identities (contact_id, channel, external_id, username, display_name, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (identity.contact_id, identity.channel, identity.external_id, identity.username,
-             identity.display_name, ts(now)))
+        return await self._insert(_INSERT_IDENTITY,
+                                  (identity.contact_id, *_identity_values(identity, now)))
 
     async def get_contact(self, contact_id: int) -> Contact | None:
         r = await self._one(f"SELECT {_CONTACT_COLS} FROM contacts WHERE id = ?", (contact_id,))
@@ -163,7 +191,7 @@ class SqlConversations(SqlBase):
     async def find_contact(self, channel: str, external_id: str) -> Contact | None:
         # find_identity + get_contact in one statement (the pipeline's per-message lookup)
         if self.locks_keys:
-            await self._lock_keys(f"identity\x1f{channel}\x1f{external_id}")
+            await self._lock_keys(identity_lock(channel, external_id))
         r = await self._one(_CONTACT_BY_IDENTITY, (channel, external_id))
         return _contact(r) if r else None
 
@@ -195,7 +223,7 @@ class SqlConversations(SqlBase):
         # Two instances receiving the first messages of one thread must not open two
         # conversations: the keys stay locked until this unit has created its own.
         if self.locks_keys:
-            await self._lock_keys(*(f"thread\x1f{channel}\x1f{k}" for k in keys))
+            await self._lock_keys(*(thread_lock(channel, k) for k in keys))
         r = await self._one(_by_thread_keys(len(keys), self.for_update), (channel, *keys))
         return rows.conversation(r) if r else None
 
@@ -204,11 +232,12 @@ class SqlConversations(SqlBase):
                             f"{self.for_update}", (conversation_id,))
         return rows.conversation(r) if r else None
 
-    async def create_conversation(self, conversation: Conversation) -> int:
+    async def create_conversation(self, conversation: Conversation,
+                                  thread_keys: Sequence[str] = ()) -> int:
         cv = conversation
         cv.updated_at = cv.updated_at or cv.created_at  # as stored below
         cv.stored = rows.conversation_values(cv)
-        return await self._insert(
+        return await self._insert_then(
             "INSERT INTO conversations (contact_id, channel, thread_key, recipient, status, "
             "language, queue, priority, tags, assignee, message_count, bot_turns, metadata, "
             "created_at, updated_at, queued_at, first_response_at, resolved_at, last_customer_at, "
@@ -217,7 +246,8 @@ class SqlConversations(SqlBase):
              cv.queue, cv.priority, dumps(cv.tags), cv.assignee, cv.message_count, cv.bot_turns,
              dumps(cv.metadata), ts(cv.created_at), ts(cv.updated_at or cv.created_at),
              ts(cv.queued_at), ts(cv.first_response_at), ts(cv.resolved_at),
-             ts(cv.last_customer_at), *rows.agent_conv_values(cv)))
+             ts(cv.last_customer_at), *rows.agent_conv_values(cv)),
+            [(_INSERT_THREAD_KEY, (cv.channel, key)) for key in dict.fromkeys(thread_keys) if key])
 
     async def save_conversation(self, conversation: Conversation, now: datetime) -> None:
         """Write the columns that differ from what was read (all of them for an object
@@ -236,20 +266,26 @@ class SqlConversations(SqlBase):
         cv.stored = values
 
     async def add_thread_keys(self, channel: str, keys: Iterable[str], conversation_id: int) -> None:
-        await self._many(
-            "INSERT INTO thread_keys (channel, key, conversation_id) VALUES (?, ?, ?) "
-            "ON CONFLICT DO NOTHING", [(channel, k, conversation_id) for k in keys if k])
+        await self._many(_INSERT_THREAD_KEY, [(conversation_id, channel, k) for k in keys if k])
 
     # messages and events -----------------------------------------------------------
-    async def insert_message(self, message: Message, raw: dict[str, Any] | None = None) -> int:
+    async def insert_message(self, message: Message, raw: dict[str, Any] | None = None, *,
+                             inbox: tuple[str, str] | None = None,
+                             outbox: OutboxRow | None = None) -> int:
         m = message
-        message_id = await self._insert(
+        then: list[tuple[str, Params]] = []
+        if inbox is not None:
+            then.append(("UPDATE inbox SET message_id = ? WHERE channel = ? AND external_id = ?",
+                         inbox))
+        if outbox is not None:
+            then.append((OUTBOX_INSERT, outbox_values(outbox)))
+        message_id = await self._insert_then(
             "INSERT INTO messages (conversation_id, direction, author_kind, author_id, text, "
             "language, external_id, attachments, internal, raw, created_at) "
             f"VALUES ({marks(11)})",
             (m.conversation_id, str(m.direction), str(m.author_kind), m.author_id, m.text,
              m.language, m.external_id, dumps(m.attachments), int(m.internal),
-             dumps(raw) if raw is not None else None, ts(m.created_at)))
+             dumps(raw) if raw is not None else None, ts(m.created_at)), then)
         if self.hooks is not None:  # issue 27: outgoing webhooks
             await self.hooks.message(self, m, message_id)
         return message_id

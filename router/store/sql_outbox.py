@@ -12,19 +12,26 @@ from router.store.base import LeaseRound, parse_ts, ts
 from router.store.sql_base import SqlBase
 from router.store.sql_rows import dumps, loads, marks
 
+#: message_id first: `insert_message(outbox=...)` passes the new message's id there
+OUTBOX_INSERT = (
+    "INSERT INTO outbox (message_id, idempotency_key, conversation_id, channel, thread_key, "
+    "recipient, payload, status, attempts, next_attempt_at, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)")
+
+
+def outbox_values(row: OutboxRow) -> tuple[Any, ...]:
+    """`OUTBOX_INSERT`'s parameters after the message id."""
+    return (row.idempotency_key, row.conversation_id, row.channel, row.thread_key,
+            row.recipient, dumps(row.payload), str(row.status), ts(row.next_attempt_at),
+            ts(row.created_at))
+
 
 class SqlOutbox(SqlBase):
     #: PostgreSQL: rows another instance is leasing right now are skipped, not waited for.
     skip_locked: str = ""
 
     async def outbox_add(self, row: OutboxRow) -> int:
-        return await self._insert(
-            "INSERT INTO outbox (idempotency_key, conversation_id, message_id, channel, thread_key, "
-            "recipient, payload, status, attempts, next_attempt_at, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-            (row.idempotency_key, row.conversation_id, row.message_id, row.channel, row.thread_key,
-             row.recipient, dumps(row.payload), str(row.status), ts(row.next_attempt_at),
-             ts(row.created_at)))
+        return await self._insert(OUTBOX_INSERT, (row.message_id, *outbox_values(row)))
 
     async def outbox_lease(self, now: datetime, until: datetime, limit: int) -> list[OutboxRow]:
         # A row is due when pending, its time has come, it is not leased by a live sender,

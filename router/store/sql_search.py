@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from router.domain.model import Contact, Conversation, Message, Status
+from router.domain.model import Contact, Conversation, Message, OutboxRow, Status
 from router.store import sql_rows as rows
 from router.store.base import NO_DUE, PRIORITY_SQL, parse_ts, ts
 from router.store.sql_base import SqlBase
@@ -154,11 +154,14 @@ class SqlSearch(SqlBase):
     #: which full-text engine: "sqlite" (FTS5) or "postgresql" (tsvector)
     fts: str = "sqlite"
 
-    async def insert_message(self, message: Message, raw: dict[str, Any] | None = None) -> int:
+    async def insert_message(self, message: Message, raw: dict[str, Any] | None = None, *,
+                             inbox: tuple[str, str] | None = None,
+                             outbox: OutboxRow | None = None) -> int:
         """Store a message (router/store/sql_conversations.py) and, on SQLite, index it in
         the same unit: a trigger would make FTS5 write a segment per message (migration
         0013 says why); PostgreSQL's trigger costs no more than this would."""
-        message_id: int = await super().insert_message(message, raw)  # type: ignore[misc]
+        message_id: int = await super().insert_message(  # type: ignore[misc]
+            message, raw, inbox=inbox, outbox=outbox)
         if self.fts == "sqlite" and str(message.author_kind) in INDEXED_AUTHORS:
             await self._exec("INSERT INTO messages_fts(rowid, text) VALUES (?, ?)",
                              (message_id, message.text))

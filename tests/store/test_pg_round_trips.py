@@ -1,0 +1,172 @@
+"""PostgreSQL: the per-message units' round trips (issue 28). Each statement costs an
+instance about 0.1 ms of CPU, so the processing unit takes its locks with the inbox take,
+and writes a row with what belongs to it in one statement; these tests count statements
+and check that what the merged statements do is what the separate ones did."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from router.domain.model import (
+    Action,
+    AuthorKind,
+    Contact,
+    Conversation,
+    Decision,
+    Direction,
+    Identity,
+    InboundMessage,
+    Message,
+    OutboxRow,
+    OutboxStatus,
+    ReplyContent,
+    Sender,
+)
+from router.engine.pipeline import Pipeline
+from router.store.base import Tx, utcnow
+from router.store.postgres import PostgresStore
+from router.store.postgres_tx import PgTx
+from router.store.sql_conversations import identity_lock, thread_lock
+from tests.store.pg import fresh_schema, store_url
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Statements run per write unit (BEGIN and COMMIT not counted), in unit order."""
+    counts: list[int] = []
+    original_init, original_statement = PgTx.__init__, PgTx._statement
+
+    def init(self: PgTx, *args: object, **kw: object) -> None:
+        original_init(self, *args, **kw)  # type: ignore[arg-type]
+        if self.writable:
+            counts.append(0)
+            self._count_at = len(counts) - 1  # type: ignore[attr-defined]
+
+    def statement(self: PgTx) -> None:
+        original_statement(self)
+        if self.writable:
+            counts[self._count_at] += 1  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(PgTx, "__init__", init)
+    monkeypatch.setattr(PgTx, "_statement", statement)
+    return counts
+
+
+def _answering(ctx: object) -> Decision:
+    return Decision(actions=[Action("reply", ReplyContent("Vi har öppet 9-17."), source="faq")],
+                    language="sv")
+
+
+def _message(i: int, thread: str) -> InboundMessage:
+    return InboundMessage("loopback", f"m{i}", thread, Sender(f"u-{thread}"), "När har ni öppet?",
+                          utcnow())
+
+
+async def test_a_message_is_processed_in_few_statements(statements: list[int]) -> None:
+    async with fresh_schema() as (url, schema):
+        store = PostgresStore(store_url(url, schema))
+        await store.open()
+        try:
+            pipeline = Pipeline(store, lambda: _answering)
+            for i, thread in enumerate(("t1", "t1")):
+                assert await pipeline.accept(_message(i, thread))
+                statements.clear()
+                result = await pipeline.process(_message(i, thread))
+                assert not result.duplicate
+                if i == 0:  # a new contact and conversation, answered
+                    # take+locks, contact, contact+identity, conversation, conversation+keys,
+                    # message+inbox, language, reply+outbox, conversation update, events
+                    assert statements == [10]
+                else:  # the same conversation, answered again
+                    # take+locks, contact, conversation, message+inbox, recent bot replies,
+                    # reply+outbox, conversation update, events
+                    assert statements == [8]
+            rows = await store.read(lambda tx: tx.outbox_list([OutboxStatus.PENDING]))
+            assert len(rows) == 2 and all(r.message_id for r in rows)
+            inbox = await store.read(lambda tx: tx.c.fetch(  # type: ignore[attr-defined]
+                "SELECT message_id FROM inbox ORDER BY external_id"))
+            assert all(r["message_id"] for r in inbox) and len(inbox) == 2
+        finally:
+            await store.close()
+
+
+async def test_the_inbox_take_holds_the_lookups_locks(statements: list[int]) -> None:
+    """The take's locks are the ones `find_contact` and `find_conversation` take: another
+    session cannot have them until the unit ends, and the lookups take none again."""
+    async with fresh_schema() as (url, schema):
+        store = PostgresStore(store_url(url, schema))
+        await store.open()
+        other = await asyncpg.connect(url)
+        names = [identity_lock("loopback", "u1"), thread_lock("loopback", "t1"),
+                 thread_lock("loopback", "alias")]
+
+        async def free(name: str) -> bool:
+            got = await other.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                                       name)
+            if got:
+                await other.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", name)
+            return bool(got)
+
+        async def unit(tx: Tx) -> list[bool]:
+            assert await tx.inbox_take("loopback", "m1", sender="u1",
+                                       thread_keys=["t1", "alias"])
+            held = [not await free(name) for name in names]
+            await tx.find_contact("loopback", "u1")
+            await tx.find_conversation("loopback", ["t1", "alias"])
+            return held
+
+        try:
+            await store.write(lambda tx: tx.inbox_accept("loopback", "m1", utcnow(), "{}"),
+                              one_statement=True)
+            statements.clear()
+            assert await store.write(unit) == [True, True, True]
+            assert statements == [3]  # the take with its locks, then the two lookups
+            assert [await free(name) for name in names] == [True, True, True]  # at commit
+            again = await store.write(lambda tx: tx.inbox_take("loopback", "m1", sender="u1"))
+            assert again is False
+        finally:
+            await other.close()
+            await store.close()
+
+
+async def test_a_row_and_what_belongs_to_it_in_one_statement(statements: list[int]) -> None:
+    async with fresh_schema() as (url, schema):
+        store = PostgresStore(store_url(url, schema))
+        await store.open()
+        now = utcnow()
+
+        async def unit(tx: Tx) -> tuple[int, int, int, int]:
+            contact = await tx.create_contact(Contact(0, "Olga"), now,
+                                              Identity(0, 0, "loopback", "olga", "o", "Olga"))
+            conv = await tx.create_conversation(
+                Conversation(0, contact, "loopback", "t1", created_at=now, updated_at=now),
+                ["t1", "t1", "", "alias"])
+            await tx.inbox_accept("loopback", "m1", now, "{}")
+            seen = await tx.insert_message(
+                Message(0, conv, Direction.INBOUND, AuthorKind.CUSTOMER, "hej", now),
+                inbox=("loopback", "m1"))
+            reply = await tx.insert_message(
+                Message(0, conv, Direction.OUTBOUND, AuthorKind.BOT, "hej hej", now),
+                outbox=OutboxRow(0, "key-1", "loopback", "t1", "olga", {"text": "hej hej"},
+                                 OutboxStatus.PENDING, 0, now, now, conversation_id=conv))
+            assert isinstance(tx, PgTx) and tx.wrote_outbox  # the commit wakes dispatchers
+            return contact, conv, seen, reply
+
+        try:
+            statements.clear()
+            contact, conv, seen, reply = await store.write(unit)
+            assert statements == [6]  # four merged statements, the inbox row, the NOTIFY
+            found = await store.read(lambda tx: tx.find_contact("loopback", "olga"))
+            assert found is not None and found.id == contact
+            for key in ("t1", "alias"):
+                by_key = await store.read(lambda tx, k=key: tx.find_conversation("loopback", [k]))
+                assert by_key is not None and by_key.id == conv
+            link = await store.read(lambda tx: tx.c.fetchval(  # type: ignore[attr-defined]
+                "SELECT message_id FROM inbox WHERE external_id = 'm1'"))
+            assert link == seen
+            [row] = await store.read(lambda tx: tx.outbox_list([OutboxStatus.PENDING]))
+            assert (row.message_id, row.conversation_id, row.payload["text"]) == (
+                reply, conv, "hej hej")
+        finally:
+            await store.close()
