@@ -178,6 +178,7 @@ class Pipeline:
                          contact: Contact, now: datetime, events: list[str], is_new: bool,
                          outcome: _Outcome, new_contact: bool = False) -> None:
         replied = False
+        language = contact.language
         # a contact created by this unit has had no bot reply: one round trip fewer
         bot_replies = () if new_contact else tuple(
             await tx.bot_reply_times(contact.id, now - BOT_REPLY_MEMORY))
@@ -191,6 +192,8 @@ class Pipeline:
             if applied.stopped:
                 break
         outcome.outbox_rows += await send_composed(tx, conv, parts, now, inbound=msg)
+        if contact.language != language:  # a first language learnt from this message
+            await tx.set_contact_language(contact.id, contact.language)
         if conv.status == Status.BOT and not replied:
             # Nothing answered the customer: a person must, so nothing is left unanswered.
             conv.queue = conv.queue or self.default_queue
@@ -217,8 +220,7 @@ class Pipeline:
         if decision.language and decision.language != conv.language:
             conv.language = decision.language
             if not contact.language:
-                contact.language = decision.language
-                await tx.set_contact_language(contact.id, contact.language)
+                contact.language = decision.language  # stored by `_run_rules`
         applied = await apply_actions(tx, conv, contact, decision.actions, now,
                                       default_queue=self.default_queue, inbound=msg,
                                       replies=replies)

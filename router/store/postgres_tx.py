@@ -13,8 +13,6 @@ Differences from SQLite, all for several instances writing at once (READ COMMITT
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +22,13 @@ import asyncpg
 from router.domain.errors import StoreError
 from router.domain.model import Event
 from router.store.base import LeaseRound, ts
+from router.store.postgres_merge import (
+    exec_then_lock_sql,
+    finish_sql,
+    insert_then_sql,
+    later_sql,
+    to_dollar,
+)
 from router.store.postgres_outbox import LEASE_ROUND, lease_params, lease_round
 from router.store.sql_base import Params
 from router.store.sql_conversations import PG_BOT_REPLY_TIMES, PG_BOT_REPLY_TIMES_NEWEST
@@ -32,58 +37,6 @@ from router.store.sql_tx import SqlTx
 
 CHANNEL = "inquiry_router"  # LISTEN/NOTIFY channel: "a unit wrote events or outbox rows"
 EVENTS_LOCK = 0x1A9F_E7E0  # pg_advisory_xact_lock key serialising event inserts
-# The events lock, then the unit's events (ids taken under the lock: a row's id default is
-# evaluated as it is inserted, after the join with `lock` produced it), then the NOTIFY.
-_FINISH_WITH_EVENTS = (
-    "WITH lock AS (SELECT pg_advisory_xact_lock($1)), "
-    "ins AS (INSERT INTO events (conversation_id, kind, actor, data, created_at) "
-    "SELECT e.* FROM lock CROSS JOIN "
-    "unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS e) "
-    "SELECT pg_notify($7, $8)")
-
-
-@functools.lru_cache(maxsize=1024)
-def to_dollar(sql: str) -> str:
-    """`?` placeholders to `$1..$n` (our SQL has no `?` inside literals)."""
-    counter = iter(range(1, 10_000))
-    return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
-
-
-@functools.lru_cache(maxsize=64)
-def _exec_then_lock_sql(sql: str) -> str:
-    """`sql` (an UPDATE/DELETE/INSERT with `?` placeholders) and then advisory locks on
-    names given as two arrays after its parameters (name, group): by group, then hash."""
-    n = sql.count("?")
-    return (f"WITH changed AS ({to_dollar(sql)} RETURNING 1), "
-            "locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT g, "
-            f"hashtextextended(k, 0) AS h FROM unnest(${n + 1}::text[], ${n + 2}::int[]) "
-            "AS x(k, g) ORDER BY g, h) AS s) "
-            "SELECT (SELECT count(*) FROM changed) + 0 * (SELECT count(*) FROM locked)")
-
-
-@functools.lru_cache(maxsize=256)
-def insert_then_sql(sql: str, then: tuple[str, ...]) -> str:
-    """`SqlBase._insert_then` as one statement: the INSERT in a CTE returning the new id,
-    each following statement a data-modifying CTE whose first `?` is that id (each runs
-    once, whether or not the final SELECT reads it; all see the same snapshot, and read
-    the new row's id through `new`'s RETURNING)."""
-    counter = iter(range(1, 10_000))
-
-    def number(statement: str, first: str | None = None) -> str:
-        def place(_: re.Match[str]) -> str:
-            nonlocal first
-            if first is not None:
-                taken, first = first, None
-                return taken
-            return f"${next(counter)}"
-        return re.sub(r"\?", place, statement)
-
-    ctes = [f"new AS ({number(sql)} RETURNING id)"]
-    ctes += [f"then{i} AS ({number(statement, '(SELECT id FROM new)')})"
-             for i, statement in enumerate(then)]
-    return f"WITH {', '.join(ctes)} SELECT id FROM new"
-
-
 class PgTx(SqlTx):
     locks_keys = True
     fts = "postgresql"  # search: tsvector side tables (router/store/sql_search.py)
@@ -103,31 +56,51 @@ class PgTx(SqlTx):
         self._events: list[tuple[Any, ...]] = []
         self.wrote_outbox = False
         self._held: set[str] = set()  # advisory lock names taken in this transaction
+        self._later: list[tuple[str, Params]] = []  # `_exec_later` writes not sent yet
 
-    def _statement(self) -> None:
-        """Note that a statement runs; in a one-statement unit, refuse the second."""
+    async def _statement(self) -> None:
+        """Before a statement: in a one-statement unit, refuse the second; send the writes
+        deferred so far (`_exec_later`) first, so the statement sees them."""
+        self._count_statement()
+        if self._later:
+            await self._flush_later()
+
+    def _count_statement(self) -> None:
         if self.one_statement and self._ran_a_statement:
             raise StoreError("a one-statement unit of work ran a second statement "
                              "(its first one committed alone)")
         self._ran_a_statement = True
 
+    async def _exec_later(self, sql: str, params: Params = ()) -> None:
+        """Kept until the unit's next statement, or its end, and sent with it: one round
+        trip fewer for the writes that end a unit (the conversation's update, a new
+        contact's language). A statement run meanwhile sends them first (it may read
+        what they change), so the unit sees its writes as if they had run at once."""
+        self._later.append((sql, params))
+
+    async def _flush_later(self) -> None:
+        later, self._later = self._later, []
+        self._count_statement()
+        await self.c.execute(later_sql(tuple(sql for sql, _ in later)),
+                             *(p for _, params in later for p in params))
+
     async def _one(self, sql: str, params: Params = ()) -> Sequence[Any] | None:
-        self._statement()
+        await self._statement()
         row = await self.c.fetchrow(to_dollar(sql), *params)
         return tuple(row) if row is not None else None
 
     async def _all(self, sql: str, params: Params = ()) -> list[Sequence[Any]]:
-        self._statement()
+        await self._statement()
         return [tuple(r) for r in await self.c.fetch(to_dollar(sql), *params)]
 
     async def _exec(self, sql: str, params: Params = ()) -> int:
-        self._statement()
+        await self._statement()
         status = await self.c.execute(to_dollar(sql), *params)
         last = status.rsplit(" ", 1)[-1]  # "UPDATE 3", "INSERT 0 1"
         return int(last) if last.isdigit() else 0
 
     async def _insert(self, sql: str, params: Params = ()) -> int:
-        self._statement()
+        await self._statement()
         if sql.startswith("INSERT INTO outbox"):
             self.wrote_outbox = True
         return int(await self.c.fetchval(to_dollar(sql) + " RETURNING id", *params))
@@ -137,7 +110,7 @@ class PgTx(SqlTx):
         """One round trip for the row and what belongs to it (`insert_then_sql`)."""
         if not then:
             return await self._insert(sql, params)
-        self._statement()
+        await self._statement()
         statements = tuple(statement for statement, _ in then)
         if sql.startswith("INSERT INTO outbox") or any(
                 statement.startswith("INSERT INTO outbox") for statement in statements):
@@ -148,15 +121,17 @@ class PgTx(SqlTx):
     async def _many(self, sql: str, seq: Iterable[Params]) -> None:
         batch = list(seq)
         if batch:
-            self._statement()
+            await self._statement()
             await self.c.executemany(to_dollar(sql), batch)
 
     async def outbox_lease_round(self, now: datetime, until: datetime, limit: int,
-                                 unreachable_prefix: str) -> LeaseRound:
-        """One statement instead of six round trips (router/store/postgres_outbox.py)."""
-        self._statement()
+                                 unreachable_prefix: str,
+                                 sent: Sequence[tuple[int, str]] = ()) -> LeaseRound:
+        """One statement instead of six round trips, and the marks of what was sent
+        since the last round (router/store/postgres_outbox.py)."""
+        await self._statement()
         found = await self.c.fetch(LEASE_ROUND, *lease_params(now, until, limit,
-                                                              unreachable_prefix))
+                                                               unreachable_prefix, sent))
         return lease_round(found, limit)
 
     async def _lock_keys(self, *keys: str) -> None:
@@ -165,7 +140,7 @@ class PgTx(SqlTx):
         wanted = [key for key in keys if key not in self._held]
         if not wanted:
             return  # held since the unit's first statement (`_exec_then_lock`)
-        self._statement()
+        await self._statement()
         # Sorted, so two units locking overlapping key sets cannot deadlock each other.
         await self.c.execute(
             "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "
@@ -180,17 +155,17 @@ class PgTx(SqlTx):
         lookups take (issue 28)."""
         if not self.writable:
             return await self._exec(sql, params)
-        self._statement()
+        await self._statement()
         keys = [key for group in names for key in group]
         groups = [number for number, group in enumerate(names) for _ in group]
-        changed = await self.c.fetchval(_exec_then_lock_sql(sql), *params, keys, groups)
+        changed = await self.c.fetchval(exec_then_lock_sql(sql), *params, keys, groups)
         self._held.update(keys)
         return int(changed)
 
     async def _try_lock_conversation(self, conversation_id: int) -> bool:
         if not self.writable:
             return True
-        self._statement()
+        await self._statement()
         return await self.c.fetchval(
             "SELECT id FROM conversations WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED",
             conversation_id) is not None
@@ -210,15 +185,23 @@ class PgTx(SqlTx):
         return 0
 
     async def finish(self, instance: str) -> None:
-        """End of a write unit, inside its transaction: take the events lock, insert the
-        events and NOTIFY, in one statement (one round trip): the lock is held until the
+        """End of a write unit, inside its transaction: the deferred writes
+        (`_exec_later`), then the events lock, the events and the NOTIFY, in one statement
+        (one round trip, router/store/postgres_merge.py): the lock is held until the
         commit, and with three instances on a busy host each round trip under it waited
         for its instance to get the CPU back, so units queued on the lock (a dozen
         backends waiting at once at 200 new conversations a second, issue 28)."""
+        if not self._events and not self.wrote_outbox:
+            if self._later:
+                await self._flush_later()
+            return
+        later = tuple(sql for sql, _ in self._later)
+        deferred = [p for _, params in self._later for p in params]
+        self._later = []
+        self._count_statement()
         if self._events:
-            self._statement()
             columns = list(zip(*self._events, strict=True))
-            await self.c.execute(_FINISH_WITH_EVENTS, EVENTS_LOCK, *columns, CHANNEL, instance)
-        elif self.wrote_outbox:
-            self._statement()
-            await self.c.execute("SELECT pg_notify($1, $2)", CHANNEL, instance)
+            await self.c.execute(finish_sql(later, True), EVENTS_LOCK, *columns, CHANNEL,
+                                 instance, *deferred)
+        else:
+            await self.c.execute(finish_sql(later, False), CHANNEL, instance, *deferred)

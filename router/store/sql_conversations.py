@@ -203,7 +203,8 @@ class SqlConversations(SqlBase):
              dumps(contact.tags), dumps(contact.fields), int(contact.unreachable), contact.id))
 
     async def set_contact_language(self, contact_id: int, language: str) -> None:
-        await self._exec("UPDATE contacts SET language = ? WHERE id = ?", (language, contact_id))
+        await self._exec_later("UPDATE contacts SET language = ? WHERE id = ?",
+                               (language, contact_id))
 
     async def list_identities(self, contact_id: int) -> list[Identity]:
         return [Identity(*r) for r in await self._all(
@@ -262,7 +263,7 @@ class SqlConversations(SqlBase):
         else:
             changed = tuple(range(len(values)))
         if changed:  # a second save in the same unit may have nothing left to write
-            await self._exec(_update_sql(changed), (*(values[i] for i in changed), cv.id))
+            await self._exec_later(_update_sql(changed), (*(values[i] for i in changed), cv.id))
         cv.stored = values
 
     async def add_thread_keys(self, channel: str, keys: Iterable[str], conversation_id: int) -> None:

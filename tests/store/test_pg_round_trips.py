@@ -35,7 +35,7 @@ from tests.store.pg import fresh_schema, store_url
 def statements(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Statements run per write unit (BEGIN and COMMIT not counted), in unit order."""
     counts: list[int] = []
-    original_init, original_statement = PgTx.__init__, PgTx._statement
+    original_init, original_count = PgTx.__init__, PgTx._count_statement
 
     def init(self: PgTx, *args: object, **kw: object) -> None:
         original_init(self, *args, **kw)  # type: ignore[arg-type]
@@ -43,13 +43,13 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             counts.append(0)
             self._count_at = len(counts) - 1  # type: ignore[attr-defined]
 
-    def statement(self: PgTx) -> None:
-        original_statement(self)
+    def count(self: PgTx) -> None:
+        original_count(self)
         if self.writable:
             counts[self._count_at] += 1  # type: ignore[attr-defined]
 
     monkeypatch.setattr(PgTx, "__init__", init)
-    monkeypatch.setattr(PgTx, "_statement", statement)
+    monkeypatch.setattr(PgTx, "_count_statement", count)
     return counts
 
 
@@ -76,14 +76,21 @@ async def test_a_message_is_processed_in_few_statements(statements: list[int]) -
                 assert not result.duplicate
                 if i == 0:  # a new contact and conversation, answered
                     # take+locks, contact, contact+identity, conversation, conversation+keys,
-                    # message+inbox, language, reply+outbox, conversation update, events
-                    assert statements == [10]
+                    # message+inbox, reply+outbox, (language, conversation update, events)
+                    assert statements == [8]
                 else:  # the same conversation, answered again
                     # take+locks, contact, conversation, message+inbox, recent bot replies,
-                    # reply+outbox, conversation update, events
-                    assert statements == [8]
+                    # reply+outbox, (conversation update, events)
+                    assert statements == [7]
             rows = await store.read(lambda tx: tx.outbox_list([OutboxStatus.PENDING]))
             assert len(rows) == 2 and all(r.message_id for r in rows)
+            # the writes that went with the events: the contact's first language, the
+            # conversation's counters
+            contact = await store.read(lambda tx: tx.find_contact("loopback", "u-t1"))
+            assert contact is not None and contact.language == "sv"
+            conv = await store.read(lambda tx: tx.find_conversation("loopback", ["t1"]))
+            assert conv is not None and (conv.message_count, conv.bot_turns) == (2, 3)
+            assert conv.language == "sv"
             inbox = await store.read(lambda tx: tx.c.fetch(  # type: ignore[attr-defined]
                 "SELECT message_id FROM inbox ORDER BY external_id"))
             assert all(r["message_id"] for r in inbox) and len(inbox) == 2
@@ -168,5 +175,51 @@ async def test_a_row_and_what_belongs_to_it_in_one_statement(statements: list[in
             [row] = await store.read(lambda tx: tx.outbox_list([OutboxStatus.PENDING]))
             assert (row.message_id, row.conversation_id, row.payload["text"]) == (
                 reply, conv, "hej hej")
+        finally:
+            await store.close()
+
+
+async def test_deferred_writes_are_seen_by_the_units_next_statement(
+        statements: list[int]) -> None:
+    """A conversation's update waits for the unit's next statement or its end; whatever
+    the unit reads after it sees it, and a unit that ends with it commits it."""
+    async with fresh_schema() as (url, schema):
+        store = PostgresStore(store_url(url, schema))
+        await store.open()
+        now = utcnow()
+
+        async def create(tx: Tx) -> int:
+            contact = await tx.create_contact(Contact(0, "Olga"), now)
+            return await tx.create_conversation(
+                Conversation(0, contact, "loopback", "t1", created_at=now, updated_at=now))
+
+        async def tag_then_read(tx: Tx) -> list[str]:
+            conv = await tx.get_conversation(conv_id)
+            assert conv is not None
+            conv.tags = ["vip"]
+            await tx.save_conversation(conv, now)
+            await tx.set_contact_language(conv.contact_id, "fi")
+            again = await tx.get_conversation(conv_id)  # sends the two writes first
+            assert again is not None
+            contact = await tx.get_contact(conv.contact_id)
+            assert contact is not None and contact.language == "fi"
+            return again.tags
+
+        async def retag(tx: Tx) -> None:  # ends with the write: no events, no outbox
+            conv = await tx.get_conversation(conv_id)
+            assert conv is not None
+            conv.tags = ["vip", "late"]
+            await tx.save_conversation(conv, now)
+
+        try:
+            conv_id = await store.write(create)
+            statements.clear()
+            assert await store.write(tag_then_read) == ["vip"]
+            assert statements == [4]  # read, (both writes), read, read
+            statements.clear()
+            await store.write(retag)
+            assert statements == [2]  # read, then the write alone at the end
+            conv = await store.read(lambda tx: tx.get_conversation(conv_id))
+            assert conv is not None and conv.tags == ["vip", "late"]
         finally:
             await store.close()
