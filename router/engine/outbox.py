@@ -7,7 +7,8 @@ honours the key sees it once. Platforms without idempotency (Telegram, Slack) ca
 such a message twice after a crash at exactly that instant: at-least-once, documented.
 
 A send slot is free again as soon as the platform answered: the "sent" marks of replies
-delivered meanwhile are written together in one unit of work. A lease is a unit of work
+delivered meanwhile are written together, by the next lease round when one comes within
+`MARK_WAIT`, else in one unit of work of their own. A lease is a unit of work
 that waits for the writer's next commit, so each round leases as many rows as slots are
 free: with slots held until their own mark committed, and 16 of them, replies queued for
 seconds at a few hundred messages a second (issue 28; `outbox.concurrency` is 64 now).
@@ -33,6 +34,8 @@ from router.store.base import Store, Tx, utcnow
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 REMOTE_WAKE_DELAY = 0.2  # seconds before a dispatcher looks at another instance's rows
+#: seconds a delivered row's "sent" mark waits for the next lease round to carry it
+MARK_WAIT = 0.1
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
@@ -75,6 +78,7 @@ class Dispatcher:
         self._inflight: set[asyncio.Task[None]] = set()
         self._sent: list[tuple[OutboxRow, SendResult]] = []  # delivered, mark not written
         self._marker: asyncio.Task[None] | None = None
+        self._mark_timer: asyncio.TimerHandle | None = None
         self._remote_wake: asyncio.TimerHandle | None = None
         self._slots_were_full = False  # the last round leased as many rows as slots were free
 
@@ -115,6 +119,9 @@ class Dispatcher:
             if pending:
                 log.warning("%d sends still in flight at shutdown; they resume after restart",
                             len(pending))
+        if self._mark_timer is not None:
+            self._mark_timer.cancel()
+        self._marks_alone()  # what was delivered is marked before we stop
         if self._marker is not None:
             await self._marker
 
@@ -162,9 +169,21 @@ class Dispatcher:
             return 0, None, False  # a finishing send wakes us
         now = self.clock()
         until = now + timedelta(seconds=self.lease)
-        found = await self.store.write(
-            lambda tx: tx.outbox_lease_round(now, until, free, UNREACHABLE),
-            background=True, ahead=True, one_statement=True)
+        # the "sent" marks waiting for a round go with this one (rows whose send named
+        # thread keys to keep take a unit of their own, `_mark_sent`)
+        carried = [(row, result) for row, result in self._sent if not result.thread_keys]
+        self._sent = [(row, result) for row, result in self._sent if result.thread_keys]
+        marks = [(row.id, result.external_id) for row, result in carried]
+        try:
+            found = await self.store.write(
+                lambda tx: tx.outbox_lease_round(now, until, free, UNREACHABLE, marks),
+                background=True, ahead=True, one_statement=True)
+        except BaseException:
+            self._sent[:0] = carried  # not written: they go on their own
+            if carried:
+                self._marks_due()
+            raise
+        self._marked(carried)
         rows, refused, due = found.rows, found.refused, found.next_due
         for row in rows:
             self.stages.claimed(row.id, row.conversation_id)
@@ -207,7 +226,22 @@ class Dispatcher:
             return
         self.stages.sent(row.id)
         self._sent.append((row, result))
-        if self._marker is None or self._marker.done():
+        self._marks_due()
+
+    def _marks_due(self) -> None:
+        """Delivered rows wait up to `MARK_WAIT` for a lease round to write their marks
+        (on PostgreSQL in its statement): a unit of their own each had been a round trip
+        and a commit per reply on an instance whose rounds lease one row (three instances
+        at a few hundred messages a second, issue 28). Then they go alone."""
+        if self._stopping:
+            self._marks_alone()
+        elif self._mark_timer is None:
+            self._mark_timer = asyncio.get_running_loop().call_later(MARK_WAIT,
+                                                                     self._marks_alone)
+
+    def _marks_alone(self) -> None:
+        self._mark_timer = None
+        if self._sent and (self._marker is None or self._marker.done()):
             self._marker = asyncio.create_task(self._mark_sent(), name="outbox-sent-marks")
 
     async def _mark_sent(self) -> None:
@@ -227,13 +261,16 @@ class Dispatcher:
                 log.exception("could not mark %d delivered outbox row(s) sent; they are resent "
                               "after their lease", len(batch))
                 continue
-            for row, _ in batch:
-                self.stages.marked(row.id)
-                log.info("sent outbox row %s on %s", row.id, row.channel,
-                         extra={"outbox_id": row.id, "channel": row.channel,
-                                "attempt": row.attempts})
-                if self.on_settled:
-                    self.on_settled(row, "sent")
+            self._marked(batch)
+
+    def _marked(self, batch: list[tuple[OutboxRow, SendResult]]) -> None:
+        for row, _ in batch:
+            self.stages.marked(row.id)
+            log.info("sent outbox row %s on %s", row.id, row.channel,
+                     extra={"outbox_id": row.id, "channel": row.channel,
+                            "attempt": row.attempts})
+            if self.on_settled:
+                self.on_settled(row, "sent")
 
     async def _settle_failure(self, row: OutboxRow, exc: ChannelError) -> None:
         reason = exc.reason[:500]

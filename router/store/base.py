@@ -317,8 +317,10 @@ class Tx(abc.ABC):
 
     @abc.abstractmethod
     async def outbox_lease_round(self, now: datetime, until: datetime, limit: int,
-                                 unreachable_prefix: str) -> LeaseRound:
-        """The dispatcher's round: lease what is due (`outbox_lease`), say which leased
+                                 unreachable_prefix: str,
+                                 sent: Sequence[tuple[int, str]] = ()) -> LeaseRound:
+        """The dispatcher's round: mark the `sent` rows (id, external id) sent at `now`
+        (`outbox_sent`), lease what is due (`outbox_lease`), say which leased
         rows go to an address recorded unreachable (a channel_state entry
         `unreachable_prefix + row.address` with a value, on the row's channel), and, when
         fewer than `limit` rows were due, when the next pending row falls due.

@@ -16,6 +16,7 @@ It always returns one row at least: `next_due` with NULL row columns when nothin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,10 @@ from router.store.base import LeaseRound, parse_ts, ts
 
 _LEASED_COLS = ", ".join(f"u.{c.strip()}" for c in rows.OUTBOX_COLS.split(","))
 LEASE_ROUND = (
-    "WITH due AS MATERIALIZED (SELECT o.id FROM outbox o WHERE o.status = 'pending' "
+    "WITH marked AS (UPDATE outbox m SET status = 'sent', sent_at = $1, external_id = x.ext, "
+    "lease_until = NULL, last_error = '' FROM unnest($5::bigint[], $6::text[]) AS x(id, ext) "
+    "WHERE m.id = x.id RETURNING 1), "
+    "due AS MATERIALIZED (SELECT o.id FROM outbox o WHERE o.status = 'pending' "
     "AND o.next_attempt_at <= $1 AND (o.lease_until IS NULL OR o.lease_until < $1) "
     "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending' "
     "AND p.channel = o.channel AND p.thread_key = o.thread_key AND p.id < o.id) "
@@ -57,5 +61,7 @@ def lease_round(found: list[Any], limit: int) -> LeaseRound:
     return LeaseRound(leased, refused, due)
 
 
-def lease_params(now: datetime, until: datetime, limit: int, prefix: str) -> tuple[Any, ...]:
-    return ts(now), ts(until), limit, prefix
+def lease_params(now: datetime, until: datetime, limit: int, prefix: str,
+                 sent: Sequence[tuple[int, str]]) -> tuple[Any, ...]:
+    return (ts(now), ts(until), limit, prefix, [row_id for row_id, _ in sent],
+            [external for _, external in sent])

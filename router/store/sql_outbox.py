@@ -51,9 +51,12 @@ class SqlOutbox(SqlBase):
         return leased
 
     async def outbox_lease_round(self, now: datetime, until: datetime, limit: int,
-                                 unreachable_prefix: str) -> LeaseRound:
-        """Three statements (SQLite: cheap, and all in the writer's batch); PostgreSQL
+                                 unreachable_prefix: str,
+                                 sent: Sequence[tuple[int, str]] = ()) -> LeaseRound:
+        """A statement each (SQLite: cheap, and all in the writer's batch); PostgreSQL
         overrides it with one (router/store/postgres_outbox.py)."""
+        for outbox_id, external_id in sent:
+            await self.outbox_sent(outbox_id, external_id, now)
         leased = await self.outbox_lease(now, until, limit)
         keyed = {row.id: (row.channel, unreachable_prefix + row.address)
                  for row in leased if row.address}

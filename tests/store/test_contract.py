@@ -194,6 +194,12 @@ async def test_outbox_lease_round_is_the_lease_with_its_next_due_time(store: Sto
     await store.write(lambda tx: tx.outbox_add(_row(100, "t-last", now)))
     last = await lease(10)  # the row it leases is not due again: its lease counts, not `now`
     assert [r.idempotency_key for r in last.rows] == ["k100"] and last.next_due == soon
+    # the next round carries its "sent" mark (the dispatcher's marks wait for a round)
+    marked = await store.write(lambda tx: tx.outbox_lease_round(
+        now, until, 10, "unreachable:", [(last.rows[0].id, "ext-100")]), one_statement=True)
+    assert marked.rows == [] and marked.next_due == soon
+    row = await store.read(lambda tx: tx.get_outbox(last.rows[0].id))
+    assert row is not None and (row.status, row.external_id) == (OutboxStatus.SENT, "ext-100")
 
 
 async def test_outbox_lease_settle_requeue(store: Store):
