@@ -222,10 +222,10 @@ class Service:
                                     wake_outbox=self.dispatcher.wake)
         dispatcher, agents = self.dispatcher, self.agents
 
-        def committed(rows: int = 0) -> None:
+        def committed(rows: int = 0, for_agents: bool = True) -> None:
             if rows:  # a unit that wrote no outbox row gives the dispatcher nothing to lease
                 dispatcher.wake()
-            agents.committed()
+            agents.committed(scheduler=for_agents)
 
         def committed_elsewhere() -> None:
             """PostgreSQL: another instance committed. Live streams here show its events

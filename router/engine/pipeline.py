@@ -59,13 +59,16 @@ def queue_everything(ctx: DecisionContext) -> Decision:
 class _Outcome:
     result: IngestResult
     outbox_rows: int = 0
+    #: the unit may have changed what the agent desk's scheduler acts on: any conversation
+    #: but one the bots still hold (whose only timer, idle rules, the scheduler polls)
+    for_agents: bool = True
 
 
 class Pipeline:
     def __init__(self, store: Store, decider: Callable[[], Decide] = lambda: queue_everything, *,
                  default_queue: str = "general", reopen_window: timedelta = timedelta(days=7),
                  clock: Callable[[], datetime] = utcnow,
-                 on_commit: Callable[[int], None] | None = None,
+                 on_commit: Callable[[int, bool], None] | None = None,
                  on_conversation: ConversationHook | None = None) -> None:
         """`decider` returns the current decision function (a hot-reload holder swaps
         it): it is read once per message, so a message is never evaluated against two
@@ -116,7 +119,7 @@ class Pipeline:
 
     def _committed(self, outcome: _Outcome) -> IngestResult:
         if self.on_commit is not None and (outcome.outbox_rows or not outcome.result.duplicate):
-            self.on_commit(outcome.outbox_rows)
+            self.on_commit(outcome.outbox_rows, outcome.for_agents)
         return outcome.result
 
     async def _ingest(self, tx: Tx, msg: InboundMessage, decide: Decide, now: datetime,
@@ -203,6 +206,7 @@ class Pipeline:
         if self.on_conversation is not None:
             await self.on_conversation(tx, conv, now)
         await tx.save_conversation(conv, now)
+        outcome.for_agents = conv.status != Status.BOT
 
     async def _decide_and_apply(self, tx: Tx, decide: Decide, msg: InboundMessage,
                                 conv: Conversation, contact: Contact, now: datetime, event: str,

@@ -154,3 +154,21 @@ async def test_a_button_press_on_a_resolved_conversation_does_not_reopen_it(stor
     assert press.conversation_id == first.conversation_id
     conv = await store.read(lambda tx: tx.get_conversation(first.conversation_id))
     assert conv.status == Status.RESOLVED
+
+
+async def test_only_units_that_leave_the_bots_wake_the_agents_scheduler(store):
+    """A message the bots answered leaves nothing for the desk's scheduler (assignment,
+    SLA, snoozes), so its commit does not wake it; one handed to agents does."""
+    signals: list[tuple[int, bool]] = []
+
+    def bot_answers(ctx: DecisionContext) -> Decision:
+        if "human" in ctx.message.text:
+            return Decision(actions=[Action("handoff", "support")])
+        return Decision(actions=[Action("reply", ReplyContent("Open 9-17."))])
+
+    pipeline = Pipeline(store, lambda: bot_answers,
+                        on_commit=lambda rows, for_agents: signals.append((rows, for_agents)))
+    await pipeline.ingest(inbound("m1", "when are you open?"))
+    await pipeline.ingest(inbound("m2", "a human please"))
+    await pipeline.ingest(inbound("m3", "when are you open?", thread="t2", sender="u2"))
+    assert signals == [(1, False), (0, True), (1, False)]

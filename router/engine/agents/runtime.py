@@ -38,10 +38,15 @@ class AgentsRuntime:
         self.tools = DeskTools(self.desk)  # the desk as agent tools see it (Slack threads)
         self.api: web.Application = create_api(self.desk, title=config.settings.service.name)
 
-    def committed(self, *_: object) -> None:
-        """Pipeline on_commit: new events may be there, and clocks may have started."""
+    def committed(self, *_: object, scheduler: bool = True) -> None:
+        """Pipeline on_commit: new events may be there, and clocks may have started.
+        `scheduler=False`: the unit left its conversation with the bots, so nothing the
+        scheduler does (assignment, SLA, snoozes) can have become due; a tick per quarter
+        second on every instance had been about a tenth of the round trips per message
+        with three PostgreSQL instances (issue 28)."""
         self.notifier.notify()
-        self.scheduler.wake()
+        if scheduler:
+            self.scheduler.wake()
 
     async def start(self) -> None:
         agents = config_agents(self.config)

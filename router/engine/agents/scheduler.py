@@ -43,17 +43,22 @@ class TickResult:
 
 class Scheduler:
     def __init__(self, desk: Desk, *, decider: Callable[[], Decide] | None = None,
-                 max_sleep: float = 30.0, min_interval: float = 0.25) -> None:
+                 max_sleep: float = 30.0, min_interval: float = 0.25,
+                 idle_poll: float = 1.0) -> None:
         """`min_interval`: ticks woken by commits come at most this often; a stream of
         incoming messages (each commit wakes the scheduler) then costs one tick per
         interval, not one per message. A tick is a write unit of five queries on every
         instance: at 0.05 s they took about a tenth of each PostgreSQL instance's CPU under
         load (issue 28), while a quarter of a second is still far inside any SLA and
-        unnoticeable before an agent is assigned."""
+        unnoticeable before an agent is assigned. Commits that leave their conversation
+        with the bots do not wake it (router/engine/agents/runtime.py); with idle rules
+        (`on: {conversation_idle: X}`) it looks every `idle_poll` seconds instead, so
+        they fire within about a second of their time, busy or quiet."""
         self.desk = desk
         self.decider = decider
         self.max_sleep = max_sleep
         self.min_interval = min_interval
+        self.idle_poll = idle_poll
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -77,6 +82,8 @@ class Scheduler:
                 log.exception("agent scheduler tick failed; retrying")
                 due = None
             delay = self.max_sleep
+            if self._idle_thresholds():  # idle rules: polled, no commit wakes us for them
+                delay = min(delay, self.idle_poll)
             if due is not None:
                 delay = min(delay, max(0.01, (due - self.desk.clock()).total_seconds()))
             with contextlib.suppress(TimeoutError):
@@ -127,7 +134,7 @@ class Scheduler:
         marked by a conditional update so that several instances fire it once in all.
         """
         decide = self.decider() if self.decider is not None else None
-        thresholds = tuple(getattr(getattr(decide, "ruleset", None), "idle_thresholds", ()))
+        thresholds = self._idle_thresholds(decide)
         if decide is None or not thresholds:
             return []
         fired: list[tuple[int, float]] = []
@@ -145,6 +152,12 @@ class Scheduler:
             await tx.save_conversation(conv, now)
             fired.append((cid, level))
         return fired
+
+    def _idle_thresholds(self, decide: Decide | None = None) -> tuple[float, ...]:
+        """The rules' `conversation_idle` thresholds in seconds, smallest first."""
+        if decide is None:
+            decide = self.decider() if self.decider is not None else None
+        return tuple(getattr(getattr(decide, "ruleset", None), "idle_thresholds", ()))
 
     async def _run_rules(self, tx: Tx, conv: Conversation, now: datetime) -> None:
         """Let the rules react to the breach (`on: sla_breached`) in the same unit."""
