@@ -8,7 +8,7 @@ statement's snapshot; they read each other's new ids only through RETURNING):
 - `insert_then_sql`: a row and what belongs to it (`SqlBase._insert_then`);
 - `exec_then_lock_sql`: the inbox take and the lookups' advisory locks, in that order;
 - `finish_sql`: writes deferred to the unit's end (`SqlBase._exec_later`) with the
-  events, their lock and the NOTIFY; the writes complete before the lock is asked for.
+  unit's events (staged; their ids come at commit, migration 0018) and the NOTIFY.
 Our SQL has no `?` inside literals, so placeholders are renumbered by position.
 """
 
@@ -18,12 +18,13 @@ import functools
 import re
 from collections.abc import Iterator
 
-# The events lock, then the unit's events (ids taken under the lock: a row's id default is
-# evaluated as it is inserted, after the join with `lock` produced it), then the NOTIFY.
-_EVENTS = ("ins AS (INSERT INTO events (conversation_id, kind, actor, data, created_at) "
-           "SELECT e.* FROM lock CROSS JOIN "
-           "unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS e)")
-EVENTS_PARAMS = 8  # lock key, five event columns, channel, payload
+# The unit's events, staged: a deferred trigger moves them to `events` inside COMMIT, under
+# the events lock, so ids become visible in id order (migration 0018). WITH ORDINALITY
+# keeps their order within the unit.
+_EVENTS = ("staged AS (INSERT INTO events_staged (ord, conversation_id, kind, actor, data, "
+           "created_at) SELECT e.ord, e.c, e.k, e.a, e.d, e.t FROM unnest($1::bigint[], "
+           "$2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS e(c, k, a, d, t, ord))")
+EVENTS_PARAMS = 7  # five event columns, channel, payload
 
 
 @functools.lru_cache(maxsize=1024)
@@ -85,14 +86,12 @@ def later_sql(later: tuple[str, ...]) -> str:
 
 @functools.lru_cache(maxsize=128)
 def finish_sql(later: tuple[str, ...], events: bool) -> str:
-    """The unit's last statement: the deferred writes, then (with `events`) the events
-    lock and the events, then the NOTIFY. Parameters: with events the lock key, five
-    event column arrays, channel, payload; without, channel and payload; then the
-    deferred writes' parameters in order."""
+    """The unit's last statement: the deferred writes, the events staged (with `events`),
+    the NOTIFY. Parameters: with events the five event column arrays, then channel and
+    payload; without, channel and payload; then the deferred writes' parameters in order."""
     ctes, done = _writes(later, iter(range(EVENTS_PARAMS + 1 if events else 3, 10_000)))
     after = f" FROM {done}" if later else ""
     if events:
-        lock = f"lock AS (SELECT pg_advisory_xact_lock($1){after})"
-        return f"WITH {', '.join([*ctes, lock, _EVENTS])} SELECT pg_notify($7, $8)"
+        return f"WITH {', '.join([*ctes, _EVENTS])} SELECT pg_notify($6, $7){after}"
     prefix = f"WITH {', '.join(ctes)} " if ctes else ""
     return f"{prefix}SELECT pg_notify($1, $2){after}"

@@ -36,7 +36,9 @@ from router.store.sql_rows import dumps
 from router.store.sql_tx import SqlTx
 
 CHANNEL = "inquiry_router"  # LISTEN/NOTIFY channel: "a unit wrote events or outbox rows"
-EVENTS_LOCK = 0x1A9F_E7E0  # pg_advisory_xact_lock key serialising event inserts
+#: the advisory lock serialising event ids, taken inside COMMIT by the trigger of
+#: migration 0018 (whose SQL has the number, 446687200)
+EVENTS_LOCK = 0x1A9F_E7E0
 class PgTx(SqlTx):
     locks_keys = True
     fts = "postgresql"  # search: tsvector side tables (router/store/sql_search.py)
@@ -174,9 +176,10 @@ class PgTx(SqlTx):
         """Buffered until `finish`: returns 0, the id exists only once the unit ends.
 
         Why: a BIGSERIAL taken mid-transaction may commit after a larger one, and a
-        stream resuming "after id N" would skip it for good. Inserting every unit's
-        events under one advisory lock held only for the insert and the commit makes ids
-        visible in order, at the cost of serialising that short tail of each unit.
+        stream resuming "after id N" would skip it for good. Every unit's events are
+        inserted under one advisory lock held until its commit is visible, which makes
+        ids visible in order; `finish` stages them and COMMIT moves them under the lock
+        (migration 0018), so the lock is held for the server's part of a commit only.
         """
         self._events.append((event.conversation_id, event.kind, event.actor,
                              dumps(event.data), ts(event.created_at)))
@@ -186,11 +189,11 @@ class PgTx(SqlTx):
 
     async def finish(self, instance: str) -> None:
         """End of a write unit, inside its transaction: the deferred writes
-        (`_exec_later`), then the events lock, the events and the NOTIFY, in one statement
-        (one round trip, router/store/postgres_merge.py): the lock is held until the
-        commit, and with three instances on a busy host each round trip under it waited
-        for its instance to get the CPU back, so units queued on the lock (a dozen
-        backends waiting at once at 200 new conversations a second, issue 28)."""
+        (`_exec_later`), the unit's events staged for its COMMIT to number, and the NOTIFY,
+        in one statement (one round trip, router/store/postgres_merge.py). The events
+        lock had been taken here and held through the COMMIT round trip: with three
+        instances at 200 new conversations a second, fifteen backends at a time waited on
+        it, each holder waiting for its busy instance to send COMMIT (issue 28)."""
         if not self._events and not self.wrote_outbox:
             if self._later:
                 await self._flush_later()
@@ -201,7 +204,7 @@ class PgTx(SqlTx):
         self._count_statement()
         if self._events:
             columns = list(zip(*self._events, strict=True))
-            await self.c.execute(finish_sql(later, True), EVENTS_LOCK, *columns, CHANNEL,
-                                 instance, *deferred)
+            await self.c.execute(finish_sql(later, True), *columns, CHANNEL, instance,
+                                 *deferred)
         else:
             await self.c.execute(finish_sql(later, False), CHANNEL, instance, *deferred)

@@ -91,6 +91,14 @@ async def test_a_message_is_processed_in_few_statements(statements: list[int]) -
             conv = await store.read(lambda tx: tx.find_conversation("loopback", ["t1"]))
             assert conv is not None and (conv.message_count, conv.bot_turns) == (2, 3)
             assert conv.language == "sv"
+            # the events were numbered at commit (migration 0018), in the unit's order,
+            # and nothing is left staged
+            kinds = [e.kind for e in await store.read(lambda tx: tx.list_events(conv.id))]
+            assert kinds[:2] == ["conversation_opened", "message_received"]
+            assert kinds.count("message_received") == 2
+            staged = await store.read(lambda tx: tx.c.fetchval(  # type: ignore[attr-defined]
+                "SELECT count(*) FROM events_staged"))
+            assert staged == 0
             inbox = await store.read(lambda tx: tx.c.fetch(  # type: ignore[attr-defined]
                 "SELECT message_id FROM inbox ORDER BY external_id"))
             assert all(r["message_id"] for r in inbox) and len(inbox) == 2

@@ -1,0 +1,3 @@
+-- Events get their ids at commit: PostgreSQL only (0018_events_commit_order.postgresql.sql).
+-- SQLite's single writer commits units one batch at a time, so ids are already visible
+-- in order; this file keeps both backends at the same schema version.
