@@ -8,7 +8,8 @@ One histogram, `inquiry_router_stage_seconds{stage=...}`, with a stage per hand-
   and the unit itself);
 - `claimed`: committed -> the reply's outbox row leased by the dispatcher;
 - `sent`: leased -> the platform answered the send;
-- `marked`: answered -> the "sent" mark committed;
+- `marked`: answered -> the "sent" mark committed (it waits up to `MARK_WAIT`, 0.1 s, for
+  the next lease round to carry it: bookkeeping after the customer has the reply);
 - `reply`: webhook received -> the platform answered the first reply's send: what the
   customer waits for.
 
