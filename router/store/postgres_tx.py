@@ -39,6 +39,8 @@ CHANNEL = "inquiry_router"  # LISTEN/NOTIFY channel: "a unit wrote events or out
 #: the advisory lock serialising event ids, taken inside COMMIT by the trigger of
 #: migration 0018 (whose SQL has the number, 446687200)
 EVENTS_LOCK = 0x1A9F_E7E0
+
+
 class PgTx(SqlTx):
     locks_keys = True
     fts = "postgresql"  # search: tsvector side tables (router/store/sql_search.py)

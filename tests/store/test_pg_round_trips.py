@@ -25,8 +25,9 @@ from router.domain.model import (
 )
 from router.engine.pipeline import Pipeline
 from router.store.base import Tx, utcnow
+from router.store.migrate import migrations
 from router.store.postgres import PostgresStore
-from router.store.postgres_tx import PgTx
+from router.store.postgres_tx import EVENTS_LOCK, PgTx
 from router.store.sql_conversations import identity_lock, thread_lock
 from tests.store.pg import fresh_schema, store_url
 
@@ -231,3 +232,9 @@ async def test_deferred_writes_are_seen_by_the_units_next_statement(
             assert conv is not None and conv.tags == ["vip", "late"]
         finally:
             await store.close()
+
+
+def test_the_events_trigger_takes_the_events_lock() -> None:
+    """Migration 0018's trigger names the lock by its number: the same one as the code's."""
+    [migration] = [m for m in migrations("postgresql") if m.version == 18]
+    assert f"pg_advisory_xact_lock({EVENTS_LOCK})" in migration.sql
