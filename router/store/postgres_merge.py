@@ -15,6 +15,7 @@ Our SQL has no `?` inside literals, so placeholders are renumbered by position.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterator
 
@@ -25,13 +26,6 @@ _EVENTS = ("staged AS (INSERT INTO events_staged (ord, conversation_id, kind, ac
            "created_at) SELECT e.ord, e.c, e.k, e.a, e.d, e.t FROM unnest($1::bigint[], "
            "$2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS e(c, k, a, d, t, ord))")
 EVENTS_PARAMS = 7  # five event columns, channel, payload
-
-
-@functools.lru_cache(maxsize=1024)
-def to_dollar(sql: str) -> str:
-    """`?` placeholders to `$1..$n` (our SQL has no `?` inside literals)."""
-    counter = iter(range(1, 10_000))
-    return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
 
 
 def _number(statement: str, counter: Iterator[int], first: str | None = None) -> str:
@@ -45,11 +39,17 @@ def _number(statement: str, counter: Iterator[int], first: str | None = None) ->
     return re.sub(r"\?", place, statement)
 
 
+@functools.lru_cache(maxsize=1024)
+def to_dollar(sql: str) -> str:
+    """`?` placeholders to `$1..$n` (our SQL has no `?` inside literals)."""
+    return _number(sql, itertools.count(1))
+
+
 @functools.lru_cache(maxsize=256)
 def insert_then_sql(sql: str, then: tuple[str, ...]) -> str:
     """The INSERT in a CTE returning the new id, then each following statement as a CTE
     whose first `?` is that id (each runs once, read by the final SELECT or not)."""
-    counter = iter(range(1, 10_000))
+    counter = itertools.count(1)
     ctes = [f"new AS ({_number(sql, counter)} RETURNING id)"]
     ctes += [f"then{i} AS ({_number(statement, counter, '(SELECT id FROM new)')})"
              for i, statement in enumerate(then)]
@@ -80,7 +80,7 @@ def _writes(later: tuple[str, ...], counter: Iterator[int]) -> tuple[list[str], 
 @functools.lru_cache(maxsize=128)
 def later_sql(later: tuple[str, ...]) -> str:
     """Deferred writes alone (a statement of the unit needs them first), in one statement."""
-    ctes, done = _writes(later, iter(range(1, 10_000)))
+    ctes, done = _writes(later, itertools.count(1))
     return f"WITH {', '.join(ctes)} SELECT 1 FROM {done}"
 
 
@@ -89,7 +89,7 @@ def finish_sql(later: tuple[str, ...], events: bool) -> str:
     """The unit's last statement: the deferred writes, the events staged (with `events`),
     the NOTIFY. Parameters: with events the five event column arrays, then channel and
     payload; without, channel and payload; then the deferred writes' parameters in order."""
-    ctes, done = _writes(later, iter(range(EVENTS_PARAMS + 1 if events else 3, 10_000)))
+    ctes, done = _writes(later, itertools.count(EVENTS_PARAMS + 1 if events else 3))
     after = f" FROM {done}" if later else ""
     if events:
         return f"WITH {', '.join([*ctes, _EVENTS])} SELECT pg_notify($6, $7){after}"

@@ -82,11 +82,20 @@ class PgTx(SqlTx):
         what they change), so the unit sees its writes as if they had run at once."""
         self._later.append((sql, params))
 
-    async def _flush_later(self) -> None:
+    def _take_later(self) -> tuple[tuple[str, ...], list[Any]]:
+        """The deferred writes' statements and their parameters in order; none left."""
         later, self._later = self._later, []
+        return tuple(sql for sql, _ in later), [p for _, params in later for p in params]
+
+    async def _flush_later(self) -> None:
+        later, params = self._take_later()
         self._count_statement()
-        await self.c.execute(later_sql(tuple(sql for sql, _ in later)),
-                             *(p for _, params in later for p in params))
+        await self.c.execute(later_sql(later), *params)
+
+    def _note_outbox(self, *statements: str) -> None:
+        """A unit that inserts outbox rows NOTIFYs at its end (dispatchers elsewhere)."""
+        if any(statement.startswith("INSERT INTO outbox") for statement in statements):
+            self.wrote_outbox = True
 
     async def _one(self, sql: str, params: Params = ()) -> Sequence[Any] | None:
         await self._statement()
@@ -105,8 +114,7 @@ class PgTx(SqlTx):
 
     async def _insert(self, sql: str, params: Params = ()) -> int:
         await self._statement()
-        if sql.startswith("INSERT INTO outbox"):
-            self.wrote_outbox = True
+        self._note_outbox(sql)
         return int(await self.c.fetchval(to_dollar(sql) + " RETURNING id", *params))
 
     async def _insert_then(self, sql: str, params: Params,
@@ -116,9 +124,7 @@ class PgTx(SqlTx):
             return await self._insert(sql, params)
         await self._statement()
         statements = tuple(statement for statement, _ in then)
-        if sql.startswith("INSERT INTO outbox") or any(
-                statement.startswith("INSERT INTO outbox") for statement in statements):
-            self.wrote_outbox = True
+        self._note_outbox(sql, *statements)
         args = [*params, *(p for _, more in then for p in more)]
         return int(await self.c.fetchval(insert_then_sql(sql, statements), *args))
 
@@ -200,9 +206,7 @@ class PgTx(SqlTx):
             if self._later:
                 await self._flush_later()
             return
-        later = tuple(sql for sql, _ in self._later)
-        deferred = [p for _, params in self._later for p in params]
-        self._later = []
+        later, deferred = self._take_later()
         self._count_statement()
         if self._events:
             columns = list(zip(*self._events, strict=True))
