@@ -142,12 +142,13 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
+    async def _write(self, fn: Callable[[Tx], Awaitable[T]], one_statement: bool = False) -> T:
         """The outbox's bookkeeping is background work for the store: nobody waits for an
         answer, so acknowledgements of new messages go first under a burst. It finishes
         messages already processed, so it goes before the processing of new ones
         (`ahead`): a reply waits for a lease round, not for the whole backlog."""
-        return await self.store.write(fn, background=True, ahead=True)
+        return await self.store.write(fn, background=True, ahead=True,
+                                      one_statement=one_statement)
 
     async def dispatch_due(self) -> int:
         """Lease what is due (as many as free send slots) and start sending it."""
@@ -175,9 +176,9 @@ class Dispatcher:
         self._sent = [(row, result) for row, result in self._sent if result.thread_keys]
         marks = [(row.id, result.external_id) for row, result in carried]
         try:
-            found = await self.store.write(
+            found = await self._write(
                 lambda tx: tx.outbox_lease_round(now, until, free, UNREACHABLE, marks),
-                background=True, ahead=True, one_statement=True)
+                one_statement=True)
         except BaseException:
             self._sent[:0] = carried  # not written: they go on their own
             if carried:
