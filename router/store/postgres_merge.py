@@ -19,12 +19,11 @@ import itertools
 import re
 from collections.abc import Iterator
 
-# The unit's events, staged: a deferred trigger moves them to `events` inside COMMIT, under
-# the events lock, so ids become visible in id order (migration 0018). WITH ORDINALITY
-# keeps their order within the unit.
-_EVENTS = ("staged AS (INSERT INTO events_staged (ord, conversation_id, kind, actor, data, "
-           "created_at) SELECT e.ord, e.c, e.k, e.a, e.d, e.t FROM unnest($1::bigint[], "
-           "$2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS e(c, k, a, d, t, ord))")
+# The unit's events, staged as one row of column arrays: a deferred trigger moves them to
+# `events` inside COMMIT, under the events lock, in the arrays' order, so ids become
+# visible in id order (migrations 0018, 0019).
+_EVENTS = ("staged AS (INSERT INTO events_staged (conversation_ids, kinds, actors, data, "
+           "created_at) VALUES ($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]))")
 EVENTS_PARAMS = 7  # five event columns, channel, payload
 
 

@@ -37,7 +37,7 @@ from router.store.sql_tx import SqlTx
 
 CHANNEL = "inquiry_router"  # LISTEN/NOTIFY channel: "a unit wrote events or outbox rows"
 #: the advisory lock serialising event ids, taken inside COMMIT by the trigger of
-#: migration 0018 (whose SQL has the number, 446687200)
+#: migrations 0018 and 0019 (whose SQL has the number, 446687200)
 EVENTS_LOCK = 0x1A9F_E7E0
 
 
@@ -187,7 +187,7 @@ class PgTx(SqlTx):
         stream resuming "after id N" would skip it for good. Every unit's events are
         inserted under one advisory lock held until its commit is visible, which makes
         ids visible in order; `finish` stages them and COMMIT moves them under the lock
-        (migration 0018), so the lock is held for the server's part of a commit only.
+        (migrations 0018, 0019), so the lock is held for the server's part of a commit only.
         """
         self._events.append((event.conversation_id, event.kind, event.actor,
                              dumps(event.data), ts(event.created_at)))

@@ -92,7 +92,7 @@ async def test_a_message_is_processed_in_few_statements(statements: list[int]) -
             conv = await store.read(lambda tx: tx.find_conversation("loopback", ["t1"]))
             assert conv is not None and (conv.message_count, conv.bot_turns) == (2, 3)
             assert conv.language == "sv"
-            # the events were numbered at commit (migration 0018), in the unit's order,
+            # the events were numbered at commit (migrations 0018, 0019), in the unit's order,
             # and nothing is left staged
             kinds = [e.kind for e in await store.read(lambda tx: tx.list_events(conv.id))]
             assert kinds[:2] == ["conversation_opened", "message_received"]
@@ -235,6 +235,7 @@ async def test_deferred_writes_are_seen_by_the_units_next_statement(
 
 
 def test_the_events_trigger_takes_the_events_lock() -> None:
-    """Migration 0018's trigger names the lock by its number: the same one as the code's."""
-    [migration] = [m for m in migrations("postgresql") if m.version == 18]
+    """The events trigger names the lock by its number: the same one as the code's
+    (migration 0019 replaced 0018's trigger)."""
+    [migration] = [m for m in migrations("postgresql") if m.version == 19]
     assert f"pg_advisory_xact_lock({EVENTS_LOCK})" in migration.sql

@@ -1,0 +1,2 @@
+-- PostgreSQL only (0019_events_staged_per_unit.postgresql.sql): SQLite stages no events.
+-- This file keeps both backends at the same schema version.
