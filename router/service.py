@@ -240,6 +240,10 @@ class Service:
         self.pipeline = Pipeline(self.store, self.decider, default_queue=s.service.default_queue,
                                  reopen_window=s.service.reopen_window,
                                  on_commit=committed, on_conversation=agents.desk.on_conversation)
+        # PostgreSQL: every pooled connection runs the processing unit once (rolled
+        # back) before the port opens, so no burst meets a cold one (issue 28)
+        pipeline, warm_channel = self.pipeline, next(iter(self.channels), "webchat")
+        await self.store.warm(lambda tx: pipeline.warm_up(tx, warm_channel))
         self.backlog = Backlog(self.store, self.pipeline, after=self._processed,
                                parse=self._decode, max_pending=s.service.max_backlog,
                                stages=self.stages)

@@ -31,6 +31,7 @@ from router.domain.model import (
     InboundKind,
     InboundMessage,
     Message,
+    Sender,
     Status,
 )
 from router.engine.effects import Applied, apply_actions, send_composed, set_status
@@ -80,6 +81,16 @@ class Pipeline:
         self.clock = clock
         self.on_commit = on_commit
         self.on_conversation = on_conversation
+
+    async def warm_up(self, tx: Tx, channel: str, text: str = "Hello, when are you open?") -> None:
+        """A made-up customer's first and second message through the processing unit, on
+        `tx`, which the caller rolls back (`Store.warm`): the statements, triggers and
+        caches real units use, on a connection no customer has waited on yet."""
+        decide, now = self.decider(), self.clock()
+        for n in range(2):
+            msg = InboundMessage(channel, f"warm-up-{n}", "warm-up", Sender("warm-up"), text, now)
+            await tx.inbox_accept(channel, msg.external_id, now, dump_accepted(msg))
+            await self._ingest(tx, msg, decide, now, accepted=True)
 
     async def ingest(self, message: InboundMessage) -> IngestResult:
         """Store and process a message in one unit of work (acknowledge on "processed")."""

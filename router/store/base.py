@@ -745,6 +745,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def schema_version(self) -> int: ...
 
+    async def warm(self, unit: Callable[[Tx], Awaitable[object]]) -> None:
+        """Run `unit` once on every connection the store keeps, in a transaction that is
+        rolled back, and on each connection it opens later: the service's own unit of
+        work for a made-up message, so the first real ones do not pay for what a new
+        connection learns once (PostgreSQL: its backend's catalog caches, the triggers'
+        compiled PL/pgSQL, the client's prepared statements; about ten warm units' cost).
+        SQLite keeps one connection, which the first units warm: nothing to do."""
+        return None
+
     def on_remote_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` when another process commits events or outbox rows.
 

@@ -13,7 +13,10 @@
   reconnects with capped exponential backoff (logged) and then runs the remote-commit
   callbacks once, for commits whose NOTIFY was missed while it was down.
 
-URL: `postgresql://user@host:5432/db?pool_min=2&pool_max=10`; other query parameters
+- Every pooled connection is opened at start, kept open however long it idles, and
+  warmed (`warm`): a burst must not find cold connections (issue 28).
+
+URL: `postgresql://user@host:5432/db?pool_min=10&pool_max=10`; other query parameters
 (e.g. `search_path=...`) go to asyncpg and become server settings of each connection.
 """
 
@@ -23,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -47,14 +51,19 @@ LISTEN_BACKOFF = (0.1, 10.0)  # first and largest delay (s) between LISTEN recon
 
 
 def split_url(url: str) -> tuple[str, int, int]:
-    """(asyncpg DSN, pool min, pool max): our pool_* parameters taken out of the URL."""
+    """(asyncpg DSN, pool min, pool max): our pool_* parameters taken out of the URL.
+    `pool_min` defaults to `pool_max`: see `PostgresStore.warm`."""
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    low = int(query.pop("pool_min", "2"))
     high = int(query.pop("pool_max", "10"))
+    low = int(query.pop("pool_min", str(high)))
     if not 1 <= low <= high:
         raise StoreError(f"storage.url: need 1 <= pool_min <= pool_max, got {low}, {high}")
     return urlunsplit(parts._replace(query=urlencode(query))), low, high
+
+
+class _RolledBack(Exception):
+    """Ends a warm-up transaction: nothing it wrote may stay."""
 
 
 class PostgresStore(Store):
@@ -73,12 +82,17 @@ class PostgresStore(Store):
         self.listen_backoff = LISTEN_BACKOFF
         self.retries = 0  # units rerun after a deadlock or serialisation failure
         self.reconnects = 0  # LISTEN connections re-established after a drop
+        self._warm_unit: Callable[[Tx], Awaitable[object]] | None = None
+        self._warmed: set[int] = set()  # server pids of the connections warmed
 
     async def open(self) -> None:
         try:
+            # connections are kept however long they idle (asyncpg closes those above
+            # min_size after 300 s by default): a new one is cold, see `warm`
             self._pool = await asyncpg.create_pool(self.dsn, min_size=self.pool_min,
                                                    max_size=self.pool_max,
-                                                   reset=_keep_session)
+                                                   reset=_keep_session, init=self._warm_one,
+                                                   max_inactive_connection_lifetime=0)
             await self._migrate()
             self._listener_lost = asyncio.Event()
             await self._listen()
@@ -147,6 +161,52 @@ class PostgresStore(Store):
                                            migration.version, migration.name, utcnow().isoformat())
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATE_LOCK)
+
+    async def warm(self, unit: Callable[[Tx], Awaitable[object]]) -> None:
+        """Warm every pooled connection now, and each one the pool opens later.
+
+        Why: a connection's first unit of work cost about ten warm ones (a new backend
+        fills its catalog caches and compiles the triggers' PL/pgSQL, and asyncpg
+        prepares each statement once per connection). A pool that opened or first used
+        connections when a burst came made every instance stall at once for 0.3-0.7 s,
+        the 99th percentile of three instances at 200 new conversations a second
+        (issue 28). All connections are taken at once here, so each one is warmed."""
+        self._warm_unit = unit
+        pool = self._pool
+        if pool is None:
+            return
+        started = time.perf_counter()
+        taken: list[Any] = []
+        try:
+            for _ in range(pool.get_max_size()):
+                taken.append(await pool.acquire())
+            await asyncio.gather(*(self._warm_one(conn) for conn in taken))
+        finally:
+            for conn in taken:
+                await pool.release(conn)
+        log.info("warmed %d PostgreSQL connections in %.0f ms", len(taken),
+                 (time.perf_counter() - started) * 1000)
+
+    async def _warm_one(self, conn: Any) -> None:
+        """`warm`'s unit on `conn`, rolled back; the deferred events trigger fires too
+        (SET CONSTRAINTS ALL IMMEDIATE). A failure is logged: warming is an
+        optimisation and must never keep the service from starting."""
+        unit, pid = self._warm_unit, conn.get_server_pid()
+        if unit is None or pid in self._warmed:
+            return
+        self._warmed.add(pid)
+        try:
+            async with conn.transaction():
+                await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                tx = PgTx(conn, writable=True)
+                await unit(tx)
+                await tx.finish(self.instance)
+                raise _RolledBack
+        except _RolledBack:
+            pass
+        except Exception as exc:  # see the docstring
+            log.warning("warming a PostgreSQL connection failed (%s: %s); its first unit "
+                        "of work will be slower", exc.__class__.__name__, exc)
 
     def on_remote_commit(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)
