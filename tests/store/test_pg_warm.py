@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import pytest
 
+from router.config import load_config
 from router.domain.model import Decision, Event
 from router.engine.pipeline import Pipeline
+from router.service import Decider, Service
 from router.store.base import Tx, utcnow
 from router.store.postgres import PostgresStore, split_url
 from router.store.postgres_tx import PgTx
+from tests.conftest import echo_decide, write_config
 from tests.store.pg import fresh_schema, store_url
 
 TABLES = ("contacts", "identities", "conversations", "messages", "inbox", "events",
@@ -132,3 +136,22 @@ async def test_the_pipelines_warm_up_unit_leaves_nothing_behind() -> None:
             assert set((await _counts(store)).values()) == {0}  # ... and kept none
         finally:
             await store.close()
+
+
+async def test_the_service_warms_its_pool_before_it_serves(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """`serve` on PostgreSQL: every pooled connection warmed with the processing unit
+    before the port opens (the log says so), and the made-up customer left no trace."""
+    async with fresh_schema() as (url, schema):
+        config = load_config(write_config(
+            tmp_path, f"storage: {{url: '{store_url(url, schema, pool_max='4')}'}}\n"))
+        service = Service(config, decider=Decider(echo_decide))
+        with caplog.at_level(logging.INFO, logger="router.store.postgres"):
+            await service.start(port=0)
+        try:
+            assert "warmed 4 PostgreSQL connections" in caplog.text
+            assert "warming a PostgreSQL connection failed" not in caplog.text
+            assert isinstance(service.store, PostgresStore)
+            assert set((await _counts(service.store)).values()) == {0}
+        finally:
+            await service.stop()
