@@ -24,7 +24,6 @@ from collections.abc import Iterator
 # visible in id order (migrations 0018, 0019).
 _EVENTS = ("staged AS (INSERT INTO events_staged (conversation_ids, kinds, actors, data, "
            "created_at) VALUES ($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]))")
-EVENTS_PARAMS = 7  # five event columns, channel, payload
 
 
 def _number(statement: str, counter: Iterator[int], first: str | None = None) -> str:
@@ -84,13 +83,15 @@ def later_sql(later: tuple[str, ...]) -> str:
 
 
 @functools.lru_cache(maxsize=128)
-def finish_sql(later: tuple[str, ...], events: bool) -> str:
+def finish_sql(later: tuple[str, ...], events: bool, notify: bool) -> str:
     """The unit's last statement: the deferred writes, the events staged (with `events`),
-    the NOTIFY. Parameters: with events the five event column arrays, then channel and
-    payload; without, channel and payload; then the deferred writes' parameters in order."""
-    ctes, done = _writes(later, itertools.count(EVENTS_PARAMS + 1 if events else 3))
-    after = f" FROM {done}" if later else ""
+    the NOTIFY (with `notify`). Parameters: with events the five event column arrays; with
+    notify the channel and payload; then the deferred writes' parameters in order."""
+    first = 1 + (5 if events else 0)
+    ctes, done = _writes(later, itertools.count(first + (2 if notify else 0)))
     if events:
-        return f"WITH {', '.join([*ctes, _EVENTS])} SELECT pg_notify($6, $7){after}"
+        ctes.append(_EVENTS)
+    select = f"SELECT pg_notify(${first}, ${first + 1})" if notify else "SELECT 1"
+    after = f" FROM {done}" if later else ""
     prefix = f"WITH {', '.join(ctes)} " if ctes else ""
-    return f"{prefix}SELECT pg_notify($1, $2){after}"
+    return f"{prefix}{select}{after}"

@@ -13,7 +13,7 @@ Differences from SQLite, all for several instances writing at once (READ COMMITT
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -61,6 +61,7 @@ class PgTx(SqlTx):
         self.wrote_outbox = False
         self._held: set[str] = set()  # advisory lock names taken in this transaction
         self._later: list[tuple[str, Params]] = []  # `_exec_later` writes not sent yet
+        self.notify_skipped = False  # see `finish`
 
     async def _statement(self) -> None:
         """Before a statement: in a one-statement unit, refuse the second; send the writes
@@ -195,22 +196,26 @@ class PgTx(SqlTx):
             await self.hooks.event(self, event)
         return 0
 
-    async def finish(self, instance: str) -> None:
+    async def finish(self, instance: str,
+                     may_notify: Callable[[], bool] = lambda: True) -> None:
         """End of a write unit, inside its transaction: the deferred writes
         (`_exec_later`), the unit's events staged for its COMMIT to number, and the NOTIFY,
         in one statement (one round trip, router/store/postgres_merge.py). The events
         lock had been taken here and held through the COMMIT round trip: with three
         instances at 200 new conversations a second, fifteen backends at a time waited on
-        it, each holder waiting for its busy instance to send COMMIT (issue 28)."""
-        if not self._events and not self.wrote_outbox:
+        it, each holder waiting for its busy instance to send COMMIT (issue 28).
+        `may_notify` is asked only by a unit that has something to NOTIFY (events or
+        outbox rows); when it says no, `notify_skipped` tells the store to send one later
+        (`PostgresStore._notify_later`)."""
+        notify = bool(self._events or self.wrote_outbox) and may_notify()
+        self.notify_skipped = bool(self._events or self.wrote_outbox) and not notify
+        if not self._events and not notify:
             if self._later:
                 await self._flush_later()
             return
         later, deferred = self._take_later()
         self._count_statement()
-        if self._events:
-            columns = list(zip(*self._events, strict=True))
-            await self.c.execute(finish_sql(later, True), *columns, CHANNEL, instance,
-                                 *deferred)
-        else:
-            await self.c.execute(finish_sql(later, False), CHANNEL, instance, *deferred)
+        args = list(zip(*self._events, strict=True)) if self._events else []
+        if notify:
+            args += [CHANNEL, instance]
+        await self.c.execute(finish_sql(later, bool(self._events), notify), *args, *deferred)
