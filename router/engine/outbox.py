@@ -227,13 +227,21 @@ class Dispatcher:
             return
         self.stages.sent(row.id)
         self._sent.append((row, result))
-        self._marks_due()
+        if result.thread_keys:
+            self._marks_alone()  # at once: see `_marks_due`
+        else:
+            self._marks_due()
 
     def _marks_due(self) -> None:
         """Delivered rows wait up to `MARK_WAIT` for a lease round to write their marks
         (on PostgreSQL in its statement): a unit of their own each had been a round trip
         and a commit per reply on an instance whose rounds lease one row (three instances
-        at a few hundred messages a second, issue 28). Then they go alone."""
+        at a few hundred messages a second, issue 28). Then they go alone.
+
+        A send that named thread keys (an email's Message-ID) is marked at once instead:
+        until its keys commit, an answer to it (an out-of-office reply comes within
+        seconds, and the importer sees it over IDLE) cannot find its conversation and
+        opens a new one."""
         if self._stopping:
             self._marks_alone()
         elif self._mark_timer is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import subprocess
 import sys
 
@@ -99,3 +100,27 @@ def test_outbox_keys_are_unique_per_row_and_per_process():
     assert len(set(keys)) == len(keys)
     assert all(len(k) == 32 and int(k, 16) >= 0 for k in keys)
     assert len({k[:16] for k in keys}) == 1  # the process's prefix, then a counter
+
+
+async def test_a_send_that_names_thread_keys_is_marked_at_once(make_config, start_service,
+                                                               recorder, monkeypatch):
+    """Its keys (an email's Message-ID) find the conversation an answer to it belongs to:
+    they do not wait for a lease round to carry the mark (`MARK_WAIT`, made a minute here)."""
+    import router.engine.outbox as outbox
+
+    monkeypatch.setattr(outbox, "MARK_WAIT", 60.0)
+    service = await start_service(make_config(loopback_config(recorder.url)), echo_decide)
+    channel = service.channels["loopback"]
+    plain_send = channel.send
+
+    async def send_naming_a_key(message):
+        result = await plain_send(message)
+        return dataclasses.replace(result, thread_keys=("mid-1@example.com",))
+
+    monkeypatch.setattr(channel, "send", send_naming_a_key)
+    outcomes = watch_outcomes(service)
+    await post(service, {"id": "1", "thread": "t", "from": "u", "text": "hi"})
+    assert await next_final(outcomes) == "sent"
+    conversation = await service.store.read(
+        lambda tx: tx.find_conversation("loopback", ["mid-1@example.com"]))
+    assert conversation is not None and conversation.thread_key == "t"
