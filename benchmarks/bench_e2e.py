@@ -14,9 +14,10 @@ the secret header in, `sendMessage` to a Bot API stand-in out, through aiogram; 
 the wait is from the message frame sent to the bot's reply frame received).
 Rows per offered rate, on SQLite (one instance) and on PostgreSQL (one instance, then
 three sharing the database, messages spread round-robin over them, each delivering its
-own replies): `new` (every message opens a conversation: "När har ni öppet?",
-which the FAQ answers) and `continuing` (a second message on each conversation the `new` row opened,
-at the same rate).
+own replies; both deployments run side by side and take turns at each rate, and an
+`e2e_pg_scale` row gives three's p50 and p99 over one's): `new` (every message opens a
+conversation: "När har ni öppet?", which the FAQ answers) and `continuing` (a second
+message on each conversation the `new` row opened, at the same rate).
 `answered` counts messages whose reply arrived within `GRACE` seconds after the offer
 ended; `cpu_ms_per_msg` is the service's CPU time (user + system, from /proc) per
 offered message. `capacity` is the highest offered rate whose p99 stayed under 200 ms
@@ -34,6 +35,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -327,31 +329,47 @@ async def measure(http: aiohttp.ClientSession, target: Target, receiver: Receive
             "stages_p99_ms": stage_quantiles(stages_before, stages_after, 0.99)}
 
 
+async def warm_up(http: aiohttp.ClientSession, target: Target, receiver: Receiver,
+                  tag: str, warm: int) -> None:
+    """`warm` conversations at 100/s first: imports, caches, pooled connections."""
+    warmers = target.channel.threads(f"warm-{tag}", warm)
+    if target.visitors is not None:
+        await target.visitors.open(warmers)
+    await measure(http, target, receiver, warmers, [TEXT_NEW] * warm, 100)
+
+
+async def rows_at(http: aiohttp.ClientSession, target: Target, receiver: Receiver, rate: int,
+                  seconds: float, labels: dict[str, Any], tag: str) -> list[dict[str, Any]]:
+    """`new` then `continuing` at one offered rate."""
+    count = int(rate * seconds)
+    new = target.channel.threads(f"new-{tag}-{rate}", count)
+    if target.visitors is not None:  # the widget is open before the customer writes
+        await target.visitors.open(new)
+    head = {"bench": "e2e", "channel": target.channel.name, **labels}
+    row = await measure(http, target, receiver, new, [TEXT_NEW] * count, rate)
+    rows = [{**head, "conversations": "new", "rate": rate, **row}]
+    # a second message on each conversation that round opened
+    texts = [TEXTS_CONTINUING[i % len(TEXTS_CONTINUING)] for i in range(count)]
+    row = await measure(http, target, receiver, new, texts, rate)
+    rows.append({**head, "conversations": "continuing", "rate": rate, **row})
+    return rows
+
+
+def _tag(labels: dict[str, Any]) -> str:
+    return "-".join(str(v) for v in labels.values())
+
+
 async def rows_for(target: Target, receiver: Receiver, rates: tuple[int, ...], seconds: float,
                    labels: dict[str, Any], warm: int) -> list[dict[str, Any]]:
     """`new` then `continuing` per rate, after a warm-up (imports, caches)."""
     rows = []
-    tag = "-".join(str(v) for v in labels.values())
+    tag = _tag(labels)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         if target.channel is WEBCHAT:
             target.visitors = Visitors(http, f"http://127.0.0.1:{target.servers[0].port}")
-        warmers = target.channel.threads(f"warm-{tag}", warm)
-        if target.visitors is not None:
-            await target.visitors.open(warmers)
-        await measure(http, target, receiver, warmers, [TEXT_NEW] * warm, 100)
+        await warm_up(http, target, receiver, tag, warm)
         for rate in rates:
-            count = int(rate * seconds)
-            new = target.channel.threads(f"new-{tag}-{rate}", count)
-            if target.visitors is not None:  # the widget is open before the customer writes
-                await target.visitors.open(new)
-            row = await measure(http, target, receiver, new, [TEXT_NEW] * count, rate)
-            rows.append({"bench": "e2e", "channel": target.channel.name, **labels,
-                         "conversations": "new", "rate": rate, **row})
-            # a second message on each conversation that round opened
-            texts = [TEXTS_CONTINUING[i % len(TEXTS_CONTINUING)] for i in range(count)]
-            row = await measure(http, target, receiver, new, texts, rate)
-            rows.append({"bench": "e2e", "channel": target.channel.name, **labels,
-                         "conversations": "continuing", "rate": rate, **row})
+            rows += await rows_at(http, target, receiver, rate, seconds, labels, tag)
         if target.visitors is not None:
             await target.visitors.close()
     return rows
@@ -390,8 +408,9 @@ async def on_sqlite(directory: Path, receiver: Receiver, deliver_url: str,
         await serve.stop()
 
 
-async def on_postgres(directory: Path, receiver: Receiver, deliver_url: str, instances: int,
-                      rates: tuple[int, ...], seconds: float, warm: int) -> list[dict[str, Any]]:
+@contextlib.asynccontextmanager
+async def postgres_deployment(directory: Path, deliver_url: str,
+                              instances: int) -> AsyncIterator[Target]:
     """`instances` services on a fresh schema of the machine's PostgreSQL."""
     schema = f"bench_e2e_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(PG)
@@ -402,12 +421,49 @@ async def on_postgres(directory: Path, receiver: Receiver, deliver_url: str, ins
     try:
         await servers[0].start()  # migrates the schema
         await asyncio.gather(*(s.start() for s in servers[1:]))
-        return await rows_for(Target(servers), receiver, rates, seconds,
-                              {"backend": "postgres", "instances": instances}, warm)
+        yield Target(servers)
     finally:
         await asyncio.gather(*(s.stop() for s in servers))
         await admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         await admin.close()
+
+
+async def on_postgres(directory: Path, receiver: Receiver, deliver_url: str,
+                      rates: tuple[int, ...], seconds: float, warm: int) -> list[dict[str, Any]]:
+    """One instance and three, both deployed for the whole comparison and measured in turn
+    at each rate (which goes first alternates): the host's speed drifts over minutes, and
+    a one-instance row an hour before its three-instance row compared that drift as well."""
+    rows: list[dict[str, Any]] = []
+    async with postgres_deployment(directory, deliver_url, 1) as one, \
+            postgres_deployment(directory, deliver_url, 3) as three, \
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        targets = {1: one, 3: three}
+        for n, target in targets.items():
+            await warm_up(http, target, receiver, f"postgres-{n}", warm)
+        for turn, rate in enumerate(rates):
+            for n in (1, 3) if turn % 2 == 0 else (3, 1):
+                labels = {"backend": "postgres", "instances": n}
+                rows += await rows_at(http, targets[n], receiver, rate, seconds, labels,
+                                      _tag(labels))
+    return rows + scale_ratios(rows)
+
+
+def scale_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Three PostgreSQL instances against one at the same rate, from the same sitting:
+    p50 and p99 of three over one (issue 28's goal: no slower, a ratio of at most 1)."""
+    by = {(r["instances"], r["conversations"], r["rate"]): r for r in rows
+          if r["bench"] == "e2e" and r["backend"] == "postgres"}
+    out = []
+    for (n, kind, rate), three in sorted(by.items()):
+        one = by.get((1, kind, rate))
+        if n != 3 or one is None:
+            continue
+        out.append({"bench": "e2e_pg_scale", "channel": three["channel"], "conversations": kind,
+                    "rate": rate, "answered_one": one["answered"],
+                    "answered_three": three["answered"], "offered": three["offered"],
+                    "p50_three_over_one": rnd(three["p50_ms"] / max(one["p50_ms"], 0.001), 2),
+                    "p99_three_over_one": rnd(three["p99_ms"] / max(one["p99_ms"], 0.001), 2)})
+    return out
 
 
 def capacity(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -441,9 +497,9 @@ async def main(quick: bool) -> list[dict[str, Any]]:
                 rows += await on_sqlite(directory, receiver, deliver_url,
                                         QUICK_RATES if quick else CHANNEL_RATES, seconds, warm,
                                         channel)
-            for instances in () if quick else (1, 3):  # quick: the shape test's time
-                rows += await on_postgres(directory, receiver, deliver_url, instances,
-                                          QUICK_RATES if quick else PG_RATES, seconds, warm)
+            if not quick:  # quick: the shape test's time
+                rows += await on_postgres(directory, receiver, deliver_url, PG_RATES,
+                                          seconds, warm)
     finally:
         await runner.cleanup()
     return rows + capacity(rows)

@@ -37,10 +37,12 @@ SHAPES: dict[str, dict[str, Any]] = {
             "p50_ms": NUMBER, "p99_ms": NUMBER, "cpu_ms_per_msg": NUMBER,
             "stages_p99_ms": dict},
     "e2e_capacity": {"channel": str, "conversations": str, "capacity_msgs_per_s": int},
+    "e2e_pg_scale": {"channel": str, "conversations": str, "rate": int,
+                     "p50_three_over_one": NUMBER, "p99_three_over_one": NUMBER},
     "search": {"backend": str, "messages": int, "queries": int, "p50_ms": NUMBER,
                "p95_ms": NUMBER, "p99_ms": NUMBER},  # issue 24
 }
-WITHOUT_RATE = ("memory", "e2e", "e2e_capacity", "search")
+WITHOUT_RATE = ("memory", "e2e", "e2e_capacity", "e2e_pg_scale", "search")
 
 
 def test_every_benchmark_runs_quick_and_prints_its_shape() -> None:
@@ -86,3 +88,23 @@ def test_the_pipeline_reports_its_slowest_median_and_fastest_second() -> None:
     done = [0.1, 0.2, 1.5, 2.5, 2.6, 2.7, 3.2]
     assert per_second(done, 0.0, 3.4) == {"second_min": 1, "second_median": 2, "second_max": 3}
     assert per_second(done, 0.0, 1.5) == {}  # too short to say
+
+
+def test_three_postgres_instances_are_compared_with_one_at_each_rate() -> None:
+    """`make bench` runs PostgreSQL only in full; its ratio rows are checked here."""
+    from benchmarks.bench_e2e import scale_ratios
+
+    def row(instances: int, kind: str, rate: int, p50: float, p99: float) -> dict:
+        return {"bench": "e2e", "backend": "postgres", "channel": "loopback",
+                "instances": instances, "conversations": kind, "rate": rate,
+                "offered": rate * 4, "answered": rate * 4, "p50_ms": p50, "p99_ms": p99}
+
+    rows = [row(1, "new", 100, 10, 20), row(3, "new", 100, 12, 15),
+            row(1, "new", 400, 50, 800), row(3, "new", 400, 100, 2000),
+            row(3, "continuing", 100, 9, 9)]  # no one-instance row to compare with
+    ratios = scale_ratios(rows)
+    assert [(r["conversations"], r["rate"], r["p50_three_over_one"], r["p99_three_over_one"])
+            for r in ratios] == [("new", 100, 1.2, 0.75), ("new", 400, 2.0, 2.5)]
+    for r in ratios:
+        for key, kind in SHAPES["e2e_pg_scale"].items():
+            assert isinstance(r[key], kind)
