@@ -472,6 +472,7 @@ def capacity(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     def key(r: dict[str, Any]) -> tuple[str, str, int, str]:
         return r["channel"], r["backend"], r["instances"], r["conversations"]
 
+    rows = [r for r in rows if r["bench"] == "e2e"]
     for channel, backend, instances, kind in sorted({key(r) for r in rows}):
         ok = [r["rate"] for r in rows if key(r) == (channel, backend, instances, kind)
               and r["answered"] == r["offered"] and not r["errors"]

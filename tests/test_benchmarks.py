@@ -92,12 +92,13 @@ def test_the_pipeline_reports_its_slowest_median_and_fastest_second() -> None:
 
 def test_three_postgres_instances_are_compared_with_one_at_each_rate() -> None:
     """`make bench` runs PostgreSQL only in full; its ratio rows are checked here."""
-    from benchmarks.bench_e2e import scale_ratios
+    from benchmarks.bench_e2e import capacity, scale_ratios
 
     def row(instances: int, kind: str, rate: int, p50: float, p99: float) -> dict:
         return {"bench": "e2e", "backend": "postgres", "channel": "loopback",
                 "instances": instances, "conversations": kind, "rate": rate,
-                "offered": rate * 4, "answered": rate * 4, "p50_ms": p50, "p99_ms": p99}
+                "offered": rate * 4, "answered": rate * 4, "errors": 0, "p50_ms": p50,
+                "p99_ms": p99}
 
     rows = [row(1, "new", 100, 10, 20), row(3, "new", 100, 12, 15),
             row(1, "new", 400, 50, 800), row(3, "new", 400, 100, 2000),
@@ -108,3 +109,7 @@ def test_three_postgres_instances_are_compared_with_one_at_each_rate() -> None:
     for r in ratios:
         for key, kind in SHAPES["e2e_pg_scale"].items():
             assert isinstance(r[key], kind)
+    # capacity rows are made from the e2e rows among all of them
+    assert {(r["instances"], r["conversations"], r["capacity_msgs_per_s"])
+            for r in capacity(rows + ratios)} == {(1, "new", 100), (3, "new", 100),
+                                                  (3, "continuing", 100)}
