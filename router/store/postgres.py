@@ -46,6 +46,15 @@ MIGRATE_LOCK = 0x1A9F_E7E1
 RETRIES = 5
 _RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError,
               asyncpg.exceptions.SerializationError)
+#: how asyncpg reports a connection cut under us (server restart, failover,
+#: pg_terminate_backend), depending on where the connection was when the news came:
+#: callers get a StoreError (503 on the HTTP API, a retry in the pipeline) instead
+_CONNECTION_LOST = (OSError, asyncpg.InterfaceError,
+                    asyncpg.exceptions.PostgresConnectionError,
+                    asyncpg.exceptions.AdminShutdownError,
+                    asyncpg.exceptions.CrashShutdownError,
+                    asyncpg.exceptions.CannotConnectNowError,
+                    asyncpg.exceptions.InternalClientError)
 FOREGROUND_RESERVE = 2  # pooled connections background units leave free
 LISTEN_BACKOFF = (0.1, 10.0)  # first and largest delay (s) between LISTEN reconnect attempts
 #: seconds between an instance's NOTIFYs at most (see `PostgresStore._may_notify`)
@@ -253,7 +262,7 @@ class PostgresStore(Store):
         try:
             async with self._acquire() as conn:
                 await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, self.instance)
-        except (OSError, StoreError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (StoreError, asyncpg.PostgresError, *_CONNECTION_LOST) as exc:
             # the others' fallback poll finds the commits a little later
             log.warning("could not NOTIFY other instances: %s", exc)
 
@@ -339,8 +348,7 @@ class PostgresStore(Store):
                     raise StoreError(f"gave up after {RETRIES} attempts: {exc}") from None
                 self.retries += 1
                 log.info("unit of work rerun after %s", exc.__class__.__name__)
-            except (OSError, asyncpg.InterfaceError,
-                    asyncpg.exceptions.PostgresConnectionError) as exc:
+            except _CONNECTION_LOST as exc:
                 raise StoreError(f"PostgreSQL connection failed: {exc}") from None
         raise AssertionError("unreachable")
 
@@ -349,8 +357,7 @@ class PostgresStore(Store):
             async with self._acquire() as conn, conn.transaction(
                     isolation="repeatable_read", readonly=True):
                 return await fn(PgTx(conn, writable=False))
-        except (OSError, asyncpg.InterfaceError,
-                asyncpg.exceptions.PostgresConnectionError) as exc:
+        except _CONNECTION_LOST as exc:
             raise StoreError(f"PostgreSQL connection failed: {exc}") from None
 
 
