@@ -4,10 +4,18 @@ Replies are durable before `send` is called (the outbox row and its message are 
 store), so `send` only pushes to the visitor's open sockets; a visitor who is offline
 gets the reply from history when the widget reconnects. That is why `send` succeeds
 with nobody listening instead of retrying.
+
+With several instances on one database, the visitor's socket may be held by another
+instance than the one sending (a load balancer without sticky sessions, a second tab,
+an agent's reply or a lease taken over by a less busy instance): every push is also
+broadcast to the other instances (`ChannelHost.broadcast`), and those holding a socket
+of that visitor push it too. Each socket belongs to one instance, so none gets it twice;
+the widget also drops a message id it already shows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +29,7 @@ from channels.webchat.session import visitor_socket
 from channels.webchat.settings import WebchatSettings
 from channels.webchat.uploads import Uploads
 from channels.webchat.web import origin_allowed, page_headers, render_loader, render_page
+from router.domain.errors import StoreError
 from router.domain.model import AuthorKind, OutboundMessage
 from router.ports.channel import ChannelAdapter, ChannelInbox, SendResult
 from router.ports.channel_host import ChannelHost
@@ -56,26 +65,70 @@ class WebchatAdapter(ChannelAdapter):
                  "labels": {code: table["open"] for code, table in self.strings.items()}}
         self.loader = Asset.of(render_loader(self.assets["widget.js"].body.decode(), setup).encode(),
                                "text/javascript")
+        self._remote_pushes: set[asyncio.Task[None]] = set()
+        if host is not None:
+            host.on_broadcast(self._pushed_elsewhere)
 
     async def stop(self) -> None:
+        for task in list(self._remote_pushes):
+            task.cancel()
         await self.hub.close_all()
 
     async def send(self, message: OutboundMessage) -> SendResult:
         message_id = await self._message_id(message.outbox_id)
-        pushed = await self.hub.push(message.recipient, protocol.outbound_frame(message, message_id))
+        frame = protocol.outbound_frame(message, message_id)
+        pushed = await self.hub.push(message.recipient, frame)
         log.debug("webchat: outbox row %s pushed to %d socket(s)", message.outbox_id, pushed)
+        await self._tell_other_instances(message.recipient, frame)
         return SendResult(external_id=f"webchat-{message.outbox_id}")
+
+    async def _tell_other_instances(self, visitor_id: str, frame: dict[str, Any]) -> None:
+        """Their sockets of this visitor get the frame too (see the module's docstring).
+        A frame too large for one broadcast goes as its message id: they read it from
+        the store."""
+        if self.host is None:
+            return
+        try:
+            await self.host.broadcast({"visitor": visitor_id, "frame": frame})
+        except ValueError:
+            if isinstance(frame.get("id"), int):
+                await self.host.broadcast({"visitor": visitor_id, "after": frame["id"] - 1})
+
+    def _pushed_elsewhere(self, payload: dict[str, Any]) -> None:
+        visitor_id = payload.get("visitor")
+        if not isinstance(visitor_id, str) or not self.hub.online(visitor_id):
+            return
+        task = asyncio.create_task(self._push_from_elsewhere(visitor_id, payload))
+        self._remote_pushes.add(task)
+        task.add_done_callback(self._remote_pushes.discard)
+
+    async def _push_from_elsewhere(self, visitor_id: str, payload: dict[str, Any]) -> None:
+        frame, after = payload.get("frame"), payload.get("after")
+        if isinstance(frame, dict):
+            await self.hub.push(visitor_id, frame)
+        elif isinstance(after, int):
+            try:
+                welcome = await self.welcome(visitor_id, after)
+            except StoreError as exc:  # the store's outage: they get it on reconnect
+                log.warning("webchat: could not read a reply sent elsewhere: %s", exc)
+                return
+            for message in welcome["messages"]:
+                await self.hub.push(visitor_id, message)
 
     async def notify(self, visitor_id: str, event: str, *, name: str = "") -> int:
         """Tell a visitor's open widgets that an agent joined, is typing, left or resolved.
 
         Called in-process by the agent side; `visitor_id` is the webchat conversation's
-        thread key. Returns how many sockets got it (0: the visitor is offline, and these
-        signals are momentary, so nothing is kept).
+        thread key. Returns how many sockets of this instance got it (0: the visitor is
+        offline here; other instances are told too, and these signals are momentary, so
+        nothing is kept).
         """
         if event not in EVENTS:
             raise ValueError(f"unknown webchat event {event!r}; use one of {sorted(EVENTS)}")
-        return await self.hub.push(visitor_id, {"type": "event", "event": event, "name": name})
+        frame = {"type": "event", "event": event, "name": name}
+        pushed = await self.hub.push(visitor_id, frame)
+        await self._tell_other_instances(visitor_id, frame)
+        return pushed
 
     async def welcome(self, visitor_id: str, after: int) -> dict[str, Any]:
         """The hello answer: the visitor's conversation since message `after`."""

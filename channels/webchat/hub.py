@@ -1,8 +1,8 @@
 """Open visitor sockets of this process, by visitor id.
 
-In-process only: with several service instances a reply sent by another instance reaches
-the visitor through history on their next (re)connect, not live. The store stays the
-source of truth; this is only the fast path.
+In-process only: with several service instances the adapter tells the others what it
+pushes (`WebchatAdapter._tell_other_instances`), and each pushes to its own sockets. The
+store stays the source of truth (history on every (re)connect); this is the fast path.
 """
 
 from __future__ import annotations

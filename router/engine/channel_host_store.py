@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from router.domain.model import Contact, Conversation, Message
@@ -122,3 +123,18 @@ class StoreChannelHost(ChannelHost):
     async def is_unreachable(self, address: str) -> bool:
         key = unreachable_key(address)
         return await self.store.read(lambda tx: tx.channel_state_get(self.channel, key)) is not None
+
+    async def broadcast(self, payload: dict[str, Any]) -> None:
+        await self.store.broadcast(self.channel, json.dumps(payload, ensure_ascii=False,
+                                                             separators=(",", ":")))
+
+    def on_broadcast(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        def received(payload: str) -> None:
+            try:
+                decoded = json.loads(payload)
+            except ValueError:
+                log.warning("%s: a broadcast that is not JSON, ignored", self.channel)
+                return
+            callback(decoded)
+
+        self.store.on_broadcast(self.channel, received)

@@ -12,7 +12,9 @@ only its own conversations and keys:
 - the one piece of message data a channel adds after intake: an attachment's outcome
   (a Telegram download's result is part of the message, not channel state);
 - reachability: a channel reports that the platform refuses to deliver to someone (a
-  user blocked the bot); the outbox then stops sending there on its own.
+  user blocked the bot); the outbox then stops sending there on its own;
+- word to the same channel in the other instances sharing the store (`broadcast`): what
+  lives in one process only, a web chat visitor's open socket, reached from another.
 
 Lookups are read-only on purpose: what a channel changes in the core goes through the
 intake (a message) or the outbox (a reply), where the pipeline decides.
@@ -21,6 +23,7 @@ intake (a message) or the outbox (a reply), where the pipeline decides.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from router.domain.model import Contact, Conversation, Message
@@ -117,3 +120,14 @@ class ChannelHost(abc.ABC):
     @abc.abstractmethod
     async def is_unreachable(self, address: str) -> bool:
         """Whether `address` on this channel is recorded as refusing our messages."""
+
+    # --- other instances ------------------------------------------------------------
+    async def broadcast(self, payload: dict[str, Any]) -> None:  # noqa: B027 - optional
+        """Hand `payload` (JSON, at most about 7,000 bytes) to this channel's
+        `on_broadcast` callbacks in every other instance sharing the store. Best effort:
+        only for a faster path to what the store already holds. One process (SQLite, or
+        a host without a store): nothing to do."""
+
+    def on_broadcast(self, callback: Callable[[dict[str, Any]], None]) -> None:  # noqa: B027
+        """Call `callback(payload)` for each `broadcast` of this channel by another
+        instance (in the event loop's thread; start tasks for slow work)."""

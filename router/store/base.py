@@ -36,6 +36,8 @@ from router.domain.timestamps import ts_all as ts_all
 from router.domain.timestamps import utcnow as utcnow
 
 T = TypeVar("T")
+#: the largest payload `Store.broadcast` takes (PostgreSQL's NOTIFY takes under 8,000 bytes)
+BROADCAST_MAX_BYTES = 7000
 
 
 @dataclass(frozen=True, slots=True)
@@ -752,6 +754,19 @@ class Store(abc.ABC):
         connection learns once (PostgreSQL: its backend's catalog caches, the triggers'
         compiled PL/pgSQL, the client's prepared statements; about ten warm units' cost).
         SQLite keeps one connection, which the first units warm: nothing to do."""
+        return None
+
+    async def broadcast(self, topic: str, payload: str) -> None:
+        """Hand `payload` to the `on_broadcast` callbacks of `topic` in every other
+        instance sharing this store: what lives in one process only (a web chat
+        visitor's open socket) reached from another. At most `BROADCAST_MAX_BYTES` of
+        UTF-8; best effort (an instance whose LISTEN connection is down misses it, so
+        nothing may depend on it but a faster path to what the store already holds).
+        SQLite has one process per database: nothing to do."""
+        return None
+
+    def on_broadcast(self, topic: str, callback: Callable[[str], None]) -> None:
+        """Call `callback(payload)` for each `broadcast` of `topic` by another instance."""
         return None
 
     def on_remote_commit(self, callback: Callable[[], None]) -> None:

@@ -35,10 +35,13 @@ import asyncpg
 
 from router.domain.errors import StoreError
 from router.domain.tasks import cancel_and_wait
-from router.store.base import Store, Tx, utcnow
+from router.store.base import BROADCAST_MAX_BYTES, Store, Tx, utcnow
 from router.store.hooks import TxHooks
 from router.store.migrate import migrations, split_statements
 from router.store.postgres_tx import CHANNEL, PgTx
+
+#: LISTEN/NOTIFY channel of `broadcast`; a message is instance, topic and payload, one per line
+BROADCAST_CHANNEL = "inquiry_router_broadcast"
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -88,6 +91,7 @@ class PostgresStore(Store):
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
         self._callbacks: list[Callable[[], None]] = []
+        self._broadcasts: dict[str, list[Callable[[str], None]]] = {}
         self._listener_lost: asyncio.Event | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self.listen_backoff = LISTEN_BACKOFF
@@ -121,6 +125,7 @@ class PostgresStore(Store):
         conn = await asyncpg.connect(self.dsn)
         try:
             await conn.add_listener(CHANNEL, self._notified)
+            await conn.add_listener(BROADCAST_CHANNEL, self._broadcast_received)
         except BaseException:
             conn.terminate()
             raise
@@ -265,6 +270,30 @@ class PostgresStore(Store):
         except (StoreError, asyncpg.PostgresError, *_CONNECTION_LOST) as exc:
             # the others' fallback poll finds the commits a little later
             log.warning("could not NOTIFY other instances: %s", exc)
+
+    async def broadcast(self, topic: str, payload: str) -> None:
+        if len(payload.encode()) > BROADCAST_MAX_BYTES:
+            raise ValueError(f"a broadcast takes at most {BROADCAST_MAX_BYTES} bytes")
+        try:
+            async with self._acquire() as conn:
+                await conn.execute("SELECT pg_notify($1, $2)", BROADCAST_CHANNEL,
+                                   f"{self.instance}\n{topic}\n{payload}")
+        except (StoreError, asyncpg.PostgresError, *_CONNECTION_LOST) as exc:
+            log.warning("could not broadcast %s to other instances: %s", topic, exc)
+
+    def on_broadcast(self, topic: str, callback: Callable[[str], None]) -> None:
+        self._broadcasts.setdefault(topic, []).append(callback)
+
+    def _broadcast_received(self, _conn: Any, _pid: int, _channel: str, message: str) -> None:
+        sender, _, rest = message.partition("\n")
+        topic, _, payload = rest.partition("\n")
+        if sender == self.instance:
+            return
+        for callback in self._broadcasts.get(topic, ()):
+            try:
+                callback(payload)
+            except Exception:
+                log.exception("broadcast listener of %s failed", topic)
 
     def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         if payload == self.instance:

@@ -168,3 +168,25 @@ async def test_a_notify_still_due_is_sent_at_close(pg_url: str):
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_broadcast_reaches_the_other_instances_of_its_topic(pg_url: str):
+    """`Store.broadcast`: a web chat visitor's socket held by another instance (issue 28)."""
+    a, b = PostgresStore(pg_url), PostgresStore(pg_url)
+    await a.open()
+    await b.open()
+    got: dict[str, asyncio.Queue[str]] = {"a": asyncio.Queue(), "b": asyncio.Queue()}
+    a.on_broadcast("webchat", got["a"].put_nowait)
+    b.on_broadcast("webchat", got["b"].put_nowait)
+    b.on_broadcast("telegram", lambda _: pytest.fail("another topic's broadcast"))
+    try:
+        await b.broadcast("webchat", '{"visitor": "v_1", "text": "hej\\nhej"}')
+        assert await asyncio.wait_for(got["a"].get(), PROMPT) == '{"visitor": "v_1", "text": "hej\\nhej"}'
+        await a.broadcast("webchat", "ÅÄÖ" * 1000)  # 6,000 bytes: fits
+        assert await asyncio.wait_for(got["b"].get(), PROMPT) == "ÅÄÖ" * 1000
+        assert got["a"].empty()  # not to its own sender
+        with pytest.raises(ValueError, match="at most 7000 bytes"):
+            await a.broadcast("webchat", "Ö" * 3501)
+    finally:
+        await a.close()
+        await b.close()

@@ -1,0 +1,104 @@
+"""Web chat with several instances on one PostgreSQL database: a visitor's socket may be
+held by another instance than the one that sends the reply (a load balancer without
+sticky sessions, a second tab). The reply reaches every open socket of the visitor, live,
+once each, including a reply too large for one broadcast (read from the store instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tests.store.instances import Instance
+
+SECRET = "multi-instance-webchat-secret"
+
+
+def config(pg_url: str) -> str:
+    return f"""
+storage: {{url: "{pg_url}"}}
+channels:
+  webchat: {{secret: "{SECRET}"}}
+"""
+
+
+class Socket:
+    """One open widget: a socket on one instance, frames read as they come."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.n = 0
+
+    @classmethod
+    async def open(cls, http: aiohttp.ClientSession, instance: Instance, token: str) -> Socket:
+        ws = await http.ws_connect(f"{instance.base}/chat/ws")
+        await ws.send_json({"type": "hello", "token": token, "after": 0, "lang": "en"})
+        socket = cls(ws)
+        await socket.until("welcome")
+        return socket
+
+    async def until(self, kind: str, **match: Any) -> dict[str, Any]:
+        async with asyncio.timeout(20):
+            while True:
+                frame = await self.ws.receive_json()
+                if frame["type"] == kind and all(frame.get(k) == v for k, v in match.items()):
+                    return frame  # type: ignore[no-any-return]
+
+    async def say(self, text: str) -> None:
+        self.n += 1
+        cid = f"tab-{id(self) % 10_000:04d}-{self.n:04d}"
+        await self.ws.send_json({"type": "message", "id": cid, "text": text, "lang": "en"})
+        await self.until("ack", id=cid)
+
+    async def nothing_more(self) -> list[dict[str, Any]]:
+        """Frames that came after the ones read (a ping round trip bounds the wait)."""
+        extra = []
+        await self.ws.ping()
+        while True:
+            try:
+                frame = await self.ws.receive_json(timeout=0.5)
+            except TimeoutError:
+                return extra
+            extra.append(frame)
+
+
+async def test_a_reply_reaches_the_visitors_sockets_on_every_instance(tmp_path: Path,
+                                                                      pg_url: str) -> None:
+    a, b = (Instance(tmp_path / name, config(pg_url)) for name in ("a", "b"))
+    try:
+        await asyncio.gather(a.start(), b.start())
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{a.base}/chat/session") as resp:
+                assert resp.status == 200, await resp.text()
+                token = (await resp.json())["token"]
+            on_a, on_b = await Socket.open(http, a, token), await Socket.open(http, b, token)
+
+            # written on B, answered and sent by B: A's socket gets it too, the same message
+            await on_b.say("hello from the tab on B")
+            here = await on_b.until("message", author="bot")
+            there = await on_a.until("message", author="bot")
+            assert here["text"] == there["text"] == "echo: hello from the tab on B"
+            assert here["id"] == there["id"] and isinstance(here["id"], int)
+
+            # and the other way round
+            await on_a.say("hello from the tab on A")
+            here = await on_a.until("message", author="bot")
+            there = await on_b.until("message", author="bot")
+            assert here["text"] == there["text"] == "echo: hello from the tab on A"
+
+            # too large for one broadcast (7,000 bytes): A reads it from the store
+            large = "\N{GRINNING FACE}" * 1900
+            await on_b.say(large)
+            here = await on_b.until("message", author="bot")
+            there = await on_a.until("message", author="bot")
+            assert there["text"] == here["text"] == f"echo: {large}"
+            assert there["id"] == here["id"]
+            # once each: nothing further on either socket but the visitor's own lines
+            for socket in (on_a, on_b):
+                assert [f for f in await socket.nothing_more()
+                        if f.get("type") == "message" and f.get("author") == "bot"] == []
+    finally:
+        await asyncio.gather(a.stop(), b.stop())
