@@ -13,11 +13,12 @@ the secret header in, `sendMessage` to a Bot API stand-in out, through aiogram; 
 (each customer a visitor with a session and an open WebSocket, as the widget keeps one;
 the wait is from the message frame sent to the bot's reply frame received).
 Rows per offered rate, on SQLite (one instance) and on PostgreSQL (one instance, then
-three sharing the database, messages spread round-robin over them, each delivering its
-own replies; both deployments run side by side and take turns at each rate, and an
-`e2e_pg_scale` row gives three's p50 and p99 over one's): `new` (every message opens a
-conversation: "När har ni öppet?", which the FAQ answers) and `continuing` (a second
-message on each conversation the `new` row opened, at the same rate).
+three sharing the database; loopback messages spread round-robin over them, web chat
+visitors each on one instance, spread likewise, the secret shared; each instance
+delivers its own replies; both deployments run side by side and take turns at each rate,
+and an `e2e_pg_scale` row gives three's p50 and p99 over one's): `new` (every message
+opens a conversation: "När har ni öppet?", which the FAQ answers) and `continuing` (a
+second message on each conversation the `new` row opened, at the same rate).
 `answered` counts messages whose reply arrived within `GRACE` seconds after the offer
 ended; `cpu_ms_per_msg` is the service's CPU time (user + system, from /proc) per
 offered message. `capacity` is the highest offered rate whose p99 stayed under 200 ms
@@ -64,6 +65,7 @@ _RUN = itertools.count()
 TG_BOT, TG_SECRET = "benchbot", "bench-secret-token"
 TG_TOKEN = "123456789:AAbenchbenchbenchbenchbenchbenchbench"
 TG_FIRST_CHAT = 10_000
+WEBCHAT_SECRET = "bench-webchat-secret-shared-by-instances"
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ LOOPBACK = Channel("loopback", "/webhooks/loopback", {})
 TELEGRAM = Channel("telegram", f"/webhooks/telegram/{TG_BOT}",
                    {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
 WEBCHAT = Channel("webchat", "/chat/ws", {})
+PG_CHANNELS = (LOOPBACK, WEBCHAT)  # PostgreSQL: one and three instances serve both
 _CHATS = itertools.count()
 
 
@@ -233,6 +236,10 @@ class Target:
     visitors: Visitors | None = None  # web chat: customers on WebSockets
 
     @property
+    def bases(self) -> list[str]:
+        return [f"http://127.0.0.1:{s.port}" for s in self.servers]
+
+    @property
     def urls(self) -> list[str]:
         return [f"http://127.0.0.1:{s.port}{self.channel.path}" for s in self.servers]
 
@@ -253,17 +260,18 @@ class Target:
 class Visitors:
     """Web chat customers: a session and an open WebSocket each, frames read as they come."""
 
-    def __init__(self, http: aiohttp.ClientSession, base: str) -> None:
-        self.http, self.base = http, base
+    def __init__(self, http: aiohttp.ClientSession, bases: list[str]) -> None:
+        """Visitor i talks to instance `bases[i mod n]` (a load balancer's sticky session)."""
+        self.http, self.bases = http, bases
         self.sockets: dict[str, aiohttp.ClientWebSocketResponse] = {}
         self.readers: list[asyncio.Task[None]] = []
         self.round: Round | None = None
 
     async def open(self, threads: list[str]) -> None:
-        async def one(thread: str) -> None:
-            async with self.http.post(f"{self.base}/chat/session") as resp:
+        async def one(thread: str, base: str) -> None:
+            async with self.http.post(f"{base}/chat/session") as resp:
                 token = (await resp.json())["token"]
-            ws = await self.http.ws_connect(f"{self.base}/chat/ws")
+            ws = await self.http.ws_connect(f"{base}/chat/ws")
             await ws.send_json({"type": "hello", "token": token, "after": 0, "lang": "sv"})
             while (await ws.receive_json())["type"] != "welcome":
                 pass
@@ -271,7 +279,8 @@ class Visitors:
             self.readers.append(asyncio.create_task(self._read(thread, ws)))
 
         for start in range(0, len(threads), 50):  # a few at a time, as visitors arrive
-            await asyncio.gather(*(one(t) for t in threads[start:start + 50]))
+            await asyncio.gather(*(one(t, self.bases[(start + i) % len(self.bases)])
+                                   for i, t in enumerate(threads[start:start + 50])))
 
     async def _read(self, thread: str, ws: aiohttp.ClientWebSocketResponse) -> None:
         async for msg in ws:
@@ -366,7 +375,7 @@ async def rows_for(target: Target, receiver: Receiver, rates: tuple[int, ...], s
     tag = _tag(labels)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         if target.channel is WEBCHAT:
-            target.visitors = Visitors(http, f"http://127.0.0.1:{target.servers[0].port}")
+            target.visitors = Visitors(http, target.bases)
         await warm_up(http, target, receiver, tag, warm)
         for rate in rates:
             rows += await rows_at(http, target, receiver, rate, seconds, labels, tag)
@@ -385,6 +394,9 @@ def configure(directory: Path, deliver_url: str, storage: str = "",
                                 "api_base": api, "rate_limits": {"global_per_second": 1000}}]}}
         if channel is TELEGRAM else {"webchat": {}} if channel is WEBCHAT
         else {"loopback": {"deliver_url": deliver_url}})
+    if storage:  # instances on one database: loopback and web chat, one secret for all
+        settings = {"loopback": {"deliver_url": deliver_url},
+                    "webchat": {"secret": WEBCHAT_SECRET}}
     path = write_config(directory, db=directory / "router.db", shipped=rules_available(),
                         channels=settings)
     if storage:
@@ -437,28 +449,34 @@ async def on_postgres(directory: Path, receiver: Receiver, deliver_url: str,
     async with postgres_deployment(directory, deliver_url, 1) as one, \
             postgres_deployment(directory, deliver_url, 3) as three, \
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-        targets = {1: one, 3: three}
-        for n, target in targets.items():
-            await warm_up(http, target, receiver, f"postgres-{n}", warm)
-        for turn, rate in enumerate(rates):
-            for n in (1, 3) if turn % 2 == 0 else (3, 1):
-                labels = {"backend": "postgres", "instances": n}
-                rows += await rows_at(http, targets[n], receiver, rate, seconds, labels,
-                                      _tag(labels))
+        for channel in PG_CHANNELS:
+            targets = {n: Target(d.servers, channel) for n, d in ((1, one), (3, three))}
+            for n, target in targets.items():
+                if channel is WEBCHAT:  # each visitor on one instance, spread over them
+                    target.visitors = Visitors(http, target.bases)
+                await warm_up(http, target, receiver, f"postgres-{channel.name}-{n}", warm)
+            for turn, rate in enumerate(rates):
+                for n in (1, 3) if turn % 2 == 0 else (3, 1):
+                    labels = {"backend": "postgres", "instances": n}
+                    rows += await rows_at(http, targets[n], receiver, rate, seconds, labels,
+                                          _tag(labels))
+            for target in targets.values():
+                if target.visitors is not None:
+                    await target.visitors.close()
     return rows + scale_ratios(rows)
 
 
 def scale_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Three PostgreSQL instances against one at the same rate, from the same sitting:
     p50 and p99 of three over one (issue 28's goal: no slower, a ratio of at most 1)."""
-    by = {(r["instances"], r["conversations"], r["rate"]): r for r in rows
+    by = {(r["channel"], r["instances"], r["conversations"], r["rate"]): r for r in rows
           if r["bench"] == "e2e" and r["backend"] == "postgres"}
     out = []
-    for (n, kind, rate), three in sorted(by.items()):
-        one = by.get((1, kind, rate))
+    for (channel, n, kind, rate), three in sorted(by.items()):
+        one = by.get((channel, 1, kind, rate))
         if n != 3 or one is None:
             continue
-        out.append({"bench": "e2e_pg_scale", "channel": three["channel"], "conversations": kind,
+        out.append({"bench": "e2e_pg_scale", "channel": channel, "conversations": kind,
                     "rate": rate, "answered_one": one["answered"],
                     "answered_three": three["answered"], "offered": three["offered"],
                     "p50_three_over_one": rnd(three["p50_ms"] / max(one["p50_ms"], 0.001), 2),
