@@ -82,17 +82,17 @@ class DeskFollower:
         if self.notify is None:
             return cursor
 
-        async def read(tx: Tx) -> tuple[list[Event], dict[int, Conversation], dict[str, str]]:
-            events = await tx.list_events(after_id=cursor, kinds=KINDS, limit=500)
+        async def read(tx: Tx) -> tuple[list[Event], int, dict[int, Conversation],
+                                        dict[str, str]]:
+            events, after = await tx.follow_events(cursor, KINDS, 500)
             ids = sorted({e.conversation_id for e in events if e.conversation_id})
             convs = {c.id: c for c in await tx.get_conversations(ids)} if ids else {}
             names = {a.name: a.display_name or a.name for a in await tx.list_agents()} \
                 if events else {}
-            return events, convs, names
+            return events, after, convs, names
 
-        events, convs, names = await self.desk.store.read(read)
+        events, after, convs, names = await self.desk.store.read(read)
         for event in events:
-            cursor = event.id
             conv = convs.get(event.conversation_id or 0)
             what = signal_of(event, names)
             if conv is None or what is None or conv.channel != "webchat":
@@ -101,4 +101,4 @@ class DeskFollower:
                 await self.notify(conv, *what)
             except Exception:  # a visitor's dead socket must not stop the follower
                 log.exception("console: web chat signal for conversation %s failed", conv.id)
-        return cursor
+        return after
