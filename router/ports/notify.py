@@ -12,6 +12,23 @@ import asyncio
 import contextlib
 from typing import Protocol
 
+#: seconds between two reads of a follower of the events (the console's signals, an
+#: agent's live stream) at least
+FOLLOW_PACE = 0.05
+
+
+async def paced(last_read: float, pace: float = FOLLOW_PACE) -> None:
+    """Return once `pace` seconds have passed since `last_read` (the loop's clock).
+
+    A follower reads the store after every commit, and under load commits come back to
+    back: each follower then read once per commit, one read after another (issue 28:
+    the console's follower alone took more round trips than the messages' own work on
+    three PostgreSQL instances). Paced, a quiet desk still reads at once after a commit,
+    and a busy one at most 20 times a second, each read taking all that came meanwhile."""
+    delay = last_read + pace - asyncio.get_running_loop().time()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
 
 class Notifier(Protocol):
     generation: int

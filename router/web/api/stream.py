@@ -18,6 +18,7 @@ from aiohttp import WSMsgType, web
 from router.domain.agent_errors import ActionRejected
 from router.domain.model import Agent
 from router.domain.tasks import cancel_and_wait
+from router.ports.notify import paced
 from router.web.api import presence
 from router.web.api import serialize as js
 from router.web.api.routing import DESK, Route
@@ -41,8 +42,10 @@ async def stream(request: web.Request, agent: Agent) -> web.WebSocketResponse:
     # issue 24: who views or types in which conversation, as `presence` frames
     viewers = asyncio.create_task(presence.follow(request.app, ws))
     try:
+        loop = asyncio.get_running_loop()
         while not reader.done():
             generation = desk.notifier.generation
+            read_at = loop.time()
             events = await desk.store.read(
                 lambda tx, c=cursor: tx.list_events(after_id=c, limit=BATCH))  # type: ignore[misc]
             for event in events:
@@ -50,6 +53,7 @@ async def stream(request: web.Request, agent: Agent) -> web.WebSocketResponse:
                 cursor = event.id
             if len(events) < BATCH:
                 await desk.notifier.wait_past(generation, POLL)
+                await paced(read_at)
     except (ConnectionResetError, RuntimeError):
         pass  # the client went away mid-send
     finally:

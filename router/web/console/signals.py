@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from router.domain.model import Conversation, Event
 from router.domain.tasks import cancel_and_wait
 from router.engine.agents.desk import Desk
+from router.ports.notify import paced
 from router.store.base import Tx
 
 log = logging.getLogger(__name__)
@@ -68,14 +69,17 @@ class DeskFollower:
 
     async def _run(self, cursor: int) -> None:
         notifier = self.desk.notifier
+        loop = asyncio.get_running_loop()
         while True:
             generation = notifier.generation
+            read_at = loop.time()
             try:
                 cursor = await self.step(cursor)
             except Exception:
                 log.exception("console: following desk events failed; retrying")
             if await notifier.wait_past(generation, POLL) > generation:
                 self.wake_outbox()
+            await paced(read_at)
 
     async def step(self, cursor: int) -> int:
         """Signal every relevant event after `cursor`; returns the new cursor."""

@@ -1,0 +1,74 @@
+"""Followers of the events read at most once per `FOLLOW_PACE` (issue 28): woken by every
+commit, the console's follower had read the store once per commit under load, one read
+after another, more round trips than the messages' own work on three PostgreSQL
+instances. A quiet desk still reads at once after a commit."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from router.domain.model import Event
+from router.ports.notify import FOLLOW_PACE, EventNotifier, paced
+from router.store import Tx, utcnow
+from router.store.sqlite import SqliteStore
+from router.web.console.signals import DeskFollower
+
+
+async def test_pacing_waits_only_after_a_recent_read() -> None:
+    loop = asyncio.get_running_loop()
+    quiet = paced(loop.time() - 1.0)  # the last read was a second ago: no wait at all
+    try:
+        quiet.send(None)
+    except StopIteration:
+        pass
+    else:  # pragma: no cover - it suspended
+        raise AssertionError("paced() waited although the last read was long ago")
+    started = loop.time()
+    await paced(started)
+    assert loop.time() - started >= FOLLOW_PACE * 0.99
+
+
+async def test_the_console_follower_reads_at_most_once_per_pace(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "router.db")
+    await store.open()
+    loop = asyncio.get_running_loop()
+    reads: list[float] = []
+    read_after_commits = asyncio.Event()
+    commits_done: list[float] = []
+    real_read = store.read
+
+    async def counted(fn: Any) -> Any:
+        reads.append(loop.time())
+        if commits_done:
+            read_after_commits.set()
+        return await real_read(fn)
+
+    async def notify(conv: Any, *what: Any) -> None:
+        return None
+
+    notifier = EventNotifier()
+    desk = SimpleNamespace(store=SimpleNamespace(read=counted), notifier=notifier)
+    follower = DeskFollower(desk, wake_outbox=lambda: None, notify=notify)  # type: ignore[arg-type]
+    await follower.start()
+    try:
+        started = loop.time()
+        for _ in range(100):  # commits back to back, each waking the follower
+            await store.write(_event)
+            notifier.notify()
+        commits_done.append(loop.time())
+        await asyncio.wait_for(read_after_commits.wait(), 5)  # it catches up
+        follows = reads[1:]  # reads[0] is the start's newest-event lookup
+        gaps = [b - a for a, b in itertools.pairwise(follows)]
+        assert all(gap >= FOLLOW_PACE * 0.99 for gap in gaps), gaps
+        assert len(follows) <= (loop.time() - started) / FOLLOW_PACE + 2 < 100
+    finally:
+        await follower.stop()
+        await store.close()
+
+
+async def _event(tx: Tx) -> None:
+    await tx.insert_event(Event(0, "message_in", utcnow()))
