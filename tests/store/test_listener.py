@@ -8,8 +8,10 @@ it was away are lost), and a later commit by another instance wakes it again pro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -24,6 +26,19 @@ PROMPT = 5.0  # generous bound for "promptly" (the fallback poll is what we must
 
 async def _event(tx: Tx) -> None:
     await tx.insert_event(Event(0, "test_ping", utcnow(), actor="test"))
+
+
+@contextlib.asynccontextmanager
+async def _two_instances(pg_url: str) -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
+    """Two opened stores on one database, as two instances; both closed at the end."""
+    a, b = PostgresStore(pg_url), PostgresStore(pg_url)
+    await a.open()
+    await b.open()
+    try:
+        yield a, b
+    finally:
+        await a.close()
+        await b.close()
 
 
 async def _terminate(pid: int) -> None:
@@ -118,20 +133,17 @@ async def test_an_instance_notifies_at_most_once_per_interval(pg_url: str):
     per unit made N instances pay N times the cluster's commit rate (issue 28). The first
     unit in an interval notifies in its last statement; the units after it send none, and
     one NOTIFY follows their commits when the interval ends, so nothing is missed."""
-    a, b = PostgresStore(pg_url), PostgresStore(pg_url)
-    await a.open()
-    await b.open()
-    b.notify_every = 0.5
-    woken: list[float] = []
-    twice = asyncio.Event()
+    async with _two_instances(pg_url) as (a, b):
+        b.notify_every = 0.5
+        woken: list[float] = []
+        twice = asyncio.Event()
 
-    def remote_commit() -> None:
-        woken.append(time.monotonic())
-        if len(woken) == 2:
-            twice.set()
+        def remote_commit() -> None:
+            woken.append(time.monotonic())
+            if len(woken) == 2:
+                twice.set()
 
-    a.on_remote_commit(remote_commit)
-    try:
+        a.on_remote_commit(remote_commit)
         started = time.monotonic()
         for _ in range(10):
             await b.write(_event)
@@ -141,45 +153,33 @@ async def test_an_instance_notifies_at_most_once_per_interval(pg_url: str):
         assert woken[1] - woken[0] >= b.notify_every * 0.9
         assert len(await a.read(lambda tx: tx.list_events(None))) == 10
         assert len(woken) == 2
-    finally:
-        await a.close()
-        await b.close()
 
 
 async def test_a_notify_still_due_is_sent_at_close(pg_url: str):
-    a, b = PostgresStore(pg_url), PostgresStore(pg_url)
-    await a.open()
-    await b.open()
-    b.notify_every = 60.0
-    woken: list[int] = []
-    twice = asyncio.Event()
+    async with _two_instances(pg_url) as (a, b):
+        b.notify_every = 60.0
+        woken: list[int] = []
+        twice = asyncio.Event()
 
-    def remote_commit() -> None:
-        woken.append(1)
-        if len(woken) == 2:
-            twice.set()
+        def remote_commit() -> None:
+            woken.append(1)
+            if len(woken) == 2:
+                twice.set()
 
-    a.on_remote_commit(remote_commit)
-    try:
+        a.on_remote_commit(remote_commit)
         await b.write(_event)  # notifies at once
         await b.write(_event)  # within the interval: its NOTIFY waits ...
         await b.close()  # ... and goes at close, not a minute later
         await asyncio.wait_for(twice.wait(), PROMPT)
-    finally:
-        await a.close()
-        await b.close()
 
 
 async def test_a_broadcast_reaches_the_other_instances_of_its_topic(pg_url: str):
     """`Store.broadcast`: a web chat visitor's socket held by another instance (issue 28)."""
-    a, b = PostgresStore(pg_url), PostgresStore(pg_url)
-    await a.open()
-    await b.open()
-    got: dict[str, asyncio.Queue[str]] = {"a": asyncio.Queue(), "b": asyncio.Queue()}
-    a.on_broadcast("webchat", got["a"].put_nowait)
-    b.on_broadcast("webchat", got["b"].put_nowait)
-    b.on_broadcast("telegram", lambda _: pytest.fail("another topic's broadcast"))
-    try:
+    async with _two_instances(pg_url) as (a, b):
+        got: dict[str, asyncio.Queue[str]] = {"a": asyncio.Queue(), "b": asyncio.Queue()}
+        a.on_broadcast("webchat", got["a"].put_nowait)
+        b.on_broadcast("webchat", got["b"].put_nowait)
+        b.on_broadcast("telegram", lambda _: pytest.fail("another topic's broadcast"))
         await b.broadcast("webchat", '{"visitor": "v_1", "text": "hej\\nhej"}')
         assert await asyncio.wait_for(got["a"].get(), PROMPT) == '{"visitor": "v_1", "text": "hej\\nhej"}'
         await a.broadcast("webchat", "ÅÄÖ" * 1000)  # 6,000 bytes: fits
@@ -187,6 +187,3 @@ async def test_a_broadcast_reaches_the_other_instances_of_its_topic(pg_url: str)
         assert got["a"].empty()  # not to its own sender
         with pytest.raises(ValueError, match="at most 7000 bytes"):
             await a.broadcast("webchat", "Ö" * 3501)
-    finally:
-        await a.close()
-        await b.close()
