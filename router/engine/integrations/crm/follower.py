@@ -97,16 +97,15 @@ class Follower:
 
     def _unit(self, adapter: CrmAdapter) -> Callable[[Tx], Awaitable[tuple[int, int]]]:
         async def unit(tx: Tx) -> tuple[int, int]:
-            top = await tx.last_event_id()
-            cursor = await tx.crm_cursor(adapter.vendor, top)
-            events = await tx.list_events(after_id=cursor, kinds=KINDS, limit=BATCH)
+            # the first time, from the newest event: history is not synced
+            cursor = await tx.crm_cursor(adapter.vendor, await tx.last_event_id())
+            # `moved` is past the other kinds of events too (up to the newest one), so the
+            # next read starts near the end of the table, not at the last status change
+            events, moved = await tx.follow_events(cursor, KINDS, BATCH)
             queued = 0
             for event in events:
                 if event.data.get("to") == "resolved" and event.conversation_id is not None:
                     queued += await _enqueue(tx, adapter, event)
-            # past the other kinds of events too (up to the newest one seen), so the next
-            # read starts near the end of the table, not at the last status change
-            moved = events[-1].id if len(events) == BATCH else max([top, *(e.id for e in events)])
             if moved > cursor:
                 await tx.set_crm_cursor(adapter.vendor, moved)
             return len(events), queued
