@@ -388,15 +388,15 @@ def configure(directory: Path, deliver_url: str, storage: str = "",
               channel: Channel = LOOPBACK, api: str = "") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     settings: dict[str, Any] = (
+        # instances on one database: loopback and web chat, one secret for all
+        {"loopback": {"deliver_url": deliver_url}, "webchat": {"secret": WEBCHAT_SECRET}}
+        if storage else
         # Telegram's default 30 sends/s would be all this row measured: a bot with paid
         # broadcasts may send up to 1,000 a second
         {"telegram": {"bots": [{"name": TG_BOT, "token": TG_TOKEN, "webhook_secret": TG_SECRET,
                                 "api_base": api, "rate_limits": {"global_per_second": 1000}}]}}
         if channel is TELEGRAM else {"webchat": {}} if channel is WEBCHAT
         else {"loopback": {"deliver_url": deliver_url}})
-    if storage:  # instances on one database: loopback and web chat, one secret for all
-        settings = {"loopback": {"deliver_url": deliver_url},
-                    "webchat": {"secret": WEBCHAT_SECRET}}
     path = write_config(directory, db=directory / "router.db", shipped=rules_available(),
                         channels=settings)
     if storage:
