@@ -75,8 +75,7 @@ class WebchatAdapter(ChannelAdapter):
         await self.hub.close_all()
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        message_id = await self._message_id(message.outbox_id)
-        frame = protocol.outbound_frame(message, message_id)
+        frame = protocol.outbound_frame(message)
         pushed = await self.hub.push(message.recipient, frame)
         log.debug("webchat: outbox row %s pushed to %d socket(s)", message.outbox_id, pushed)
         await self._tell_other_instances(message.recipient, frame)
@@ -144,9 +143,6 @@ class WebchatAdapter(ChannelAdapter):
                                  if m.id > after and not m.internal
                                  and m.author_kind != AuthorKind.SYSTEM]
         return frame
-
-    async def _message_id(self, outbox_id: int) -> int | None:
-        return await self.host.outbox_message_id(outbox_id) if self.host is not None else None
 
     # --- HTTP -----------------------------------------------------------------------
     def routes(self, inbox: ChannelInbox) -> Sequence[web.RouteDef]:

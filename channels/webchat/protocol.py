@@ -115,10 +115,10 @@ def files_of(attachments: Any) -> list[dict[str, Any]]:
     return [public(a, i) for i, a in enumerate(attachments or ()) if isinstance(a, dict)]
 
 
-def outbound_frame(message: OutboundMessage, message_id: int | None) -> dict[str, Any]:
-    """A reply from the outbox; `message_id` lets the widget drop it from later history."""
+def outbound_frame(message: OutboundMessage) -> dict[str, Any]:
+    """A reply from the outbox; its message id lets the widget drop it from later history."""
     return {
-        "type": "message", "id": message_id, "outbox_id": message.outbox_id,
+        "type": "message", "id": message.message_id, "outbox_id": message.outbox_id,
         "text": message.text, "author": str(message.author_kind), "name": message.author_name,
         "client_id": "",
         "quick_replies": [{"label": q.label, "payload": q.payload} for q in message.quick_replies],

@@ -176,6 +176,9 @@ class OutboundMessage:
     reply_to: str = ""  # external id of the message being answered
     attempt: int = 1
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: the stored message this row delivers (None for a row without one, e.g. a webhook):
+    #: a channel that shows it (web chat's frame id) needs no read of its own per send
+    message_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,5 +455,5 @@ class OutboxRow:
             quick_replies=tuple(QuickReply(q["label"], q["payload"])
                                 for q in p.get("quick_replies", ())),
             html=p.get("html", ""), reply_to=p.get("reply_to", ""), attempt=self.attempts,
-            metadata=p.get("metadata", {}),
+            metadata=p.get("metadata", {}), message_id=self.message_id,
         )

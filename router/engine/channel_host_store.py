@@ -61,10 +61,6 @@ class StoreChannelHost(ChannelHost):
 
         return await self.store.read(unit)
 
-    async def outbox_message_id(self, outbox_id: int) -> int | None:
-        row = await self.store.read(lambda tx: tx.get_outbox(outbox_id))
-        return row.message_id if row is not None and row.channel == self.channel else None
-
     async def messages_with_attachment_mark(self, mark: str, limit: int = 100) -> list[Message]:
         return await self.store.read(
             lambda tx: tx.messages_with_attachment_mark(self.channel, mark, limit))

@@ -73,10 +73,6 @@ class ChannelHost(abc.ABC):
         `thread_key` and not an internal note: what that thread's customer may see."""
 
     @abc.abstractmethod
-    async def outbox_message_id(self, outbox_id: int) -> int | None:
-        """The stored message an outbox row delivers (None for a row without one)."""
-
-    @abc.abstractmethod
     async def messages_with_attachment_mark(self, mark: str, limit: int = 100) -> list[Message]:
         """Messages on this channel whose attachments, as compact JSON, contain `mark`
         (e.g. `"download":"pending"`), oldest first: how work recorded on a message is
