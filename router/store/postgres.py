@@ -38,6 +38,7 @@ from router.domain.tasks import cancel_and_wait
 from router.store.base import BROADCAST_MAX_BYTES, Store, Tx, utcnow
 from router.store.hooks import TxHooks
 from router.store.migrate import migrations, split_statements
+from router.store.postgres_notify import BatchedNotify
 from router.store.postgres_tx import CHANNEL, PgTx
 
 #: LISTEN/NOTIFY channel of `broadcast`; a message is instance, topic and payload, one per line
@@ -103,6 +104,9 @@ class PostgresStore(Store):
         self._notified_at = -NOTIFY_EVERY  # monotonic time of our last NOTIFY
         self._notify_timer: asyncio.TimerHandle | None = None
         self._notifying: asyncio.Task[None] | None = None
+        # NOTIFYs outside units of work, on the LISTEN connection (postgres_notify.py)
+        self.notifies = BatchedNotify(lambda: self._listener, self._acquire,
+                                      (StoreError, asyncpg.PostgresError, *_CONNECTION_LOST))
 
     async def open(self) -> None:
         try:
@@ -264,22 +268,12 @@ class PostgresStore(Store):
             self._notify_later()
 
     async def _notify_alone(self) -> None:
-        try:
-            async with self._acquire() as conn:
-                await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, self.instance)
-        except (StoreError, asyncpg.PostgresError, *_CONNECTION_LOST) as exc:
-            # the others' fallback poll finds the commits a little later
-            log.warning("could not NOTIFY other instances: %s", exc)
+        await self.notifies.send(CHANNEL, self.instance)
 
     async def broadcast(self, topic: str, payload: str) -> None:
         if len(payload.encode()) > BROADCAST_MAX_BYTES:
             raise ValueError(f"a broadcast takes at most {BROADCAST_MAX_BYTES} bytes")
-        try:
-            async with self._acquire() as conn:
-                await conn.execute("SELECT pg_notify($1, $2)", BROADCAST_CHANNEL,
-                                   f"{self.instance}\n{topic}\n{payload}")
-        except (StoreError, asyncpg.PostgresError, *_CONNECTION_LOST) as exc:
-            log.warning("could not broadcast %s to other instances: %s", topic, exc)
+        await self.notifies.send(BROADCAST_CHANNEL, f"{self.instance}\n{topic}\n{payload}")
 
     def on_broadcast(self, topic: str, callback: Callable[[str], None]) -> None:
         self._broadcasts.setdefault(topic, []).append(callback)
@@ -320,6 +314,7 @@ class PostgresStore(Store):
                 await self._notify_alone()
         if self._notifying is not None:
             await self._notifying
+        await self.notifies.flush()
         if self._listener is not None:
             listener, self._listener = self._listener, None
             try:

@@ -187,3 +187,39 @@ async def test_a_broadcast_reaches_the_other_instances_of_its_topic(pg_url: str)
         assert got["a"].empty()  # not to its own sender
         with pytest.raises(ValueError, match="at most 7000 bytes"):
             await a.broadcast("webchat", "Ö" * 3501)
+
+
+async def test_broadcasts_need_no_pooled_connection_and_go_in_batches(pg_url: str):
+    """Every pooled connection is taken (as by processing units under load): broadcasts
+    still go, on the LISTEN connection, in order, several to a statement (issue 28:
+    each web chat reply had queued for a pooled connection first)."""
+    async with _two_instances(pg_url) as (a, b):
+        got: asyncio.Queue[str] = asyncio.Queue()
+        a.on_broadcast("webchat", got.put_nowait)
+        assert b._pool is not None
+        taken = [await b._pool.acquire() for _ in range(b.pool_max)]
+        try:
+            before = b.notifies.batches
+            sent = [f'{{"n": {i}}}' for i in range(50)]
+            await asyncio.wait_for(
+                asyncio.gather(*(b.broadcast("webchat", p) for p in sent)), PROMPT)
+        finally:
+            for conn in taken:
+                await b._pool.release(conn)
+        assert [await asyncio.wait_for(got.get(), PROMPT) for _ in sent] == sent
+        assert b.notifies.batches - before < len(sent)
+
+
+async def test_broadcasts_use_a_pooled_connection_while_listen_is_down(pg_url: str):
+    async with _two_instances(pg_url) as (a, b):
+        got: asyncio.Queue[str] = asyncio.Queue()
+        a.on_broadcast("webchat", got.put_nowait)
+        assert b._supervisor is not None
+        b._supervisor.cancel()  # no reconnect: the LISTEN connection stays away
+        with contextlib.suppress(asyncio.CancelledError):
+            await b._supervisor
+        assert b._listener is not None
+        listener, b._listener = b._listener, None
+        await listener.close()
+        await b.broadcast("webchat", "via the pool")
+        assert await asyncio.wait_for(got.get(), PROMPT) == "via the pool"
