@@ -759,8 +759,12 @@ class Store(abc.ABC):
         round trips of the four such a unit took. A second statement is refused."""
 
     @abc.abstractmethod
-    async def read(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
-        """Run `fn` against a consistent snapshot (no writes)."""
+    async def read(self, fn: Callable[[Tx], Awaitable[T]], *, one_statement: bool = False) -> T:
+        """Run `fn` against a consistent snapshot (no writes).
+
+        A `one_statement` read runs a single statement, which is its own snapshot: no
+        transaction around it (on PostgreSQL, no BEGIN and COMMIT round trips), for the
+        reads that followers make after every commit (`Tx.follow_events`)."""
 
     @abc.abstractmethod
     async def schema_version(self) -> int: ...

@@ -376,8 +376,11 @@ class PostgresStore(Store):
                 raise StoreError(f"PostgreSQL connection failed: {exc}") from None
         raise AssertionError("unreachable")
 
-    async def read(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
+    async def read(self, fn: Callable[[Tx], Awaitable[T]], *, one_statement: bool = False) -> T:
         try:
+            if one_statement:  # the statement is its own snapshot (see `Store.read`)
+                async with self._acquire() as conn:
+                    return await fn(PgTx(conn, writable=False, one_statement=True))
             async with self._acquire() as conn, conn.transaction(
                     isolation="repeatable_read", readonly=True):
                 return await fn(PgTx(conn, writable=False))

@@ -218,7 +218,7 @@ class SqliteStore(Store):
         # unit still runs and commits, and the writer does not answer a future that is done.
         return await future
 
-    async def read(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
+    async def read(self, fn: Callable[[Tx], Awaitable[T]], *, one_statement: bool = False) -> T:
         if self._reader is None:
             raise StoreError("the store is closed")
         async with self._read_lock:

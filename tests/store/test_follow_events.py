@@ -6,6 +6,7 @@ agent: thousands of rows per message on PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from router.domain.model import Event
 from router.store import Store, Tx, utcnow
@@ -26,10 +27,28 @@ async def test_the_cursor_moves_past_the_kinds_not_followed(store: Store) -> Non
     ids = await _events(store, "message_in", "message_out", "assigned", "message_in", "tagged")
     events, cursor = await store.read(lambda tx: tx.follow_events(0, KINDS, 500))
     assert [e.id for e in events] == [ids[2]] and cursor == ids[-1]
+    assert (events[0].kind, events[0].actor, events[0].data) == ("assigned", "test", {})
     # nothing new: the same cursor, nothing returned
     assert await store.read(lambda tx: tx.follow_events(cursor, KINDS, 500)) == ([], cursor)
     more = await _events(store, "message_in", "message_out")
     assert await store.read(lambda tx: tx.follow_events(cursor, KINDS, 500)) == ([], more[-1])
+
+
+async def test_a_follow_is_one_statement(store: Store) -> None:
+    """The newest id and the list in one statement, read with no transaction around it
+    (PostgreSQL refuses a one-statement read's second statement): what a follower woken
+    by every commit costs, one round trip (issue 28)."""
+    def follow(cursor: int, limit: int = 500) -> Awaitable[tuple[list[Event], int]]:
+        return store.read(lambda tx: tx.follow_events(cursor, KINDS, limit), one_statement=True)
+
+    assert await follow(0) == ([], 0)  # an empty table
+    ids = await _events(store, "message_in", "resolved", "message_out")
+    events, cursor = await follow(0)
+    assert [(e.id, e.kind) for e in events] == [(ids[1], "resolved")] and cursor == ids[2]
+    assert await follow(cursor) == ([], cursor)
+    ids = await _events(store, "transferred", "assigned")
+    events, cursor = await follow(cursor, 1)
+    assert [e.id for e in events] == [ids[0]] and cursor == ids[0]
 
 
 async def test_a_full_batch_stops_at_its_last_event(store: Store) -> None:
@@ -52,7 +71,8 @@ async def test_events_committed_meanwhile_are_not_skipped(store: Store) -> None:
     async def follower() -> None:
         cursor = 0
         while not task.done() or cursor < await store.read(lambda tx: tx.last_event_id()):
-            events, cursor = await store.read(lambda tx, c=cursor: tx.follow_events(c, KINDS, 7))
+            events, cursor = await store.read(lambda tx, c=cursor: tx.follow_events(c, KINDS, 7),
+                                              one_statement=True)
             seen.extend(e.id for e in events)
             await asyncio.sleep(0)
 

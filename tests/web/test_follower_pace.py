@@ -41,11 +41,11 @@ async def test_the_console_follower_reads_at_most_once_per_pace(tmp_path: Path) 
     commits_done: list[float] = []
     real_read = store.read
 
-    async def counted(fn: Any) -> Any:
+    async def counted(fn: Any, **kw: Any) -> Any:
         reads.append(loop.time())
         if commits_done:
             read_after_commits.set()
-        return await real_read(fn)
+        return await real_read(fn, **kw)
 
     async def notify(conv: Any, *what: Any) -> None:
         return None

@@ -86,16 +86,19 @@ class DeskFollower:
         if self.notify is None:
             return cursor
 
-        async def read(tx: Tx) -> tuple[list[Event], int, dict[int, Conversation],
-                                        dict[str, str]]:
-            events, after = await tx.follow_events(cursor, KINDS, 500)
+        store = self.desk.store
+        # after most commits there is nothing to signal: one statement says so
+        events, after = await store.read(lambda tx: tx.follow_events(cursor, KINDS, 500),
+                                         one_statement=True)
+        if not events:
+            return after
+
+        async def read(tx: Tx) -> tuple[dict[int, Conversation], dict[str, str]]:
             ids = sorted({e.conversation_id for e in events if e.conversation_id})
             convs = {c.id: c for c in await tx.get_conversations(ids)} if ids else {}
-            names = {a.name: a.display_name or a.name for a in await tx.list_agents()} \
-                if events else {}
-            return events, after, convs, names
+            return convs, {a.name: a.display_name or a.name for a in await tx.list_agents()}
 
-        events, after, convs, names = await self.desk.store.read(read)
+        convs, names = await store.read(read)
         for event in events:
             conv = convs.get(event.conversation_id or 0)
             what = signal_of(event, names)
