@@ -16,7 +16,8 @@ Rows per offered rate, on SQLite (one instance) and on PostgreSQL (one instance,
 three sharing the database; loopback messages spread round-robin over them, web chat
 visitors each on one instance, spread likewise, the secret shared; each instance
 delivers its own replies; both deployments run side by side and take turns at each rate,
-and an `e2e_pg_scale` row gives three's p50 and p99 over one's): `new` (every message
+`PG_REPEATS` times, and an `e2e_pg_scale` row gives the median over those turns of three's
+p50 and p99 over one's): `new` (every message
 opens a conversation: "När har ni öppet?", which the FAQ answers) and `continuing` (a
 second message on each conversation the `new` row opened, at the same rate).
 `answered` counts messages whose reply arrived within `GRACE` seconds after the offer
@@ -33,6 +34,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import statistics
 import tempfile
 import time
 import uuid
@@ -51,6 +53,7 @@ from benchmarks._common import Serve, percentile, rnd, rules_available, write_co
 
 RATES = (100, 200, 400, 700, 1000, 1400)
 PG_RATES = (100, 200, 400)  # one and three instances, compared at the same offered rates
+PG_REPEATS = 3  # times each comparison is made (see `on_postgres`)
 CHANNEL_RATES = (100, 200, 400, 700)  # Telegram and web chat
 QUICK_RATES = (50,)
 PG = os.environ.get("ROUTER_BENCH_PG", "postgresql://root@127.0.0.1:5432/test")
@@ -441,10 +444,13 @@ async def postgres_deployment(directory: Path, deliver_url: str,
 
 
 async def on_postgres(directory: Path, receiver: Receiver, deliver_url: str,
-                      rates: tuple[int, ...], seconds: float, warm: int) -> list[dict[str, Any]]:
+                      rates: tuple[int, ...], seconds: float, warm: int,
+                      repeats: int = PG_REPEATS) -> list[dict[str, Any]]:
     """One instance and three, both deployed for the whole comparison and measured in turn
-    at each rate (which goes first alternates): the host's speed drifts over minutes, and
-    a one-instance row an hour before its three-instance row compared that drift as well."""
+    at each rate, `repeats` times, which goes first alternating (1-3, 3-1, 1-3 ...): the
+    host's speed drifts over minutes (PostgreSQL's tables grow, with no autovacuum here),
+    and one row of each at a rate was a coin toss at the 99th percentile (the same
+    build gave 0.8 and 1.9 at 100 a second in two runs)."""
     rows: list[dict[str, Any]] = []
     async with postgres_deployment(directory, deliver_url, 1) as one, \
             postgres_deployment(directory, deliver_url, 3) as three, \
@@ -455,11 +461,12 @@ async def on_postgres(directory: Path, receiver: Receiver, deliver_url: str,
                 if channel is WEBCHAT:  # each visitor on one instance, spread over them
                     target.visitors = Visitors(http, target.bases)
                 await warm_up(http, target, receiver, f"postgres-{channel.name}-{n}", warm)
-            for turn, rate in enumerate(rates):
-                for n in (1, 3) if turn % 2 == 0 else (3, 1):
-                    labels = {"backend": "postgres", "instances": n}
-                    rows += await rows_at(http, targets[n], receiver, rate, seconds, labels,
-                                          _tag(labels))
+            for repeat in range(repeats):
+                for turn, rate in enumerate(rates):
+                    for n in (1, 3) if (turn + repeat) % 2 == 0 else (3, 1):
+                        labels = {"backend": "postgres", "instances": n, "repeat": repeat}
+                        rows += await rows_at(http, targets[n], receiver, rate, seconds,
+                                              labels, _tag(labels))
             for target in targets.values():
                 if target.visitors is not None:
                     await target.visitors.close()
@@ -467,20 +474,28 @@ async def on_postgres(directory: Path, receiver: Receiver, deliver_url: str,
 
 
 def scale_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Three PostgreSQL instances against one at the same rate, from the same sitting:
-    p50 and p99 of three over one (issue 28's goal: no slower, a ratio of at most 1)."""
-    by = {(r["channel"], r["instances"], r["conversations"], r["rate"]): r for r in rows
-          if r["bench"] == "e2e" and r["backend"] == "postgres"}
+    """Three PostgreSQL instances against one at the same rate: p50 and p99 of three over
+    one, per repeat (the two measured one after the other), and their median over the
+    repeats (issue 28's goal: no slower, a ratio of at most 1)."""
+    by = {(r["channel"], r["conversations"], r["rate"], r["instances"], r.get("repeat", 0)): r
+          for r in rows if r["bench"] == "e2e" and r["backend"] == "postgres"}
+    pairs: dict[tuple[str, str, int], list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    for (channel, kind, rate, n, repeat), three in sorted(by.items()):
+        one = by.get((channel, kind, rate, 1, repeat))
+        if n == 3 and one is not None:
+            pairs.setdefault((channel, kind, rate), []).append((one, three))
     out = []
-    for (channel, n, kind, rate), three in sorted(by.items()):
-        one = by.get((channel, 1, kind, rate))
-        if n != 3 or one is None:
-            continue
+    for (channel, kind, rate), measured in sorted(pairs.items()):
+        p50s = [three["p50_ms"] / max(one["p50_ms"], 0.001) for one, three in measured]
+        p99s = [three["p99_ms"] / max(one["p99_ms"], 0.001) for one, three in measured]
         out.append({"bench": "e2e_pg_scale", "channel": channel, "conversations": kind,
-                    "rate": rate, "answered_one": one["answered"],
-                    "answered_three": three["answered"], "offered": three["offered"],
-                    "p50_three_over_one": rnd(three["p50_ms"] / max(one["p50_ms"], 0.001), 2),
-                    "p99_three_over_one": rnd(three["p99_ms"] / max(one["p99_ms"], 0.001), 2)})
+                    "rate": rate, "repeats": len(measured),
+                    "answered_one": sum(one["answered"] for one, _ in measured),
+                    "answered_three": sum(three["answered"] for _, three in measured),
+                    "offered": sum(three["offered"] for _, three in measured),
+                    "p50_three_over_one": rnd(statistics.median(p50s), 2),
+                    "p99_three_over_one": rnd(statistics.median(p99s), 2),
+                    "p99_ratios": [rnd(x, 2) for x in p99s]})
     return out
 
 
@@ -490,11 +505,15 @@ def capacity(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     def key(r: dict[str, Any]) -> tuple[str, str, int, str]:
         return r["channel"], r["backend"], r["instances"], r["conversations"]
 
+    def met(r: dict[str, Any]) -> bool:
+        return r["answered"] == r["offered"] and not r["errors"] and r["p99_ms"] < CAPACITY_P99_MS
+
     rows = [r for r in rows if r["bench"] == "e2e"]
     for channel, backend, instances, kind in sorted({key(r) for r in rows}):
-        ok = [r["rate"] for r in rows if key(r) == (channel, backend, instances, kind)
-              and r["answered"] == r["offered"] and not r["errors"]
-              and r["p99_ms"] < CAPACITY_P99_MS]
+        mine = [r for r in rows if key(r) == (channel, backend, instances, kind)]
+        # a rate measured more than once (PostgreSQL's repeats) counts if every time met it
+        ok = [rate for rate in {r["rate"] for r in mine}
+              if all(met(r) for r in mine if r["rate"] == rate)]
         out.append({"bench": "e2e_capacity", "channel": channel, "backend": backend,
                     "instances": instances, "conversations": kind,
                     "capacity_msgs_per_s": max(ok, default=0), "p99_goal_ms": CAPACITY_P99_MS,

@@ -37,7 +37,7 @@ SHAPES: dict[str, dict[str, Any]] = {
             "p50_ms": NUMBER, "p99_ms": NUMBER, "cpu_ms_per_msg": NUMBER,
             "stages_p99_ms": dict},
     "e2e_capacity": {"channel": str, "conversations": str, "capacity_msgs_per_s": int},
-    "e2e_pg_scale": {"channel": str, "conversations": str, "rate": int,
+    "e2e_pg_scale": {"channel": str, "conversations": str, "rate": int, "repeats": int,
                      "p50_three_over_one": NUMBER, "p99_three_over_one": NUMBER},
     "search": {"backend": str, "messages": int, "queries": int, "p50_ms": NUMBER,
                "p95_ms": NUMBER, "p99_ms": NUMBER},  # issue 24
@@ -94,22 +94,29 @@ def test_three_postgres_instances_are_compared_with_one_at_each_rate() -> None:
     """`make bench` runs PostgreSQL only in full; its ratio rows are checked here."""
     from benchmarks.bench_e2e import capacity, scale_ratios
 
-    def row(instances: int, kind: str, rate: int, p50: float, p99: float) -> dict:
+    def row(instances: int, kind: str, rate: int, p50: float, p99: float,
+            repeat: int = 0) -> dict:
         return {"bench": "e2e", "backend": "postgres", "channel": "loopback",
                 "instances": instances, "conversations": kind, "rate": rate,
                 "offered": rate * 4, "answered": rate * 4, "errors": 0, "p50_ms": p50,
-                "p99_ms": p99}
+                "p99_ms": p99, "repeat": repeat}
 
     rows = [row(1, "new", 100, 10, 20), row(3, "new", 100, 12, 15),
             row(1, "new", 400, 50, 800), row(3, "new", 400, 100, 2000),
-            row(3, "continuing", 100, 9, 9)]  # no one-instance row to compare with
+            row(3, "continuing", 100, 9, 9),  # no one-instance row to compare with
+            # three repeats at 200: the median of the three ratios, each of its own pair
+            row(1, "new", 200, 10, 100, 0), row(3, "new", 200, 20, 90, 0),
+            row(1, "new", 200, 40, 150, 1), row(3, "new", 200, 10, 300, 1),
+            row(1, "new", 200, 10, 199, 2), row(3, "new", 200, 11, 100, 2)]
     ratios = scale_ratios(rows)
-    assert [(r["conversations"], r["rate"], r["p50_three_over_one"], r["p99_three_over_one"])
-            for r in ratios] == [("new", 100, 1.2, 0.75), ("new", 400, 2.0, 2.5)]
+    assert [(r["conversations"], r["rate"], r["repeats"], r["p50_three_over_one"],
+             r["p99_three_over_one"]) for r in ratios] == [
+        ("new", 100, 1, 1.2, 0.75), ("new", 200, 3, 1.1, 0.9), ("new", 400, 1, 2.0, 2.5)]
+    assert ratios[1]["p99_ratios"] == [0.9, 2.0, 0.5]
     for r in ratios:
         for key, kind in SHAPES["e2e_pg_scale"].items():
             assert isinstance(r[key], kind)
     # capacity rows are made from the e2e rows among all of them
     assert {(r["instances"], r["conversations"], r["capacity_msgs_per_s"])
-            for r in capacity(rows + ratios)} == {(1, "new", 100), (3, "new", 100),
+            for r in capacity(rows + ratios)} == {(1, "new", 200), (3, "new", 100),
                                                   (3, "continuing", 100)}
