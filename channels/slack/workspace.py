@@ -42,7 +42,7 @@ from router.domain.errors import ChannelError
 from router.domain.model import Conversation, Event, Status
 from router.ports.agent_tools import AgentTools
 from router.ports.channel_state import ChannelState
-from router.ports.notify import Notifier
+from router.ports.notify import Notifier, paced
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +107,13 @@ class Workspace:
         self._wake.set()
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
             tools = self.tools()
             notifier = tools.notifier if tools is not None else None
             generation = notifier.generation if notifier else 0
             self._wake.clear()
+            read_at = loop.time()
             progressed = False
             try:
                 if await self.lead():
@@ -123,6 +125,8 @@ class Workspace:
             await self._round_done()
             if progressed or self._stopping.is_set():
                 continue
+            # woken by every commit: under load, one read per FOLLOW_PACE at most
+            await paced(read_at)
             await self._idle(notifier if self.leading else None, generation)
 
     async def _round_done(self) -> None:
