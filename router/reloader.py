@@ -44,6 +44,14 @@ class RulesHolder(Generic[T]):
 class Reloader(Generic[T]):
     """Reloads `holder.current` from `load()` on file changes and on `reload_now()`."""
 
+    #: watchfiles' idle round (`rust_timeout`) and its check for changes and for `stop`
+    #: (`step`), in ms. A change is picked up within `step` plus the debounce whatever
+    #: the round; each idle round hands over to a worker thread and back. At 100 ms and
+    #: 20 ms the watcher was most of an idle instance's CPU (9 of 10 ms a second; 2 now),
+    #: paid once per instance when several share a host (issue 28).
+    IDLE_ROUND_MS = 1000
+    STEP_MS = 50
+
     def __init__(self, holder: RulesHolder[T], *, load: Callable[[], T],
                  paths: Iterable[str] | Callable[[], Iterable[str]],
                  debounce_ms: int = 200) -> None:
@@ -53,7 +61,7 @@ class Reloader(Generic[T]):
         self.debounce_ms = debounce_ms
         self.last_reload: dict[str, Any] = {"ok": True, "at": _now(),
                                             "version": _version(holder.current), "errors": []}
-        self.ready = asyncio.Event()  # set once the watcher runs (tests wait on it)
+        self.ready = asyncio.Event()  # set after the watcher's first idle round (tests wait on it)
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         #: awaited after each `reload()` with its result, before `reload()` returns (the
         #: audit log records it; issue 29)
@@ -108,7 +116,8 @@ class Reloader(Generic[T]):
             return path in self.paths() or path.endswith((".yaml", ".yml"))
 
         async for changes in awatch(*dirs, watch_filter=relevant, stop_event=stop,
-                                    debounce=self.debounce_ms, step=20, rust_timeout=100,
+                                    debounce=self.debounce_ms, step=self.STEP_MS,
+                                    rust_timeout=self.IDLE_ROUND_MS,
                                     yield_on_timeout=True):
             self.ready.set()
             if changes:
