@@ -267,7 +267,7 @@ class Visitors:
         """Visitor i talks to instance `bases[i mod n]` (a load balancer's sticky session)."""
         self.http, self.bases = http, bases
         self.sockets: dict[str, aiohttp.ClientWebSocketResponse] = {}
-        self.readers: list[asyncio.Task[None]] = []
+        self.readers: dict[str, asyncio.Task[None]] = {}
         self.round: Round | None = None
 
     async def open(self, threads: list[str]) -> None:
@@ -279,7 +279,7 @@ class Visitors:
             while (await ws.receive_json())["type"] != "welcome":
                 pass
             self.sockets[thread] = ws
-            self.readers.append(asyncio.create_task(self._read(thread, ws)))
+            self.readers[thread] = asyncio.create_task(self._read(thread, ws))
 
         for start in range(0, len(threads), 50):  # a few at a time, as visitors arrive
             await asyncio.gather(*(one(t, self.bases[(start + i) % len(self.bases)])
@@ -308,11 +308,19 @@ class Visitors:
             except (aiohttp.ClientError, ConnectionError):
                 state.errors += 1
 
-    async def close(self) -> None:
-        for task in self.readers:
-            task.cancel()
-        await asyncio.gather(*(ws.close() for ws in self.sockets.values()),
+    async def leave(self, threads: list[str]) -> None:
+        """These visitors close the widget: a row's visitors leave once its rows are done,
+        as customers do, so an instance holds the sockets of the row it serves, not of
+        every row before it (with the PostgreSQL repeats, thousands)."""
+        for thread in threads:
+            if (task := self.readers.pop(thread, None)) is not None:
+                task.cancel()
+        await asyncio.gather(*(ws.close() for t in threads
+                               if (ws := self.sockets.pop(t, None)) is not None),
                              return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.leave(list(self.sockets))
 
 
 async def measure(http: aiohttp.ClientSession, target: Target, receiver: Receiver,
@@ -348,6 +356,8 @@ async def warm_up(http: aiohttp.ClientSession, target: Target, receiver: Receive
     if target.visitors is not None:
         await target.visitors.open(warmers)
     await measure(http, target, receiver, warmers, [TEXT_NEW] * warm, 100)
+    if target.visitors is not None:
+        await target.visitors.leave(warmers)
 
 
 async def rows_at(http: aiohttp.ClientSession, target: Target, receiver: Receiver, rate: int,
@@ -364,6 +374,8 @@ async def rows_at(http: aiohttp.ClientSession, target: Target, receiver: Receive
     texts = [TEXTS_CONTINUING[i % len(TEXTS_CONTINUING)] for i in range(count)]
     row = await measure(http, target, receiver, new, texts, rate)
     rows.append({**head, "conversations": "continuing", "rate": rate, **row})
+    if target.visitors is not None:
+        await target.visitors.leave(new)
     return rows
 
 
