@@ -94,7 +94,20 @@ class Dovecot:
     _seq: int = field(default=0)
 
     def log(self) -> str:
-        return _tail(self.root / "dovecot.log")
+        """The whole log (a check for a line must not miss one that scrolled out of a tail)."""
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    async def logged(self, needle: str, within: float = 5.0) -> str:
+        """The log once it holds `needle`: dovecot's log process writes a line a little
+        after the event it records, so a check right after a login could miss it.
+        Polling the file with a deadline (it has no event to wait on)."""
+        deadline = time.monotonic() + within
+        while needle not in (text := self.log()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{needle!r} not in dovecot's log: {_tail(self.root / 'dovecot.log')}")
+            await asyncio.sleep(0.01)
+        return text
 
     @property
     def maildir(self) -> Path:

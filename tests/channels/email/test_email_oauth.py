@@ -114,7 +114,7 @@ async def test_imap_xoauth2_client_credentials_consent_withdrawn_and_given_again
     try:
         await asyncio.wait_for(importer.synced.wait(), 10)
         assert intake.count() == 1
-        assert "method=XOAUTH2" in dovecot_oauth.log()
+        await dovecot_oauth.logged("method=XOAUTH2")  # raises if it never appears
         assert authority.token_requests[0]["grant_type"] == "client_credentials"
 
         # the admin withdraws the app's consent: Entra still issues app tokens, but without

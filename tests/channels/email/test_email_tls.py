@@ -35,7 +35,8 @@ async def import_one(dovecot: Dovecot, tmp_path: Path, **imap: object) -> None:
         assert intake.count() == 1
     finally:
         await adapter.stop()
-    logins = [line for line in dovecot.log().splitlines() if "Login: user=<alice>" in line]
+    log = await dovecot.logged("Login: user=<alice>")
+    logins = [line for line in log.splitlines() if "Login: user=<alice>" in line]
     assert logins and all(", TLS" in line for line in logins), logins  # not plaintext
 
 
