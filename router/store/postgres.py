@@ -103,7 +103,6 @@ class PostgresStore(Store):
         self.notify_every = NOTIFY_EVERY
         self._notified_at = -NOTIFY_EVERY  # monotonic time of our last NOTIFY
         self._notify_timer: asyncio.TimerHandle | None = None
-        self._notifying: asyncio.Task[None] | None = None
         # NOTIFYs outside units of work, on the LISTEN connection (postgres_notify.py)
         self.notifies = BatchedNotify(lambda: self._listener, self._acquire,
                                       (StoreError, asyncpg.PostgresError, *_CONNECTION_LOST))
@@ -266,15 +265,11 @@ class PostgresStore(Store):
         self._notify_timer = asyncio.get_running_loop().call_later(delay, self._notify_due)
 
     def _notify_due(self) -> None:
+        """The interval ended: one NOTIFY covers the commits since (one still on its way
+        may have left before them; this one then goes right after it)."""
         self._notify_timer = None
         self._notified_at = time.monotonic()
-        if self._notifying is None or self._notifying.done():
-            self._notifying = asyncio.create_task(self._notify_alone(), name="pg-notify")
-        else:  # one is on its way, but may have been sent before the commits since
-            self._notify_later()
-
-    async def _notify_alone(self) -> None:
-        await self.notifies.send(CHANNEL, self.instance)
+        self.notifies.post(CHANNEL, self.instance)
 
     async def broadcast(self, topic: str, payload: str) -> None:
         if len(payload.encode()) > BROADCAST_MAX_BYTES:
@@ -317,9 +312,7 @@ class PostgresStore(Store):
             self._notify_timer.cancel()
             self._notify_timer = None
             if self._pool is not None:
-                await self._notify_alone()
-        if self._notifying is not None:
-            await self._notifying
+                self.notifies.post(CHANNEL, self.instance)
         await self.notifies.flush()
         if self._listener is not None:
             listener, self._listener = self._listener, None

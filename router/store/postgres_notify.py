@@ -39,15 +39,20 @@ class BatchedNotify:
         self._errors = errors
         self._waiting: list[tuple[str, str, asyncio.Future[None]]] = []
         self._sender: asyncio.Task[None] | None = None
-        self.batches = 0  # statements sent (tests and benchmarks read it)
+        self.batches = 0  # statements sent (tests read it)
 
-    async def send(self, channel: str, payload: str) -> None:
-        """Returns once the NOTIFY was sent, or its failure logged."""
+    def post(self, channel: str, payload: str) -> asyncio.Future[None]:
+        """Queue a NOTIFY; the future is done once it was sent, or its failure logged.
+        One asked for while a batch is on its way goes in the next batch, after it."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((channel, payload, done))
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send_all(), name="pg-notify")
-        await asyncio.shield(done)  # a caller cancelled does not cancel the others' batch
+        return done
+
+    async def send(self, channel: str, payload: str) -> None:
+        """`post`, and wait until it was sent (or its failure logged)."""
+        await asyncio.shield(self.post(channel, payload))  # a cancelled caller cancels no batch
 
     async def flush(self) -> None:
         """Wait until everything asked for so far was sent (at close)."""
