@@ -466,23 +466,20 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def last_event_id(self) -> int: ...
 
+    @abc.abstractmethod
     async def follow_events(self, after_id: int, kinds: Sequence[str],
                             limit: int) -> tuple[list[Event], int]:
         """Events of `kinds` after `after_id` (at most `limit`, oldest first), and the
-        cursor to read on from: past the other kinds too, up to the newest event.
+        cursor to read on from: past the other kinds too, up to the newest event (or the
+        last event returned, when `limit` of them came).
 
         A follower of a few kinds that kept its cursor at the last event it wanted read
         every event since then on each wake, and the console's follower wakes on every
         commit: where no conversation reached an agent, that was every event since
         start-up, each time (issue 28: thousands of rows read per message, PostgreSQL's
-        CPU per message growing with the table). The newest id is read first: ids become
-        visible in their order (migration 0018), so an event the list did not return,
-        at or below it, is not of `kinds`, and one above it the list saw whole."""
-        newest = await self.last_event_id()
-        events = await self.list_events(after_id=after_id, kinds=kinds, limit=limit)
-        if len(events) == limit:
-            return events, events[-1].id
-        return events, max(after_id, newest, *(e.id for e in events))
+        CPU per message growing with the table). The newest id and the list come from
+        one snapshot, and ids become visible in their order (migration 0018), so an
+        event at or below the newest that the list did not return is not of `kinds`."""
 
     # console ------------------------------------------------------------------------
     # Agent console sign-in (issue 7): argon2 password hashes, never passwords.

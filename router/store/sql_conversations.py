@@ -348,7 +348,7 @@ class SqlConversations(SqlBase):
 
     async def list_events(self, conversation_id: int | None = None, *, after_id: int = 0,
                           kinds: Sequence[str] = (), limit: int = 1000) -> list[Event]:
-        sql = "SELECT id, kind, created_at, conversation_id, actor, data FROM events WHERE id > ?"
+        sql = f"SELECT {rows.EVENT_COLS} FROM events WHERE id > ?"
         params: list[Any] = [after_id]
         if conversation_id is not None:
             sql += " AND conversation_id = ?"
@@ -358,27 +358,22 @@ class SqlConversations(SqlBase):
             params.extend(kinds)
         sql += " ORDER BY id LIMIT ?"
         params.append(limit)
-        return [Event(id=r[0], kind=r[1], created_at=parse_ts(r[2]), conversation_id=r[3],  # type: ignore[arg-type]
-                      actor=r[4], data=loads(r[5]) or {})
-                for r in await self._all(sql, params)]
+        return [rows.event(r) for r in await self._all(sql, params)]
 
     async def follow_events(self, after_id: int, kinds: Sequence[str],
                             limit: int) -> tuple[list[Event], int]:
-        """`Tx.follow_events` in one statement: the newest id and the list share its
-        snapshot. A follower wakes after every commit; with no event of its kinds (the
-        usual case: bots answering), its read is this statement alone, with no
-        transaction around it (`Store.read(one_statement=True)`): one round trip on
-        PostgreSQL where the newest id, the list, BEGIN and COMMIT were four (issue 28)."""
+        """In one statement, so the newest id and the list share its snapshot. A follower
+        wakes after every commit; with no event of its kinds (the usual case: bots
+        answering), its read is this statement alone, with no transaction around it
+        (`Store.read(one_statement=True)`): one round trip on PostgreSQL where the newest
+        id, the list, BEGIN and COMMIT were four (issue 28)."""
         kind_filter = f" AND kind IN ({marks(len(kinds))})" if kinds else ""
         found = await self._all(
-            "SELECT n.newest, e.id, e.kind, e.created_at, e.conversation_id, e.actor, e.data "
-            "FROM (SELECT COALESCE(MAX(id), 0) AS newest FROM events) n LEFT JOIN "
-            "(SELECT id, kind, created_at, conversation_id, actor, data FROM events "
-            f"WHERE id > ?{kind_filter} ORDER BY id LIMIT ?) e ON 1 = 1 ORDER BY e.id",
+            f"SELECT n.newest, e.* FROM (SELECT COALESCE(MAX(id), 0) AS newest FROM events) n "
+            f"LEFT JOIN (SELECT {rows.EVENT_COLS} FROM events WHERE id > ?{kind_filter} "
+            "ORDER BY id LIMIT ?) e ON 1 = 1 ORDER BY e.id",
             (after_id, *kinds, limit))
-        events = [Event(id=r[1], kind=r[2], created_at=parse_ts(r[3]), conversation_id=r[4],  # type: ignore[arg-type]
-                        actor=r[5], data=loads(r[6]) or {})
-                  for r in found if r[1] is not None]
+        events = [rows.event(r[1:]) for r in found if r[1] is not None]
         if len(events) == limit:
             return events, events[-1].id
         newest = int(found[0][0]) if found else 0

@@ -13,9 +13,9 @@ from datetime import datetime
 
 from router.domain.model import Conversation, Event, Message
 from router.store import sql_rows as rows
-from router.store.base import parse_ts, ts
+from router.store.base import ts
 from router.store.sql_base import SqlBase
-from router.store.sql_rows import loads, marks
+from router.store.sql_rows import marks
 
 #: the events that tie a customer message to the bot's decision about it, in id order
 FAQ_EVENT_KINDS = ("message_received", "message_edited", "rules_applied")
@@ -44,9 +44,8 @@ class SqlFaq(SqlBase):
         if not conversation_ids:
             return []
         found = await self._all(
-            "SELECT id, kind, created_at, conversation_id, actor, data FROM events "
+            f"SELECT {rows.EVENT_COLS} FROM events "
             f"WHERE conversation_id IN ({marks(len(conversation_ids))}) "
             f"AND kind IN ({marks(len(FAQ_EVENT_KINDS))}) ORDER BY id",
             (*conversation_ids, *FAQ_EVENT_KINDS))
-        return [Event(id=r[0], kind=r[1], created_at=parse_ts(r[2]), conversation_id=r[3],  # type: ignore[arg-type]
-                      actor=r[4], data=loads(r[5]) or {}) for r in found]
+        return [rows.event(r) for r in found]

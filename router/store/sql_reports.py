@@ -12,9 +12,9 @@ from datetime import datetime
 
 from router.domain.model import Conversation, Event
 from router.store import sql_rows as rows
-from router.store.base import parse_ts, ts
+from router.store.base import ts
 from router.store.sql_base import SqlBase
-from router.store.sql_rows import loads, marks
+from router.store.sql_rows import marks
 
 
 class SqlReports(SqlBase):
@@ -33,7 +33,6 @@ class SqlReports(SqlBase):
         if not ids:
             return []
         found = await self._all(
-            "SELECT id, kind, created_at, conversation_id, actor, data FROM events "
+            f"SELECT {rows.EVENT_COLS} FROM events "
             f"WHERE conversation_id IN ({marks(len(ids))}) ORDER BY id", tuple(ids))
-        return [Event(id=r[0], kind=r[1], created_at=parse_ts(r[2]), conversation_id=r[3],  # type: ignore[arg-type]
-                      actor=r[4], data=loads(r[5]) or {}) for r in found]
+        return [rows.event(r) for r in found]

@@ -19,6 +19,7 @@ from router.domain.model import (
     AuthorKind,
     Conversation,
     Direction,
+    Event,
     Message,
     OutboxRow,
     OutboxStatus,
@@ -167,3 +168,13 @@ def conversation_where(flt: ConversationFilter) -> tuple[list[str], list[Any]]:
     if not flt.include_snoozed:
         where.append("snoozed_until IS NULL")
     return where, params
+
+
+#: an event's columns, in the order `event` reads them
+EVENT_COLS = "id, kind, created_at, conversation_id, actor, data"
+
+
+def event(r: Sequence[Any]) -> Event:
+    """A row of `EVENT_COLS` as an Event."""
+    return Event(id=r[0], kind=r[1], created_at=parse_ts(r[2]), conversation_id=r[3],  # type: ignore[arg-type]
+                 actor=r[4], data=loads(r[5]) or {})
