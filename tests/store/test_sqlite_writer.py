@@ -12,6 +12,8 @@ from router.store.sqlite import (
     AGED_SHARE,
     BACKGROUND_BATCH,
     BACKGROUND_MAX_WAIT,
+    GATHER_FROM,
+    GATHER_FULL,
     SATURATED,
     YIELD_BATCHES,
     SqliteStore,
@@ -209,3 +211,29 @@ async def test_failed_units_in_a_batch_cost_only_themselves(tmp_path: Path) -> N
 async def _kept(tx) -> list[str]:
     return [r[0] for r in tx.c.execute(
         "SELECT name FROM schema_migrations WHERE version >= 1000 ORDER BY version")]
+
+
+def test_commits_gather_units_only_as_the_loop_nears_saturation(tmp_path: Path) -> None:
+    """At 100 new conversations a second every commit had waited `commit_interval` for
+    company, and a message passes three commits before its reply leaves (issue 28)."""
+    store = SqliteStore(tmp_path / "router.db", commit_interval=0.004)
+    for load, gather in ((0.0, 0.0), (GATHER_FROM, 0.0), ((GATHER_FROM + GATHER_FULL) / 2, 0.002),
+                         (GATHER_FULL, 0.004), (1.0, 0.004)):
+        store._load = _Load(load)  # type: ignore[assignment]
+        assert abs(store.gather(0.0) - gather) < 1e-9, load
+
+
+async def test_a_light_stream_of_acknowledgements_never_waits_to_gather(tmp_path: Path) -> None:
+    """Back-to-back foreground units (each one "busy" for the next) on an idle loop: none
+    waits for the next commit slot, so a 10 s interval would show as a timeout."""
+    store = SqliteStore(tmp_path / "router.db", commit_interval=10.0)
+    store._load = _Load(0.1)  # type: ignore[assignment]
+    await store.open()
+    try:
+        unit = recorder(order := [])
+        async with asyncio.timeout(5):
+            for i in range(5):
+                await store.write(unit(f"f{i}"))
+        assert order == [f"f{i}" for i in range(5)] and store.commits == 5
+    finally:
+        await store.close()
