@@ -106,10 +106,12 @@ class SqliteSide(Side):
             self.c.execute(f"DELETE FROM {table}")
 
     async def finish(self) -> None:
-        # search (issue 24): the store's insert indexes new messages, a bulk copy does not
-        from router.store.sql_search import SQLITE_INDEX_ALL
+        # search (issue 24): the store's inserts index new messages and contacts (migration
+        # 0020), a bulk copy does not
+        from router.store.sql_search import SQLITE_INDEX_ALL, SQLITE_INDEX_CONTACTS
 
         self.c.execute(SQLITE_INDEX_ALL)
+        self.c.execute(SQLITE_INDEX_CONTACTS)
 
 
 class PgSide(Side):
@@ -153,6 +155,10 @@ class PgSide(Side):
         await self.c.execute(f"TRUNCATE {', '.join(t for t, _ in TABLES)} RESTART IDENTITY")
 
     async def finish(self) -> None:
+        # search: an identity's trigger built its contact's document; a contact without
+        # one gets it from the store's insert (migration 0020), which a copy does not run
+        await self.c.execute("SELECT ir_contact_doc(c.id) FROM contacts c WHERE NOT EXISTS "
+                             "(SELECT 1 FROM contact_search s WHERE s.contact_id = c.id)")
         # Ids were copied as they were: move each sequence past the largest one.
         for table, key in TABLES:
             if key == "id":

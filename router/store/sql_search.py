@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from router.domain.model import Contact, Conversation, Message, OutboxRow, Status
+from router.domain.model import Contact, Conversation, Identity, Message, OutboxRow, Status
 from router.store import sql_rows as rows
 from router.store.base import NO_DUE, PRIORITY_SQL, parse_ts, ts
 from router.store.sql_base import SqlBase
@@ -148,6 +148,9 @@ INDEXED_AUTHORS = ("customer", "agent")
 #: SQLite: index the messages of a bulk copy into an empty store (migrate --to; benches)
 SQLITE_INDEX_ALL = ("INSERT INTO messages_fts(rowid, text) SELECT id, text FROM messages "
                     "WHERE author_kind IN ('customer', 'agent')")
+SQLITE_INDEX_CONTACTS = ("INSERT INTO contacts_fts(rowid, body) "
+                         "SELECT contact_id, body FROM contact_search_docs")
+_SQLITE_INDEX_CONTACT = SQLITE_INDEX_CONTACTS + " WHERE contact_id = ?"
 
 
 class SqlSearch(SqlBase):
@@ -166,6 +169,29 @@ class SqlSearch(SqlBase):
             await self._exec("INSERT INTO messages_fts(rowid, text) VALUES (?, ?)",
                              (message_id, message.text))
         return message_id
+
+    async def create_contact(self, contact: Contact, now: datetime,
+                             identity: Identity | None = None) -> int:
+        """Store a contact (router/store/sql_conversations.py) and build its search
+        document once, with its identity (migration 0020: two triggers built it twice, and
+        on SQLite each wrote an FTS5 segment). On PostgreSQL the identity's trigger builds
+        it, or this does for a contact created without one."""
+        contact_id: int = await super().create_contact(  # type: ignore[misc]
+            contact, now, identity)
+        if self.fts == "sqlite":
+            await self._exec(_SQLITE_INDEX_CONTACT, (contact_id,))
+        elif identity is None:
+            await self._exec("SELECT ir_contact_doc(?)", (contact_id,))
+        return contact_id
+
+    async def create_identity(self, identity: Identity, now: datetime) -> int:
+        """Store an identity and, on SQLite, rebuild its contact's document (PostgreSQL's
+        trigger does, migration 0020)."""
+        identity_id: int = await super().create_identity(identity, now)  # type: ignore[misc]
+        if self.fts == "sqlite":
+            await self._exec("DELETE FROM contacts_fts WHERE rowid = ?", (identity.contact_id,))
+            await self._exec(_SQLITE_INDEX_CONTACT, (identity.contact_id,))
+        return identity_id
 
     # matching -------------------------------------------------------------------------
     def _candidates(self, q: SearchQuery) -> tuple[str, list[Any]]:
