@@ -102,6 +102,34 @@ async def test_a_new_contacts_document_is_built_once_with_its_identity(store: St
             db.close()
 
 
+async def test_a_new_messages_document_is_built_once_in_its_conversations_language(
+        store: Store):
+    """Migration 0020 on PostgreSQL: the messages of a new conversation are stored before
+    the rules decide its language; their documents are built at COMMIT, once, stemmed in
+    that language (they had been built as 'simple', then again)."""
+    cid, ids = await seed(store)
+    assert await find(store, terms=("beloppet",)) == [(cid, ids[2], False)]
+    if isinstance(store, PostgresStore):
+        # "fakturan" finds "Fakturorna" by its Swedish stem
+        assert await find(store, terms=("fakturan",)) == [(cid, ids[2], False)]
+        async with store._acquire() as conn:
+            places = await conn.fetch("SELECT ctid::text FROM message_search ORDER BY message_id")
+        assert [p[0] for p in places] == ["(0,1)", "(0,2)", "(0,3)"]
+
+        async def gone(tx: Tx) -> None:  # stored and deleted by one unit: nothing indexed
+            cid = await tx.create_conversation(Conversation(
+                0, 1, "webchat", "gone", created_at=NOW, updated_at=NOW))
+            mid = await tx.insert_message(Message(
+                0, cid, Direction.INBOUND, AuthorKind.CUSTOMER, "tillfälligt", NOW))
+            await tx.delete_conversations([cid])
+            assert mid
+
+        await store.write(gone)
+        assert await find(store, terms=("tillfälligt",)) == []
+        async with store._acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM message_search") == 3
+
+
 async def test_language_aware_on_postgresql_prefixes_everywhere(store: Store):
     cid, ids = await seed(store)
     # "fakturan" and "fakturorna" share a Swedish stem; SQLite has prefixes only

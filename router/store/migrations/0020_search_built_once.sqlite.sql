@@ -8,3 +8,5 @@
 -- deletes keep their triggers (rare, and whichever path they take).
 DROP TRIGGER contacts_fts_insert;
 DROP TRIGGER identities_fts_insert;
+-- (PostgreSQL's file of this version also builds a new message's document once; here the
+-- store's insert indexes messages already, in one FTS5 index for every language.)
