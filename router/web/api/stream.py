@@ -46,8 +46,11 @@ async def stream(request: web.Request, agent: Agent) -> web.WebSocketResponse:
         while not reader.done():
             generation = desk.notifier.generation
             read_at = loop.time()
+            # woken by every commit: one statement, no transaction around it, as the
+            # console's follower reads (`Store.read(one_statement=True)`)
             events = await desk.store.read(
-                lambda tx, c=cursor: tx.list_events(after_id=c, limit=BATCH))  # type: ignore[misc]
+                lambda tx, c=cursor: tx.list_events(after_id=c, limit=BATCH),  # type: ignore[misc]
+                one_statement=True)
             for event in events:
                 await ws.send_json({"type": "event", **js.event(event)})
                 cursor = event.id
