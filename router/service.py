@@ -239,7 +239,8 @@ class Service:
         self.store.on_remote_commit(committed_elsewhere)
         self.pipeline = Pipeline(self.store, self.decider, default_queue=s.service.default_queue,
                                  reopen_window=s.service.reopen_window,
-                                 on_commit=committed, on_conversation=agents.desk.on_conversation)
+                                 on_commit=committed, on_conversation=agents.desk.on_conversation,
+                                 slots=dispatcher)
         # PostgreSQL: every pooled connection runs the processing unit once (rolled
         # back) before the port opens, so no burst meets a cold one (issue 28)
         pipeline, warm_channel = self.pipeline, next(iter(self.channels), "webchat")

@@ -81,6 +81,7 @@ class Dispatcher:
         self._mark_timer: asyncio.TimerHandle | None = None
         self._remote_wake: asyncio.TimerHandle | None = None
         self._slots_were_full = False  # the last round leased as many rows as slots were free
+        self._reserved = 0  # slots held for replies their own unit leases (`reserve`)
 
     def wake(self, *_: object) -> None:
         self._wake.set()
@@ -100,6 +101,32 @@ class Dispatcher:
     def _remote_woken(self) -> None:
         self._remote_wake = None
         self._wake.set()
+
+    def reserve(self) -> bool:
+        """Hold a send slot for a reply that its own unit of work leases (`Tx.outbox_claim`)
+        and `hand`s over once committed: False when every slot is taken (or we are
+        stopping), and the reply waits for a lease round as before.
+
+        Why: a lease round is a unit of work, and on SQLite a commit, of its own between
+        the commit of a reply and its send. At 100 new conversations a second it ran once
+        per reply (issue 28), and on PostgreSQL it was a statement and a WAL flush per
+        reply on every instance. The slot is reserved so that a row leased by its unit
+        never waits for one: its lease runs from its commit."""
+        if self._stopping or self.concurrency - len(self._inflight) - self._reserved <= 0:
+            return False
+        self._reserved += 1
+        return True
+
+    def hand(self, rows: list[OutboxRow], reserved: bool) -> None:
+        """After the commit of a unit that `reserve`d a slot (`reserved`): send what it
+        leased (`rows`, at most one) in that slot, or give the slot back. Also after a
+        unit that failed, with no rows."""
+        if reserved:
+            self._reserved -= 1
+        for row in rows:
+            self._start(row, refused=False)
+        if reserved and not rows and self._slots_were_full:
+            self._wake.set()  # the slot given back may be what a waiting row needs
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
@@ -164,7 +191,7 @@ class Dispatcher:
         round left send slots free, the next due time. On PostgreSQL that is one
         statement, outside a transaction block: at the rates where each round leases one
         reply it had been six round trips per reply (issue 28)."""
-        free = self.concurrency - len(self._inflight)
+        free = self.concurrency - len(self._inflight) - self._reserved
         if free <= 0:
             self._slots_were_full = True
             return 0, None, False  # a finishing send wakes us
@@ -187,14 +214,22 @@ class Dispatcher:
         self._marked(carried)
         rows, refused, due = found.rows, found.refused, found.next_due
         for row in rows:
-            self.stages.claimed(row.id, row.conversation_id)
-            task = asyncio.create_task(self._unreachable(row) if row.id in refused
-                                       else self._send(row))
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
-            task.add_done_callback(self._send_done)
+            self._start(row, refused=row.id in refused)
         self._slots_were_full = len(rows) == free
         return len(rows), due, self._slots_were_full
+
+    def _start(self, row: OutboxRow, *, refused: bool) -> None:
+        """Send a leased row in a slot of its own (fail it, when its address refuses us)."""
+        task = asyncio.create_task(self._leased(row, refused))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        task.add_done_callback(self._send_done)
+
+    async def _leased(self, row: OutboxRow, refused: bool) -> None:
+        # stamped in the task, which runs after its caller: a row handed over by the unit
+        # that leased it comes before the backlog has stamped that unit "processed"
+        self.stages.claimed(row.id, row.conversation_id)
+        await (self._unreachable(row) if refused else self._send(row))
 
     def _send_done(self, _task: object) -> None:
         """A send slot is free again. Look for more only when the last round filled every
@@ -249,8 +284,19 @@ class Dispatcher:
                                                                      self._marks_alone)
 
     def _marks_alone(self) -> None:
+        """No lease round came within `MARK_WAIT`: one is run for the marks, which carries
+        them in its one statement (and leases what is due meanwhile), when a slot is free
+        and none names thread keys; otherwise they go in a unit of their own. Replies
+        leased by their own unit (`hand`) have no round to ride with, and a unit of
+        marks was a statement per row."""
         self._mark_timer = None
-        if self._sent and (self._marker is None or self._marker.done()):
+        if not self._sent:
+            return
+        if not self._stopping and self._task is not None and not self._task.done() \
+                and self.concurrency - len(self._inflight) - self._reserved > 0 \
+                and not any(result.thread_keys for _, result in self._sent):
+            self._wake.set()
+        elif self._marker is None or self._marker.done():
             self._marker = asyncio.create_task(self._mark_sent(), name="outbox-sent-marks")
 
     async def _mark_sent(self) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from router.domain.compose import Part
@@ -31,11 +31,13 @@ from router.domain.model import (
     InboundKind,
     InboundMessage,
     Message,
+    OutboxRow,
     Sender,
     Status,
 )
 from router.engine.effects import Applied, apply_actions, send_composed, set_status
 from router.engine.inbound_json import dump_accepted
+from router.engine.reply_claim import ReplyClaim, SendSlots
 from router.ports.channel import IngestResult
 from router.store.base import Store, Tx, utcnow
 
@@ -63,6 +65,9 @@ class _Outcome:
     #: the unit may have changed what the agent desk's scheduler acts on: any conversation
     #: but one the bots still hold (whose only timer, idle rules, the scheduler polls)
     for_agents: bool = True
+    #: the unit's claim on its reply (router/engine/reply_claim.py), and what it leased
+    claim: ReplyClaim | None = None
+    claimed: list[OutboxRow] = field(default_factory=list)
 
 
 class Pipeline:
@@ -70,10 +75,13 @@ class Pipeline:
                  default_queue: str = "general", reopen_window: timedelta = timedelta(days=7),
                  clock: Callable[[], datetime] = utcnow,
                  on_commit: Callable[[int, bool], None] | None = None,
-                 on_conversation: ConversationHook | None = None) -> None:
+                 on_conversation: ConversationHook | None = None,
+                 slots: SendSlots | None = None) -> None:
         """`decider` returns the current decision function (a hot-reload holder swaps
         it): it is read once per message, so a message is never evaluated against two
-        rule sets."""
+        rule sets. `slots` (the outbox dispatcher): a message's unit leases its reply
+        and the dispatcher sends it at the commit (router/engine/reply_claim.py);
+        `on_commit` is told only of the rows left to a lease round."""
         self.store = store
         self.decider = decider
         self.default_queue = default_queue
@@ -81,6 +89,7 @@ class Pipeline:
         self.clock = clock
         self.on_commit = on_commit
         self.on_conversation = on_conversation
+        self.slots = slots
 
     async def warm_up(self, tx: Tx, channel: str, text: str = "Hello, when are you open?") -> None:
         """A made-up customer's first and second message through the processing unit, on
@@ -90,14 +99,11 @@ class Pipeline:
         for n in range(2):
             msg = InboundMessage(channel, f"warm-up-{n}", "warm-up", Sender("warm-up"), text, now)
             await tx.inbox_accept(channel, msg.external_id, now, dump_accepted(msg))
-            await self._ingest(tx, msg, decide, now, accepted=True)
+            await self._ingest(tx, msg, decide, now, accepted=True, claim=ReplyClaim(None))
 
     async def ingest(self, message: InboundMessage) -> IngestResult:
         """Store and process a message in one unit of work (acknowledge on "processed")."""
-        decide = self.decider()
-        now = self.clock()
-        outcome = await self.store.write(lambda tx: self._ingest(tx, message, decide, now))
-        return self._committed(outcome)
+        return await self._unit(message, accepted=False)
 
     async def accept(self, item: Accepted) -> bool:
         """Only store the message (or its unparsed payload), for processing later
@@ -122,19 +128,34 @@ class Pipeline:
         another instance, or before a restart). Background work for the store: it
         yields to acknowledgements under a burst. The unit is queued before the first
         suspension (router/engine/backlog.py relies on it to keep arrival order)."""
+        return await self._unit(message, accepted=True)
+
+    async def _unit(self, message: InboundMessage, *, accepted: bool) -> IngestResult:
+        """`ingest`'s unit (foreground: its webhook waits) or `process`'s (background),
+        with the claim on its reply settled after it (router/engine/reply_claim.py). The
+        unit is queued before this coroutine's first suspension."""
         decide = self.decider()
         now = self.clock()
-        outcome = await self.store.write(
-            lambda tx: self._ingest(tx, message, decide, now, accepted=True), background=True)
+        claim = ReplyClaim(self.slots) if self.slots is not None else None
+        try:
+            outcome = await self.store.write(
+                lambda tx: self._ingest(tx, message, decide, now, accepted=accepted,
+                                        claim=claim), background=accepted)
+        except BaseException:
+            if claim is not None:
+                claim.failed()
+            raise
+        if claim is not None:
+            claim.committed(outcome.claimed)
         return self._committed(outcome)
 
     def _committed(self, outcome: _Outcome) -> IngestResult:
         if self.on_commit is not None and (outcome.outbox_rows or not outcome.result.duplicate):
-            self.on_commit(outcome.outbox_rows, outcome.for_agents)
+            self.on_commit(outcome.outbox_rows - len(outcome.claimed), outcome.for_agents)
         return outcome.result
 
     async def _ingest(self, tx: Tx, msg: InboundMessage, decide: Decide, now: datetime,
-                      accepted: bool = False) -> _Outcome:
+                      accepted: bool = False, claim: ReplyClaim | None = None) -> _Outcome:
         claimed = (await tx.inbox_take(msg.channel, msg.external_id, sender=msg.sender.external_id,
                                        thread_keys=[msg.thread_key, *msg.thread_aliases])
                    if accepted else await tx.inbox_claim(msg.channel, msg.external_id, now))
@@ -166,7 +187,7 @@ class Pipeline:
         conv.recipient = msg.sender.external_id or conv.recipient
         await tx.insert_event(Event(0, "message_received", now, conv.id, "customer",
                                     {"message_id": message_id, "channel": msg.channel}))
-        outcome = _Outcome(IngestResult(False, message_id, conv.id))
+        outcome = _Outcome(IngestResult(False, message_id, conv.id), claim=claim)
         if msg.is_automatic or msg.sender.is_bot:
             # Never answer a machine: that is how reply loops start.
             await tx.insert_event(Event(0, "automatic_ignored", now, conv.id, "system",
@@ -206,6 +227,8 @@ class Pipeline:
             if applied.stopped:
                 break
         outcome.outbox_rows += await send_composed(tx, conv, parts, now, inbound=msg)
+        if outcome.outbox_rows and outcome.claim is not None:
+            outcome.claimed = await outcome.claim.lease(tx, conv, now)
         if contact.language != language:  # a first language learnt from this message
             await tx.set_contact_language(contact.id, contact.language)
         if conv.status == Status.BOT and not replied:

@@ -329,6 +329,17 @@ class Tx(abc.ABC):
         Backends that honour `Store.write(one_statement=True)` do it in one statement."""
 
     @abc.abstractmethod
+    async def outbox_claim(self, conversation_id: int, channel: str, thread_key: str,
+                           now: datetime, until: datetime,
+                           unreachable_key: str) -> list[OutboxRow]:
+        """Lease, in the unit that wrote it, the reply this unit added at `now` to the
+        conversation's thread, when a lease round would lease it now: it is the oldest
+        pending row of its thread (per-chat order) and its address is not recorded
+        unreachable (`unreachable_key` holds no value on the channel). The dispatcher
+        sends what this returns once the unit commits (`Dispatcher.hand`): no round of
+        its own, no commit of its own before the reply leaves."""
+
+    @abc.abstractmethod
     async def outbox_sent(self, outbox_id: int, external_id: str, now: datetime) -> None: ...
 
     @abc.abstractmethod

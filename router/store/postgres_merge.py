@@ -8,7 +8,8 @@ statement's snapshot; they read each other's new ids only through RETURNING):
 - `insert_then_sql`: a row and what belongs to it (`SqlBase._insert_then`);
 - `exec_then_lock_sql`: the inbox take and the lookups' advisory locks, in that order;
 - `finish_sql`: writes deferred to the unit's end (`SqlBase._exec_later`) with the
-  unit's events (staged; their ids come at commit, migration 0018) and the NOTIFY.
+  unit's events (staged; their ids come at commit, migration 0018), the NOTIFY and the
+  lease of the unit's reply (`PgTx.outbox_claim`).
 Our SQL has no `?` inside literals, so placeholders are renumbered by position.
 """
 
@@ -18,6 +19,8 @@ import functools
 import itertools
 import re
 from collections.abc import Iterator
+
+from router.store.sql_outbox import OUTBOX_CLAIM
 
 # The unit's events, staged as one row of column arrays: a deferred trigger moves them to
 # `events` inside COMMIT, under the events lock, in the arrays' order, so ids become
@@ -83,15 +86,24 @@ def later_sql(later: tuple[str, ...]) -> str:
 
 
 @functools.lru_cache(maxsize=128)
-def finish_sql(later: tuple[str, ...], events: bool, notify: bool) -> str:
+def finish_sql(later: tuple[str, ...], events: bool, notify: bool, claim: bool = False) -> str:
     """The unit's last statement: the deferred writes, the events staged (with `events`),
-    the NOTIFY (with `notify`). Parameters: with events the five event column arrays; with
-    notify the channel and payload; then the deferred writes' parameters in order."""
+    the NOTIFY (with `notify`), the reply's lease (with `claim`: `OUTBOX_CLAIM`, whose
+    rows, at most one, follow the first column; a row of NULLs when it leased none).
+    Parameters: with events the five event column arrays; with notify the channel and
+    payload; then the deferred writes' parameters in order; then the claim's."""
     first = 1 + (5 if events else 0)
-    ctes, done = _writes(later, itertools.count(first + (2 if notify else 0)))
+    counter = itertools.count(first + (2 if notify else 0))
+    ctes, done = _writes(later, counter)
     if events:
         ctes.append(_EVENTS)
+    if claim:
+        ctes.append(f"claimed AS ({_number(OUTBOX_CLAIM, counter)})")
     select = f"SELECT pg_notify(${first}, ${first + 1})" if notify else "SELECT 1"
-    after = f" FROM {done}" if later else ""
+    if claim:
+        select += ", claimed.*"
+    after = f" FROM {done}" if later else (" FROM (SELECT 1) AS one" if claim else "")
+    if claim:
+        after += " LEFT JOIN claimed ON true"
     prefix = f"WITH {', '.join(ctes)} " if ctes else ""
     return f"{prefix}{select}{after}"

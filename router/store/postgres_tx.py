@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 
 from router.domain.errors import StoreError
-from router.domain.model import Event
+from router.domain.model import Event, OutboxRow
 from router.store.base import LeaseRound, ts
 from router.store.postgres_merge import (
     exec_then_lock_sql,
@@ -32,7 +32,9 @@ from router.store.postgres_merge import (
 from router.store.postgres_outbox import LEASE_ROUND, lease_params, lease_round
 from router.store.sql_base import Params
 from router.store.sql_conversations import PG_BOT_REPLY_TIMES, PG_BOT_REPLY_TIMES_NEWEST
+from router.store.sql_outbox import OUTBOX_CLAIM
 from router.store.sql_rows import dumps
+from router.store.sql_rows import outbox as outbox_row
 from router.store.sql_tx import SqlTx
 
 CHANNEL = "inquiry_router"  # LISTEN/NOTIFY channel: "a unit wrote events or outbox rows"
@@ -62,6 +64,8 @@ class PgTx(SqlTx):
         self._held: set[str] = set()  # advisory lock names taken in this transaction
         self._later: list[tuple[str, Params]] = []  # `_exec_later` writes not sent yet
         self.notify_skipped = False  # see `finish`
+        #: `outbox_claim` waiting for `finish`: its parameters and the list it fills
+        self._claim: tuple[tuple[Any, ...], list[OutboxRow]] | None = None
 
     async def _statement(self) -> None:
         """Before a statement: in a one-statement unit, refuse the second; send the writes
@@ -145,6 +149,17 @@ class PgTx(SqlTx):
                                                                unreachable_prefix, sent))
         return lease_round(found, limit)
 
+    async def outbox_claim(self, conversation_id: int, channel: str, thread_key: str,
+                           now: datetime, until: datetime,
+                           unreachable_key: str) -> list[OutboxRow]:
+        """Sent with the unit's last statement (`finish`), not in a round trip of its own;
+        the list returned is filled there, before the unit commits. Nothing the unit
+        does after it reads the lease it takes."""
+        claimed: list[OutboxRow] = []
+        self._claim = ((ts(until), channel, thread_key, conversation_id, ts(now), channel,
+                        unreachable_key), claimed)
+        return claimed
+
     async def _lock_keys(self, *keys: str) -> None:
         if not self.writable:
             return
@@ -209,13 +224,21 @@ class PgTx(SqlTx):
         (`PostgresStore._notify_later`)."""
         notify = bool(self._events or self.wrote_outbox) and may_notify()
         self.notify_skipped = bool(self._events or self.wrote_outbox) and not notify
+        claim, self._claim = self._claim, None
         if not self._events and not notify:
             if self._later:
                 await self._flush_later()
+            if claim is not None:
+                claim[1][:] = [outbox_row(r) for r in await self._all(OUTBOX_CLAIM, claim[0])]
             return
         later, deferred = self._take_later()
         self._count_statement()
         args = list(zip(*self._events, strict=True)) if self._events else []
         if notify:
             args += [CHANNEL, instance]
-        await self.c.execute(finish_sql(later, bool(self._events), notify), *args, *deferred)
+        sql = finish_sql(later, bool(self._events), notify, claim is not None)
+        if claim is None:
+            await self.c.execute(sql, *args, *deferred)
+            return
+        found = await self.c.fetch(sql, *args, *deferred, *claim[0])
+        claim[1][:] = [outbox_row(tuple(r)[1:]) for r in found if r[1] is not None]

@@ -19,6 +19,17 @@ OUTBOX_INSERT = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)")
 
 
+#: `Tx.outbox_claim`: the unit's own reply, if it is first in its thread's line (the
+#: oldest pending row: the `outbox_thread` index) and not leased; never one whose address
+#: is recorded unreachable (a lease round fails those, `Dispatcher._unreachable`)
+OUTBOX_CLAIM = (
+    "UPDATE outbox SET lease_until = ?, attempts = attempts + 1 WHERE id = (SELECT MIN(id) "
+    "FROM outbox WHERE channel = ? AND thread_key = ? AND status = 'pending') "
+    "AND conversation_id = ? AND created_at = ? AND lease_until IS NULL "
+    "AND NOT EXISTS (SELECT 1 FROM channel_state s WHERE s.channel = ? AND s.key = ? "
+    f"AND s.value IS NOT NULL AND s.value <> '') RETURNING {rows.OUTBOX_COLS}")
+
+
 def outbox_values(row: OutboxRow) -> tuple[Any, ...]:
     """`OUTBOX_INSERT`'s parameters after the message id."""
     return (row.idempotency_key, row.conversation_id, row.channel, row.thread_key,
@@ -63,6 +74,13 @@ class SqlOutbox(SqlBase):
         present = await self.channel_state_present(list(keyed.values())) if keyed else set()
         due = await self.outbox_next_due() if len(leased) < limit else None
         return LeaseRound(leased, {i for i, pair in keyed.items() if pair in present}, due)
+
+    async def outbox_claim(self, conversation_id: int, channel: str, thread_key: str,
+                           now: datetime, until: datetime,
+                           unreachable_key: str) -> list[OutboxRow]:
+        found = await self._all(OUTBOX_CLAIM, (ts(until), channel, thread_key, conversation_id,
+                                               ts(now), channel, unreachable_key))
+        return [rows.outbox(r) for r in found]  # one row at most: the thread's oldest
 
     async def outbox_sent(self, outbox_id: int, external_id: str, now: datetime) -> None:
         await self._exec(

@@ -64,12 +64,32 @@ def _message(i: int, thread: str) -> InboundMessage:
                           utcnow())
 
 
-async def test_a_message_is_processed_in_few_statements(statements: list[int]) -> None:
+class _Slots:
+    """The dispatcher's slots, always free; what was handed over is kept."""
+
+    lease = 60.0
+
+    def __init__(self) -> None:
+        self.handed: list[OutboxRow] = []
+
+    def reserve(self) -> bool:
+        return True
+
+    def hand(self, rows: list[OutboxRow], reserved: bool) -> None:
+        self.handed += rows
+
+
+@pytest.mark.parametrize("leasing", [False, True], ids=["lease-rounds", "own-lease"])
+async def test_a_message_is_processed_in_few_statements(statements: list[int],
+                                                        leasing: bool) -> None:
+    """With `leasing`, the unit leases its reply in its last statement (`finish`): the
+    same count (router/engine/reply_claim.py)."""
+    slots = _Slots()
     async with fresh_schema() as (url, schema):
         store = PostgresStore(store_url(url, schema))
         await store.open()
         try:
-            pipeline = Pipeline(store, lambda: _answering)
+            pipeline = Pipeline(store, lambda: _answering, slots=slots if leasing else None)
             for i, thread in enumerate(("t1", "t1")):
                 assert await pipeline.accept(_message(i, thread))
                 statements.clear()
@@ -85,6 +105,10 @@ async def test_a_message_is_processed_in_few_statements(statements: list[int]) -
                     assert statements == [7]
             rows = await store.read(lambda tx: tx.outbox_list([OutboxStatus.PENDING]))
             assert len(rows) == 2 and all(r.message_id for r in rows)
+            # leased by its unit: the first reply only (the second is behind it in its thread)
+            assert [(r.id, r.attempts) for r in slots.handed] == (
+                [(rows[0].id, 1)] if leasing else [])
+            assert [r.attempts for r in rows] == [1 if leasing else 0, 0]
             # the writes that went with the events: the contact's first language, the
             # conversation's counters
             contact = await store.read(lambda tx: tx.find_contact("loopback", "u-t1"))
