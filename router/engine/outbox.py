@@ -6,9 +6,12 @@ expires; it is then resent with the same idempotency key, so a platform or endpo
 honours the key sees it once. Platforms without idempotency (Telegram, Slack) can see
 such a message twice after a crash at exactly that instant: at-least-once, documented.
 
+Most bot replies are leased by the unit that wrote them and handed over at its commit
+(`reserve`, `hand`; router/engine/reply_claim.py); lease rounds take the rest.
 A send slot is free again as soon as the platform answered: the "sent" marks of replies
 delivered meanwhile are written together, by the next lease round when one comes within
-`MARK_WAIT`, else in one unit of work of their own. A lease is a unit of work
+`MARK_WAIT`, else by a round run for them (in a unit of their own when no slot is free
+or a mark keeps thread keys). A lease is a unit of work
 that waits for the writer's next commit, so each round leases as many rows as slots are
 free: with slots held until their own mark committed, and 16 of them, replies queued for
 seconds at a few hundred messages a second (issue 28; `outbox.concurrency` is 64 now).

@@ -6,10 +6,13 @@ One histogram, `inquiry_router_stage_seconds{stage=...}`, with a stage per hand-
 - `queued`: stored -> its processing unit handed to the store (the backlog's queue);
 - `processed`: handed to the store -> rules, bots and replies committed (the writer's queue
   and the unit itself);
-- `claimed`: committed -> the reply's outbox row leased by the dispatcher;
+- `claimed`: committed -> the reply's outbox row leased and its send started (leased by
+  its own unit and handed over at the commit, router/engine/reply_claim.py, or by a
+  lease round);
 - `sent`: leased -> the platform answered the send;
 - `marked`: answered -> the "sent" mark committed (it waits up to `MARK_WAIT`, 0.1 s, for
-  the next lease round to carry it: bookkeeping after the customer has the reply);
+  a lease round to carry it, then one is run for it: bookkeeping after the customer has
+  the reply);
 - `reply`: webhook received -> the platform answered the first reply's send: what the
   customer waits for.
 
