@@ -107,15 +107,18 @@ class Dispatcher:
 
     def reserve(self) -> bool:
         """Hold a send slot for a reply that its own unit of work leases (`Tx.outbox_claim`)
-        and `hand`s over once committed: False when every slot is taken (or we are
-        stopping), and the reply waits for a lease round as before.
+        and `hand`s over once committed: False when every slot is taken, when we are
+        stopping, or when the store says a lease round is the cheaper way now
+        (`Store.leases_in_unit`: SQLite under load), and the reply waits for a lease
+        round as before.
 
         Why: a lease round is a unit of work, and on SQLite a commit, of its own between
         the commit of a reply and its send. At 100 new conversations a second it ran once
         per reply (issue 28), and on PostgreSQL it was a statement and a WAL flush per
         reply on every instance. The slot is reserved so that a row leased by its unit
         never waits for one: its lease runs from its commit."""
-        if self._stopping or self.concurrency - len(self._inflight) - self._reserved <= 0:
+        if self._stopping or self.concurrency - len(self._inflight) - self._reserved <= 0 \
+                or not self.store.leases_in_unit():
             return False
         self._reserved += 1
         return True

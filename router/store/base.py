@@ -777,6 +777,14 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def schema_version(self) -> int: ...
 
+    def leases_in_unit(self) -> bool:
+        """Whether a unit that writes a reply should lease it itself now
+        (router/engine/reply_claim.py) rather than leave it to the dispatcher's next
+        lease round. PostgreSQL: always (the lease rides the unit's last statement).
+        SQLite overrides it: a round leasing many rows at once is cheaper per row once
+        the event loop is busy."""
+        return True
+
     async def warm(self, unit: Callable[[Tx], Awaitable[object]]) -> None:
         """Run `unit` once on every connection the store keeps, in a transaction that is
         rolled back, and on each connection it opens later: the service's own unit of

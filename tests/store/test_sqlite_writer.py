@@ -14,6 +14,7 @@ from router.store.sqlite import (
     BACKGROUND_MAX_WAIT,
     GATHER_FROM,
     GATHER_FULL,
+    LEASE_IN_UNIT_BELOW,
     SATURATED,
     YIELD_BATCHES,
     SqliteStore,
@@ -221,6 +222,16 @@ def test_commits_gather_units_only_as_the_loop_nears_saturation(tmp_path: Path) 
                          (GATHER_FULL, 0.004), (1.0, 0.004)):
         store._load = _Load(load)  # type: ignore[assignment]
         assert abs(store.gather(0.0) - gather) < 1e-9, load
+
+
+def test_units_lease_their_own_replies_only_while_the_loop_has_room(tmp_path: Path) -> None:
+    """Below `LEASE_IN_UNIT_BELOW` a reply leaves at its commit (router/engine/reply_claim.py);
+    above it lease rounds carry many rows per commit, which costs less."""
+    store = SqliteStore(tmp_path / "router.db")
+    for load, own in ((0.0, True), (LEASE_IN_UNIT_BELOW - 0.01, True),
+                      (LEASE_IN_UNIT_BELOW, False), (1.0, False)):
+        store._load = _Load(load)  # type: ignore[assignment]
+        assert store.leases_in_unit() is own, load
 
 
 async def test_a_light_stream_of_acknowledgements_never_waits_to_gather(tmp_path: Path) -> None:
