@@ -114,19 +114,23 @@ class WebchatAdapter(ChannelAdapter):
             for message in welcome["messages"]:
                 await self.hub.push(visitor_id, message)
 
-    async def notify(self, visitor_id: str, event: str, *, name: str = "") -> int:
+    async def notify(self, visitor_id: str, event: str, *, name: str = "",
+                     elsewhere: bool = True) -> int:
         """Tell a visitor's open widgets that an agent joined, is typing, left or resolved.
 
         Called in-process by the agent side; `visitor_id` is the webchat conversation's
         thread key. Returns how many sockets of this instance got it (0: the visitor is
-        offline here; other instances are told too, and these signals are momentary, so
-        nothing is kept).
+        offline here; with `elsewhere`, other instances are told too; these signals are
+        momentary, so nothing is kept). The desk's follower passes `elsewhere=False`:
+        every instance's follower reads the same events and signals its own sockets, and
+        a broadcast from each as well had shown "Anna joined" once per instance.
         """
         if event not in EVENTS:
             raise ValueError(f"unknown webchat event {event!r}; use one of {sorted(EVENTS)}")
         frame = {"type": "event", "event": event, "name": name}
         pushed = await self.hub.push(visitor_id, frame)
-        await self._tell_other_instances(visitor_id, frame)
+        if elsewhere:
+            await self._tell_other_instances(visitor_id, frame)
         return pushed
 
     async def welcome(self, visitor_id: str, after: int) -> dict[str, Any]:

@@ -12,6 +12,9 @@ from typing import Any
 
 import aiohttp
 
+from router.engine.agents.auth import issue_token
+from router.store.base import Tx, utcnow
+from router.store.postgres import PostgresStore
 from tests.store.instances import Instance
 
 SECRET = "multi-instance-webchat-secret"
@@ -102,3 +105,43 @@ async def test_a_reply_reaches_the_visitors_sockets_on_every_instance(tmp_path: 
                         if f.get("type") == "message" and f.get("author") == "bot"] == []
     finally:
         await asyncio.gather(a.stop(), b.stop())
+
+
+def config_with_agent(pg_url: str) -> str:
+    return config(pg_url) + "agents: {a0: {name: Anna, capacity: 10}}\n"
+
+
+async def test_a_desk_signal_reaches_the_visitor_once(tmp_path: Path, pg_url: str) -> None:
+    """Every instance's desk follower signals the visitors connected to it; none of them
+    also broadcasts it, or the visitor's widget said "Anna joined" once per instance."""
+    instances = [Instance(tmp_path / name, config_with_agent(pg_url)) for name in "abc"]
+    a, b = instances[0], instances[1]
+    store = PostgresStore(pg_url)
+    await store.open()
+    try:
+        await asyncio.gather(*(i.start() for i in instances))
+        now = utcnow()
+
+        async def agent(tx: Tx) -> str:
+            await tx.set_agent_online("a0", True, now)
+            return await issue_token(tx, "a0", now)
+
+        token = await store.write(agent)
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{a.base}/chat/session") as resp:
+                session = await resp.json()
+            on_a = await Socket.open(http, a, session["token"])
+            await on_a.say("hello, is anyone there?")
+            await on_a.until("message", author="bot")
+            conv = await store.read(lambda tx: tx.find_conversation("webchat",
+                                                                    [session["visitor"]]))
+            assert conv is not None
+            async with http.post(f"{b.base}/api/v1/conversations/{conv.id}/claim",
+                                 headers={"Authorization": f"Bearer {token}"}) as resp:
+                assert resp.status == 200, await resp.text()
+            joined = await on_a.until("event", event="agent_joined")
+            assert joined["name"] == "Anna"
+            assert [f for f in await on_a.nothing_more() if f.get("type") == "event"] == []
+    finally:
+        await asyncio.gather(*(i.stop() for i in instances))
+        await store.close()

@@ -31,8 +31,10 @@ log = logging.getLogger(__name__)
 PAGE = "console.html"
 
 
-def webchat_notify(channels: Mapping[str, ChannelAdapter]) -> Any:
-    """`notify` of the web chat adapter as a hook taking a conversation, or None."""
+def webchat_notify(channels: Mapping[str, ChannelAdapter], *, elsewhere: bool = True) -> Any:
+    """`notify` of the web chat adapter as a hook taking a conversation, or None.
+    `elsewhere=False`: this instance's sockets only (the desk follower's signals, which
+    every instance's follower sends to its own)."""
     adapter = channels.get("webchat")
     notify = getattr(adapter, "notify", None)
     if notify is None:
@@ -41,7 +43,7 @@ def webchat_notify(channels: Mapping[str, ChannelAdapter]) -> Any:
     async def signal(conv: Conversation, event: str, name: str) -> int:
         if conv.channel != "webchat":
             return 0
-        return int(await notify(conv.thread_key, event, name=name))
+        return int(await notify(conv.thread_key, event, name=name, elsewhere=elsewhere))
 
     return signal
 
@@ -58,7 +60,8 @@ def mount_console(app: web.Application, api: web.Application, *, config: Config,
     api[RULES] = decider
     if signal is not None:
         api[SIGNAL] = signal
-    follower = DeskFollower(desk, wake_outbox=wake_outbox, notify=signal)
+    follower = DeskFollower(desk, wake_outbox=wake_outbox,
+                            notify=webchat_notify(channels, elsewhere=False))
     app.on_startup.append(follower.start)
     app.on_shutdown.append(follower.stop)
 
