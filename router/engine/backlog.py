@@ -31,7 +31,7 @@ from datetime import timedelta
 
 from router.domain.errors import StoreError
 from router.domain.model import Accepted, InboundMessage, UnparsedInbound
-from router.domain.tasks import cancel_and_wait
+from router.domain.tasks import cancel_and_wait, woken
 from router.engine.inbound_json import load_accepted
 from router.engine.pipeline import Pipeline
 from router.engine.stages import StageClock
@@ -158,11 +158,8 @@ class Backlog:
                 if not self._busy:
                     self._idle.set()
                 self._work.clear()
-                try:
-                    await asyncio.wait_for(self._work.wait(), timeout=self.rescan)
-                except TimeoutError:
-                    if not self._busy:
-                        await self._rescan()
+                if not await woken(self._work, self.rescan) and not self._busy:
+                    await self._rescan()
                 continue
             await slots.acquire()
             message = self._queue.popleft()

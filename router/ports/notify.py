@@ -9,8 +9,9 @@ can swap in LISTEN/NOTIFY behind the same two methods.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Protocol
+
+from router.domain.tasks import woken
 
 #: seconds between two reads of a follower of the events (the console's signals, an
 #: agent's live stream) at least
@@ -59,6 +60,5 @@ class EventNotifier:
         """
         if self.generation > generation:
             return self.generation
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), max_wait)
+        await woken(self._event, max_wait)  # a stop (cancellation) is never lost there
         return self.generation

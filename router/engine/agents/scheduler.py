@@ -9,7 +9,6 @@ event `sla_breached` (for escalations such as `priority: urgent` or a Slack ping
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from router.domain.model import (
     Event,
     Status,
 )
-from router.domain.tasks import cancel_and_wait
+from router.domain.tasks import cancel_and_wait, woken
 from router.engine.agents.desk import Desk
 from router.engine.agents.followups import run_rules
 from router.engine.agents.queue import auto_assign
@@ -86,9 +85,7 @@ class Scheduler:
                 delay = min(delay, self.idle_poll)
             if due is not None:
                 delay = min(delay, max(0.01, (due - self.desk.clock()).total_seconds()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
-            if self._wake.is_set():
+            if await woken(self._wake, delay):
                 await asyncio.sleep(self.min_interval)  # let more commits coalesce
 
     async def tick(self) -> TickResult:
