@@ -114,6 +114,11 @@ class WebchatAdapter(ChannelAdapter):
             for message in welcome["messages"]:
                 await self.hub.push(visitor_id, message)
 
+    def has_visitors(self) -> bool:
+        """Whether a widget holds a socket on this instance (the desk's follower reads
+        for signals often only while one does)."""
+        return self.hub.any()
+
     async def notify(self, visitor_id: str, event: str, *, name: str = "",
                      elsewhere: bool = True) -> int:
         """Tell a visitor's open widgets that an agent joined, is typing, left or resolved.

@@ -33,6 +33,10 @@ class Hub:
     def online(self, visitor_id: str) -> bool:
         return bool(self._sockets.get(visitor_id))
 
+    def any(self) -> bool:
+        """Whether any socket is open here (a visitor's entry goes with their last one)."""
+        return bool(self._sockets)
+
     def count(self) -> int:
         return sum(len(s) for s in self._sockets.values())
 

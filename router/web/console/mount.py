@@ -61,7 +61,8 @@ def mount_console(app: web.Application, api: web.Application, *, config: Config,
     if signal is not None:
         api[SIGNAL] = signal
     follower = DeskFollower(desk, wake_outbox=wake_outbox,
-                            notify=webchat_notify(channels, elsewhere=False))
+                            notify=webchat_notify(channels, elsewhere=False),
+                            listening=getattr(channels.get("webchat"), "has_visitors", None))
     app.on_startup.append(follower.start)
     app.on_shutdown.append(follower.stop)
 
