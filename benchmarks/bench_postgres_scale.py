@@ -78,7 +78,9 @@ async def _run(quick: bool) -> list[dict[str, Any]]:
     duration, warmup = (0.6, 0.2) if quick else (10.0, 2.0)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for n in (1, 2, 3):
+        # quick (the shape test): one and two instances say as much as three, in half
+        # the instance starts (each migrates a fresh schema)
+        for n in (1, 2) if quick else (1, 2, 3):
             rows.append(await _round(n, Path(tmp), duration=duration, warmup=warmup,
                                      concurrency=16))
     base = rows[0]["msgs_per_s"] or 1.0
