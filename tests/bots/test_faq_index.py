@@ -61,8 +61,13 @@ def queries(index: FaqIndex) -> list[str]:
 
 
 def test_match_equals_the_pairwise_definition(tmp_path: Path):
+    """Every third of the knowledge base's questions and their typos (all of them took 16 s
+    of the suite's time on a slow host; the reference is a scan of every variant), every
+    hand-written one."""
     index = make_bots(tmp_path).faq
-    for text in queries(index):
+    texts = queries(index)
+    written = len(TABLE) + 6
+    for text in texts[:written] + texts[written::3]:
         # (`not_about` marks candidates after scoring; the scores are what is compared)
         got = [replace(c, not_about="") for c in index.match(text, limit=10)]
         assert got == reference_match(index, text, 10), text
