@@ -50,12 +50,7 @@ async def test_the_console_follower_reads_at_most_once_per_pace(tmp_path: Path) 
             read_after_commits.set()
         return await real_read(fn, **kw)
 
-    async def notify(conv: Any, *what: Any) -> None:
-        return None
-
-    notifier = EventNotifier()
-    desk = SimpleNamespace(store=SimpleNamespace(read=counted), notifier=notifier)
-    follower = DeskFollower(desk, wake_outbox=lambda: None, notify=notify)  # type: ignore[arg-type]
+    notifier, follower = _follower(counted)
     await follower.start()
     try:
         started = loop.time()
@@ -71,6 +66,17 @@ async def test_the_console_follower_reads_at_most_once_per_pace(tmp_path: Path) 
     finally:
         await follower.stop()
         await store.close()
+
+
+def _follower(read: Any, listening: Any = None) -> tuple[EventNotifier, DeskFollower]:
+    """A console follower whose store reads go through `read`, signalling nobody."""
+    async def notify(conv: Any, *what: Any) -> None:
+        return None
+
+    notifier = EventNotifier()
+    desk = SimpleNamespace(store=SimpleNamespace(read=read), notifier=notifier)
+    return notifier, DeskFollower(desk, wake_outbox=lambda: None,  # type: ignore[arg-type]
+                                  notify=notify, listening=listening)
 
 
 async def _event(tx: Tx) -> None:
@@ -96,13 +102,7 @@ async def test_without_visitors_the_console_follower_reads_once_per_idle_pace(
             read_at_pace.set()
         return await real_read(fn, **kw)
 
-    async def notify(conv: Any, *what: Any) -> None:
-        return None
-
-    notifier = EventNotifier()
-    desk = SimpleNamespace(store=SimpleNamespace(read=counted), notifier=notifier)
-    follower = DeskFollower(desk, wake_outbox=lambda: None, notify=notify,  # type: ignore[arg-type]
-                            listening=lambda: visitors[0])
+    notifier, follower = _follower(counted, listening=lambda: visitors[0])
     await follower.start()
     try:
         started = loop.time()
