@@ -117,8 +117,7 @@ class Dispatcher:
         per reply (issue 28), and on PostgreSQL it was a statement and a WAL flush per
         reply on every instance. The slot is reserved so that a row leased by its unit
         never waits for one: its lease runs from its commit."""
-        if self._stopping or self.concurrency - len(self._inflight) - self._reserved <= 0 \
-                or not self.store.leases_in_unit():
+        if self._stopping or self._free_slots() <= 0 or not self.store.leases_in_unit():
             return False
         self._reserved += 1
         return True
@@ -133,6 +132,10 @@ class Dispatcher:
             self._start(row, refused=False)
         if reserved and not rows and self._slots_were_full:
             self._wake.set()  # the slot given back may be what a waiting row needs
+
+    def _free_slots(self) -> int:
+        """Send slots neither sending nor held for a reply its unit leases (`reserve`)."""
+        return self.concurrency - len(self._inflight) - self._reserved
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
@@ -197,7 +200,7 @@ class Dispatcher:
         round left send slots free, the next due time. On PostgreSQL that is one
         statement, outside a transaction block: at the rates where each round leases one
         reply it had been six round trips per reply (issue 28)."""
-        free = self.concurrency - len(self._inflight) - self._reserved
+        free = self._free_slots()
         if free <= 0:
             self._slots_were_full = True
             return 0, None, False  # a finishing send wakes us
@@ -299,8 +302,7 @@ class Dispatcher:
         if not self._sent:
             return
         if not self._stopping and self._task is not None and not self._task.done() \
-                and self.concurrency - len(self._inflight) - self._reserved > 0 \
-                and not any(result.thread_keys for _, result in self._sent):
+                and self._free_slots() > 0 and not any(r.thread_keys for _, r in self._sent):
             self._wake.set()
         elif self._marker is None or self._marker.done():
             self._marker = asyncio.create_task(self._mark_sent(), name="outbox-sent-marks")

@@ -32,7 +32,7 @@ from router.store.postgres_merge import (
 from router.store.postgres_outbox import LEASE_ROUND, lease_params, lease_round
 from router.store.sql_base import Params
 from router.store.sql_conversations import PG_BOT_REPLY_TIMES, PG_BOT_REPLY_TIMES_NEWEST
-from router.store.sql_outbox import OUTBOX_CLAIM
+from router.store.sql_outbox import OUTBOX_CLAIM, claim_params
 from router.store.sql_rows import dumps
 from router.store.sql_rows import outbox as outbox_row
 from router.store.sql_tx import SqlTx
@@ -156,8 +156,8 @@ class PgTx(SqlTx):
         the list returned is filled there, before the unit commits. Nothing the unit
         does after it reads the lease it takes."""
         claimed: list[OutboxRow] = []
-        self._claim = ((ts(until), channel, thread_key, conversation_id, ts(now), channel,
-                        unreachable_key), claimed)
+        self._claim = (claim_params(conversation_id, channel, thread_key, now, until,
+                                    unreachable_key), claimed)
         return claimed
 
     async def _lock_keys(self, *keys: str) -> None:

@@ -30,6 +30,13 @@ OUTBOX_CLAIM = (
     f"AND s.value IS NOT NULL AND s.value <> '') RETURNING {rows.OUTBOX_COLS}")
 
 
+def claim_params(conversation_id: int, channel: str, thread_key: str, now: datetime,
+                 until: datetime, unreachable_key: str) -> tuple[Any, ...]:
+    """`OUTBOX_CLAIM`'s parameters, in its order (SQLite runs it alone, PostgreSQL in the
+    unit's last statement)."""
+    return (ts(until), channel, thread_key, conversation_id, ts(now), channel, unreachable_key)
+
+
 def outbox_values(row: OutboxRow) -> tuple[Any, ...]:
     """`OUTBOX_INSERT`'s parameters after the message id."""
     return (row.idempotency_key, row.conversation_id, row.channel, row.thread_key,
@@ -78,8 +85,8 @@ class SqlOutbox(SqlBase):
     async def outbox_claim(self, conversation_id: int, channel: str, thread_key: str,
                            now: datetime, until: datetime,
                            unreachable_key: str) -> list[OutboxRow]:
-        found = await self._all(OUTBOX_CLAIM, (ts(until), channel, thread_key, conversation_id,
-                                               ts(now), channel, unreachable_key))
+        found = await self._all(OUTBOX_CLAIM, claim_params(conversation_id, channel, thread_key,
+                                                           now, until, unreachable_key))
         return [rows.outbox(r) for r in found]  # one row at most: the thread's oldest
 
     async def outbox_sent(self, outbox_id: int, external_id: str, now: datetime) -> None:
