@@ -121,6 +121,8 @@ class StoreChannelHost(ChannelHost):
         return await self.store.read(lambda tx: tx.channel_state_get(self.channel, key)) is not None
 
     async def broadcast(self, payload: dict[str, Any]) -> None:
+        if not self.store.shared:  # one process on the database: nobody to tell
+            return  # (not even the encoding: web chat broadcasts every reply it sends)
         await self.store.broadcast(self.channel, json.dumps(payload, ensure_ascii=False,
                                                              separators=(",", ":")))
 

@@ -740,6 +740,10 @@ class Tx(abc.ABC):
 class Store(abc.ABC):
     """A database the service keeps everything in."""
 
+    #: other processes may share this store (PostgreSQL); `broadcast` then reaches them.
+    #: Callers check it to skip building a payload nobody would receive (SQLite).
+    shared: bool = False
+
     @abc.abstractmethod
     async def open(self) -> None:
         """Connect and apply pending migrations."""

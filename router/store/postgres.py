@@ -83,6 +83,7 @@ class _RolledBack(Exception):
 
 class PostgresStore(Store):
     hooks: TxHooks | None = None  # handed to every write transaction (router/store/hooks.py)
+    shared = True  # several `serve` processes on one database
 
     def __init__(self, url: str) -> None:
         self.dsn, self.pool_min, self.pool_max = split_url(url)

@@ -145,3 +145,21 @@ async def test_an_unblock_makes_the_address_reachable_again(store: Store):
     assert await _refused(store, [_row(1, "telegram:a", "111")]) == set()
     contact = await host.contact("111")
     assert contact is not None and not contact.unreachable
+
+
+async def test_a_broadcast_is_built_only_where_another_instance_can_receive_it(
+        store: Store, monkeypatch) -> None:
+    """Web chat broadcasts every reply it sends; on SQLite (one process per database)
+    nobody could receive it, so the payload is not even encoded."""
+    sent: list[tuple[str, str]] = []
+
+    async def record(topic: str, payload: str) -> None:
+        sent.append((topic, payload))
+
+    monkeypatch.setattr(store, "broadcast", record)
+    await StoreChannelHost(store, "webchat").broadcast({"visitor": "v1", "frame": {"id": 7}})
+    if store.shared:
+        assert sent == [("webchat", '{"visitor":"v1","frame":{"id":7}}')]
+    else:
+        assert sent == []
+    assert store.shared == (type(store).__name__ == "PostgresStore")
