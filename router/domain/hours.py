@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -68,6 +68,10 @@ class Schedule:
     weekly: tuple[tuple[Span, ...], ...]  # index 0 = Monday
     holidays: frozenset[date]
     always_open: bool = False
+    # (UTC minute, open?) of the last `is_open` asked: every decision asks (rules, the
+    # away bot), and at a few hundred messages a second most ask within the same minute
+    _last: list[tuple[float, bool]] = field(default_factory=lambda: [(float("nan"), False)],
+                                            compare=False, hash=False, repr=False)
 
     @classmethod
     def build(cls, timezone: str, weekly: Mapping[str, object],
@@ -100,9 +104,21 @@ class Schedule:
     def is_open(self, now: datetime) -> bool:
         if self.always_open:
             return True
-        local = self._local(now)
+        if now.tzinfo is None:  # naive times are UTC everywhere in this project
+            now = now.replace(tzinfo=UTC)
+        utc_minute = now.timestamp() // 60
+        last = self._last[0]
+        if last[0] == utc_minute:
+            return last[1]
+        local = now.astimezone(self.tz)
         minute = local.hour * 60 + local.minute
-        return any(a <= minute < b for a, b in self._spans(local.date()))
+        is_open = any(a <= minute < b for a, b in self._spans(local.date()))
+        offset = local.utcoffset()
+        # a UTC minute is one local minute when the offset is whole minutes (every zone
+        # since about 1900; DST moves at whole minutes): only then may the next ask reuse it
+        if offset is not None and offset.seconds % 60 == 0:
+            self._last[0] = (utc_minute, is_open)  # one atomic swap: safe across threads
+        return is_open
 
     def next_opening(self, now: datetime) -> datetime | None:
         """`now` if open, else the start of the next open span; None if never open."""
