@@ -16,16 +16,18 @@ Rows per offered rate, on SQLite (one instance) and on PostgreSQL (one instance,
 three sharing the database; loopback messages spread round-robin over them, web chat
 visitors each on one instance, spread likewise, the secret shared; each instance
 delivers its own replies; both deployments run side by side and take turns at each rate,
-`PG_REPEATS` times, and an `e2e_pg_scale` row gives the median over those turns of three's
-p50 and p99 over one's): `new` (every message
+`PG_REPEATS` short turns of `PG_SECONDS`, and an `e2e_pg_scale` row gives the median over
+those turns of three's p50 and p99 over one's): `new` (every message
 opens a conversation: "När har ni öppet?", which the FAQ answers) and `continuing` (a
 second message on each conversation the `new` row opened, at the same rate).
 `answered` counts messages whose reply arrived within `GRACE` seconds after the offer
 ended; `cpu_ms_per_msg` is the service's CPU time (user + system, from /proc) per
 offered message. `capacity` is the highest offered rate whose p99 stayed under 200 ms
-with every message answered. `stages_p50_ms` / `stages_p99_ms` say where the wait was: the
-service's own per-stage histograms (`inquiry_router_stage_seconds` on /metrics, see
-router/engine/stages.py), read before and after each row; a figure is its bucket's upper bound.
+with every message answered (PostgreSQL's rates, measured in several turns: every
+message of every turn answered, and the median turn's p99 under 200 ms).
+`stages_p50_ms` / `stages_p99_ms` say where the wait was: the service's own per-stage
+histograms (`inquiry_router_stage_seconds` on /metrics, see router/engine/stages.py),
+read before and after each row; a figure is its bucket's upper bound.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ from benchmarks._common import Serve, percentile, rnd, rules_available, write_co
 
 RATES = (100, 200, 400, 700, 1000, 1400)
 PG_RATES = (100, 200, 400)  # one and three instances, compared at the same offered rates
-PG_REPEATS = 3  # times each comparison is made (see `on_postgres`)
+PG_REPEATS = 8  # times each comparison is made, in short turns (see `on_postgres`)
+PG_SECONDS = 1.5  # a turn's offer: 8 x 1.5 s offers as much as the 3 x 4 s it replaced
 CHANNEL_RATES = (100, 200, 400, 700)  # Telegram and web chat
 QUICK_RATES = (50,)
 PG = os.environ.get("ROUTER_BENCH_PG", "postgresql://root@127.0.0.1:5432/test")
@@ -462,7 +465,12 @@ async def on_postgres(directory: Path, receiver: Receiver, deliver_url: str,
     at each rate, `repeats` times, which goes first alternating (1-3, 3-1, 1-3 ...): the
     host's speed drifts over minutes (PostgreSQL's tables grow, with no autovacuum here),
     and one row of each at a rate was a coin toss at the 99th percentile (the same
-    build gave 0.8 and 1.9 at 100 a second in two runs)."""
+    build gave 0.8 and 1.9 at 100 a second in two runs).
+
+    Many short turns rather than a few long ones: a stall of the shared host (a second
+    or two, seen in every deployment at random, the `stored` stage included) spoils the
+    turn it falls in, and the median over eight turns outvotes it where the median over
+    three did not (session 16: single p99 ratios of 0.42-2.19 around medians near 1)."""
     rows: list[dict[str, Any]] = []
     async with postgres_deployment(directory, deliver_url, 1) as one, \
             postgres_deployment(directory, deliver_url, 3) as three, \
@@ -517,15 +525,17 @@ def capacity(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     def key(r: dict[str, Any]) -> tuple[str, str, int, str]:
         return r["channel"], r["backend"], r["instances"], r["conversations"]
 
-    def met(r: dict[str, Any]) -> bool:
-        return r["answered"] == r["offered"] and not r["errors"] and r["p99_ms"] < CAPACITY_P99_MS
+    def met_over_turns(turns: list[dict[str, Any]]) -> bool:
+        return (all(r["answered"] == r["offered"] and not r["errors"] for r in turns)
+                and statistics.median(r["p99_ms"] for r in turns) < CAPACITY_P99_MS)
 
     rows = [r for r in rows if r["bench"] == "e2e"]
     for channel, backend, instances, kind in sorted({key(r) for r in rows}):
         mine = [r for r in rows if key(r) == (channel, backend, instances, kind)]
-        # a rate measured more than once (PostgreSQL's repeats) counts if every time met it
+        # a rate measured more than once (PostgreSQL's short turns) counts if every message
+        # of every turn was answered and the median turn's p99 met the goal
         ok = [rate for rate in {r["rate"] for r in mine}
-              if all(met(r) for r in mine if r["rate"] == rate)]
+              if met_over_turns([r for r in mine if r["rate"] == rate])]
         out.append({"bench": "e2e_capacity", "channel": channel, "backend": backend,
                     "instances": instances, "conversations": kind,
                     "capacity_msgs_per_s": max(ok, default=0), "p99_goal_ms": CAPACITY_P99_MS,
@@ -549,7 +559,7 @@ async def main(quick: bool) -> list[dict[str, Any]]:
                                         channel)
             if not quick:  # quick: the shape test's time
                 rows += await on_postgres(directory, receiver, deliver_url, PG_RATES,
-                                          seconds, warm)
+                                          PG_SECONDS, warm)
     finally:
         await runner.cleanup()
     return rows + capacity(rows)
