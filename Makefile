@@ -36,8 +36,10 @@ shell: $(STAMP)
 check: $(STAMP)
 	$(BIN)/inquiry-router check --config $(CONFIG)
 
+# on every core, at most two workers (each test may start services, a browser, dovecot and
+# PostgreSQL pools; see README "Testing"); `make test PYTEST_ARGS="-n 0"` runs in one process
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

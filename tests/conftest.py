@@ -7,6 +7,7 @@ import sys
 import textwrap
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -24,6 +25,10 @@ PYTHON = sys.executable
 
 # --- CI: nothing may be skipped silently ------------------------------------------------
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: the controller judges the run
+        _hand_fuzz_tallies(workeroutput)
+        return
     if os.environ.get("CI", "").lower() not in ("true", "1"):
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
@@ -38,6 +43,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 # --- fuzz case counts (issue 22): one line per fuzz target, visible under -q too -------
+# With pytest-xdist (`make test` runs on every core) the fuzz tests run in worker
+# processes: each worker hands its tallies to the controller, which prints them.
+def _hand_fuzz_tallies(workeroutput: dict[str, Any]) -> None:
+    from tests.fuzz_counts import TALLIES
+
+    workeroutput["fuzz_tallies"] = {target: [t.cases, t.server_errors]
+                                    for target, t in TALLIES.items()}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    from tests.fuzz_counts import merge
+
+    merge(getattr(node, "workeroutput", {}).get("fuzz_tallies", {}))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     from tests.fuzz_counts import summary
 

@@ -1,7 +1,8 @@
 """How many cases each fuzz target ran and how many were answered >= 500 (issue 22).
 
 Every fuzz test counts its cases here as they go (so a failing run is counted too);
-`tests/conftest.py` prints one line per target at the end of the pytest run.
+`tests/conftest.py` prints one line per target at the end of the pytest run (under
+pytest-xdist each worker hands its tallies to the controller, which `merge`s them).
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ def count(target: str, status: int) -> None:
     tally.cases += 1
     if status >= 500:
         tally.server_errors += 1
+
+
+def merge(tallies: dict[str, list[int]]) -> None:
+    """Add a pytest-xdist worker's tallies ({target: [cases, server_errors]})."""
+    for target, (cases, server_errors) in tallies.items():
+        tally = TALLIES.setdefault(target, Tally())
+        tally.cases += cases
+        tally.server_errors += server_errors
 
 
 def summary() -> list[str]:

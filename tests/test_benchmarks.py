@@ -12,7 +12,13 @@ import subprocess
 import time
 from typing import Any
 
+import pytest
+
 from tests.conftest import PYTHON, ROOT
+
+# several instances (or stores) on PostgreSQL, 11 connections each: under pytest-xdist
+# these modules share one worker, so two of them never hold connections at once
+pytestmark = pytest.mark.xdist_group("postgres-instances")
 
 NUMBER = (int, float)
 # bench kind -> required keys and their types (more keys are allowed)

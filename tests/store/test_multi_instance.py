@@ -20,12 +20,17 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+import pytest
 
 from router.domain.model import Contact, Conversation, Status
 from router.engine.agents.auth import issue_token
 from router.store import Tx, utcnow
 from router.store.postgres import PostgresStore
 from tests.store.instances import Instance, Sink
+
+# several instances (or stores) on PostgreSQL, 11 connections each: under pytest-xdist
+# these modules share one worker, so two of them never hold connections at once
+pytestmark = pytest.mark.xdist_group("postgres-instances")
 
 MESSAGES = 1000
 THREADS = 100

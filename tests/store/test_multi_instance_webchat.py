@@ -11,11 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from router.engine.agents.auth import issue_token
 from router.store.base import Tx, utcnow
 from router.store.postgres import PostgresStore
 from tests.store.instances import Instance
+
+# several instances (or stores) on PostgreSQL, 11 connections each: under pytest-xdist
+# these modules share one worker, so two of them never hold connections at once
+pytestmark = pytest.mark.xdist_group("postgres-instances")
 
 SECRET = "multi-instance-webchat-secret"
 

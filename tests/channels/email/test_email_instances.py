@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 
 from channels.email.adapter import EmailAdapter
 from router.config import load_config
@@ -18,6 +19,10 @@ from tests.conftest import echo_decide, write_config
 from tests.store.pg import fresh_schema, store_url
 
 from .conftest import Dovecot, SmtpSink
+
+# several instances (or stores) on PostgreSQL, 11 connections each: under pytest-xdist
+# these modules share one worker, so two of them never hold connections at once
+pytestmark = pytest.mark.xdist_group("postgres-instances")
 
 
 def _config(directory: Path, url: str, dovecot: Dovecot, sink: SmtpSink) -> Path:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import yaml
 
 from router.config import load_config
@@ -23,6 +24,10 @@ from tests.channels.slack.conftest import AGENTS, CUSTOMER, payload, post_event,
 from tests.channels.slack.fake_api import SECRET, TOKEN, FakeSlackAPI
 from tests.conftest import write_config
 from tests.store.pg import fresh_schema, store_url
+
+# several instances (or stores) on PostgreSQL, 11 connections each: under pytest-xdist
+# these modules share one worker, so two of them never hold connections at once
+pytestmark = pytest.mark.xdist_group("postgres-instances")
 
 CUSTOMERS = {CUSTOMER: ("D0CUST001", "Olga Svensson"), "U0CUST0002": ("D0CUST002", "Ola Nordmann")}
 _ts = itertools.count(1)

@@ -35,6 +35,10 @@ from tests.channels.slack.conftest import AGENTS, settled
 from tests.channels.slack.fake_api import TOKEN, FakeSlackAPI
 from tests.store.pg import fresh_schema, store_url
 
+# several instances (or stores) on PostgreSQL, 11 connections each: under pytest-xdist
+# these modules share one worker, so two of them never hold connections at once
+pytestmark = pytest.mark.xdist_group("postgres-instances")
+
 CONVERSATIONS = 5
 LEASE = 0.6  # seconds: a dead leader is replaced quickly
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -30,6 +31,10 @@ from router.store.channel_state import StoreChannelState
 from router.store.postgres import PostgresStore
 from tests.channels.telegram.fake_api import TOKEN, FakeTelegramAPI
 from tests.store.pg import fresh_schema, store_url
+
+# several instances (or stores) on PostgreSQL, 11 connections each: under pytest-xdist
+# these modules share one worker, so two of them never hold connections at once
+pytestmark = pytest.mark.xdist_group("postgres-instances")
 
 CHANNEL = "telegram:support"
 FILES = 12

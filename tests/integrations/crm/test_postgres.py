@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
 from router.config import load_config
@@ -12,6 +13,10 @@ from tests.conftest import write_config
 from tests.integrations.crm.conftest import Settled, answer_and_resolve, customer, post
 from tests.integrations.crm.fakes import FakeHubSpot
 from tests.store.pg import fresh_schema, store_url
+
+# several instances (or stores) on PostgreSQL, 11 connections each: under pytest-xdist
+# these modules share one worker, so two of them never hold connections at once
+pytestmark = pytest.mark.xdist_group("postgres-instances")
 
 
 @pytest_asyncio.fixture
