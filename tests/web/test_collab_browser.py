@@ -14,6 +14,7 @@ Screenshots go to the test's tmp dir.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import struct
 import zlib
@@ -333,3 +334,35 @@ async def test_layout_at_1024_and_390_and_contrast_everywhere(
     assert await chat.evaluate("document.documentElement.scrollWidth") <= 390
     await assert_contrast(chat, "the web chat")
     await olle.context.close()
+
+
+async def test_a_late_answer_to_a_reply_does_not_switch_the_view_back(
+        service: Service, browser: Any) -> None:
+    """The agent sends a reply and clicks the next conversation; the send's answer comes
+    while the next one is still loading. The console stays on the next one: the refresh
+    after a send used to open the first again, and the next one's late load was then
+    dropped as stale."""
+    first = await loopback(service, "Hej, jag vill prata med en människa om fakturan", 21)
+    second = await loopback(service, "Hej! Kan jag få prata med någon om returen?", 22)
+    page = await agent_page(browser, service, "anna")
+    await open_in_queue(page, first)
+    replies: asyncio.Queue[Any] = asyncio.Queue()
+    loads: asyncio.Queue[Any] = asyncio.Queue()
+    await page.route(f"**/conversations/{first}/reply", replies.put_nowait)  # held until told
+    await page.route(f"**/conversations/{second}", loads.put_nowait)
+    await page.fill("#reply", "Hej! Jag tittar på fakturan nu.")
+    await page.click("#send")
+    reply = await replies.get()  # the reply's request is on its way
+    await page.click("[data-queue=general]")
+    await page.click(f"#convs [data-id='{second}']")
+    load = await loads.get()  # ... and so is the next conversation's
+    async with page.expect_response(lambda r: r.url.endswith("/queues")):  # after the send
+        await reply.continue_()
+    await load.continue_()
+    await expect(page.locator("#conv-title")).to_have_text(f"#{second} · Kund 22")
+    await expect(page.locator("#contact-body")).to_contain_text("Kund 22")
+    await expect(page.locator("#messages .msg--agent")).to_have_count(0)
+    texts = [m.text for m in await service.store.read(lambda tx: tx.list_messages(first))
+             if m.author_kind == "agent"]
+    assert texts == ["Hej! Jag tittar på fakturan nu."]
+    await page.context.close()

@@ -278,8 +278,10 @@
   }
   async function loadContact(id) {
     const box = $("contact-body");
+    const asked = S.contactAsked = (S.contactAsked || 0) + 1;  // the newest load wins
     try {
       const p = await call("GET", `/contacts/${id}`);
+      if (asked !== S.contactAsked) return;  // late: another conversation's contact
       S.contact = p;
       if (S.open) $("conv-title").textContent = `#${S.open.id}` + (p.display_name ? ` · ${p.display_name}` : "");
       const facts = el("dl", {});
@@ -297,15 +299,21 @@
         el("h3", { text: `History (${p.conversations.length})` }), history);
       document.dispatchEvent(new CustomEvent("console:contact", { detail: p }));  // contacts.js
     } catch (err) {
-      box.replaceChildren(el("p", { class: "error", text: err.message }));
+      if (asked === S.contactAsked) box.replaceChildren(el("p", { class: "error", text: err.message }));
     }
+  }
+  // after an action on conversation `id`, show its new state, unless the agent has opened
+  // another one meanwhile: a late refresh had switched the view back to the first
+  async function refreshAfter(id) {
+    if (S.opening === id) await openConversation(id, { keepFocus: true });
   }
   async function act(path, body) {
     if (!S.open) return;
+    const id = S.open.id;
     $("action-error").textContent = "";
     try {
-      await call("POST", `/conversations/${S.open.id}/${path}`, body);
-      await openConversation(S.open.id, { keepFocus: true });
+      await call("POST", `/conversations/${id}/${path}`, body);
+      await refreshAfter(id);
       loadQueues(); loadList();
     } catch (err) { fail("action-error", err); }
   }
@@ -347,6 +355,7 @@
     const text = $("reply").value;
     const m = mode();  // issue 24: attachments.js may send files without text
     if (!S.open || !(text.trim() || sendHooks.some((h) => h.content && h.content(m)))) return;
+    const id = S.open.id;  // the conversation the agent wrote in
     $("compose-error").textContent = "";
     $("send").disabled = true;
     try {
@@ -358,10 +367,10 @@
         Object.assign(extra, more);
       }
       const viaMacro = window.consoleApp.send && window.consoleApp.send(m, text, extra);  // macros.js
-      await (viaMacro || call("POST", `/conversations/${S.open.id}/${m}`, { text, ...extra }));
+      await (viaMacro || call("POST", `/conversations/${id}/${m}`, { text, ...extra }));
       for (const h of sendHooks) if (h.after) h.after(m);
       $("reply").value = "";
-      await openConversation(S.open.id, { keepFocus: true });
+      await refreshAfter(id);
       loadQueues();
     } catch (err) { fail("compose-error", err); } finally { $("send").disabled = false; }
   });
