@@ -53,6 +53,10 @@ class StageClock:
 
     def __init__(self, histogram: Histogram | None = None) -> None:
         self.histogram = histogram
+        # each stage's labelled child, looked up once: `labels()` per observation was a
+        # dict lookup under a lock, seven times a message
+        self._children = {stage: histogram.labels(stage) for stage in STAGES} \
+            if histogram is not None else {}
         self._now = time.perf_counter
         self._stored: _Bounded[tuple[str, str], tuple[float, float]] = _Bounded()
         self._queued: _Bounded[tuple[str, str], tuple[float, float]] = _Bounded()
@@ -64,8 +68,9 @@ class StageClock:
         return self._now()
 
     def _observe(self, stage: str, seconds: float) -> None:
-        if self.histogram is not None:
-            self.histogram.labels(stage).observe(max(0.0, seconds))
+        child = self._children.get(stage)
+        if child is not None:
+            child.observe(max(0.0, seconds))
 
     def stored(self, key: tuple[str, str], received: float) -> None:
         now = self._now()
