@@ -43,7 +43,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 # --- fuzz case counts (issue 22): one line per fuzz target, visible under -q too -------
-# With pytest-xdist (`make test` runs on every core) the fuzz tests run in worker
+# With pytest-xdist (`make test` runs two workers) the fuzz tests run in worker
 # processes: each worker hands its tallies to the controller, which prints them.
 def _hand_fuzz_tallies(workeroutput: dict[str, Any]) -> None:
     from tests.fuzz_counts import TALLIES
