@@ -149,8 +149,10 @@ async def test_an_instance_notifies_at_most_once_per_interval(pg_url: str):
             await b.write(_event)
         assert time.monotonic() - started < b.notify_every  # all within one interval
         await asyncio.wait_for(twice.wait(), PROMPT)
-        # the second came when the interval ended, and covers every commit before it
-        assert woken[1] - woken[0] >= b.notify_every * 0.9
+        # the second was sent when the interval ended (delivery may delay either, never
+        # advance it: measured from the first write, not from the first wake-up, which a
+        # busy machine had delivered 0.47 s late), and covers every commit before it
+        assert max(woken) - started >= b.notify_every * 0.99
         assert len(await a.read(lambda tx: tx.list_events(None))) == 10
         assert len(woken) == 2
 
