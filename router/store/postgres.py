@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import secrets
 import time
@@ -43,6 +44,22 @@ from router.store.postgres_tx import CHANNEL, PgTx
 
 #: LISTEN/NOTIFY channel of `broadcast`; a message is instance, topic and payload, one per line
 BROADCAST_CHANNEL = "inquiry_router_broadcast"
+_MAX_CHANNEL_BYTES = 63  # PostgreSQL's identifiers (NAMEDATALEN - 1)
+
+
+def channel_for(base: str, schema: str) -> str:
+    """The LISTEN/NOTIFY channel `base` of the deployment whose tables are in `schema`.
+
+    Channels belong to the database, not to a schema: deployments sharing a database in
+    schemas of their own (`?search_path=...`) had woken each other's dispatchers and
+    followers and received each other's broadcasts (web chat frames). The default schema
+    keeps the plain name, which earlier versions used, so a rolling upgrade still wakes."""
+    if schema == "public":
+        return base
+    named = f"{base}:{schema}"
+    if len(named.encode()) <= _MAX_CHANNEL_BYTES:
+        return named
+    return f"{base}:{hashlib.sha256(schema.encode()).hexdigest()[:24]}"
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -90,6 +107,8 @@ class PostgresStore(Store):
         self._background = asyncio.Semaphore(max(1, self.pool_max - FOREGROUND_RESERVE))
         self._ahead = asyncio.Semaphore(1)  # `ahead` units, one at a time (see `write`)
         self.instance = secrets.token_hex(6)  # tells our own NOTIFYs from other instances'
+        # LISTEN/NOTIFY channels, scoped to the schema at `open` (`channel_for`)
+        self.channel, self.broadcast_channel = CHANNEL, BROADCAST_CHANNEL
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
         self._callbacks: list[Callable[[], None]] = []
@@ -117,6 +136,9 @@ class PostgresStore(Store):
                                                    reset=_keep_session, init=self._warm_one,
                                                    max_inactive_connection_lifetime=0)
             await self._migrate()
+            schema = await self._pool.fetchval("SELECT current_schema()")
+            self.channel = channel_for(CHANNEL, schema)
+            self.broadcast_channel = channel_for(BROADCAST_CHANNEL, schema)
             self._listener_lost = asyncio.Event()
             await self._listen()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -128,8 +150,8 @@ class PostgresStore(Store):
     async def _listen(self) -> None:
         conn = await asyncpg.connect(self.dsn)
         try:
-            await conn.add_listener(CHANNEL, self._notified)
-            await conn.add_listener(BROADCAST_CHANNEL, self._broadcast_received)
+            await conn.add_listener(self.channel, self._notified)
+            await conn.add_listener(self.broadcast_channel, self._broadcast_received)
         except BaseException:
             conn.terminate()
             raise
@@ -270,12 +292,12 @@ class PostgresStore(Store):
         may have left before them; this one then goes right after it)."""
         self._notify_timer = None
         self._notified_at = time.monotonic()
-        self.notifies.post(CHANNEL, self.instance)
+        self.notifies.post(self.channel, self.instance)
 
     async def broadcast(self, topic: str, payload: str) -> None:
         if len(payload.encode()) > BROADCAST_MAX_BYTES:
             raise ValueError(f"a broadcast takes at most {BROADCAST_MAX_BYTES} bytes")
-        await self.notifies.send(BROADCAST_CHANNEL, f"{self.instance}\n{topic}\n{payload}")
+        await self.notifies.send(self.broadcast_channel, f"{self.instance}\n{topic}\n{payload}")
 
     def on_broadcast(self, topic: str, callback: Callable[[str], None]) -> None:
         self._broadcasts.setdefault(topic, []).append(callback)
@@ -313,7 +335,7 @@ class PostgresStore(Store):
             self._notify_timer.cancel()
             self._notify_timer = None
             if self._pool is not None:
-                self.notifies.post(CHANNEL, self.instance)
+                self.notifies.post(self.channel, self.instance)
         await self.notifies.flush()
         if self._listener is not None:
             listener, self._listener = self._listener, None
@@ -361,7 +383,7 @@ class PostgresStore(Store):
                     tx = PgTx(conn, writable=True, one_statement=one_statement)
                     tx.hooks = self.hooks
                     result = await fn(tx)
-                    await tx.finish(self.instance, self._may_notify)
+                    await tx.finish(self.instance, self._may_notify, self.channel)
                 if tx.notify_skipped:
                     self._notify_later()
                 if self.hooks is not None:

@@ -211,8 +211,8 @@ class PgTx(SqlTx):
             await self.hooks.event(self, event)
         return 0
 
-    async def finish(self, instance: str,
-                     may_notify: Callable[[], bool] = lambda: True) -> None:
+    async def finish(self, instance: str, may_notify: Callable[[], bool] = lambda: True,
+                     channel: str = CHANNEL) -> None:
         """End of a write unit, inside its transaction: the deferred writes
         (`_exec_later`), the unit's events staged for its COMMIT to number, and the NOTIFY,
         in one statement (one round trip, router/store/postgres_merge.py). The events
@@ -235,7 +235,7 @@ class PgTx(SqlTx):
         self._count_statement()
         args = list(zip(*self._events, strict=True)) if self._events else []
         if notify:
-            args += [CHANNEL, instance]
+            args += [channel, instance]
         sql = finish_sql(later, bool(self._events), notify, claim is not None)
         if claim is None:
             await self.c.execute(sql, *args, *deferred)

@@ -18,8 +18,8 @@ import pytest
 
 from router.domain.model import Event
 from router.store import Tx, utcnow
-from router.store.postgres import PostgresStore
-from tests.store.pg import server_url
+from router.store.postgres import PostgresStore, channel_for
+from tests.store.pg import fresh_schema, server_url, store_url
 
 PROMPT = 5.0  # generous bound for "promptly" (the fallback poll is what we must not need)
 
@@ -225,3 +225,39 @@ async def test_broadcasts_use_a_pooled_connection_while_listen_is_down(pg_url: s
         await listener.close()
         await b.broadcast("webchat", "via the pool")
         assert await asyncio.wait_for(got.get(), PROMPT) == "via the pool"
+
+
+async def test_deployments_in_other_schemas_of_the_database_are_not_woken(pg_url: str):
+    """LISTEN/NOTIFY channels belong to the database: a deployment in another schema had
+    been woken by every commit here and received every broadcast (web chat frames)."""
+    async with _two_instances(pg_url) as (a, b), fresh_schema() as (url, schema):
+        other = PostgresStore(store_url(url, schema))
+        neighbour = PostgresStore(store_url(url, schema))
+        await other.open()
+        await neighbour.open()
+        try:
+            assert a.channel == b.channel != other.channel == neighbour.channel
+            heard: dict[str, asyncio.Queue[str]] = {"a": asyncio.Queue(), "other": asyncio.Queue()}
+            a.on_remote_commit(lambda: heard["a"].put_nowait("commit"))
+            a.on_broadcast("webchat", lambda p: heard["a"].put_nowait(p))
+            other.on_remote_commit(lambda: heard["other"].put_nowait("commit"))
+            other.on_broadcast("webchat", lambda p: heard["other"].put_nowait(p))
+            await b.write(_event)
+            await b.broadcast("webchat", '{"visitor": "v_1"}')
+            assert [await asyncio.wait_for(heard["a"].get(), PROMPT) for _ in range(2)] == [
+                "commit", '{"visitor": "v_1"}']
+            # a listener gets NOTIFYs in commit order: once the neighbour's commit (after
+            # b's) has reached `other`, b's would have reached it before
+            await neighbour.write(_event)
+            assert await asyncio.wait_for(heard["other"].get(), PROMPT) == "commit"
+            assert heard["other"].empty()
+        finally:
+            await other.close()
+            await neighbour.close()
+
+
+def test_a_schemas_channel_name_fits_postgresql() -> None:
+    assert channel_for("inquiry_router", "public") == "inquiry_router"  # as before
+    assert channel_for("inquiry_router", "shop_a") == "inquiry_router:shop_a"
+    long = channel_for("inquiry_router_broadcast", "s" * 63)
+    assert len(long.encode()) <= 63 and long != channel_for("inquiry_router_broadcast", "s" * 62)
