@@ -101,8 +101,7 @@ class StoreChannelHost(ChannelHost):
             if contact is None:
                 return False
             if contact.unreachable != value:
-                contact.unreachable = value
-                await tx.update_contact(contact)
+                await tx.set_contact_unreachable(contact.id, value)
             if value:
                 await tx.channel_state_put(self.channel, key, json.dumps(True), None,
                                            contact.id, now)

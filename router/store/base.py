@@ -240,7 +240,16 @@ class Tx(abc.ABC):
         return None if identity is None else await self.get_contact(identity.contact_id)
 
     @abc.abstractmethod
-    async def update_contact(self, contact: Contact) -> None: ...
+    async def update_contact(self, contact: Contact) -> None:
+        """Every field an agent or the pipeline edits; not `unreachable`, which only the
+        channel that reports it writes (`set_contact_unreachable`)."""
+
+    @abc.abstractmethod
+    async def set_contact_unreachable(self, contact_id: int, unreachable: bool) -> None:
+        """Only the flag a channel reports (a customer blocked the bot, or came back): a
+        full `update_contact` writes back every field as the unit read it, so an agent's
+        edit committed in between (another instance) was lost, and it rewrote the search
+        index."""
 
     @abc.abstractmethod
     async def set_contact_language(self, contact_id: int, language: str) -> None:

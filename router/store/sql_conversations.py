@@ -196,11 +196,15 @@ class SqlConversations(SqlBase):
         return _contact(r) if r else None
 
     async def update_contact(self, contact: Contact) -> None:
-        await self._exec(
+        await self._exec(  # not `unreachable`: see `set_contact_unreachable`
             "UPDATE contacts SET display_name = ?, email = ?, phone = ?, language = ?, tags = ?, "
-            "fields = ?, unreachable = ? WHERE id = ?",
+            "fields = ? WHERE id = ?",
             (contact.display_name, contact.email, contact.phone, contact.language,
-             dumps(contact.tags), dumps(contact.fields), int(contact.unreachable), contact.id))
+             dumps(contact.tags), dumps(contact.fields), contact.id))
+
+    async def set_contact_unreachable(self, contact_id: int, unreachable: bool) -> None:
+        await self._exec("UPDATE contacts SET unreachable = ? WHERE id = ?",
+                         (int(unreachable), contact_id))
 
     async def set_contact_language(self, contact_id: int, language: str) -> None:
         await self._exec_later("UPDATE contacts SET language = ? WHERE id = ?",

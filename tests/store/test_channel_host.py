@@ -163,3 +163,27 @@ async def test_a_broadcast_is_built_only_where_another_instance_can_receive_it(
     else:
         assert sent == []
     assert store.shared == (type(store).__name__ == "PostgresStore")
+
+
+async def test_the_flag_and_an_agents_edit_do_not_overwrite_each_other(store: Store) -> None:
+    """The host writes only the flag, and a contact edit leaves the flag alone: each had
+    written back every field as its unit read it, so whichever committed second undid
+    the other (two instances on PostgreSQL)."""
+    ids = await _olga(store)
+    host = StoreChannelHost(store, "telegram:a")
+    stale = await store.read(lambda tx: tx.get_contact(ids["contact"]))  # an agent's form
+    assert stale is not None and not stale.unreachable
+    await host.set_unreachable("111", True)  # she blocks the bot meanwhile
+
+    async def rename(tx: Tx) -> None:
+        stale.display_name = "Olga Petrova"
+        await tx.update_contact(stale)  # the agent saves the form she opened before
+
+    await store.write(rename)
+    contact = await store.read(lambda tx: tx.get_contact(ids["contact"]))
+    assert contact is not None
+    assert (contact.display_name, contact.unreachable) == ("Olga Petrova", True)
+    await host.set_unreachable("111", False)
+    contact = await store.read(lambda tx: tx.get_contact(ids["contact"]))
+    assert contact is not None
+    assert (contact.display_name, contact.unreachable) == ("Olga Petrova", False)
