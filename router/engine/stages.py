@@ -52,7 +52,6 @@ class StageClock:
     """Records the hand-overs of each message; `histogram` is labelled by `stage`."""
 
     def __init__(self, histogram: Histogram | None = None) -> None:
-        self.histogram = histogram
         # each stage's labelled child, looked up once: `labels()` per observation was a
         # dict lookup under a lock, seven times a message
         self._children = {stage: histogram.labels(stage) for stage in STAGES} \

@@ -246,7 +246,7 @@ class PostgresStore(Store):
                 await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 tx = PgTx(conn, writable=True)
                 await unit(tx)
-                await tx.finish(self.instance)
+                await tx.finish(self.instance, self.channel)
                 raise _RolledBack
         except _RolledBack:
             pass
@@ -383,7 +383,7 @@ class PostgresStore(Store):
                     tx = PgTx(conn, writable=True, one_statement=one_statement)
                     tx.hooks = self.hooks
                     result = await fn(tx)
-                    await tx.finish(self.instance, self._may_notify, self.channel)
+                    await tx.finish(self.instance, self.channel, self._may_notify)
                 if tx.notify_skipped:
                     self._notify_later()
                 if self.hooks is not None:

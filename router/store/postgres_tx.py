@@ -37,7 +37,7 @@ from router.store.sql_rows import dumps
 from router.store.sql_rows import outbox as outbox_row
 from router.store.sql_tx import SqlTx
 
-CHANNEL = "inquiry_router"  # LISTEN/NOTIFY channel: "a unit wrote events or outbox rows"
+CHANNEL = "inquiry_router"  # LISTEN/NOTIFY: "a unit wrote events or outbox rows" (`channel_for` scopes it)
 #: the advisory lock serialising event ids, taken inside COMMIT by the trigger of
 #: migrations 0018 and 0019 (whose SQL has the number, 446687200)
 EVENTS_LOCK = 0x1A9F_E7E0
@@ -211,8 +211,8 @@ class PgTx(SqlTx):
             await self.hooks.event(self, event)
         return 0
 
-    async def finish(self, instance: str, may_notify: Callable[[], bool] = lambda: True,
-                     channel: str = CHANNEL) -> None:
+    async def finish(self, instance: str, channel: str,
+                     may_notify: Callable[[], bool] = lambda: True) -> None:
         """End of a write unit, inside its transaction: the deferred writes
         (`_exec_later`), the unit's events staged for its COMMIT to number, and the NOTIFY,
         in one statement (one round trip, router/store/postgres_merge.py). The events
