@@ -144,3 +144,50 @@ async def test_a_unit_that_fails_after_the_lease_gives_the_slot_back(store: Stor
     assert world.dispatcher._reserved == 0 and world.woken == []
     assert await world.rows() == [] and not world.platform.sent.is_set()
 
+
+
+async def test_the_next_reply_carries_the_sent_marks(store: Store,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A delivered reply's "sent" mark commits with the next unit that writes a reply,
+    not in a round of its own (`MARK_WAIT`, made a minute here, never ends)."""
+    import router.engine.outbox as outbox
+
+    monkeypatch.setattr(outbox, "MARK_WAIT", 60.0)
+    world = _World(store)
+    await _process(world.pipeline(), _message(1))
+    await asyncio.wait_for(world.platform.sent.wait(), 10)
+    assert len(world.dispatcher._sent) == 1  # delivered (the send task went on to this)
+    [first] = await world.rows()
+    assert first.status == OutboxStatus.PENDING and not world.marked.is_set()  # leased
+    world.platform.sent.clear()
+    await _process(world.pipeline(), _message(2, thread="t2"))
+    assert world.marked.is_set()  # at the commit of the second unit
+    first, second = await world.rows()
+    assert (first.status, first.external_id) == (OutboxStatus.SENT, "x1")
+    assert first.sent_at is not None and second.status == OutboxStatus.PENDING
+    await asyncio.wait_for(world.platform.sent.wait(), 10)  # the second went out too
+
+
+async def test_the_marks_of_a_unit_that_failed_wait_for_a_round(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import router.engine.outbox as outbox
+
+    monkeypatch.setattr(outbox, "MARK_WAIT", 60.0)
+    world = _World(store)
+    await _process(world.pipeline(), _message(1))
+    await asyncio.wait_for(world.platform.sent.wait(), 10)
+    assert len(world.dispatcher._sent) == 1
+
+    async def broken_desk(tx: Tx, conv: Conversation, now: datetime) -> None:
+        raise RuntimeError("desk hook failed")  # runs after the marks were written
+
+    with pytest.raises(RuntimeError):
+        await _process(world.pipeline(on_conversation=broken_desk), _message(2, thread="t2"))
+    [first] = await world.rows()  # rolled back with the unit, mark included
+    assert first.status == OutboxStatus.PENDING and not world.marked.is_set()
+    assert len(world.dispatcher._sent) == 1  # waiting for a round again
+    assert await world.dispatcher.dispatch_due() == 0  # a round carries it
+    [first] = await world.rows()
+    assert (first.status, first.external_id) == (OutboxStatus.SENT, "x1")
+    assert world.marked.is_set() and world.dispatcher._sent == []
+
