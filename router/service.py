@@ -232,11 +232,13 @@ class Service:
             at once. Its own dispatcher and scheduler act on what it wrote (every instance
             runs both, over the whole database), so ours only look a little later, in case
             it cannot: with three instances, each one's scheduler tick and lease unit per
-            commit anywhere had cost about half as much CPU again per message (issue 28)."""
+            commit anywhere had cost about half as much CPU again per message (issue 28).
+            Our dispatcher looks only when the commit left outbox rows to a lease round
+            (`on_remote_outbox`): most replies are leased by the unit that wrote them."""
             agents.notifier.notify()
-            dispatcher.wake_soon()
 
         self.store.on_remote_commit(committed_elsewhere)
+        self.store.on_remote_outbox(dispatcher.wake_soon)
         self.pipeline = Pipeline(self.store, self.decider, default_queue=s.service.default_queue,
                                  reopen_window=s.service.reopen_window,
                                  on_commit=committed, on_conversation=agents.desk.on_conversation,

@@ -838,3 +838,10 @@ class Store(abc.ABC):
         process per database, so the default does nothing.
         """
         return None
+
+    def on_remote_outbox(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when another process commits outbox rows that it did not
+        lease itself (the rows a lease round of any instance may take), or may have:
+        a commit whose writer leased every row it wrote calls only `on_remote_commit`.
+        SQLite: nothing to do, as above."""
+        return None

@@ -40,7 +40,7 @@ from router.store.base import BROADCAST_MAX_BYTES, Store, Tx, utcnow
 from router.store.hooks import TxHooks
 from router.store.migrate import migrations, split_statements
 from router.store.postgres_notify import BatchedNotify
-from router.store.postgres_tx import CHANNEL, PgTx
+from router.store.postgres_tx import CHANNEL, NOTHING_LEFT, PgTx, notify_payload
 
 #: LISTEN/NOTIFY channel of `broadcast`; a message is instance, topic and payload, one per line
 BROADCAST_CHANNEL = "inquiry_router_broadcast"
@@ -112,6 +112,12 @@ class PostgresStore(Store):
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
         self._callbacks: list[Callable[[], None]] = []
+        self._outbox_callbacks: list[Callable[[], None]] = []
+        # a commit since our last NOTIFY left outbox rows to a lease round (`_notify_due`),
+        # and how many such commits were seen (a NOTIFY clears the flag only if none
+        # came while it was on its way: `_committed`)
+        self._outbox_left = False
+        self._left_commits = 0
         self._broadcasts: dict[str, list[Callable[[str], None]]] = {}
         self._listener_lost: asyncio.Event | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -257,6 +263,26 @@ class PostgresStore(Store):
     def on_remote_commit(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)
 
+    def on_remote_outbox(self, callback: Callable[[], None]) -> None:
+        self._outbox_callbacks.append(callback)
+
+    def _committed(self, tx: PgTx) -> None:
+        """After a unit's commit: what the next NOTIFY says about outbox rows, and whether
+        one must follow (`_notify_later`).
+
+        Why: every NOTIFY made every other instance's dispatcher run a lease round 0.2 s
+        later, in case the writer could not send what it wrote; with three instances at
+        200 messages a second that was a round per instance five times a second, while
+        the writers had leased almost every reply in its own unit (issue 28)."""
+        left = tx.outbox_left()
+        if tx.notified_outbox and tx.left_commits_seen == self._left_commits:
+            self._outbox_left = False  # that NOTIFY covered the earlier commits too
+        if left and not tx.notified_outbox:
+            self._outbox_left = True
+            self._left_commits += 1
+        if tx.notify_skipped or (left and tx.notified_outbox is False):
+            self._notify_later()
+
     # --- NOTIFY, at most one per `notify_every` seconds ------------------------------
     def _may_notify(self) -> bool:
         """Whether the unit committing now sends the NOTIFY (in its last statement).
@@ -292,7 +318,11 @@ class PostgresStore(Store):
         may have left before them; this one then goes right after it)."""
         self._notify_timer = None
         self._notified_at = time.monotonic()
-        self.notifies.post(self.channel, self.instance)
+        self._post_notify()
+
+    def _post_notify(self) -> None:
+        left, self._outbox_left = self._outbox_left, False
+        self.notifies.post(self.channel, notify_payload(self.instance, left))
 
     async def broadcast(self, topic: str, payload: str) -> None:
         if len(payload.encode()) > BROADCAST_MAX_BYTES:
@@ -314,12 +344,13 @@ class PostgresStore(Store):
                 log.exception("broadcast listener of %s failed", topic)
 
     def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        if payload == self.instance:
+        sender, _, _ = payload.partition("\n")
+        if sender == self.instance:
             return  # our own commit: the local callbacks already ran
-        self._run_callbacks()
+        self._run_callbacks(outbox=not payload.endswith(NOTHING_LEFT))
 
-    def _run_callbacks(self) -> None:
-        for callback in self._callbacks:
+    def _run_callbacks(self, outbox: bool = True) -> None:
+        for callback in [*self._callbacks, *(self._outbox_callbacks if outbox else ())]:
             try:
                 callback()
             except Exception:
@@ -335,7 +366,7 @@ class PostgresStore(Store):
             self._notify_timer.cancel()
             self._notify_timer = None
             if self._pool is not None:
-                self.notifies.post(self.channel, self.instance)
+                self._post_notify()
         await self.notifies.flush()
         if self._listener is not None:
             listener, self._listener = self._listener, None
@@ -383,9 +414,10 @@ class PostgresStore(Store):
                     tx = PgTx(conn, writable=True, one_statement=one_statement)
                     tx.hooks = self.hooks
                     result = await fn(tx)
-                    await tx.finish(self.instance, self.channel, self._may_notify)
-                if tx.notify_skipped:
-                    self._notify_later()
+                    tx.left_commits_seen = self._left_commits
+                    await tx.finish(self.instance, self.channel, self._may_notify,
+                                    self._outbox_left)
+                self._committed(tx)
                 if self.hooks is not None:
                     self.hooks.committed(tx)
                 return result

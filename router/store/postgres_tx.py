@@ -43,6 +43,17 @@ CHANNEL = "inquiry_router"  # LISTEN/NOTIFY: "a unit wrote events or outbox rows
 EVENTS_LOCK = 0x1A9F_E7E0
 
 
+#: the end of a commit NOTIFY's payload when the commits it covers left no outbox row to a
+#: lease round (their writers leased what they wrote); other instances' dispatchers then
+#: need not look. A payload without it (an instance of an earlier version sends its
+#: name alone) wakes them.
+NOTHING_LEFT = "\n-"
+
+
+def notify_payload(instance: str, outbox_left: bool) -> str:
+    return instance if outbox_left else instance + NOTHING_LEFT
+
+
 class PgTx(SqlTx):
     locks_keys = True
     fts = "postgresql"  # search: tsvector side tables (router/store/sql_search.py)
@@ -61,6 +72,12 @@ class PgTx(SqlTx):
         self.skip_locked = " FOR NO KEY UPDATE SKIP LOCKED" if writable else ""
         self._events: list[tuple[Any, ...]] = []
         self.wrote_outbox = False
+        self.outbox_rows = 0  # outbox rows this unit inserted
+        self.outbox_claimed = 0  # ...and leased itself (`outbox_claim`)
+        #: the NOTIFY `finish` sent: None none, True one saying rows may be left to a
+        #: lease round, False one saying none are (`notify_payload`)
+        self.notified_outbox: bool | None = None
+        self.left_commits_seen = 0  # the store's count when `finish` ran (its `_committed`)
         self._held: set[str] = set()  # advisory lock names taken in this transaction
         self._later: list[tuple[str, Params]] = []  # `_exec_later` writes not sent yet
         self.notify_skipped = False  # see `finish`
@@ -101,8 +118,14 @@ class PgTx(SqlTx):
 
     def _note_outbox(self, *statements: str) -> None:
         """A unit that inserts outbox rows NOTIFYs at its end (dispatchers elsewhere)."""
-        if any(statement.startswith("INSERT INTO outbox") for statement in statements):
+        rows = sum(statement.startswith("INSERT INTO outbox") for statement in statements)
+        if rows:
             self.wrote_outbox = True
+            self.outbox_rows += rows
+
+    def outbox_left(self) -> bool:
+        """After the commit: whether the unit left outbox rows to a lease round."""
+        return self.outbox_rows > self.outbox_claimed
 
     async def _one(self, sql: str, params: Params = ()) -> Sequence[Any] | None:
         await self._statement()
@@ -222,7 +245,8 @@ class PgTx(SqlTx):
         return 0
 
     async def finish(self, instance: str, channel: str,
-                     may_notify: Callable[[], bool] = lambda: True) -> None:
+                     may_notify: Callable[[], bool] = lambda: True,
+                     outbox_before: bool = False) -> None:
         """End of a write unit, inside its transaction: the deferred writes
         (`_exec_later`), the unit's events staged for its COMMIT to number, and the NOTIFY,
         in one statement (one round trip, router/store/postgres_merge.py). The events
@@ -231,7 +255,9 @@ class PgTx(SqlTx):
         it, each holder waiting for its busy instance to send COMMIT (issue 28).
         `may_notify` is asked only by a unit that has something to NOTIFY (events or
         outbox rows); when it says no, `notify_skipped` tells the store to send one later
-        (`PostgresStore._notify_later`)."""
+        (`PostgresStore._notify_later`). The NOTIFY says whether rows may be left to a
+        lease round (`notify_payload`): this unit's, unless it leases the one it wrote,
+        or earlier units' whose commits it covers (`outbox_before`)."""
         notify = bool(self._events or self.wrote_outbox) and may_notify()
         self.notify_skipped = bool(self._events or self.wrote_outbox) and not notify
         claim, self._claim = self._claim, None
@@ -241,12 +267,14 @@ class PgTx(SqlTx):
                 await self._flush_later()
             if claim is not None:
                 claim[1][:] = [outbox_row(r) for r in await self._all(OUTBOX_CLAIM, claim[0])]
+                self.outbox_claimed = len(claim[1])
             return
         later, deferred = self._take_later()
         self._count_statement()
         args = list(zip(*self._events, strict=True)) if self._events else []
         if notify:
-            args += [channel, instance]
+            self.notified_outbox = outbox_before or self.outbox_rows > (claim is not None)
+            args += [channel, notify_payload(instance, self.notified_outbox)]
         sql = finish_sql(later, bool(self._events), notify, claim is not None, marks is not None)
         tail = [*(claim[0] if claim is not None else ()), *(marks or ())]
         if claim is None:
@@ -254,3 +282,4 @@ class PgTx(SqlTx):
             return
         found = await self.c.fetch(sql, *args, *deferred, *tail)
         claim[1][:] = [outbox_row(tuple(r)[1:]) for r in found if r[1] is not None]
+        self.outbox_claimed = len(claim[1])

@@ -16,7 +16,17 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from router.domain.model import Event
+from router.domain.model import (
+    Action,
+    Decision,
+    Event,
+    InboundMessage,
+    OutboxRow,
+    ReplyContent,
+    Sender,
+)
+from router.engine.pipeline import Pipeline
+from router.ports.channel import SendResult
 from router.store import Tx, utcnow
 from router.store.postgres import PostgresStore, channel_for
 from tests.store.pg import fresh_schema, server_url, store_url
@@ -261,3 +271,63 @@ def test_a_schemas_channel_name_fits_postgresql() -> None:
     assert channel_for("inquiry_router", "shop_a") == "inquiry_router:shop_a"
     long = channel_for("inquiry_router_broadcast", "s" * 63)
     assert len(long.encode()) <= 63 and long != channel_for("inquiry_router_broadcast", "s" * 62)
+
+
+class _Slots:
+    """A dispatcher with free slots: a processing unit leases its own reply."""
+
+    lease = 60.0
+
+    def reserve(self) -> bool:
+        return True
+
+    def hand(self, rows: list[OutboxRow], reserved: bool) -> None:
+        pass
+
+    def take_marks(self) -> list[tuple[OutboxRow, SendResult]]:
+        return []
+
+    def marks_written(self, batch: list[tuple[OutboxRow, SendResult]]) -> None:
+        pass
+
+    def marks_returned(self, batch: list[tuple[OutboxRow, SendResult]]) -> None:
+        pass
+
+
+def _answering(ctx: object) -> Decision:
+    return Decision(actions=[Action("reply", ReplyContent("Vi har öppet 9-17."), source="faq")])
+
+
+async def test_other_dispatchers_look_only_at_rows_left_to_a_lease_round(pg_url: str):
+    """A commit whose writer leased the reply it wrote wakes the other instances' live
+    views, not their dispatchers (`on_remote_outbox`); one that left a row wakes both,
+    also when its unit's lease found the row behind an older one of its thread."""
+    async with _two_instances(pg_url) as (a, b):
+        b.notify_every = 0  # every unit NOTIFYs at its commit
+        heard: asyncio.Queue[str] = asyncio.Queue()
+        a.on_remote_commit(lambda: heard.put_nowait("commit"))
+        a.on_remote_outbox(lambda: heard.put_nowait("outbox"))
+
+        async def next_heard(n: int) -> list[str]:
+            return [await asyncio.wait_for(heard.get(), PROMPT) for _ in range(n)]
+
+        async def process(slots: _Slots | None, n: int, thread: str) -> None:
+            message = InboundMessage("loopback", f"m{n}", thread, Sender(f"u-{thread}"),
+                                     "När har ni öppet?", utcnow())
+            pipeline = Pipeline(b, lambda: _answering, slots=slots)
+            assert await pipeline.accept(message)
+            assert not (await pipeline.process(message)).duplicate
+
+        # (the accepts write no outbox row: each is a commit without a NOTIFY)
+        await process(_Slots(), 1, "t1")  # leased by its unit
+        await process(None, 2, "t2")  # left to a lease round
+        # NOTIFYs come in commit order: had the first said "look", it would be here
+        assert await next_heard(3) == ["commit", "commit", "outbox"]
+        await process(_Slots(), 3, "t2")  # behind t2's first reply: its lease finds none
+        assert await next_heard(3) == ["commit", "commit", "outbox"]  # its NOTIFY, then one more
+        await b.write(_event)  # no outbox row
+        await process(None, 4, "t3")
+        assert await next_heard(3) == ["commit", "commit", "outbox"]
+        # an instance of an earlier version NOTIFYs its name alone: that means "look"
+        await b.notifies.send(b.channel, "0123456789ab")
+        assert await next_heard(2) == ["commit", "outbox"]
