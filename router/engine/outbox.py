@@ -147,6 +147,11 @@ class Dispatcher:
         taken = [(row, result) for row, result in self._sent if not result.thread_keys]
         if taken:
             self._sent = [(row, result) for row, result in self._sent if result.thread_keys]
+            if self._mark_timer is not None and not self._sent:
+                # the next mark starts its own wait: one left running ran a round for the
+                # marks of the few milliseconds since, about every `MARK_WAIT`
+                self._mark_timer.cancel()
+                self._mark_timer = None
         return taken
 
     def marks_written(self, batch: list[tuple[OutboxRow, SendResult]]) -> None:
