@@ -162,6 +162,7 @@ async def test_the_next_reply_carries_the_sent_marks(store: Store,
     world.platform.sent.clear()
     await _process(world.pipeline(), _message(2, thread="t2"))
     assert world.marked.is_set()  # at the commit of the second unit
+    assert world.dispatcher._mark_timer is None  # its wait ended with it, no round to come
     first, second = await world.rows()
     assert (first.status, first.external_id) == (OutboxStatus.SENT, "x1")
     assert first.sent_at is not None and second.status == OutboxStatus.PENDING
