@@ -9,10 +9,9 @@ such a message twice after a crash at exactly that instant: at-least-once, docum
 Most bot replies are leased by the unit that wrote them and handed over at its commit
 (`reserve`, `hand`; router/engine/reply_claim.py); lease rounds take the rest.
 A send slot is free again as soon as the platform answered: the "sent" marks of replies
-delivered meanwhile are written together, by the next processing unit that writes a
-reply (`take_marks`) or lease round when one comes within `MARK_WAIT`, else by a round
-run for them (in a unit of their own when no slot is free or a mark keeps thread keys).
-A lease is a unit of work
+delivered meanwhile are written together, by the next lease round when one comes within
+`MARK_WAIT`, else by a round run for them (in a unit of their own when no slot is free
+or a mark keeps thread keys). A lease is a unit of work
 that waits for the writer's next commit, so each round leases as many rows as slots are
 free: with slots held until their own mark committed, and 16 of them, replies queued for
 seconds at a few hundred messages a second (issue 28; `outbox.concurrency` is 64 now).
@@ -133,36 +132,6 @@ class Dispatcher:
             self._start(row, refused=False)
         if reserved and not rows and self._slots_were_full:
             self._wake.set()  # the slot given back may be what a waiting row needs
-
-    def take_marks(self) -> list[tuple[OutboxRow, SendResult]]:
-        """The "sent" marks waiting for a round, for a processing unit to write with its
-        own commit (`Tx.outbox_sent_with_unit`; router/engine/reply_claim.py), which then
-        reports `marks_written` or `marks_returned`. Marks that keep thread keys stay:
-        they go at once, in a unit of their own (`_marks_due`).
-
-        Why: a lease round run for the marks alone was a unit, and on PostgreSQL a
-        statement with its WAL flush, every `MARK_WAIT` on every instance; with three
-        instances at 200 messages a second they were a fifth of a round per message, and
-        the rows stayed leased (resent after a crash) for up to 0.1 s longer."""
-        taken = [(row, result) for row, result in self._sent if not result.thread_keys]
-        if taken:
-            self._sent = [(row, result) for row, result in self._sent if result.thread_keys]
-            if self._mark_timer is not None and not self._sent:
-                # the next mark starts its own wait: one left running ran a round for the
-                # marks of the few milliseconds since, about every `MARK_WAIT`
-                self._mark_timer.cancel()
-                self._mark_timer = None
-        return taken
-
-    def marks_written(self, batch: list[tuple[OutboxRow, SendResult]]) -> None:
-        """The unit that took `batch` (`take_marks`) committed it."""
-        self._marked(batch)
-
-    def marks_returned(self, batch: list[tuple[OutboxRow, SendResult]]) -> None:
-        """The unit that took `batch` did not commit: the marks wait for a round again."""
-        if batch:
-            self._sent[:0] = batch
-            self._marks_due()
 
     def _free_slots(self) -> int:
         """Send slots neither sending nor held for a reply its unit leases (`reserve`)."""

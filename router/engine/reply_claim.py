@@ -9,8 +9,6 @@ its own transaction when a lease round would lease it (`Tx.outbox_claim`), and h
 to the dispatcher after the commit (`Dispatcher.hand`). A reply that is not first in its
 thread's line, goes to an address that refuses us, or finds every slot taken is left to a
 lease round, as every row was before; so are rows written by any other unit.
-The same unit writes the "sent" marks of replies delivered since the last round
-(`Dispatcher.take_marks`), which had waited up to 0.1 s for a round of their own.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from router.domain.model import Conversation, OutboxRow
-from router.ports.channel import SendResult
 from router.ports.channel_host import UNREACHABLE
 from router.store.base import Tx
 
@@ -36,12 +33,6 @@ class SendSlots(Protocol):
 
     def hand(self, rows: list[OutboxRow], reserved: bool) -> None: ...
 
-    def take_marks(self) -> list[tuple[OutboxRow, SendResult]]: ...
-
-    def marks_written(self, batch: list[tuple[OutboxRow, SendResult]]) -> None: ...
-
-    def marks_returned(self, batch: list[tuple[OutboxRow, SendResult]]) -> None: ...
-
 
 class ReplyClaim:
     """One message's claim on its reply: the send slot it reserved, kept over reruns of
@@ -53,19 +44,9 @@ class ReplyClaim:
         connection, nothing is reserved or sent."""
         self.slots = slots
         self.reserved = False
-        #: the dispatcher's "sent" marks this unit writes with its commit, taken once
-        #: and written again by a rerun of the unit
-        self.marks: list[tuple[OutboxRow, SendResult]] | None = None
 
     async def lease(self, tx: Tx, conv: Conversation, now: datetime) -> list[OutboxRow]:
-        """Inside the unit, after it wrote its replies at `now`: the reply leased, or [].
-        The dispatcher's "sent" marks waiting for a round go with the unit too."""
-        if self.slots is not None:
-            if self.marks is None:
-                self.marks = self.slots.take_marks()
-            if self.marks:
-                await tx.outbox_sent_with_unit(
-                    [(row.id, result.external_id) for row, result in self.marks], now)
+        """Inside the unit, after it wrote its replies at `now`: the reply leased, or []."""
         if not conv.thread_key:
             return []  # rows without a thread are ordered among the whole channel's
         if self.slots is not None and not self.reserved:
@@ -82,14 +63,7 @@ class ReplyClaim:
         if self.slots is not None and (self.reserved or rows):
             self.slots.hand(rows, self.reserved)
         self.reserved = False
-        if self.slots is not None and self.marks:
-            self.slots.marks_written(self.marks)
-        self.marks = None
 
     def failed(self) -> None:
-        """The unit did not commit: its lease was rolled back with it; the slot is free,
-        and the marks it carried wait for a round again."""
-        if self.slots is not None and self.marks:
-            self.slots.marks_returned(self.marks)
-        self.marks = None
+        """The unit did not commit: its lease was rolled back with it; the slot is free."""
         self.committed([])

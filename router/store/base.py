@@ -351,16 +351,6 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def outbox_sent(self, outbox_id: int, external_id: str, now: datetime) -> None: ...
 
-    async def outbox_sent_with_unit(self, sent: Sequence[tuple[int, str]],
-                                    now: datetime) -> None:
-        """Mark delivered rows (id, external id) sent at `now` as part of this unit,
-        whatever else it does: the dispatcher's marks ride a processing unit's commit
-        (router/engine/reply_claim.py) instead of a lease round of their own. Nothing
-        in the unit may read these rows afterwards (PostgreSQL writes them with the
-        unit's last statement)."""
-        for outbox_id, external_id in sent:
-            await self.outbox_sent(outbox_id, external_id, now)
-
     @abc.abstractmethod
     async def outbox_retry_later(self, outbox_id: int, when: datetime, error: str) -> None: ...
 

@@ -85,23 +85,13 @@ def later_sql(later: tuple[str, ...]) -> str:
     return f"WITH {', '.join(ctes)} SELECT 1 FROM {done}"
 
 
-#: delivered outbox rows marked sent: `sent_at`, then the ids and external ids as arrays
-MARK_SENT = ("UPDATE outbox m SET status = 'sent', sent_at = ?, external_id = x.ext, "
-             "lease_until = NULL, last_error = '' FROM unnest(?::bigint[], ?::text[]) "
-             "AS x(id, ext) WHERE m.id = x.id")
-
-
 @functools.lru_cache(maxsize=128)
-def finish_sql(later: tuple[str, ...], events: bool, notify: bool, claim: bool = False,
-               marks: bool = False) -> str:
+def finish_sql(later: tuple[str, ...], events: bool, notify: bool, claim: bool = False) -> str:
     """The unit's last statement: the deferred writes, the events staged (with `events`),
     the NOTIFY (with `notify`), the reply's lease (with `claim`: `OUTBOX_CLAIM`, whose
-    rows, at most one, follow the first column; a row of NULLs when it leased none), the
-    dispatcher's "sent" marks (with `marks`: `MARK_SENT`; a data-modifying CTE runs to
-    completion whether read or not, and its rows are leased ones, never the one `claim`
-    leases). Parameters: with events the five event column arrays; with notify the
-    channel and payload; then the deferred writes' parameters in order; then the claim's;
-    then the marks'."""
+    rows, at most one, follow the first column; a row of NULLs when it leased none).
+    Parameters: with events the five event column arrays; with notify the channel and
+    payload; then the deferred writes' parameters in order; then the claim's."""
     first = 1 + (5 if events else 0)
     counter = itertools.count(first + (2 if notify else 0))
     ctes, done = _writes(later, counter)
@@ -109,8 +99,6 @@ def finish_sql(later: tuple[str, ...], events: bool, notify: bool, claim: bool =
         ctes.append(_EVENTS)
     if claim:
         ctes.append(f"claimed AS ({_number(OUTBOX_CLAIM, counter)})")
-    if marks:
-        ctes.append(f"marked AS ({_number(MARK_SENT, counter)})")
     select = f"SELECT pg_notify(${first}, ${first + 1})" if notify else "SELECT 1"
     if claim:
         select += ", claimed.*"

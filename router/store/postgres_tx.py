@@ -83,8 +83,6 @@ class PgTx(SqlTx):
         self.notify_skipped = False  # see `finish`
         #: `outbox_claim` waiting for `finish`: its parameters and the list it fills
         self._claim: tuple[tuple[Any, ...], list[OutboxRow]] | None = None
-        #: `outbox_sent_with_unit` waiting for `finish`: `MARK_SENT`'s parameters
-        self._marks: tuple[str, list[int], list[str]] | None = None
 
     async def _statement(self) -> None:
         """Before a statement: in a one-statement unit, refuse the second; send the writes
@@ -185,14 +183,6 @@ class PgTx(SqlTx):
                                     unreachable_key), claimed)
         return claimed
 
-    async def outbox_sent_with_unit(self, sent: Sequence[tuple[int, str]],
-                                    now: datetime) -> None:
-        """Sent with the unit's last statement (`finish`): the dispatcher's marks ride a
-        processing unit's round trip instead of a lease round's statement and WAL flush
-        (issue 28)."""
-        if sent:
-            self._marks = (ts(now), [i for i, _ in sent], [e for _, e in sent])
-
     async def _lock_keys(self, *keys: str) -> None:
         if not self.writable:
             return
@@ -261,8 +251,7 @@ class PgTx(SqlTx):
         notify = bool(self._events or self.wrote_outbox) and may_notify()
         self.notify_skipped = bool(self._events or self.wrote_outbox) and not notify
         claim, self._claim = self._claim, None
-        marks, self._marks = self._marks, None
-        if not self._events and not notify and marks is None:
+        if not self._events and not notify:
             if self._later:
                 await self._flush_later()
             if claim is not None:
@@ -275,11 +264,10 @@ class PgTx(SqlTx):
         if notify:
             self.notified_outbox = outbox_before or self.outbox_rows > (claim is not None)
             args += [channel, notify_payload(instance, self.notified_outbox)]
-        sql = finish_sql(later, bool(self._events), notify, claim is not None, marks is not None)
-        tail = [*(claim[0] if claim is not None else ()), *(marks or ())]
+        sql = finish_sql(later, bool(self._events), notify, claim is not None)
         if claim is None:
-            await self.c.execute(sql, *args, *deferred, *tail)
+            await self.c.execute(sql, *args, *deferred)
             return
-        found = await self.c.fetch(sql, *args, *deferred, *tail)
+        found = await self.c.fetch(sql, *args, *deferred, *claim[0])
         claim[1][:] = [outbox_row(tuple(r)[1:]) for r in found if r[1] is not None]
         self.outbox_claimed = len(claim[1])

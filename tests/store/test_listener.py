@@ -26,7 +26,6 @@ from router.domain.model import (
     Sender,
 )
 from router.engine.pipeline import Pipeline
-from router.ports.channel import SendResult
 from router.store import Tx, utcnow
 from router.store.postgres import PostgresStore, channel_for
 from tests.store.pg import fresh_schema, server_url, store_url
@@ -282,15 +281,6 @@ class _Slots:
         return True
 
     def hand(self, rows: list[OutboxRow], reserved: bool) -> None:
-        pass
-
-    def take_marks(self) -> list[tuple[OutboxRow, SendResult]]:
-        return []
-
-    def marks_written(self, batch: list[tuple[OutboxRow, SendResult]]) -> None:
-        pass
-
-    def marks_returned(self, batch: list[tuple[OutboxRow, SendResult]]) -> None:
         pass
 
 

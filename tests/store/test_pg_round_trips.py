@@ -24,7 +24,6 @@ from router.domain.model import (
     Sender,
 )
 from router.engine.pipeline import Pipeline
-from router.ports.channel import SendResult
 from router.store.base import Tx, utcnow
 from router.store.migrate import migrations
 from router.store.postgres import PostgresStore
@@ -72,8 +71,6 @@ class _Slots:
 
     def __init__(self) -> None:
         self.handed: list[OutboxRow] = []
-        self.marks: list[tuple[OutboxRow, SendResult]] = []  # given to the next unit
-        self.written: list[tuple[OutboxRow, SendResult]] = []
 
     def reserve(self) -> bool:
         return True
@@ -81,23 +78,12 @@ class _Slots:
     def hand(self, rows: list[OutboxRow], reserved: bool) -> None:
         self.handed += rows
 
-    def take_marks(self) -> list[tuple[OutboxRow, SendResult]]:
-        taken, self.marks = self.marks, []
-        return taken
-
-    def marks_written(self, batch: list[tuple[OutboxRow, SendResult]]) -> None:
-        self.written += batch
-
-    def marks_returned(self, batch: list[tuple[OutboxRow, SendResult]]) -> None:
-        raise AssertionError("no unit fails here")
-
 
 @pytest.mark.parametrize("leasing", [False, True], ids=["lease-rounds", "own-lease"])
 async def test_a_message_is_processed_in_few_statements(statements: list[int],
                                                         leasing: bool) -> None:
-    """With `leasing`, the unit leases its reply in its last statement (`finish`), and
-    the second unit writes the first reply's "sent" mark there too: the same count
-    (router/engine/reply_claim.py)."""
+    """With `leasing`, the unit leases its reply in its last statement (`finish`): the
+    same count (router/engine/reply_claim.py)."""
     slots = _Slots()
     async with fresh_schema() as (url, schema):
         store = PostgresStore(store_url(url, schema))
@@ -106,8 +92,6 @@ async def test_a_message_is_processed_in_few_statements(statements: list[int],
             pipeline = Pipeline(store, lambda: _answering, slots=slots if leasing else None)
             for i, thread in enumerate(("t1", "t1")):
                 assert await pipeline.accept(_message(i, thread))
-                if i == 1 and leasing:  # the first reply was delivered meanwhile
-                    slots.marks = [(slots.handed[0], SendResult("ext-1"))]
                 statements.clear()
                 result = await pipeline.process(_message(i, thread))
                 assert not result.duplicate
@@ -119,17 +103,12 @@ async def test_a_message_is_processed_in_few_statements(statements: list[int],
                     # take+locks, contact, conversation, message+inbox, recent bot replies,
                     # reply+outbox, (conversation update, events)
                     assert statements == [7]
-            rows = await store.read(lambda tx: tx.outbox_list(list(OutboxStatus)))
+            rows = await store.read(lambda tx: tx.outbox_list([OutboxStatus.PENDING]))
             assert len(rows) == 2 and all(r.message_id for r in rows)
-            # leased by its unit: the first reply only (the second was behind it in its
-            # thread when its unit ran: the first one's mark commits with that unit)
+            # leased by its unit: the first reply only (the second is behind it in its thread)
             assert [(r.id, r.attempts) for r in slots.handed] == (
                 [(rows[0].id, 1)] if leasing else [])
             assert [r.attempts for r in rows] == [1 if leasing else 0, 0]
-            assert [(r.status, r.external_id) for r in rows] == (
-                [(OutboxStatus.SENT, "ext-1"), (OutboxStatus.PENDING, "")] if leasing
-                else [(OutboxStatus.PENDING, "")] * 2)
-            assert [row.id for row, _ in slots.written] == [r.id for r in slots.handed]
             # the writes that went with the events: the contact's first language, the
             # conversation's counters
             contact = await store.read(lambda tx: tx.find_contact("loopback", "u-t1"))
