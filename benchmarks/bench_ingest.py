@@ -31,13 +31,12 @@ import aiohttp
 from aiohttp import web
 
 from benchmarks._common import (
-    ENV,
     PYTHON,
-    ROOT,
     Serve,
     read_port,
     rnd,
     rules_available,
+    spawn,
     stop_process,
     write_config,
 )
@@ -138,9 +137,7 @@ async def loadgen(url: str, spec: ChannelSpec, *, duration: float, warmup: float
         args += ["--header", f"{name}: {value}"]
     if spec.signing_secret:
         args += ["--slack-signing-secret", spec.signing_secret]
-    proc = await asyncio.create_subprocess_exec(*args, cwd=ROOT, env=ENV,
-                                                stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)
+    proc = await spawn(*args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"loadgen failed: {err.decode(errors='replace')[-2000:]}")
@@ -179,8 +176,8 @@ async def bench_channel(spec: ChannelSpec, directory: Path, api: str, *, rounds:
     is the one least disturbed by neighbours, and alternating puts both sides through
     the same disturbances.
     """
-    bare_proc = await asyncio.create_subprocess_exec(
-        PYTHON, "-m", "benchmarks.bare_server", cwd=ROOT, env=ENV, stdout=asyncio.subprocess.PIPE)
+    bare_proc = await spawn(PYTHON, "-m", "benchmarks.bare_server",
+                            stdout=asyncio.subprocess.PIPE)
     serve: Serve | None = None
     try:
         bare_url = f"http://127.0.0.1:{await read_port(bare_proc, 30.0)}{spec.path}"

@@ -23,18 +23,17 @@ import asyncpg
 import orjson
 import yaml
 
-from benchmarks._common import ENV, PYTHON, ROOT, Serve, write_config
+from benchmarks._common import PYTHON, Serve, spawn, write_config
 
 PG = os.environ.get("ROUTER_BENCH_PG", "postgresql://root@127.0.0.1:5432/test")
 
 
 async def _load(port: int, *, duration: float, warmup: float, concurrency: int,
                 first: int) -> dict[str, Any]:
-    proc = await asyncio.create_subprocess_exec(
+    proc = await spawn(
         PYTHON, "-m", "benchmarks.loadgen", f"http://127.0.0.1:{port}/webhooks/loopback",
         "--duration", str(duration), "--warmup", str(warmup), "--concurrency", str(concurrency),
-        "--first", str(first), "--conversations", "100", cwd=ROOT, env=ENV,
-        stdout=asyncio.subprocess.PIPE)
+        "--first", str(first), "--conversations", "100", stdout=asyncio.subprocess.PIPE)
     out, _ = await proc.communicate()
     result: dict[str, Any] = orjson.loads(out)
     return result

@@ -131,3 +131,45 @@ def test_three_postgres_instances_are_compared_with_one_at_each_rate() -> None:
     unanswered = {**row(1, "new", 200, 10, 100, 3), "answered": 799}
     assert {(r["instances"], r["capacity_msgs_per_s"]) for r in capacity([*rows, unanswered])
             if r["conversations"] == "new"} == {(1, 100), (3, 200)}
+
+
+_PARENT = """
+import asyncio, sys
+from benchmarks._common import spawn
+
+async def main():
+    # waits for a signal, nothing else (no pipe to us whose end would end it too)
+    child = await spawn(sys.executable, "-c", "import signal; signal.pause()",
+                        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL)
+    print(child.pid, flush=True)
+    await child.wait()
+
+asyncio.run(main())
+"""
+
+
+def test_a_benchmarks_subprocesses_end_when_it_is_killed() -> None:
+    """A benchmark killed mid-run (SIGKILL: no cleanup runs) had left its `serve`
+    processes holding their PostgreSQL connections (`_common.spawn`)."""
+    import contextlib
+    import os
+    import select
+    import signal
+
+    parent = subprocess.Popen([PYTHON, "-c", _PARENT], cwd=ROOT, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        pidfd = os.pidfd_open(child)  # readable once the child has exited
+        try:
+            assert select.select([pidfd], [], [], 0)[0] == []  # it runs while we do
+            parent.send_signal(signal.SIGKILL)
+            assert select.select([pidfd], [], [], 30)[0] == [pidfd]
+        finally:
+            os.close(pidfd)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)  # when the test failed: leave nothing behind
+    finally:
+        parent.kill()
+        parent.wait()
