@@ -59,8 +59,10 @@ class WebhookChannel(ChannelAdapter):
                                permanent=True)
         body = meta.get("json")
         try:
-            async with self._client().post(message.recipient, json=body or {}, headers={
-                    "Idempotency-Key": message.idempotency_key}) as resp:
+            async with self._client().post(message.recipient, data=orjson.dumps(body or {}),
+                                           headers={"Content-Type": "application/json",
+                                                    "Idempotency-Key": message.idempotency_key},
+                                           ) as resp:
                 _check(resp)
                 return SendResult()
         except (aiohttp.ClientError, TimeoutError) as exc:
