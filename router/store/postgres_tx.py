@@ -115,7 +115,8 @@ class PgTx(SqlTx):
         await self.c.execute(later_sql(later), *params)
 
     def _note_outbox(self, *statements: str) -> None:
-        """A unit that inserts outbox rows NOTIFYs at its end (dispatchers elsewhere)."""
+        """A unit that inserts outbox rows NOTIFYs at its end (dispatchers elsewhere), and
+        says whether it leased them all (`outbox_left`)."""
         rows = sum(statement.startswith("INSERT INTO outbox") for statement in statements)
         if rows:
             self.wrote_outbox = True
