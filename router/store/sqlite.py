@@ -60,7 +60,12 @@ YIELD_BATCHES = 8
 # of a full one: with all 32 under a flood of webhooks, acknowledgements fell from 4,500
 # to 3,200 a second (the backlog only drained sooner); with 8 they stayed at 4,200-4,500
 # and 1,000 new conversations a second still had p99 under 200 ms (docs/benchmarks.md).
-BACKGROUND_MAX_WAIT = 0.05
+# The wait was 50 ms until session 17: near saturation every reply then waited about
+# that long for its processing. A/B, two turns each, loopback at 1,000 a second, p99 new
+# / continuing: 165-184 / 130-136 ms at 50 ms, 94-105 / 58-66 at 20, 72-73 / 45-54 at 10;
+# about 3 % more CPU a message (commits carry fewer units); under a flood (the ingest
+# benchmark, where the backlog is always older than this) acknowledgements alike.
+BACKGROUND_MAX_WAIT = 0.01
 # Commits gather units for `commit_interval` only as the event loop's thread nears
 # saturation: not below this share of a core, fully from the next (see `gather`).
 GATHER_FROM = 0.3

@@ -129,9 +129,10 @@ def test_background_work_that_waited_too_long_gets_its_share_even_when_saturated
     store._load = _Load(SATURATED + 0.1)  # type: ignore[assignment]
     loop = asyncio.new_event_loop()
     try:
-        store._background.append(_Job(recorder([])("b"), loop.create_future(), queued_at=10.0))
-        assert store._background_room(busy=True, now=10.0) == 0  # just queued: steps aside
-        late = 10.0 + BACKGROUND_MAX_WAIT
+        # times from 0, so that `late - queued_at` is BACKGROUND_MAX_WAIT exactly
+        store._background.append(_Job(recorder([])("b"), loop.create_future(), queued_at=0.0))
+        assert store._background_room(busy=True, now=0.0) == 0  # just queued: steps aside
+        late = BACKGROUND_MAX_WAIT
         assert [store._background_room(busy=True, now=late) for _ in range(3)] == [AGED_SHARE] * 3
         store._load = _Load(SATURATED - 0.1)  # type: ignore[assignment]
         assert store._background_room(busy=True, now=late) == BACKGROUND_BATCH  # room again
