@@ -109,6 +109,15 @@ channels:
     sent: list[Any] = [
         message_from_bytes(e.original_content, policy=policy.default) for e in smtp_sink.messages
     ]
-    assert len({m["Message-ID"] for m in sent}) == 3
-    # the inbox keys are lower case; In-Reply-To carries the ids byte for byte
-    assert sorted(m["In-Reply-To"].lower() for m in sent) == sorted(f"<{k}>" for k in keys)
+    # One reply per mail, by Message-ID. A reply whose SMTP send finished in the instant
+    # before the kill, with its "sent" mark not yet committed, goes again after its lease
+    # with the same Message-ID (at-least-once, router/engine/outbox.py): a mail client
+    # shows it once. A busy CI machine hit that instant (the importer's thread-memory
+    # write after the commit gave the send time to finish).
+    replies: dict[str, set[str]] = {}
+    for m in sent:
+        # the inbox keys are lower case; In-Reply-To carries the ids byte for byte
+        replies.setdefault(m["Message-ID"], set()).add(m["In-Reply-To"].lower())
+    assert len(replies) == 3 and len(sent) <= 5  # at most the two crashed mails' again
+    assert all(len(answered) == 1 for answered in replies.values())  # a resend is the same
+    assert sorted(next(iter(a)) for a in replies.values()) == sorted(f"<{k}>" for k in keys)
