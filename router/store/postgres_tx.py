@@ -71,7 +71,6 @@ class PgTx(SqlTx):
         self.for_update = " FOR NO KEY UPDATE" if writable else ""
         self.skip_locked = " FOR NO KEY UPDATE SKIP LOCKED" if writable else ""
         self._events: list[tuple[Any, ...]] = []
-        self.wrote_outbox = False
         self.outbox_rows = 0  # outbox rows this unit inserted
         self.outbox_claimed = 0  # ...and leased itself (`outbox_claim`)
         #: the NOTIFY `finish` sent: None none, True one saying rows may be left to a
@@ -117,10 +116,12 @@ class PgTx(SqlTx):
     def _note_outbox(self, *statements: str) -> None:
         """A unit that inserts outbox rows NOTIFYs at its end (dispatchers elsewhere), and
         says whether it leased them all (`outbox_left`)."""
-        rows = sum(statement.startswith("INSERT INTO outbox") for statement in statements)
-        if rows:
-            self.wrote_outbox = True
-            self.outbox_rows += rows
+        self.outbox_rows += sum(statement.startswith("INSERT INTO outbox")
+                                for statement in statements)
+
+    @property
+    def wrote_outbox(self) -> bool:
+        return self.outbox_rows > 0
 
     def outbox_left(self) -> bool:
         """After the commit: whether the unit left outbox rows to a lease round."""

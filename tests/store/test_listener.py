@@ -17,18 +17,15 @@ import asyncpg
 import pytest
 
 from router.domain.model import (
-    Action,
-    Decision,
     Event,
     InboundMessage,
-    OutboxRow,
-    ReplyContent,
     Sender,
 )
 from router.engine.pipeline import Pipeline
 from router.store import Tx, utcnow
 from router.store.postgres import PostgresStore, channel_for
 from tests.store.pg import fresh_schema, server_url, store_url
+from tests.store.replies import FreeSlots, answering
 
 PROMPT = 5.0  # generous bound for "promptly" (the fallback poll is what we must not need)
 
@@ -272,22 +269,6 @@ def test_a_schemas_channel_name_fits_postgresql() -> None:
     assert len(long.encode()) <= 63 and long != channel_for("inquiry_router_broadcast", "s" * 62)
 
 
-class _Slots:
-    """A dispatcher with free slots: a processing unit leases its own reply."""
-
-    lease = 60.0
-
-    def reserve(self) -> bool:
-        return True
-
-    def hand(self, rows: list[OutboxRow], reserved: bool) -> None:
-        pass
-
-
-def _answering(ctx: object) -> Decision:
-    return Decision(actions=[Action("reply", ReplyContent("Vi har öppet 9-17."), source="faq")])
-
-
 async def test_other_dispatchers_look_only_at_rows_left_to_a_lease_round(pg_url: str):
     """A commit whose writer leased the reply it wrote wakes the other instances' live
     views, not their dispatchers (`on_remote_outbox`); one that left a row wakes both,
@@ -301,19 +282,19 @@ async def test_other_dispatchers_look_only_at_rows_left_to_a_lease_round(pg_url:
         async def next_heard(n: int) -> list[str]:
             return [await asyncio.wait_for(heard.get(), PROMPT) for _ in range(n)]
 
-        async def process(slots: _Slots | None, n: int, thread: str) -> None:
+        async def process(slots: FreeSlots | None, n: int, thread: str) -> None:
             message = InboundMessage("loopback", f"m{n}", thread, Sender(f"u-{thread}"),
                                      "När har ni öppet?", utcnow())
-            pipeline = Pipeline(b, lambda: _answering, slots=slots)
+            pipeline = Pipeline(b, lambda: answering, slots=slots)
             assert await pipeline.accept(message)
             assert not (await pipeline.process(message)).duplicate
 
         # (the accepts write no outbox row: each is a commit without a NOTIFY)
-        await process(_Slots(), 1, "t1")  # leased by its unit
+        await process(FreeSlots(), 1, "t1")  # leased by its unit
         await process(None, 2, "t2")  # left to a lease round
         # NOTIFYs come in commit order: had the first said "look", it would be here
         assert await next_heard(3) == ["commit", "commit", "outbox"]
-        await process(_Slots(), 3, "t2")  # behind t2's first reply: its lease finds none
+        await process(FreeSlots(), 3, "t2")  # behind t2's first reply: its lease finds none
         assert await next_heard(3) == ["commit", "commit", "outbox"]  # its NOTIFY, then one more
         await b.write(_event)  # no outbox row
         await process(None, 4, "t3")

@@ -10,14 +10,11 @@ from datetime import datetime
 import pytest
 
 from router.domain.model import (
-    Action,
     Conversation,
-    Decision,
     InboundMessage,
     OutboundMessage,
     OutboxRow,
     OutboxStatus,
-    ReplyContent,
     Sender,
 )
 from router.engine.outbox import Dispatcher
@@ -25,11 +22,7 @@ from router.engine.pipeline import Pipeline
 from router.ports.channel import ChannelAdapter, SendResult
 from router.ports.channel_host import UNREACHABLE
 from router.store.base import Store, Tx, utcnow
-
-
-def _answering(ctx: object) -> Decision:
-    return Decision(actions=[Action("reply", ReplyContent("Vi har öppet 9-17."), source="faq")],
-                    language="sv")
+from tests.store.replies import answering
 
 
 def _message(n: int, thread: str = "t1") -> InboundMessage:
@@ -66,7 +59,7 @@ class _World:
         self.store = store
 
     def pipeline(self, slots: bool = True, **kw: object) -> Pipeline:
-        return Pipeline(store=self.store, decider=lambda: _answering,
+        return Pipeline(store=self.store, decider=lambda: answering,
                         on_commit=lambda rows, _agents: self.woken.append(rows),
                         slots=self.dispatcher if slots else None, **kw)  # type: ignore[arg-type]
 

@@ -9,18 +9,15 @@ import asyncpg
 import pytest
 
 from router.domain.model import (
-    Action,
     AuthorKind,
     Contact,
     Conversation,
-    Decision,
     Direction,
     Identity,
     InboundMessage,
     Message,
     OutboxRow,
     OutboxStatus,
-    ReplyContent,
     Sender,
 )
 from router.engine.pipeline import Pipeline
@@ -30,6 +27,7 @@ from router.store.postgres import PostgresStore
 from router.store.postgres_tx import EVENTS_LOCK, PgTx
 from router.store.sql_conversations import identity_lock, thread_lock
 from tests.store.pg import fresh_schema, store_url
+from tests.store.replies import FreeSlots, answering
 
 
 @pytest.fixture
@@ -54,29 +52,9 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return counts
 
 
-def _answering(ctx: object) -> Decision:
-    return Decision(actions=[Action("reply", ReplyContent("Vi har öppet 9-17."), source="faq")],
-                    language="sv")
-
-
 def _message(i: int, thread: str) -> InboundMessage:
     return InboundMessage("loopback", f"m{i}", thread, Sender(f"u-{thread}"), "När har ni öppet?",
                           utcnow())
-
-
-class _Slots:
-    """The dispatcher's slots, always free; what was handed over is kept."""
-
-    lease = 60.0
-
-    def __init__(self) -> None:
-        self.handed: list[OutboxRow] = []
-
-    def reserve(self) -> bool:
-        return True
-
-    def hand(self, rows: list[OutboxRow], reserved: bool) -> None:
-        self.handed += rows
 
 
 @pytest.mark.parametrize("leasing", [False, True], ids=["lease-rounds", "own-lease"])
@@ -84,12 +62,12 @@ async def test_a_message_is_processed_in_few_statements(statements: list[int],
                                                         leasing: bool) -> None:
     """With `leasing`, the unit leases its reply in its last statement (`finish`): the
     same count (router/engine/reply_claim.py)."""
-    slots = _Slots()
+    slots = FreeSlots()
     async with fresh_schema() as (url, schema):
         store = PostgresStore(store_url(url, schema))
         await store.open()
         try:
-            pipeline = Pipeline(store, lambda: _answering, slots=slots if leasing else None)
+            pipeline = Pipeline(store, lambda: answering, slots=slots if leasing else None)
             for i, thread in enumerate(("t1", "t1")):
                 assert await pipeline.accept(_message(i, thread))
                 statements.clear()
