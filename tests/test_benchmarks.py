@@ -7,7 +7,11 @@ end to end and reports the keys and types that docs/benchmarks.md and issue 12 p
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import select
+import signal
 import subprocess
 import time
 from typing import Any
@@ -151,11 +155,6 @@ asyncio.run(main())
 def test_a_benchmarks_subprocesses_end_when_it_is_killed() -> None:
     """A benchmark killed mid-run (SIGKILL: no cleanup runs) had left its `serve`
     processes holding their PostgreSQL connections (`_common.spawn`)."""
-    import contextlib
-    import os
-    import select
-    import signal
-
     parent = subprocess.Popen([PYTHON, "-c", _PARENT], cwd=ROOT, stdout=subprocess.PIPE,
                               text=True)
     try:
