@@ -9,6 +9,8 @@
   message, as the agent's settings (kept on the server) say.
 - 1024 px keeps the contact panel; 390x844 has no horizontal overflow and a reply box in
   view; every page's text passes an axe-style contrast check.
+- A live refresh of the lists keeps the rows that did not change: the click in progress
+  and the keyboard focus on one survive it.
 Screenshots go to the test's tmp dir.
 """
 
@@ -266,6 +268,31 @@ async def test_two_agents_see_each_other_and_the_second_reply_asks(
     await expect(anna.locator("#notify-live")).to_have_text(f"The customer wrote: #{other}")
     for page in (anna, olle):
         await page.context.close()
+
+
+async def test_a_live_refresh_keeps_the_row_under_the_pointer_and_focus(
+        service: Service, browser: Any) -> None:
+    """The lists refresh on every event. A row that did not change stays the same element,
+    so a click whose mouse-up comes after a refresh still opens it (a new element under
+    the mouse-up swallowed the click: a CI flake, and a lost click for a real agent), and
+    a row focused from the keyboard keeps focus."""
+    first = await loopback(service, "Jag vill prata med någon om min faktura", 20)
+    olle = await agent_page(browser, service, "olle")
+    # chips count minutes to an SLA: a fixed clock keeps an unchanged row equal over time
+    await olle.clock.set_fixed_time(datetime.now(UTC))
+    await olle.click("[data-queue=general]")
+    row = olle.locator(f"#convs [data-id='{first}']")
+    await row.evaluate("b => { b.focus(); window.keptRow = b; }")
+    box = await row.bounding_box()
+    assert box is not None
+    await olle.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await olle.mouse.down()
+    later = await loopback(service, "Kan någon ringa mig om leveransen?", 21)
+    await expect(olle.locator(f"#convs [data-id='{later}']")).to_be_visible()  # refreshed
+    assert await olle.evaluate("window.keptRow.isConnected && document.activeElement === window.keptRow")
+    await olle.mouse.up()
+    await expect(olle.locator("#conv-title")).to_contain_text(f"#{first}")
+    await olle.context.close()
 
 
 async def test_layout_at_1024_and_390_and_contrast_everywhere(

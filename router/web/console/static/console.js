@@ -27,6 +27,21 @@
     for (const c of children) if (c) node.append(c);
     return node;
   }
+  // Put `rows` in `list`, keeping every row already there that is equal to its new
+  // version (same attributes, text and children). A refresh every few seconds must not
+  // swap the element under the agent's pointer or keyboard focus: a click whose mouse-up
+  // lands on a new element is lost, and a focused row that is replaced drops focus.
+  function keepRows(list, rows) {
+    const kept = [...list.children];
+    const wanted = rows.map((row) => {
+      const i = kept.findIndex((old) => old.isEqualNode(row));
+      return i < 0 ? row : kept.splice(i, 1)[0];
+    });
+    for (const gone of kept) gone.remove();  // first, so a kept row keeps its place
+    wanted.forEach((row, i) => {
+      if (list.children[i] !== row) list.insertBefore(row, list.children[i] || null);
+    });
+  }
   function icon(channel) {
     const base = String(channel || "").split(":")[0];
     const name = CHANNELS[base] ? base : "other";
@@ -122,12 +137,14 @@
     return chip("SLA ok", "badge badge--ok");
   }
   async function loadQueues() {
+    const asked = S.queuesAsked = (S.queuesAsked || 0) + 1;  // the newest counts win
     const [queues, mine] = await Promise.all([
       call("GET", "/queues"), call("GET", "/conversations?assignee=me&status=assigned&limit=200")]);
+    if (asked !== S.queuesAsked) return;
     S.queues = queues.items;
     $("mine-count").textContent = String(mine.items.length);
     const list = $("queues");
-    list.replaceChildren(...S.queues.map((q, i) => {
+    keepRows(list, S.queues.map((q, i) => {
       const b = el("button", { type: "button", class: "view", "data-queue": q.name,
                                "aria-keyshortcuts": i < 9 ? String(i + 1) : null,
                                "aria-current": S.view.kind === "queue" && S.view.queue === q.name ? "true" : null,
@@ -167,21 +184,26 @@
     return chip(`SLA ${ago(left)}`, left < 900 ? "badge badge--warn" : "badge badge--ok");
   }
   async function loadList() {
+    // the newest load wins: a slow answer for the view the agent just left, or an older
+    // state of this one, never overwrites a newer list
+    const asked = S.listAsked = (S.listAsked || 0) + 1;
+    let items;
     if (window.consoleLists) {  // search.js (issue 24): every list as rich rows
-      S.convs = await window.consoleLists.load(S.view);
-      return renderList();
+      items = await window.consoleLists.load(S.view);
+    } else {
+      // "With the bot": conversations no person has yet, newest first, to take over
+      const q = S.view.kind === "mine" ? "assignee=me&status=assigned"
+        : S.view.kind === "bot" ? "status=bot"
+        : `status=queued&queue=${encodeURIComponent(S.view.queue)}&order=urgency`;
+      items = (await call("GET", `/conversations?${q}&limit=100`)).items;
     }
-    // "With the bot": conversations no person has yet, newest first, to take over
-    const q = S.view.kind === "mine" ? "assignee=me&status=assigned"
-      : S.view.kind === "bot" ? "status=bot"
-      : `status=queued&queue=${encodeURIComponent(S.view.queue)}&order=urgency`;
-    const page = await call("GET", `/conversations?${q}&limit=100`);
-    S.convs = page.items;
+    if (asked !== S.listAsked) return;
+    S.convs = items;
     renderList();
   }
   function renderList() {
     $("convs-empty").hidden = S.convs.length > 0;
-    $("convs").replaceChildren(...S.convs.map((c) => {
+    keepRows($("convs"), S.convs.map((c) => {
       const unread = S.unread.get(c.id) || 0;
       if (window.consoleLists) {
         return window.consoleLists.row(c, { unread, current: Boolean(S.open && S.open.id === c.id),
@@ -489,7 +511,7 @@
   });
 
   // --- for search.js (issue 24): views, search and the list rows ---------------------
-  window.consoleApp = { call, el, icon, chip, ago, wantsHuman, convSla, setView, openConversation,
+  window.consoleApp = { call, el, keepRows, icon, chip, ago, wantsHuman, convSla, setView, openConversation,
                         render: renderList, reload: () => { loadQueues(); loadList(); }, state: S,
                         loadContact,  // contacts.js and macros.js (issue 24) too
                         sendHooks, mode };  // attachments.js and presence.js (issue 24)

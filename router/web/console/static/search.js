@@ -146,12 +146,12 @@
   }
   function renderViews() {
     const byId = new Map(V.views.map((v) => [v.id, v]));
-    more.replaceChildren(...SHOWN.filter((id) => byId.has(id)).map((id) => el("li", {}, viewButton(byId.get(id)))));
+    app.keepRows(more, SHOWN.filter((id) => byId.has(id)).map((id) => el("li", {}, viewButton(byId.get(id)))));
     const tagged = V.views.filter((v) => v.kind === "tag");
-    tags.replaceChildren(...tagged.map((v) => el("li", {}, viewButton(v))));
+    app.keepRows(tags, tagged.map((v) => el("li", {}, viewButton(v))));
     $("tag-views-title").hidden = tagged.length === 0;
     const mine = V.views.filter((v) => v.kind === "saved");
-    saved.replaceChildren(...mine.map((v) => el("li", { class: "saved" }, viewButton(v),
+    app.keepRows(saved, mine.map((v) => el("li", { class: "saved" }, viewButton(v),
       el("button", { type: "button", class: "delete", "aria-label": `Delete the view ${v.name}`, title: "Delete this view",
                      text: "×", on: { click: () => deleteView(v) } }))));
     $("saved-views-title").hidden = mine.length === 0;
