@@ -12,7 +12,7 @@ takes the message out of the inbox's pending set in the same commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -173,8 +173,11 @@ class Pipeline:
                     await self._rerun_after_edit(tx, msg, decide, edited.conversation_id,
                                                  now, outcome)
                 return outcome
-        contact, new_contact = await self._contact(tx, msg, now)
-        conv, is_new = await self._conversation(tx, msg, contact, now)
+        keys = [msg.thread_key, *msg.thread_aliases]
+        found = await tx.find_sender(msg.channel, msg.sender.external_id, _strong(keys),
+                                     now - BOT_REPLY_MEMORY)
+        contact, new_contact = await self._contact(tx, msg, now, found.contact)
+        conv, is_new = await self._conversation(tx, msg, contact, now, keys, found.conversation)
         message_id = await tx.insert_message(
             Message(0, conv.id, Direction.INBOUND, AuthorKind.CUSTOMER, msg.text, now,
                     author_id=msg.sender.external_id,
@@ -195,8 +198,9 @@ class Pipeline:
             await tx.save_conversation(conv, now)
             return outcome
         events = ["conversation_opened", "message"] if is_new else ["message"]
+        # a contact created by this unit has had no bot reply
         await self._run_rules(tx, decide, msg, conv, contact, now, events, is_new, outcome,
-                              new_contact=new_contact)
+                              bot_replies=() if new_contact else found.bot_replies)
         return outcome
 
     async def _rerun_after_edit(self, tx: Tx, msg: InboundMessage, decide: Decide,
@@ -211,16 +215,18 @@ class Pipeline:
 
     async def _run_rules(self, tx: Tx, decide: Decide, msg: InboundMessage, conv: Conversation,
                          contact: Contact, now: datetime, events: list[str], is_new: bool,
-                         outcome: _Outcome, new_contact: bool = False) -> None:
+                         outcome: _Outcome,
+                         bot_replies: Sequence[datetime] | None = None) -> None:
+        """`bot_replies`: the bot's replies to the contact, if read already."""
         replied = False
         language = contact.language
-        # a contact created by this unit has had no bot reply: one round trip fewer
-        bot_replies = () if new_contact else tuple(
-            await tx.bot_reply_times(contact.id, now - BOT_REPLY_MEMORY))
+        if bot_replies is None:
+            bot_replies = await tx.bot_reply_times(contact.id, now - BOT_REPLY_MEMORY)
         parts: list[Part] = []  # every reply this message causes, sent as one
         for event in events:
             applied = await self._decide_and_apply(tx, decide, msg, conv, contact, now, event,
-                                                   is_new, depth=0, bot_replies=bot_replies,
+                                                   is_new, depth=0,
+                                                   bot_replies=tuple(bot_replies),
                                                    replies=parts)
             outcome.outbox_rows += applied.outbox_rows
             replied = replied or applied.replies > 0
@@ -272,22 +278,23 @@ class Pipeline:
             applied.outbox_rows += follow.outbox_rows
         return applied
 
-    async def _contact(self, tx: Tx, msg: InboundMessage, now: datetime) -> tuple[Contact, bool]:
-        """The sender's contact, and whether this unit created it."""
+    async def _contact(self, tx: Tx, msg: InboundMessage, now: datetime,
+                       found: Contact | None) -> tuple[Contact, bool]:
+        """The sender's contact (`found`, or a new one), and whether this unit created it."""
+        if found is not None:
+            return found, False
         s = msg.sender
-        contact = await tx.find_contact(msg.channel, s.external_id)
-        if contact is not None:
-            return contact, False
         contact = Contact(0, display_name=s.display_name or s.username, email=s.email,
                           language=_base_language(s.language_hint))
         contact.id = await tx.create_contact(contact, now, Identity(
             0, 0, msg.channel, s.external_id, s.username, s.display_name))
         return contact, True
 
-    async def _conversation(self, tx: Tx, msg: InboundMessage, contact: Contact,
-                            now: datetime) -> tuple[Conversation, bool]:
-        keys = [msg.thread_key, *msg.thread_aliases]
-        conv = await self._find_thread(tx, msg.channel, keys, now)
+    async def _conversation(self, tx: Tx, msg: InboundMessage, contact: Contact, now: datetime,
+                            keys: list[str], strong: Conversation | None,
+                            ) -> tuple[Conversation, bool]:
+        """The thread's conversation (`strong`: the one its strong keys found), or a new one."""
+        conv = strong or await self._find_thread(tx, msg.channel, keys, now)
         if conv is not None and conv.status == Status.RESOLVED:
             if msg.kind == InboundKind.CALLBACK:
                 pass  # a button press (a CSAT rating) answers the closed conversation
@@ -314,7 +321,8 @@ class Pipeline:
 
     async def _find_thread(self, tx: Tx, channel: str, keys: list[str],
                            now: datetime) -> Conversation | None:
-        """The conversation of the strongest key that has one (keys come strongest first).
+        """The conversation of the strongest key that has one (keys come strongest first),
+        after the strong keys found none (`Tx.find_sender` looked them up).
 
         Strong keys first (the platform's own ids), then pinned keys (PINNED_KEY_PREFIX:
         tokens a conversation handed out), then weak keys (a `subject:...` alias: same
@@ -322,9 +330,6 @@ class Pipeline:
         WEAK_KEY_WINDOW, so an old thread with the same subject is never revived by a
         new, unrelated mail.
         """
-        strong = [k for k in keys if not k.startswith((WEAK_KEY_PREFIX, PINNED_KEY_PREFIX))]
-        if strong and (conv := await tx.find_conversation(channel, strong)) is not None:
-            return conv
         pinned = [k for k in keys if k.startswith(PINNED_KEY_PREFIX)]
         if pinned and (conv := await tx.find_conversation(channel, pinned)) is not None:
             return conv
@@ -334,6 +339,11 @@ class Pipeline:
                 if conv is not None and conv.updated_at and now - conv.updated_at <= WEAK_KEY_WINDOW:
                     return conv
         return None
+
+
+def _strong(keys: list[str]) -> list[str]:
+    """The platform's own thread ids among `keys` (not pinned or weak)."""
+    return [k for k in keys if not k.startswith((WEAK_KEY_PREFIX, PINNED_KEY_PREFIX))]
 
 
 def _base_language(hint: str) -> str:

@@ -69,6 +69,16 @@ class LeaseRound:
 
 
 @dataclass(frozen=True, slots=True)
+class SenderLookup:
+    """What the pipeline reads about a message's sender and thread before it decides
+    (`Tx.find_sender`)."""
+
+    contact: Contact | None
+    conversation: Conversation | None  # the newest of the thread keys', locked as found
+    bot_replies: list[datetime] | None  # the bot's replies to the contact; None: no contact
+
+
+@dataclass(frozen=True, slots=True)
 class QueueCount:
     queue: str
     waiting: int = 0  # queued and not snoozed
@@ -299,6 +309,18 @@ class Tx(abc.ABC):
     async def bot_reply_times(self, contact_id: int, since: datetime,
                               limit: int = 50) -> list[datetime]:
         """When the bot wrote to this contact since `since`, in any conversation, newest first."""
+
+    async def find_sender(self, channel: str, external_id: str, thread_keys: Sequence[str],
+                          bot_since: datetime) -> SenderLookup:
+        """`find_contact`, `find_conversation` of `thread_keys` (none: no conversation) and
+        the contact's `bot_reply_times` since `bot_since`: every message's first reads,
+        with the locks of the first two. PostgreSQL reads them in one round trip; each
+        round trip is a wake of the event loop and a statement for the server (issue 28)."""
+        contact = await self.find_contact(channel, external_id)
+        conversation = await self.find_conversation(channel, thread_keys) if thread_keys else None
+        bot_replies = (None if contact is None
+                       else await self.bot_reply_times(contact.id, bot_since))
+        return SenderLookup(contact, conversation, bot_replies)
 
     # Telegram attachment downloads: the job state lives in the message's attachments JSON
     @abc.abstractmethod

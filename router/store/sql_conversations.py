@@ -9,7 +9,7 @@ from typing import Any
 
 from router.domain.model import Contact, Conversation, Event, Identity, Message, OutboxRow
 from router.store import sql_rows as rows
-from router.store.base import parse_ts, ts
+from router.store.base import SenderLookup, parse_ts, ts
 from router.store.sql_base import Params, SqlBase
 from router.store.sql_outbox import OUTBOX_INSERT, outbox_values
 from router.store.sql_rows import dumps, loads, marks
@@ -67,6 +67,28 @@ PG_BOT_REPLY_TIMES = (
     "AND created_at >= $2 OFFSET 0) m WHERE c.contact_id = $1 LIMIT $3")
 PG_BOT_REPLY_TIMES_NEWEST = PG_BOT_REPLY_TIMES.replace(
     " LIMIT $3", " ORDER BY m.created_at DESC LIMIT $3")
+
+
+
+@functools.lru_cache(maxsize=4)
+def pg_find_sender_sql(for_update: str) -> str:
+    """`find_sender`'s three reads in one statement (PostgreSQL): the contact of identity
+    ($1 channel, $2 external id), the newest conversation of the thread keys ($3, an
+    array), locked as `find_conversation` locks it, and the unordered scan of the
+    contact's bot replies since $4 (`PG_BOT_REPLY_TIMES`, at most $5 of them). Each read
+    is a LATERAL subquery: a missing contact or conversation is a row of NULLs."""
+    contact_cols = ", ".join("c." + c for c in _CONTACT_COLS.split(", "))
+    return (
+        "SELECT ct.*, cv.*, b.times FROM (SELECT 1) AS one "
+        f"LEFT JOIN LATERAL (SELECT {contact_cols} FROM identities i JOIN contacts c "
+        "ON c.id = i.contact_id WHERE i.channel = $1 AND i.external_id = $2) ct ON true "
+        f"LEFT JOIN LATERAL (SELECT {rows.CONV_COLS} FROM conversations WHERE id = (SELECT "
+        "MAX(conversation_id) FROM thread_keys WHERE channel = $1 AND key = ANY($3::text[]))"
+        f"{for_update}) cv ON true "
+        "LEFT JOIN LATERAL (SELECT array_agg(m.created_at) AS times FROM (SELECT m.created_at "
+        "FROM conversations c CROSS JOIN LATERAL (SELECT created_at FROM messages WHERE "
+        "conversation_id = c.id AND author_kind = 'bot' AND created_at >= $4 OFFSET 0) m "
+        "WHERE c.contact_id = ct.id LIMIT $5) m) b ON true")
 
 
 _INSERT_IDENTITY = (
@@ -232,6 +254,29 @@ class SqlConversations(SqlBase):
         r = await self._one(_by_thread_keys(len(keys), self.for_update), (channel, *keys))
         return rows.conversation(r) if r else None
 
+    async def find_sender(self, channel: str, external_id: str, thread_keys: Sequence[str],
+                          bot_since: datetime) -> SenderLookup:
+        if not self.locks_keys:  # SQLite: three statements cost no round trip
+            return await super().find_sender(channel, external_id, thread_keys, bot_since)
+        # the locks `find_contact` and `find_conversation` take, in their order (held
+        # already when the unit's inbox take took them)
+        await self._lock_keys(identity_lock(channel, external_id))
+        await self._lock_keys(*(thread_lock(channel, k) for k in thread_keys))
+        r = await self._one(pg_find_sender_sql(self.for_update),
+                            (channel, external_id, list(thread_keys), ts(bot_since),
+                             BOT_REPLY_SCAN + 1))
+        assert r is not None  # one row always, NULLs for what is missing
+        width = len(_CONTACT_COLS.split(", "))
+        contact = _contact(r[:width]) if r[0] is not None else None
+        conversation = rows.conversation(r[width:-1]) if r[width] is not None else None
+        times = r[-1] or []
+        if contact is None:
+            return SenderLookup(None, conversation, None)
+        if len(times) > BOT_REPLY_SCAN:  # a contact the bot talked to a lot: let SQL pick
+            return SenderLookup(contact, conversation,
+                                await self.bot_reply_times(contact.id, bot_since))
+        return SenderLookup(contact, conversation, _newest_times(times, 50))
+
     async def get_conversation(self, conversation_id: int) -> Conversation | None:
         r = await self._one(f"SELECT {rows.CONV_COLS} FROM conversations WHERE id = ?"
                             f"{self.for_update}", (conversation_id,))
@@ -337,8 +382,7 @@ class SqlConversations(SqlBase):
         found = await self._all(scan, (contact_id, after, BOT_REPLY_SCAN + 1))
         if len(found) > BOT_REPLY_SCAN:  # a contact the bot talked to a lot: let SQL pick
             found = await self._all(newest_sql, (contact_id, after, limit))
-        newest = sorted((v for (v,) in found), reverse=True)[:limit]  # the text sorts as time
-        return [t for v in newest if (t := parse_ts(v)) is not None]
+        return _newest_times([v for (v,) in found], limit)
 
     async def insert_event(self, event: Event) -> int:
         event_id = await self._insert(
@@ -386,3 +430,8 @@ class SqlConversations(SqlBase):
     async def last_event_id(self) -> int:
         r = await self._one("SELECT COALESCE(MAX(id), 0) FROM events")
         return int(r[0]) if r else 0
+
+
+def _newest_times(stored: Sequence[str], limit: int) -> list[datetime]:
+    """The newest `limit` of stored timestamps, newest first (the text sorts as time)."""
+    return [t for v in sorted(stored, reverse=True)[:limit] if (t := parse_ts(v)) is not None]

@@ -20,6 +20,7 @@ from router.domain.model import (
     Conversation,
     Direction,
     Event,
+    Identity,
     InboundMessage,
     Message,
     OutboxRow,
@@ -346,6 +347,49 @@ async def test_bot_reply_times_are_the_newest_of_the_window_across_conversations
     assert capped == times[:2]
     monkeypatch.setattr(sql_conversations, "BOT_REPLY_SCAN", 1)  # more rows than a scan takes
     assert await store.read(lambda tx: tx.bot_reply_times(contact_id, since, limit=2)) == capped
+
+
+async def test_find_sender_reads_what_the_three_lookups_read(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipeline's first reads in one (PostgreSQL: one round trip): the contact of an
+    identity, the newest conversation of the thread keys, the contact's bot replies since
+    a time; nothing for an unknown sender or no keys; and the newest bot replies still,
+    when the contact has more than an unsorted read takes."""
+    from router.store import sql_conversations
+
+    now = utcnow()
+
+    async def unit(tx: Tx) -> int:
+        contact_id = await tx.create_contact(Contact(0, "Kund"), now, Identity(
+            0, 0, "loopback", "u1", "", "Kund"))
+        for key, minutes in (("t-old", 30), ("t-new", 2)):
+            conv = await tx.create_conversation(Conversation(
+                0, contact_id, "loopback", key, created_at=now, updated_at=now), [key])
+            await tx.insert_message(Message(0, conv, Direction.OUTBOUND, AuthorKind.BOT, "hej",
+                                            now - timedelta(minutes=minutes)))
+        return contact_id
+
+    contact_id = await store.write(unit)
+    since = now - timedelta(minutes=60)
+
+    async def both(tx: Tx, keys: list[str]) -> tuple[object, object]:
+        found = await tx.find_sender("loopback", "u1", keys, since)
+        contact = await tx.find_contact("loopback", "u1")
+        conv = await tx.find_conversation("loopback", keys) if keys else None
+        return found, (contact, conv, await tx.bot_reply_times(contact_id, since))
+
+    found, separate = await store.write(lambda tx: both(tx, ["t-new", "t-old"]))
+    assert (found.contact, found.conversation, found.bot_replies) == separate
+    assert found.conversation is not None and found.conversation.thread_key == "t-new"
+    assert [round((now - t).total_seconds() / 60) for t in found.bot_replies] == [2, 30]
+    found, separate = await store.write(lambda tx: both(tx, []))
+    assert found.conversation is None and found.contact == separate[0]
+    stranger = await store.write(lambda tx: tx.find_sender("loopback", "u2", ["t-x"], since))
+    assert (stranger.contact, stranger.conversation, stranger.bot_replies) == (None, None, None)
+    monkeypatch.setattr(sql_conversations, "BOT_REPLY_SCAN", 1)  # more rows than a scan takes
+    found = await store.write(lambda tx: tx.find_sender("loopback", "u1", ["t-old"], since))
+    assert found.bot_replies == separate[2] and found.conversation is not None
+    assert found.conversation.thread_key == "t-old"
 
 
 async def test_a_one_statement_unit_commits_alone_and_a_second_statement_is_refused(

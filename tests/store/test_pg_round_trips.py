@@ -74,13 +74,14 @@ async def test_a_message_is_processed_in_few_statements(statements: list[int],
                 result = await pipeline.process(_message(i, thread))
                 assert not result.duplicate
                 if i == 0:  # a new contact and conversation, answered
-                    # take+locks, contact, contact+identity, conversation, conversation+keys,
-                    # message+inbox, reply+outbox, (language, conversation update, events)
-                    assert statements == [8]
-                else:  # the same conversation, answered again
-                    # take+locks, contact, conversation, message+inbox, recent bot replies,
-                    # reply+outbox, (conversation update, events)
+                    # take+locks, contact+conversation+bot replies (`find_sender`),
+                    # contact+identity, conversation+keys, message+inbox, reply+outbox,
+                    # (language, conversation update, events)
                     assert statements == [7]
+                else:  # the same conversation, answered again
+                    # take+locks, contact+conversation+bot replies, message+inbox,
+                    # reply+outbox, (conversation update, events)
+                    assert statements == [5]
             rows = await store.read(lambda tx: tx.outbox_list([OutboxStatus.PENDING]))
             assert len(rows) == 2 and all(r.message_id for r in rows)
             # leased by its unit: the first reply only (the second is behind it in its thread)
