@@ -282,6 +282,7 @@ async def test_a_live_refresh_keeps_the_row_under_the_pointer_and_focus(
     await olle.clock.set_fixed_time(datetime.now(UTC))
     await olle.click("[data-queue=general]")
     row = olle.locator(f"#convs [data-id='{first}']")
+    await row.scroll_into_view_if_needed()
     await row.evaluate("b => { b.focus(); window.keptRow = b; }")
     box = await row.bounding_box()
     assert box is not None
