@@ -69,26 +69,28 @@ PG_BOT_REPLY_TIMES_NEWEST = PG_BOT_REPLY_TIMES.replace(
     " LIMIT $3", " ORDER BY m.created_at DESC LIMIT $3")
 
 
+#: columns of `_CONTACT_COLS`: where `find_sender`'s row turns from contact to conversation
+_CONTACT_WIDTH = len(_CONTACT_COLS.split(", "))
+
 
 @functools.lru_cache(maxsize=4)
 def pg_find_sender_sql(for_update: str) -> str:
-    """`find_sender`'s three reads in one statement (PostgreSQL): the contact of identity
-    ($1 channel, $2 external id), the newest conversation of the thread keys ($3, an
-    array), locked as `find_conversation` locks it, and the unordered scan of the
-    contact's bot replies since $4 (`PG_BOT_REPLY_TIMES`, at most $5 of them). Each read
-    is a LATERAL subquery: a missing contact or conversation is a row of NULLs."""
-    contact_cols = ", ".join("c." + c for c in _CONTACT_COLS.split(", "))
+    """`find_sender`'s three reads in one statement (PostgreSQL), each a LATERAL subquery
+    (a missing contact or conversation is a row of NULLs), made of the statements they
+    replace: `_CONTACT_BY_IDENTITY` ($1 channel, $2 external id), the newest conversation
+    of the thread keys ($3, an array), locked as `find_conversation` locks it, and
+    `PG_BOT_REPLY_TIMES`' unordered scan of the contact's bot replies since $4 (at most $5)."""
+    contact = _CONTACT_BY_IDENTITY.replace("i.channel = ?", "i.channel = $1").replace(
+        "i.external_id = ?", "i.external_id = $2")
+    # its parameters renumbered: $3 (limit) first, so no number is renamed twice
+    bot_scan = PG_BOT_REPLY_TIMES.replace("$3", "$5").replace("$2", "$4").replace("$1", "ct.id")
     return (
-        "SELECT ct.*, cv.*, b.times FROM (SELECT 1) AS one "
-        f"LEFT JOIN LATERAL (SELECT {contact_cols} FROM identities i JOIN contacts c "
-        "ON c.id = i.contact_id WHERE i.channel = $1 AND i.external_id = $2) ct ON true "
-        f"LEFT JOIN LATERAL (SELECT {rows.CONV_COLS} FROM conversations WHERE id = (SELECT "
-        "MAX(conversation_id) FROM thread_keys WHERE channel = $1 AND key = ANY($3::text[]))"
-        f"{for_update}) cv ON true "
-        "LEFT JOIN LATERAL (SELECT array_agg(m.created_at) AS times FROM (SELECT m.created_at "
-        "FROM conversations c CROSS JOIN LATERAL (SELECT created_at FROM messages WHERE "
-        "conversation_id = c.id AND author_kind = 'bot' AND created_at >= $4 OFFSET 0) m "
-        "WHERE c.contact_id = ct.id LIMIT $5) m) b ON true")
+        f"SELECT ct.*, cv.*, b.times FROM (SELECT 1) AS one LEFT JOIN LATERAL ({contact}) ct "
+        f"ON true LEFT JOIN LATERAL (SELECT {rows.CONV_COLS} FROM conversations WHERE id = "
+        "(SELECT MAX(conversation_id) FROM thread_keys WHERE channel = $1 AND "
+        f"key = ANY($3::text[])){for_update}) cv ON true "
+        f"LEFT JOIN LATERAL (SELECT array_agg(m.created_at) AS times FROM ({bot_scan}) m) b "
+        "ON true")
 
 
 _INSERT_IDENTITY = (
@@ -266,9 +268,9 @@ class SqlConversations(SqlBase):
                             (channel, external_id, list(thread_keys), ts(bot_since),
                              BOT_REPLY_SCAN + 1))
         assert r is not None  # one row always, NULLs for what is missing
-        width = len(_CONTACT_COLS.split(", "))
-        contact = _contact(r[:width]) if r[0] is not None else None
-        conversation = rows.conversation(r[width:-1]) if r[width] is not None else None
+        contact = _contact(r[:_CONTACT_WIDTH]) if r[0] is not None else None
+        conversation = (rows.conversation(r[_CONTACT_WIDTH:-1])
+                        if r[_CONTACT_WIDTH] is not None else None)
         times = r[-1] or []
         if contact is None:
             return SenderLookup(None, conversation, None)
