@@ -102,6 +102,29 @@ async def test_a_new_contacts_document_is_built_once_with_its_identity(store: St
             db.close()
 
 
+async def test_contacts_created_in_one_unit_write_one_fts5_segment(store: Store):
+    """Issue 28: indexing a contact with INSERT ... SELECT opened a statement savepoint, at
+    which FTS5 wrote its pending terms out: a segment per new contact of a commit, not
+    one per commit."""
+    async def three(tx: Tx) -> list[int]:
+        return [await tx.create_contact(
+            Contact(0, f"Greta {i}"), NOW, Identity(0, 0, "telegram", f"tg77{i}", "", ""))
+            for i in range(3)]
+
+    cids = await store.write(three)
+    for i, cid in enumerate(cids):
+        conversation = await store.write(lambda tx, c=cid: tx.create_conversation(
+            Conversation(0, c, "telegram", f"g{c}", created_at=NOW, updated_at=NOW)))
+        assert await find(store, terms=(f"tg77{i}",)) == [(conversation, None, True)]
+    if isinstance(store, PostgresStore):
+        return  # no segments there; the search above is the check
+    db = sqlite3.connect(store.path)  # type: ignore[attr-defined]
+    try:  # the index's two records of its own and one segment
+        assert db.execute("SELECT count(*) FROM contacts_fts_data").fetchone()[0] == 2 + 1
+    finally:
+        db.close()
+
+
 async def test_a_new_messages_document_is_built_once_in_its_conversations_language(
         store: Store):
     """Migration 0020 on PostgreSQL: the messages of a new conversation are stored before
