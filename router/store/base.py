@@ -835,7 +835,8 @@ class Store(abc.ABC):
         visitor's open socket) reached from another. At most `BROADCAST_MAX_BYTES` of
         UTF-8; best effort (an instance whose LISTEN connection is down misses it, so
         nothing may depend on it but a faster path to what the store already holds).
-        SQLite has one process per database: nothing to do."""
+        It may return before the others have it: PostgreSQL sends it within 20 ms, in
+        order, batched with others. SQLite has one process per database: nothing to do."""
         return None
 
     def on_broadcast(self, topic: str, callback: Callable[[str], None]) -> None:

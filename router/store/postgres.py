@@ -327,7 +327,10 @@ class PostgresStore(Store):
     async def broadcast(self, topic: str, payload: str) -> None:
         if len(payload.encode()) > BROADCAST_MAX_BYTES:
             raise ValueError(f"a broadcast takes at most {BROADCAST_MAX_BYTES} bytes")
-        await self.notifies.send(self.broadcast_channel, f"{self.instance}\n{topic}\n{payload}")
+        # not awaited: the sender goes on with its work (the visitor's own socket has the
+        # reply); the broadcast follows within `GATHER` (postgres_notify.py), in order
+        self.notifies.post(self.broadcast_channel, f"{self.instance}\n{topic}\n{payload}",
+                           gather=True)
 
     def on_broadcast(self, topic: str, callback: Callable[[str], None]) -> None:
         self._broadcasts.setdefault(topic, []).append(callback)

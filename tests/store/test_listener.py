@@ -218,6 +218,28 @@ async def test_broadcasts_need_no_pooled_connection_and_go_in_batches(pg_url: st
         assert b.notifies.batches - before < len(sent)
 
 
+async def test_broadcasts_wait_for_company_and_a_commits_notify_ends_the_wait(pg_url: str):
+    """Broadcasts wait up to `gather` seconds to share a statement (each statement of
+    NOTIFYs wakes every instance's listener); a commit's NOTIFY sends them at once,
+    in order, in one statement with it."""
+    async with _two_instances(pg_url) as (a, b):
+        got: asyncio.Queue[str] = asyncio.Queue()
+        a.on_broadcast("webchat", got.put_nowait)
+        b.notifies.gather = 60.0  # longer than the test may take: only the commit ends it
+        before = b.notifies.batches
+        started = time.monotonic()
+        await b.broadcast("webchat", "first")
+        for _ in range(5):  # the sender is running: waiting for company, nothing sent
+            await asyncio.sleep(0)
+        assert got.empty() and b.notifies.batches == before
+        await b.broadcast("webchat", "second")
+        await asyncio.wait_for(b.notifies.send(b.channel, "0123456789ab"), PROMPT)
+        assert [await asyncio.wait_for(got.get(), PROMPT) for _ in range(2)] == ["first",
+                                                                                 "second"]
+        assert b.notifies.batches - before == 1
+        assert time.monotonic() - started < 30.0
+
+
 async def test_broadcasts_use_a_pooled_connection_while_listen_is_down(pg_url: str):
     async with _two_instances(pg_url) as (a, b):
         got: asyncio.Queue[str] = asyncio.Queue()
