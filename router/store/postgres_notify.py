@@ -12,9 +12,9 @@ and whatever was asked for while one round trip was under way goes in the next o
 one statement. Broadcasts wait up to `gather` seconds for company first: the visitor's
 own instance has pushed the reply already, a broadcast only reaches the visitor's other
 tabs on other instances, and every statement of NOTIFYs wakes every instance's
-listener (PostgreSQL signals each listening backend once per commit), so at three
-instances' rates one statement per reply cost each of them a few per cent of its CPU.
-A commit's NOTIFY ends the wait at once.
+listener (PostgreSQL signals each listening backend once per commit): with broadcasts
+turned off, three instances used about a tenth less CPU a message at 200 web chat
+conversations a second. A commit's NOTIFY ends the wait at once.
 
 When the LISTEN connection is down (it is being re-established) a pooled connection
 carries them. A NOTIFY that cannot be sent is logged and dropped, as before:
