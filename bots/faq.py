@@ -137,6 +137,33 @@ def _f_measure(q_hit: float, q_total: float, v_hit: float, v_total: float) -> fl
     return 100 * (1 + b2) * precision * recall / (b2 * precision + recall)
 
 
+class NotAbout:
+    """An entry's `not_about` words, ready to be looked for in a message's terms.
+
+    Set operations first: which of the words' terms the message has at all (exactly or,
+    from `MIN_FUZZY_LENGTH` letters, as a prefix of one of its terms, built only at the
+    lengths those terms have); a word then needs only a subset test. A message has
+    none of them, the usual case, with two intersections (a generator per word and a
+    prefix of every length of every term had cost 3-5 % of the service's CPU at 900
+    messages a second, issue 28)."""
+
+    def __init__(self, phrases: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+        self.phrases = tuple((word, frozenset(terms)) for word, terms in phrases)
+        self.terms = frozenset(t for _, terms in phrases for t in terms)
+        self.long_terms = frozenset(t for t in self.terms if len(t) >= MIN_FUZZY_LENGTH)
+        self.lengths = tuple(sorted({len(t) for t in self.long_terms}))
+
+    def first_in(self, terms: set[str]) -> str | None:
+        """The first word (as written) whose every term the message has, or None."""
+        present = self.terms & terms
+        if self.long_terms:
+            prefixes = {t[:k] for t in terms for k in self.lengths if len(t) >= k}
+            present |= self.long_terms & prefixes
+        if not present:
+            return None
+        return next((word for word, needed in self.phrases if needed <= present), None)
+
+
 class FaqIndex:
     """The compiled knowledge base; `match` is pure and fast enough for every message."""
 
@@ -189,15 +216,8 @@ class FaqIndex:
                 stems[w[:MIN_FUZZY_LENGTH]].append(wid)
         self._stems = {k: tuple(v) for k, v in stems.items()}
         self._row = lru_cache(maxsize=ROW_CACHE)(self._similar_words)
-        self._not_about = {e.id: self._not_about_phrases(e) for e in settings.entries
-                           if e.not_about}
-        # per entry, the lengths its `not_about` terms may match as prefixes at: a message
-        # needs only its terms' prefixes of these lengths, not of every length (the set of
-        # every prefix cost 2.5 % of the service's CPU at 900 messages a second)
-        self._prefix_lengths = {
-            entry: tuple(sorted({len(t) for _, terms in phrases for t in terms
-                                 if len(t) >= MIN_FUZZY_LENGTH}))
-            for entry, phrases in self._not_about.items()}
+        self._not_about = {e.id: NotAbout(self._not_about_phrases(e))
+                           for e in settings.entries if e.not_about}
 
     def _not_about_phrases(self, entry: FaqEntry) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """(word as written, its terms) per `not_about` item, except those the entry's own
@@ -322,15 +342,9 @@ class FaqIndex:
     def _with_not_about(self, candidate: Candidate, terms: set[str]) -> Candidate:
         """The candidate, marked with the first of its entry's `not_about` words present
         (every term of the word in the message, exactly or, from 4 letters, as a prefix)."""
-        phrases = self._not_about.get(candidate.entry_id, ())
-        if not phrases:
-            return candidate
-        lengths = self._prefix_lengths[candidate.entry_id]
-        prefixes = {t[:k] for t in terms for k in lengths if len(t) >= k}
-        for word, needed in phrases:
-            if all(n in terms or (len(n) >= MIN_FUZZY_LENGTH and n in prefixes) for n in needed):
-                return replace(candidate, not_about=word)
-        return candidate
+        not_about = self._not_about.get(candidate.entry_id)
+        word = not_about.first_in(terms) if not_about is not None else None
+        return candidate if word is None else replace(candidate, not_about=word)
 
     def score_by_language(self, text: str, entry_id: str, language: str = "") -> dict[str, float]:
         """Best score per question language of one entry (chooses the answer language)."""
