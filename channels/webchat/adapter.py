@@ -7,15 +7,17 @@ with nobody listening instead of retrying.
 
 With several instances on one database, the visitor's socket may be held by another
 instance than the one sending (a load balancer without sticky sessions, a second tab,
-an agent's reply or a lease taken over by a less busy instance): every push is also
+an agent's reply or a lease taken over by a less busy instance): a push is also
 broadcast to the other instances (`ChannelHost.broadcast`), and those holding a socket
 of that visitor push it too. Each socket belongs to one instance, so none gets it twice;
-the widget also drops a message id it already shows.
+the widget also drops a message id it already shows. A push this instance delivered
+itself is broadcast only when another instance may hold the visitor too (presence.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,8 +25,9 @@ from typing import Any
 
 from aiohttp import web
 
-from channels.webchat import i18n, protocol, visitors
+from channels.webchat import i18n, presence, protocol, visitors
 from channels.webchat.hub import Hub
+from channels.webchat.presence import Presence
 from channels.webchat.session import visitor_socket
 from channels.webchat.settings import WebchatSettings
 from channels.webchat.uploads import Uploads
@@ -65,27 +68,131 @@ class WebchatAdapter(ChannelAdapter):
                  "labels": {code: table["open"] for code, table in self.strings.items()}}
         self.loader = Asset.of(render_loader(self.assets["widget.js"].body.decode(), setup).encode(),
                                "text/javascript")
-        self._remote_pushes: set[asyncio.Task[None]] = set()
+        self._remote_pushes: set[asyncio.Task[None]] = set()  # and other background work
+        self.presence = Presence()
+        self.announce_every = presence.ANNOUNCE_EVERY
+        self.catch_up = presence.CATCH_UP
+        # visitors whose history is read again soon (`_catch_up`): the oldest message id
+        # their new sockets' welcomes ended at, and the ids pushed to them since
+        self._catching_up: dict[str, int] = {}
+        self._pushed_since: dict[str, set[int]] = {}
+        self._announcer: asyncio.Task[None] | None = None
+        self._stopping = False
         if host is not None:
             host.on_broadcast(self._pushed_elsewhere)
 
+    async def start(self, inbox: ChannelInbox) -> None:
+        """Ask the other instances which visitors they hold, and keep saying which this
+        one holds (presence.py)."""
+        if self.host is None:
+            return
+        await self._broadcast(self.presence.who(), prompt=True)
+        self._announcer = asyncio.create_task(self._announce(), name="webchat-presence")
+
     async def stop(self) -> None:
+        self._stopping = True
+        if self._announcer is not None:
+            self._announcer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._announcer
+        if self.host is not None:
+            await self._broadcast(self.presence.bye(), prompt=True)
         for task in list(self._remote_pushes):
             task.cancel()
         await self.hub.close_all()
 
+    # --- sockets --------------------------------------------------------------------
+    async def opened(self, visitor_id: str, ws: web.WebSocketResponse) -> None:
+        """A socket of the visitor said hello: pushes reach it from now on, and the other
+        instances learn that this one holds the visitor."""
+        first = not self.hub.online(visitor_id)
+        self.hub.add(visitor_id, ws)
+        if first and self.host is not None:
+            for message in self.presence.here([visitor_id]):
+                await self._broadcast(message, prompt=True)
+
+    async def closed(self, visitor_id: str, ws: web.WebSocketResponse) -> None:
+        self.hub.remove(visitor_id, ws)
+        if not self.hub.online(visitor_id) and self.host is not None and not self._stopping:
+            await self._broadcast(self.presence.gone(visitor_id))
+
+    async def greet(self, visitor_id: str, after: int) -> dict[str, Any]:
+        """The welcome for a socket that has just opened (`opened`), and, when the visitor
+        may have sockets on other instances, a second look at its history soon: those
+        instances may not have heard of this socket yet when they push a reply."""
+        frame = await self.welcome(visitor_id, after)
+        if self.host is not None and self.presence.may_be_elsewhere(visitor_id):
+            seen = max((m["id"] for m in frame["messages"] if isinstance(m.get("id"), int)),
+                       default=after)
+            if visitor_id in self._catching_up:
+                self._catching_up[visitor_id] = min(self._catching_up[visitor_id], seen)
+            else:
+                self._catching_up[visitor_id] = seen
+                self._pushed_since[visitor_id] = set()
+                self._background(self._catch_up(visitor_id))
+        return frame
+
+    async def push(self, visitor_id: str, frame: dict[str, Any]) -> int:
+        """`Hub.push`, noting the message ids a pending catch-up must not send again."""
+        pushed = await self.hub.push(visitor_id, frame)
+        since = self._pushed_since.get(visitor_id)
+        if since is not None and isinstance(frame.get("id"), int):
+            since.add(frame["id"])
+        return pushed
+
+    async def _catch_up(self, visitor_id: str) -> None:
+        await asyncio.sleep(self.catch_up)
+        after = self._catching_up.pop(visitor_id, 0)
+        pushed = self._pushed_since.pop(visitor_id, set())
+        if not self.hub.online(visitor_id):
+            return
+        try:
+            welcome = await self.welcome(visitor_id, after)
+        except StoreError as exc:  # the store's outage: they get it on reconnect
+            log.warning("webchat: could not read history again for a new socket: %s", exc)
+            return
+        for message in welcome["messages"]:
+            if message.get("id") not in pushed:
+                await self.hub.push(visitor_id, message)
+
+    async def _announce(self) -> None:
+        """Every `announce_every` seconds: the visitors this instance holds, and the
+        claims of instances that stopped repeating theirs forgotten."""
+        while True:
+            await asyncio.sleep(self.announce_every)
+            self.presence.forget_silent()
+            await self._say_here()
+
+    async def _say_here(self) -> None:
+        for message in self.presence.here(self.hub.visitors()):
+            await self._broadcast(message)
+
+    async def _broadcast(self, payload: dict[str, Any], *, prompt: bool = False) -> None:
+        assert self.host is not None
+        try:
+            await self.host.broadcast(payload, prompt=prompt)
+        except (ValueError, StoreError) as exc:  # best effort, as every broadcast
+            log.warning("webchat: presence not told to other instances: %s", exc)
+
+    def _background(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._remote_pushes.add(task)
+        task.add_done_callback(self._remote_pushes.discard)
+
+    # --- delivery -------------------------------------------------------------------
     async def send(self, message: OutboundMessage) -> SendResult:
         frame = protocol.outbound_frame(message)
-        pushed = await self.hub.push(message.recipient, frame)
+        pushed = await self.push(message.recipient, frame)
         log.debug("webchat: outbox row %s pushed to %d socket(s)", message.outbox_id, pushed)
-        await self._tell_other_instances(message.recipient, frame)
+        await self._tell_other_instances(message.recipient, frame, pushed)
         return SendResult(external_id=f"webchat-{message.outbox_id}")
 
-    async def _tell_other_instances(self, visitor_id: str, frame: dict[str, Any]) -> None:
-        """Their sockets of this visitor get the frame too (see the module's docstring).
-        A frame too large for one broadcast goes as its message id: they read it from
-        the store."""
-        if self.host is None:
+    async def _tell_other_instances(self, visitor_id: str, frame: dict[str, Any],
+                                    pushed: int) -> None:
+        """Their sockets of this visitor get the frame too (see the module's docstring),
+        unless this instance pushed it and no other one may hold the visitor. A frame
+        too large for one broadcast goes as its message id: they read it from the store."""
+        if self.host is None or (pushed and not self.presence.may_be_elsewhere(visitor_id)):
             return
         try:
             await self.host.broadcast({"visitor": visitor_id, "frame": frame})
@@ -94,17 +201,19 @@ class WebchatAdapter(ChannelAdapter):
                 await self.host.broadcast({"visitor": visitor_id, "after": frame["id"] - 1})
 
     def _pushed_elsewhere(self, payload: dict[str, Any]) -> None:
+        if Presence.is_presence(payload):
+            if self.presence.received(payload) and not self._stopping:  # a new instance asks
+                self._background(self._say_here())
+            return
         visitor_id = payload.get("visitor")
         if not isinstance(visitor_id, str) or not self.hub.online(visitor_id):
             return
-        task = asyncio.create_task(self._push_from_elsewhere(visitor_id, payload))
-        self._remote_pushes.add(task)
-        task.add_done_callback(self._remote_pushes.discard)
+        self._background(self._push_from_elsewhere(visitor_id, payload))
 
     async def _push_from_elsewhere(self, visitor_id: str, payload: dict[str, Any]) -> None:
         frame, after = payload.get("frame"), payload.get("after")
         if isinstance(frame, dict):
-            await self.hub.push(visitor_id, frame)
+            await self.push(visitor_id, frame)
         elif isinstance(after, int):
             try:
                 welcome = await self.welcome(visitor_id, after)
@@ -112,7 +221,7 @@ class WebchatAdapter(ChannelAdapter):
                 log.warning("webchat: could not read a reply sent elsewhere: %s", exc)
                 return
             for message in welcome["messages"]:
-                await self.hub.push(visitor_id, message)
+                await self.push(visitor_id, message)
 
     def has_visitors(self) -> bool:
         """Whether a widget holds a socket on this instance (the desk's follower reads
@@ -133,9 +242,9 @@ class WebchatAdapter(ChannelAdapter):
         if event not in EVENTS:
             raise ValueError(f"unknown webchat event {event!r}; use one of {sorted(EVENTS)}")
         frame = {"type": "event", "event": event, "name": name}
-        pushed = await self.hub.push(visitor_id, frame)
+        pushed = await self.push(visitor_id, frame)
         if elsewhere:
-            await self._tell_other_instances(visitor_id, frame)
+            await self._tell_other_instances(visitor_id, frame, pushed)
         return pushed
 
     async def welcome(self, visitor_id: str, after: int) -> dict[str, Any]:

@@ -33,6 +33,10 @@ class Hub:
     def online(self, visitor_id: str) -> bool:
         return bool(self._sockets.get(visitor_id))
 
+    def visitors(self) -> list[str]:
+        """The visitors with a socket open here."""
+        return list(self._sockets)
+
     def any(self) -> bool:
         """Whether any socket is open here (a visitor's entry goes with their last one)."""
         return bool(self._sockets)

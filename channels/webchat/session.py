@@ -75,14 +75,14 @@ async def visitor_socket(request: web.Request, adapter: WebchatAdapter,
         return ws
     # register before reading history: a reply sent in between arrives twice (the widget
     # drops the copy by id) rather than never
-    adapter.hub.add(visitor.id, ws)
+    await adapter.opened(visitor.id, ws)
     try:
-        await ws.send_json(await adapter.welcome(visitor.id, hello.after))
+        await ws.send_json(await adapter.greet(visitor.id, hello.after))
         await _chat_loop(ws, adapter, inbox, visitor.id)
     except ConnectionResetError:
         log.info("webchat: visitor %s went away mid-frame", visitor.id)
     finally:
-        adapter.hub.remove(visitor.id, ws)
+        await adapter.closed(visitor.id, ws)
     return ws
 
 
@@ -129,7 +129,7 @@ async def _chat_frame(ws: web.WebSocketResponse, adapter: WebchatAdapter, inbox:
                         "duplicate": result.duplicate})
     if not result.duplicate and result.message_id is not None:
         # the visitor's other tabs show it too; this tab drops it by client id
-        await adapter.hub.push(visitor_id, {
+        await adapter.push(visitor_id, {
             "type": "message", "id": result.message_id, "text": inbound.text,
             "author": "customer", "name": "", "client_id": client_id, "quick_replies": [],
             "at": protocol.iso(inbound.received_at)})

@@ -115,7 +115,7 @@ class Uploads:
         files = [public(stored, 0)]
         if not result.duplicate and result.message_id is not None:
             # the visitor's other tabs show it too; this tab knows it by its client id
-            await self.adapter.hub.push(visitor.id, {
+            await self.adapter.push(visitor.id, {
                 "type": "message", "id": result.message_id, "text": "", "author": "customer",
                 "name": "", "client_id": client_id, "quick_replies": [],
                 "attachments": files, "at": protocol.iso(received)})

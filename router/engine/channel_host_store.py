@@ -122,11 +122,12 @@ class StoreChannelHost(ChannelHost):
         key = unreachable_key(address)
         return await self.store.read(lambda tx: tx.channel_state_get(self.channel, key)) is not None
 
-    async def broadcast(self, payload: dict[str, Any]) -> None:
+    async def broadcast(self, payload: dict[str, Any], *, prompt: bool = False) -> None:
         if not self.store.shared:  # one process on the database: nobody to tell
-            return  # (not even the encoding: web chat broadcasts every reply it sends)
+            return  # (not even the encoding)
         await self.store.broadcast(self.channel, json.dumps(payload, ensure_ascii=False,
-                                                             separators=(",", ":")))
+                                                             separators=(",", ":")),
+                                   prompt=prompt)
 
     def on_broadcast(self, callback: Callable[[dict[str, Any]], None]) -> None:
         def received(payload: str) -> None:

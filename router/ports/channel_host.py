@@ -118,11 +118,13 @@ class ChannelHost(abc.ABC):
         """Whether `address` on this channel is recorded as refusing our messages."""
 
     # --- other instances ------------------------------------------------------------
-    async def broadcast(self, payload: dict[str, Any]) -> None:  # noqa: B027 - optional
+    async def broadcast(self, payload: dict[str, Any], *,  # noqa: B027 - optional
+                        prompt: bool = False) -> None:
         """Hand `payload` (JSON, at most about 7,000 bytes) to this channel's
         `on_broadcast` callbacks in every other instance sharing the store. Best effort:
-        only for a faster path to what the store already holds. One process (SQLite, or
-        a host without a store): nothing to do."""
+        only for a faster path to what the store already holds. It may wait a few
+        milliseconds to travel with others unless `prompt`. One process (SQLite, or a
+        host without a store): nothing to do."""
 
     def on_broadcast(self, callback: Callable[[dict[str, Any]], None]) -> None:  # noqa: B027
         """Call `callback(payload)` for each `broadcast` of this channel by another

@@ -829,14 +829,15 @@ class Store(abc.ABC):
         SQLite keeps one connection, which the first units warm: nothing to do."""
         return None
 
-    async def broadcast(self, topic: str, payload: str) -> None:
+    async def broadcast(self, topic: str, payload: str, *, prompt: bool = False) -> None:
         """Hand `payload` to the `on_broadcast` callbacks of `topic` in every other
         instance sharing this store: what lives in one process only (a web chat
         visitor's open socket) reached from another. At most `BROADCAST_MAX_BYTES` of
         UTF-8; best effort (an instance whose LISTEN connection is down misses it, so
         nothing may depend on it but a faster path to what the store already holds).
         It may return before the others have it: PostgreSQL sends it within 20 ms, in
-        order, batched with others. SQLite has one process per database: nothing to do."""
+        order, batched with others (`prompt`: at once). SQLite has one process per
+        database: nothing to do."""
         return None
 
     def on_broadcast(self, topic: str, callback: Callable[[str], None]) -> None:

@@ -324,13 +324,13 @@ class PostgresStore(Store):
         left, self._outbox_left = self._outbox_left, False
         self.notifies.post(self.channel, notify_payload(self.instance, left))
 
-    async def broadcast(self, topic: str, payload: str) -> None:
+    async def broadcast(self, topic: str, payload: str, *, prompt: bool = False) -> None:
         if len(payload.encode()) > BROADCAST_MAX_BYTES:
             raise ValueError(f"a broadcast takes at most {BROADCAST_MAX_BYTES} bytes")
         # not awaited: the sender goes on with its work (the visitor's own socket has the
         # reply); the broadcast follows within `GATHER` (postgres_notify.py), in order
         self.notifies.post(self.broadcast_channel, f"{self.instance}\n{topic}\n{payload}",
-                           gather=True)
+                           gather=not prompt)
 
     def on_broadcast(self, topic: str, callback: Callable[[str], None]) -> None:
         self._broadcasts.setdefault(topic, []).append(callback)

@@ -149,17 +149,20 @@ async def test_an_unblock_makes_the_address_reachable_again(store: Store):
 
 async def test_a_broadcast_is_built_only_where_another_instance_can_receive_it(
         store: Store, monkeypatch) -> None:
-    """Web chat broadcasts every reply it sends; on SQLite (one process per database)
-    nobody could receive it, so the payload is not even encoded."""
-    sent: list[tuple[str, str]] = []
+    """Web chat broadcasts replies other instances may push; on SQLite (one process per
+    database) nobody could receive them, so the payload is not even encoded."""
+    sent: list[tuple[str, str, bool]] = []
 
-    async def record(topic: str, payload: str) -> None:
-        sent.append((topic, payload))
+    async def record(topic: str, payload: str, *, prompt: bool = False) -> None:
+        sent.append((topic, payload, prompt))
 
     monkeypatch.setattr(store, "broadcast", record)
-    await StoreChannelHost(store, "webchat").broadcast({"visitor": "v1", "frame": {"id": 7}})
+    host = StoreChannelHost(store, "webchat")
+    await host.broadcast({"visitor": "v1", "frame": {"id": 7}})
+    await host.broadcast({"here": ["v1"], "peer": "p"}, prompt=True)
     if store.shared:
-        assert sent == [("webchat", '{"visitor":"v1","frame":{"id":7}}')]
+        assert sent == [("webchat", '{"visitor":"v1","frame":{"id":7}}', False),
+                        ("webchat", '{"here":["v1"],"peer":"p"}', True)]
     else:
         assert sent == []
     assert store.shared == (type(store).__name__ == "PostgresStore")

@@ -7,16 +7,22 @@ once each, including a reply too large for one broadcast (read from the store in
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from channels.webchat.adapter import WebchatAdapter
+from channels.webchat.settings import WebchatSettings
 from router.engine.agents.auth import issue_token
+from router.engine.channel_host_store import StoreChannelHost
 from router.store.base import Tx, utcnow
 from router.store.postgres import PostgresStore
 from tests.store.instances import Instance
+from tests.web.test_webchat_presence import Socket as FakeSocket
+from tests.web.test_webchat_presence import reply
 
 # several instances (or stores) on PostgreSQL, 11 connections each: under pytest-xdist
 # these modules share one worker, so two of them never hold connections at once
@@ -150,3 +156,53 @@ async def test_a_desk_signal_reaches_the_visitor_once(tmp_path: Path, pg_url: st
     finally:
         await asyncio.gather(*(i.stop() for i in instances))
         await store.close()
+
+
+async def test_presence_travels_by_notify_and_spares_the_broadcast(pg_url: str) -> None:
+    """Two instances' adapters over PostgreSQL (issue 28): a reply to a visitor whose only
+    socket is on the sending instance is not broadcast; once the visitor opens a tab on
+    the other instance, its `here` arrives by NOTIFY and replies are broadcast to it."""
+    stores = [PostgresStore(pg_url), PostgresStore(pg_url)]
+    adapters = []
+    heard: dict[int, asyncio.Queue[dict[str, Any]]] = {0: asyncio.Queue(), 1: asyncio.Queue()}
+    try:
+        for i, store in enumerate(stores):
+            await store.open()
+            adapter = WebchatAdapter(settings=WebchatSettings(secret=SECRET),
+                                     host=StoreChannelHost(store, "webchat"))
+            adapter.presence.warm_up = 0.0
+            # after the adapter's own callback: what it has taken in, in order
+            store.on_broadcast("webchat", lambda p, i=i: heard[i].put_nowait(json.loads(p)))
+            await adapter.start(None)  # type: ignore[arg-type]
+            adapters.append(adapter)
+        a, b = adapters
+
+        async def next_heard(i: int, key: str) -> dict[str, Any]:
+            async with asyncio.timeout(20):
+                while key not in (payload := await heard[i].get()):
+                    pass
+                return payload
+
+        on_a = FakeSocket()
+        await a.opened("v1", on_a)
+        assert (await next_heard(1, "here"))["here"] == ["v1"]
+        await a.send(reply("v1", 1))
+        assert (await on_a.next())["id"] == 1
+        await stores[0].broadcast("webchat", '{"marker": 1}', prompt=True)
+        seen = []
+        async with asyncio.timeout(20):
+            while "marker" not in (payload := await heard[1].get()):
+                seen.append(payload)
+        assert [p for p in seen if "frame" in p] == []  # nothing to push there: not sent
+
+        on_b = FakeSocket()
+        await b.opened("v1", on_b)
+        assert (await next_heard(0, "here"))["here"] == ["v1"]
+        await a.send(reply("v1", 2))
+        assert (await on_a.next())["id"] == 2
+        assert (await on_b.next())["id"] == 2
+    finally:
+        for adapter in adapters:
+            await adapter.stop()
+        for store in stores:
+            await store.close()
