@@ -206,7 +206,11 @@ class FaqIndex:
         for index, v in enumerate(self._variants):
             by_entry[v.entry_id].append(index)
         self._by_entry = {e: tuple(vs) for e, vs in by_entry.items()}
-        # a message is scored once per decision: `match`, then `score_by_language` for
+        by_entry_language: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for index, v in enumerate(self._variants):
+            by_entry_language[(v.entry_id, v.language)].append(index)
+        self._by_entry_language = {k: tuple(vs) for k, vs in by_entry_language.items()}
+        # a message is scored once per decision: `match`, then `score_in_language` for
         # the answer's language, read the same scores
         self._scored = lru_cache(maxsize=SCORED_CACHE)(self._scored_uncached)
         self._fuzzy_vocab = [w if len(w) >= MIN_FUZZY_LENGTH else "" for w in self._vocab]
@@ -346,11 +350,16 @@ class FaqIndex:
         word = not_about.first_in(terms) if not_about is not None else None
         return candidate if word is None else replace(candidate, not_about=word)
 
-    def score_by_language(self, text: str, entry_id: str, language: str = "") -> dict[str, float]:
-        """Best score per question language of one entry (chooses the answer language)."""
-        out: dict[str, float] = {}
+    def score_in_language(self, text: str, entry_id: str, language: str) -> float:
+        """The best score of the entry's questions written in `language`, the message's
+        terms analysed in it (whether the answer can be in the customer's language).
+        Only that language's questions are read: every question of the entry, for a
+        score per language of which one was used, cost as much as the match itself."""
+        variants = self._by_entry_language.get((entry_id, language), ())
+        best = 0.0
         for _, factor, scores in self._scored(text, language):
-            for v in self._by_entry.get(entry_id, ()):
-                lang = self._variants[v].language
-                out[lang] = max(out.get(lang, 0.0), scores.get(v, 0.0) * factor)
-        return out
+            for v in variants:
+                score = scores.get(v)
+                if score is not None and score * factor > best:
+                    best = score * factor
+        return best

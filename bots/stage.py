@@ -202,8 +202,8 @@ class Bots:
         """The customer's language if the entry was asked about in it, else the variant's."""
         if turn.ctx.conversation.language or turn.ctx.contact.language:
             return turn.language
-        scores = self.faq.score_by_language(turn.ctx.message.text, best.entry_id, turn.language)
-        return turn.language if scores.get(turn.language, 0) >= best.score - 2 else best.language
+        score = self.faq.score_in_language(turn.ctx.message.text, best.entry_id, turn.language)
+        return turn.language if score >= best.score - 2 else best.language
 
     def _answer(self, turn: Turn, entry_id: str, language: str) -> None:
         entry = self.faq.entries[entry_id]
