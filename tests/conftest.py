@@ -17,6 +17,7 @@ import yaml
 from router.config import Config, load_config
 from router.domain.model import Action, Decision, DecisionContext, ReplyContent
 from router.service import Decider, Service
+from router.store.sqlite import SqliteStore
 from tests.fakes import Recorder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,6 +121,15 @@ def echo_decide(ctx: DecisionContext) -> Decision:
         return Decision()
     return Decision(actions=[Action("reply", ReplyContent(text=f"echo: {ctx.message.text}"),
                                     source="echo")])
+
+
+@pytest_asyncio.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    """An opened SQLite store in the test's directory, closed at the end."""
+    store = SqliteStore(tmp_path / "router.db")
+    await store.open()
+    yield store
+    await store.close()
 
 
 @pytest_asyncio.fixture

@@ -144,16 +144,22 @@ class WebchatAdapter(ChannelAdapter):
         await asyncio.sleep(self.catch_up)
         after = self._catching_up.pop(visitor_id, 0)
         pushed = self._pushed_since.pop(visitor_id, set())
-        if not self.hub.online(visitor_id):
-            return
+        if self.hub.online(visitor_id):
+            await self._push_history(visitor_id, after, "history again for a new socket",
+                                     skip=pushed)
+
+    async def _push_history(self, visitor_id: str, after: int, what: str, *,
+                            skip: set[int] | None = None) -> None:
+        """The visitor's messages after `after`, but `skip`, read from the store and pushed
+        to the visitor's sockets here."""
         try:
             welcome = await self.welcome(visitor_id, after)
         except StoreError as exc:  # the store's outage: they get it on reconnect
-            log.warning("webchat: could not read history again for a new socket: %s", exc)
+            log.warning("webchat: could not read %s: %s", what, exc)
             return
         for message in welcome["messages"]:
-            if message.get("id") not in pushed:
-                await self.hub.push(visitor_id, message)
+            if skip is None or message.get("id") not in skip:
+                await self.push(visitor_id, message)
 
     async def _announce(self) -> None:
         """Every `announce_every` seconds: the visitors this instance holds, and the
@@ -215,13 +221,7 @@ class WebchatAdapter(ChannelAdapter):
         if isinstance(frame, dict):
             await self.push(visitor_id, frame)
         elif isinstance(after, int):
-            try:
-                welcome = await self.welcome(visitor_id, after)
-            except StoreError as exc:  # the store's outage: they get it on reconnect
-                log.warning("webchat: could not read a reply sent elsewhere: %s", exc)
-                return
-            for message in welcome["messages"]:
-                await self.push(visitor_id, message)
+            await self._push_history(visitor_id, after, "a reply sent elsewhere")
 
     def has_visitors(self) -> bool:
         """Whether a widget holds a socket on this instance (the desk's follower reads

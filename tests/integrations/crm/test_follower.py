@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest_asyncio
 
 from router.domain.model import Contact, Conversation, Event, OutboxStatus
@@ -16,11 +13,8 @@ from router.store.sqlite import SqliteStore
 
 
 @pytest_asyncio.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    sqlite = SqliteStore(tmp_path / "router.db")
-    await sqlite.open()
-    yield sqlite
-    await sqlite.close()
+async def store(sqlite_store: SqliteStore) -> Store:
+    return sqlite_store
 
 
 def never() -> object:
