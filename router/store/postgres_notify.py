@@ -14,7 +14,8 @@ own instance has pushed the reply already, a broadcast only reaches the visitor'
 tabs on other instances, and every statement of NOTIFYs wakes every instance's
 listener (PostgreSQL signals each listening backend once per commit): with broadcasts
 turned off, three instances used about a tenth less CPU a message at 200 web chat
-conversations a second. A commit's NOTIFY ends the wait at once.
+conversations a second (most replies are no longer broadcast at all since, see
+channels/webchat/presence.py). A commit's NOTIFY ends the wait at once.
 
 When the LISTEN connection is down (it is being re-established) a pooled connection
 carries them. A NOTIFY that cannot be sent is logged and dropped, as before:

@@ -154,8 +154,8 @@ SQLITE_INDEX_CONTACTS = ("INSERT INTO contacts_fts(rowid, body) "
 # may insert several rows opens a statement savepoint, and at a savepoint FTS5 writes the
 # terms pending in this transaction (every index it was given, messages_fts too) out as a
 # segment. In a commit of 30 units that was a segment per new contact, merged again by
-# automerge: 30 µs a contact, about 4 % of the service's CPU at 800 new conversations a
-# second; as one row, the commit writes one segment per index (issue 28).
+# automerge: tens of µs a contact, about 4 % of the service's CPU at 800 new conversations
+# a second; as one row, the commit writes one segment per index (issue 28).
 _SQLITE_INDEX_CONTACT = ("INSERT INTO contacts_fts(rowid, body) VALUES "
                          "(?1, (SELECT body FROM contact_search_docs WHERE contact_id = ?1))")
 
