@@ -121,7 +121,8 @@ class WebchatAdapter(ChannelAdapter):
         may have sockets on other instances, a second look at its history soon: those
         instances may not have heard of this socket yet when they push a reply."""
         frame = await self.welcome(visitor_id, after)
-        if self.host is not None and self.presence.may_be_elsewhere(visitor_id):
+        if (self.host is not None and self.presence.peers_seen
+                and self.presence.may_be_elsewhere(visitor_id)):
             seen = max((m["id"] for m in frame["messages"] if isinstance(m.get("id"), int)),
                        default=after)
             if visitor_id in self._catching_up:

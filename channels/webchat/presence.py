@@ -16,8 +16,10 @@ another instance said it holds the visitor, and during the first `warm_up` secon
 after start, while the answers to `who` come in. What remains is the moment a second
 tab opens elsewhere: until its `here` arrives, a reply pushed here is not broadcast to
 it. The opening instance therefore reads the visitor's history again `catch_up` seconds
-later when the visitor may have sockets elsewhere (`may_be_elsewhere`), and pushes what
-its socket has not been sent (the widget also drops a message id it shows already).
+later when the visitor may have sockets elsewhere (`may_be_elsewhere`) and another
+instance has been heard from at all (`peers_seen`: a single instance, or SQLite, never
+reads twice, not even in the reconnection storm after a restart), and pushes what its
+socket has not been sent (the widget also drops a message id it shows already).
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class Presence:
         self._started = clock()
         # visitor id -> {peer id: when it last said it holds the visitor}
         self._elsewhere: dict[str, dict[str, float]] = {}
+        #: another instance has said anything at all (on SQLite, or alone, none ever will)
+        self.peers_seen = False
 
     # --- what to send -------------------------------------------------------------
     def here(self, visitors: Iterable[str]) -> Iterator[dict[str, Any]]:
@@ -74,10 +78,13 @@ class Presence:
     def received(self, payload: dict[str, Any]) -> bool:
         """Take a presence message in; True when its sender asks who holds what."""
         if "who" in payload:
-            return isinstance(payload["who"], str) and payload["who"] != self.me
+            asks = isinstance(payload["who"], str) and payload["who"] != self.me
+            self.peers_seen = self.peers_seen or asks
+            return asks
         peer = payload.get("peer") if "bye" not in payload else payload.get("bye")
         if not isinstance(peer, str) or peer == self.me:
             return False
+        self.peers_seen = True
         if "bye" in payload:
             for visitor in list(self._elsewhere):
                 self._drop(visitor, peer)

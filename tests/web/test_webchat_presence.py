@@ -215,10 +215,25 @@ async def test_a_new_tab_catches_up_on_a_reply_sent_before_its_here_arrived(
     assert on_a.frames.empty()  # the welcome's message is not sent again
 
 
+async def test_an_instance_alone_reads_a_new_sockets_history_once(world: Any) -> None:
+    """Warming up (every reply broadcast), but nobody else ever spoke: no second read."""
+    alone = await world(warm_up=3600.0)
+    await alone.opened("v1", Socket())
+    await alone.greet("v1", 0)
+    assert alone._catching_up == {} and not alone.presence.peers_seen
+    other = await world()  # its `who` is the first word from another instance
+    assert alone.presence.peers_seen
+    await other.opened("v2", Socket())
+    await alone.opened("v2", Socket())
+    await alone.greet("v2", 0)
+    assert list(alone._catching_up) == ["v2"]
+
+
 def test_presence_forgets_a_peer_that_stopped_saying_so() -> None:
     clock = [100.0]
     mine = Presence(clock=lambda: clock[0], forget_after=90.0, warm_up=0.0)
     theirs = Presence()
+    assert mine.received(mine.who()) is False and not mine.peers_seen  # our own echo
     for message in theirs.here(["v1", "v2"]):
         assert mine.received(message) is False
     assert mine.may_be_elsewhere("v1") and mine.may_be_elsewhere("v2")
