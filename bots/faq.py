@@ -202,10 +202,6 @@ class FaqIndex:
             for wid in dict.fromkeys(v.ids):
                 postings[wid].append(index)
         self._postings = {wid: tuple(vs) for wid, vs in postings.items()}
-        by_entry: dict[str, list[int]] = defaultdict(list)
-        for index, v in enumerate(self._variants):
-            by_entry[v.entry_id].append(index)
-        self._by_entry = {e: tuple(vs) for e, vs in by_entry.items()}
         by_entry_language: dict[tuple[str, str], list[int]] = defaultdict(list)
         for index, v in enumerate(self._variants):
             by_entry_language[(v.entry_id, v.language)].append(index)
