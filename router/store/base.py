@@ -68,6 +68,11 @@ class LeaseRound:
     next_due: datetime | None  # the next pending row's time (None: none, or `rows` filled the limit)
 
 
+#: how many of the bot's newest replies to a contact `Tx.bot_reply_times` reads unless
+#: told otherwise, and `Tx.find_sender` with it
+BOT_REPLIES_READ = 50
+
+
 @dataclass(frozen=True, slots=True)
 class SenderLookup:
     """What the pipeline reads about a message's sender and thread before it decides
@@ -307,7 +312,7 @@ class Tx(abc.ABC):
 
     @abc.abstractmethod
     async def bot_reply_times(self, contact_id: int, since: datetime,
-                              limit: int = 50) -> list[datetime]:
+                              limit: int = BOT_REPLIES_READ) -> list[datetime]:
         """When the bot wrote to this contact since `since`, in any conversation, newest first."""
 
     async def find_sender(self, channel: str, external_id: str, thread_keys: Sequence[str],

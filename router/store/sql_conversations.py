@@ -9,7 +9,7 @@ from typing import Any
 
 from router.domain.model import Contact, Conversation, Event, Identity, Message, OutboxRow
 from router.store import sql_rows as rows
-from router.store.base import SenderLookup, parse_ts, ts
+from router.store.base import BOT_REPLIES_READ, SenderLookup, parse_ts, ts
 from router.store.sql_base import Params, SqlBase
 from router.store.sql_outbox import OUTBOX_INSERT, outbox_values
 from router.store.sql_rows import dumps, loads, marks
@@ -277,7 +277,7 @@ class SqlConversations(SqlBase):
         if len(times) > BOT_REPLY_SCAN:  # a contact the bot talked to a lot: let SQL pick
             return SenderLookup(contact, conversation,
                                 await self.bot_reply_times(contact.id, bot_since))
-        return SenderLookup(contact, conversation, _newest_times(times, 50))
+        return SenderLookup(contact, conversation, _newest_times(times, BOT_REPLIES_READ))
 
     async def get_conversation(self, conversation_id: int) -> Conversation | None:
         r = await self._one(f"SELECT {rows.CONV_COLS} FROM conversations WHERE id = ?"
@@ -376,7 +376,7 @@ class SqlConversations(SqlBase):
             (conversation_id, limit))]
 
     async def bot_reply_times(self, contact_id: int, since: datetime,
-                              limit: int = 50) -> list[datetime]:
+                              limit: int = BOT_REPLIES_READ) -> list[datetime]:
         """The times of the bot's replies to the contact since `since`, newest first, at
         most `limit` of them."""
         after = ts(since)
