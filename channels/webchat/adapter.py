@@ -74,8 +74,7 @@ class WebchatAdapter(ChannelAdapter):
         self.catch_up = presence.CATCH_UP
         # visitors whose history is read again soon (`_catch_up`): the oldest message id
         # their new sockets' welcomes ended at, and the ids pushed to them since
-        self._catching_up: dict[str, int] = {}
-        self._pushed_since: dict[str, set[int]] = {}
+        self._catching_up: dict[str, tuple[int, set[int]]] = {}
         self._announcer: asyncio.Task[None] | None = None
         self._stopping = False
         if host is not None:
@@ -125,26 +124,25 @@ class WebchatAdapter(ChannelAdapter):
                 and self.presence.may_be_elsewhere(visitor_id)):
             seen = max((m["id"] for m in frame["messages"] if isinstance(m.get("id"), int)),
                        default=after)
-            if visitor_id in self._catching_up:
-                self._catching_up[visitor_id] = min(self._catching_up[visitor_id], seen)
+            pending = self._catching_up.get(visitor_id)
+            if pending is not None:
+                self._catching_up[visitor_id] = (min(pending[0], seen), pending[1])
             else:
-                self._catching_up[visitor_id] = seen
-                self._pushed_since[visitor_id] = set()
+                self._catching_up[visitor_id] = (seen, set())
                 self._background(self._catch_up(visitor_id))
         return frame
 
     async def push(self, visitor_id: str, frame: dict[str, Any]) -> int:
         """`Hub.push`, noting the message ids a pending catch-up must not send again."""
         pushed = await self.hub.push(visitor_id, frame)
-        since = self._pushed_since.get(visitor_id)
-        if since is not None and isinstance(frame.get("id"), int):
-            since.add(frame["id"])
+        pending = self._catching_up.get(visitor_id)
+        if pending is not None and isinstance(frame.get("id"), int):
+            pending[1].add(frame["id"])
         return pushed
 
     async def _catch_up(self, visitor_id: str) -> None:
         await asyncio.sleep(self.catch_up)
-        after = self._catching_up.pop(visitor_id, 0)
-        pushed = self._pushed_since.pop(visitor_id, set())
+        after, pushed = self._catching_up.pop(visitor_id, (0, set()))
         if self.hub.online(visitor_id):
             await self._push_history(visitor_id, after, "history again for a new socket",
                                      skip=pushed)

@@ -115,15 +115,16 @@ class Presence:
         now = self._clock()
         if now - self._started < self.warm_up:
             return True
-        peers = self._elsewhere.get(visitor)
-        if not peers:
-            return False
-        for peer, seen in list(peers.items()):
-            if now - seen > self.forget_after:
-                self._drop(visitor, peer)
+        self._forget_old(visitor, now)
         return visitor in self._elsewhere
 
     def forget_silent(self) -> None:
         """Drop the claims of peers that stopped repeating them (they died)."""
+        now = self._clock()
         for visitor in list(self._elsewhere):
-            self.may_be_elsewhere(visitor)
+            self._forget_old(visitor, now)
+
+    def _forget_old(self, visitor: str, now: float) -> None:
+        for peer, seen in list(self._elsewhere.get(visitor, {}).items()):
+            if now - seen > self.forget_after:
+                self._drop(visitor, peer)
